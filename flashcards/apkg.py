@@ -1,0 +1,125 @@
+"""Write .apkg packages. The only module that imports genanki.
+
+Packages are written byte-for-byte reproducibly (SQLite built in memory, fixed zip
+timestamps, sorted entries) and atomically (temp file in the output folder, then rename).
+genanki's own write_to_file is not used: it leaves a temporary SQLite file behind, writes
+straight onto the target and stamps every note with the current time.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import sqlite3
+import warnings
+import zipfile
+
+import genanki
+
+from flashcards import ids, templates
+from flashcards.errors import OutputError
+from flashcards.model import DeckLevel, RenderedCard
+
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+class _Notetype(genanki.Model):
+    """A genanki model whose modification time is ours, not the build's clock."""
+
+    def __init__(self, mod: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.mod = mod
+
+    def to_json(self, timestamp: float, deck_id: int) -> dict:
+        return super().to_json(self.mod, deck_id)
+
+
+class _Note(genanki.Note):
+    """A genanki note carrying its own modification time (Anki updates only newer notes)."""
+
+    def __init__(self, mod: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self.mod = mod
+
+    def write_to_db(self, cursor, timestamp: float, deck_id: int, id_gen) -> None:  # noqa: ANN001
+        super().write_to_db(cursor, self.mod, deck_id, id_gen)
+
+
+def notetype_signature(kind: str) -> str:
+    """Everything that defines a notetype, as text: a change means its mod must move forward."""
+    fields, tmpls = _notetype_parts(kind)
+    return json.dumps([kind, fields, tmpls, templates.card_css()], sort_keys=True)
+
+
+def _notetype_parts(kind: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
+    if kind == "cloze":
+        return ids.CLOZE_FIELDS, templates.CLOZE_TEMPLATES
+    return ids.BASIC_FIELDS, templates.BASIC_TEMPLATES
+
+
+def _make_notetype(kind: str, mod: int) -> _Notetype:
+    fields, tmpls = _notetype_parts(kind)
+    is_cloze = kind == "cloze"
+    return _Notetype(
+        mod,
+        model_id=ids.CLOZE_NOTETYPE_ID if is_cloze else ids.BASIC_NOTETYPE_ID,
+        name=ids.CLOZE_NOTETYPE_NAME if is_cloze else ids.BASIC_NOTETYPE_NAME,
+        fields=[{"name": name} for name in fields],
+        templates=[dict(t) for t in tmpls],
+        css=templates.card_css(),
+        model_type=genanki.Model.CLOZE if is_cloze else genanki.Model.FRONT_BACK,
+    )
+
+
+def package_bytes(deck_level: DeckLevel, note_mods: dict[str, int],
+                  notetype_mods: dict[str, int]) -> bytes:
+    """The .apkg file for one deck level, as bytes. Same inputs, same bytes."""
+    notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in ("basic", "cloze")}
+    parent = genanki.Deck(ids.deck_id(deck_level.deck), deck_level.deck, deck_level.description)
+    deck = genanki.Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description)
+    for due, rendered in enumerate(deck_level.cards):
+        deck.add_note(_make_note(rendered, notetypes[rendered.card.kind], note_mods, due))
+    for notetype in notetypes.values():
+        deck.add_model(notetype)
+    stamp = max([*note_mods.values(), *notetype_mods.values(), 0])
+    connection = sqlite3.connect(":memory:")
+    try:
+        cursor = connection.cursor()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # genanki warns about HTML tags it does not know
+            genanki.Package([parent, deck]).write_to_db(
+                cursor, stamp, itertools.count(stamp * 1000))
+        connection.commit()
+        database = connection.serialize()
+    finally:
+        connection.close()
+    return _zip(database, deck_level)
+
+
+def _make_note(rendered: RenderedCard, notetype: _Notetype, note_mods: dict[str, int],
+               due: int) -> _Note:
+    return _Note(
+        note_mods[rendered.guid], model=notetype, fields=list(rendered.fields),
+        tags=list(rendered.tags), guid=rendered.guid, due=due,
+    )
+
+
+def _zip(database: bytes, deck_level: DeckLevel) -> bytes:
+    media = sorted({m.name: m for card in deck_level.cards for m in card.media}.values(),
+                   key=lambda m: m.name)
+    entries: list[tuple[str, bytes]] = [("collection.anki2", database)]
+    entries.append(("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode()))
+    for index, item in enumerate(media):
+        try:
+            entries.append((str(index), item.path.read_bytes()))
+        except OSError as exc:
+            raise OutputError(f"cannot read image {item.path}: {exc.strerror}") from exc
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            archive.writestr(info, data)
+    return buffer.getvalue()

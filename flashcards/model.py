@@ -1,0 +1,122 @@
+"""Frozen value types shared by every stage. No I/O here."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class Level(enum.Enum):
+    """A card's difficulty; each level of a deck becomes its own subdeck and package."""
+
+    BASIC = "basic"
+    INTERMEDIATE = "intermediate"
+    ADVANCED = "advanced"
+
+    @property
+    def title(self) -> str:
+        """The subdeck name, e.g. "Basic"."""
+        return self.value.capitalize()
+
+    @property
+    def rank(self) -> int:
+        """Position in the basic < intermediate < advanced order."""
+        return list(Level).index(self)
+
+
+@dataclass(frozen=True, order=True)
+class Location:
+    """A place in an input: the path as the user would type it and a 1-based line."""
+
+    path: str
+    line: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}"
+
+
+@dataclass(frozen=True)
+class SourceWarning:
+    """Something worth fixing that does not stop a build (e.g. an unpinned card id)."""
+
+    location: Location
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: warning: {self.message}"
+
+
+@dataclass(frozen=True)
+class Card:
+    """One card as written in a deck file, validated but not yet rendered."""
+
+    id: str
+    id_pinned: bool
+    kind: str  # "basic" or "cloze"
+    front: str  # Markdown: the question, or the cloze text
+    back: str  # Markdown: the answer ("" for cloze)
+    extra: str
+    hint: str
+    tags: tuple[str, ...]
+    level: Level
+    reverse: bool
+    location: Location
+    field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class DeckFile:
+    """One validated YAML deck file."""
+
+    path: Path  # where it is on disk
+    display: str  # how messages name it
+    rel: str  # POSIX path shown on cards, relative to SOURCE's parent (e.g. "cards/ml/basic.yaml")
+    deck: str
+    namespace: str
+    namespace_pinned: bool
+    level: Level
+    tags: tuple[str, ...]
+    description: str
+    description_line: int
+    cards: tuple[Card, ...]
+
+
+@dataclass(frozen=True)
+class Media:
+    """A file bundled with a package under a name derived from its content."""
+
+    name: str
+    path: Path
+
+
+@dataclass(frozen=True)
+class RenderedCard:
+    """A card turned into the HTML fields of its notetype, with the media it uses."""
+
+    card: Card
+    deck_file: DeckFile
+    guid: str
+    fields: tuple[str, ...]
+    media: tuple[Media, ...]
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        """File tags then card tags, without repeats, in the order written."""
+        return tuple(dict.fromkeys(self.deck_file.tags + self.card.tags))
+
+
+@dataclass(frozen=True)
+class DeckLevel:
+    """Everything that goes into one package: one deck at one level."""
+
+    deck: str
+    level: Level
+    file_stem: str
+    description: str  # rendered HTML
+    cards: tuple[RenderedCard, ...]
+
+    @property
+    def name(self) -> str:
+        """The Anki deck name, e.g. "Machine Learning Interview::Basic"."""
+        return f"{self.deck}::{self.level.title}"

@@ -1,0 +1,86 @@
+"""Card templates and CSS. Unlike field lists (ids.py), these may change between releases."""
+
+from __future__ import annotations
+
+from functools import cache
+
+_SOURCE = '<div class="source">source: {{Source}}</div>'
+_HINT = '{{#Hint}}<div class="hint">{{hint:Hint}}</div>{{/Hint}}'
+_EXTRA = '{{#Extra}}<div class="extra">{{Extra}}</div>{{/Extra}}'
+
+BASIC_TEMPLATES = (
+    {
+        "name": "Question → Answer",
+        "qfmt": '<div class="front">{{Front}}</div>' + _HINT,
+        "afmt": '<div class="front">{{Front}}</div>\n<hr id="answer">\n'
+                '<div class="back">{{Back}}</div>' + _EXTRA + _SOURCE,
+    },
+    {
+        # Generated only when the Reverse field is non-empty (Anki skips cards whose
+        # front renders empty).
+        "name": "Answer → Question",
+        "qfmt": '{{#Reverse}}<div class="back">{{Back}}</div>{{/Reverse}}',
+        "afmt": '<div class="back">{{Back}}</div>\n<hr id="answer">\n'
+                '<div class="front">{{Front}}</div>' + _EXTRA + _SOURCE,
+    },
+)
+
+CLOZE_TEMPLATES = (
+    {
+        "name": "Cloze",
+        "qfmt": '<div class="front">{{cloze:Text}}</div>' + _HINT,
+        "afmt": '<div class="front">{{cloze:Text}}</div>' + _EXTRA + _SOURCE,
+    },
+)
+
+_BASE_CSS = """\
+.card {
+  font-family: -apple-system, "Segoe UI", Roboto, "Noto Sans", Helvetica, Arial, sans-serif;
+  font-size: 20px;
+  line-height: 1.45;
+  text-align: left;
+  color: #1d1d1f;
+  background-color: #ffffff;
+  max-width: 42em;
+  margin: 0 auto;
+  padding: 0 12px;
+  overflow-wrap: break-word;
+  word-wrap: break-word;
+  box-sizing: border-box;
+}
+.card.nightMode, .nightMode .card, .night_mode .card { color: #e6e6e6; background-color: #1f1f1f; }
+.front { font-weight: 500; }
+hr#answer { border: none; border-top: 1px solid #c8c8c8; margin: 0.8em 0; }
+.extra { margin-top: 0.9em; padding: 0.5em 0.75em; border-left: 3px solid #8aa4d6;
+  background: rgba(138, 164, 214, 0.12); font-size: 0.9em; }
+.hint { margin-top: 0.8em; font-size: 0.85em; }
+.source { margin-top: 1.2em; font-size: 0.7em; color: #8a8a8a; font-family: ui-monospace,
+  "SFMono-Regular", Menlo, Consolas, monospace; }
+p { margin: 0.5em 0; }
+ul, ol { padding-left: 1.4em; margin: 0.4em 0; }
+img { max-width: 100%; height: auto; }
+pre { overflow-x: auto; padding: 0.6em 0.8em; border-radius: 6px; font-size: 0.8em;
+  line-height: 1.35; background: #f6f8fa; }
+code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", monospace;
+  font-size: 0.9em; }
+:not(pre) > code { background: rgba(127, 127, 127, 0.15); padding: 0.1em 0.3em; border-radius: 4px; }
+.table-wrap { overflow-x: auto; max-width: 100%; }
+table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
+th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; }
+th { background: rgba(127, 127, 127, 0.12); }
+.math-display { display: block; overflow-x: auto; overflow-y: hidden; }
+.cloze { font-weight: bold; color: #1a5fb4; }
+.nightMode .cloze, .night_mode .cloze { color: #8cb4ff; }
+.nightMode pre, .night_mode pre { background: #272822; }
+.nightMode th, .nightMode td, .night_mode th, .night_mode td { border-color: #555555; }
+.nightMode hr#answer, .night_mode hr#answer { border-top-color: #555555; }
+.nightMode .extra, .night_mode .extra { border-left-color: #5f7fbf; }
+"""
+
+
+@cache
+def card_css() -> str:
+    """The notetypes' CSS: base layout plus code highlighting for light and night mode."""
+    from flashcards.render import highlight_css
+
+    return _BASE_CSS + highlight_css()

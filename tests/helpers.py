@@ -1,0 +1,54 @@
+"""Small builders shared by tests: a tiny PNG, and a sample deck using every card type."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+
+
+def png_bytes(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (255, 0, 0)) -> bytes:
+    """A valid PNG image of one colour."""
+    row = b"\x00" + bytes(rgb) * width
+    raw = row * height
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data)))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw))
+            + chunk(b"IEND", b""))
+
+
+SAMPLE = """\
+deck: Sample Deck
+namespace: sample
+level: basic
+tags: [sample]
+description: Cards for **testing**.
+cards:
+  - id: capital-france
+    q: What is the capital of France?
+    a: Paris
+    tags: [geo]
+  - id: f1
+    cloze: "The F1 score is the {{c1::harmonic mean}} of {{c2::precision}} and recall."
+  - id: precision
+    q: Precision
+    a: "$\\\\frac{TP}{TP + FP}$"
+    reverse: true
+  - id: picture
+    q: Which colour is this? ![a red square](img/red.png)
+    a: Red, *of course* & <not a tag
+    extra: |
+      ```python
+      print("red")
+      ```
+  - id: hard-one
+    level: advanced
+    q: Name the *three* levels.
+    a: |
+      - basic
+      - intermediate
+      - advanced
+"""
