@@ -106,8 +106,7 @@ def _make_note(rendered: RenderedCard, notetype: _Notetype, note_mods: dict[str,
 
 
 def _zip(database: bytes, deck_level: DeckLevel) -> bytes:
-    media = sorted({m.name: m for card in deck_level.cards for m in card.media}.values(),
-                   key=lambda m: m.name)
+    media = deck_level.media
     entries: list[tuple[str, bytes]] = [("collection.anki2", database)]
     entries.append(("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode()))
     for index, item in enumerate(media):

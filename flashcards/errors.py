@@ -1,4 +1,7 @@
-"""Error types. cli.py catches FlashcardsError and nothing broader, so bugs still show a traceback."""
+"""Error types.
+
+cli.py catches FlashcardsError and nothing broader, so bugs still show a traceback.
+"""
 
 from __future__ import annotations
 

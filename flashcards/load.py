@@ -35,7 +35,7 @@ class Scalar:
 
     text: str
     tag: str
-    line: int
+    line: int  # where the text itself starts
 
     @property
     def is_null(self) -> bool:
@@ -106,7 +106,8 @@ def read_source(path: Path, display: str) -> tuple[SourceFile, list[SourceError]
         line = data.count(b"\n", 0, exc.start) + 1
         byte = data[exc.start : exc.start + 1].hex()
         message = f"file is not valid UTF-8 (byte 0x{byte}); save it as UTF-8"
-        return SourceFile(path, display, None, None), [SourceError(Location(display, line), message)]
+        error = SourceError(Location(display, line), message)
+        return SourceFile(path, display, None, None), [error]
     root, errors = parse_yaml(text, display)
     return SourceFile(path, display, text, root), errors
 
@@ -118,8 +119,13 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
-        what = " ".join(str(part) for part in (exc.context, exc.problem) if part)
-        return None, [SourceError(Location(display, line), f"YAML syntax error: {what}")]
+        what = f"YAML syntax error: {exc.problem or exc.context}"
+        if exc.context and exc.problem:
+            context = exc.context
+            if exc.context_mark is not None and exc.context_mark.line + 1 != line:
+                context += f" that starts at line {exc.context_mark.line + 1}"
+            what += f" ({context})"
+        return None, [SourceError(Location(display, line), what)]
     except yaml.YAMLError as exc:
         return None, [SourceError(Location(display, 1), f"YAML error: {exc}")]
     if top is None:
@@ -156,12 +162,13 @@ class _Converter:
             return None
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in _SCALAR_TAGS:
-                self.error(line, f"YAML tag '{_short_tag(node.tag)}' is not allowed; "
-                                 "deck files hold plain text, numbers and booleans only")
+                self.error(line, _tag_message(node.tag))
                 return None
-            return Scalar(node.value, node.tag, line)
+            # A block scalar's text starts on the line after its `|` or `>`.
+            first = line + 1 if node.style in ("|", ">") else line
+            return Scalar(node.value, node.tag, first)
         if node.tag not in (f"{_CORE}seq", f"{_CORE}map"):
-            self.error(line, f"YAML tag '{_short_tag(node.tag)}' is not allowed")
+            self.error(line, _tag_message(node.tag))
             return None
         if isinstance(node, yaml.SequenceNode):
             seq = Sequence(line)
@@ -190,5 +197,7 @@ class _Converter:
         return mapping
 
 
-def _short_tag(tag: str) -> str:
-    return "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+def _tag_message(tag: str) -> str:
+    short = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
+    return (f"YAML tag '{short}' is not allowed; deck files hold plain text, numbers and "
+            "booleans only (quote a value that starts with '!')")

@@ -115,6 +115,14 @@ class DeckLevel:
     file_stem: str
     description: str  # rendered HTML
     cards: tuple[RenderedCard, ...]
+    description_media: tuple[Media, ...] = ()
+
+    @property
+    def media(self) -> tuple[Media, ...]:
+        """Every media file the package needs, once each, sorted by name."""
+        found = {m.name: m for m in self.description_media}
+        found.update((m.name, m) for card in self.cards for m in card.media)
+        return tuple(found[name] for name in sorted(found))
 
     @property
     def name(self) -> str:

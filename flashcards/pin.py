@@ -83,7 +83,8 @@ def _yaml_scalar(value: str) -> str:
 
 def rewrite(path: Path, original: bytes, new_text: str) -> None:
     """Replace the file with its pinned text, unless it changed since we read it."""
-    if not os.access(path, os.W_OK):
+    # Respect a read-only mark even when running as root (who could write anyway).
+    if not os.access(path, os.W_OK) or not os.stat(path).st_mode & stat.S_IWUSR:
         raise OutputError(f"{path}: file is read-only; nothing was changed")
     try:
         current = path.read_bytes()

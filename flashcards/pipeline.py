@@ -9,7 +9,7 @@ from pathlib import Path
 from flashcards import ids
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import find_sources, read_source
-from flashcards.model import DeckFile, DeckLevel, Level, RenderedCard, SourceWarning
+from flashcards.model import DeckFile, DeckLevel, Level, Media, RenderedCard, SourceWarning
 from flashcards.render import render_card, render_description
 from flashcards.validate import check_across_files, validate_file
 
@@ -102,26 +102,27 @@ def check(src: Path) -> Compiled:
 
 
 def _render_descriptions(deck_files: list[DeckFile], src_root: Path,
-                         errors: list[SourceError]) -> dict[str, str]:
-    descriptions: dict[str, str] = {}
+                         errors: list[SourceError]) -> dict[str, tuple[str, tuple[Media, ...]]]:
+    descriptions: dict[str, tuple[str, tuple[Media, ...]]] = {}
     for deck_file in deck_files:
         if deck_file.description and deck_file.deck not in descriptions:
-            html, description_errors = render_description(deck_file, src_root)
+            html, media, description_errors = render_description(deck_file, src_root)
             errors.extend(description_errors)
-            descriptions[deck_file.deck] = html
+            descriptions[deck_file.deck] = (html, media)
     return descriptions
 
 
-def _group(rendered: list[RenderedCard], descriptions: dict[str, str]) -> tuple[DeckLevel, ...]:
+def _group(rendered: list[RenderedCard],
+           descriptions: dict[str, tuple[str, tuple[Media, ...]]]) -> tuple[DeckLevel, ...]:
     groups: dict[tuple[str, Level], list[RenderedCard]] = {}
     for item in rendered:
         groups.setdefault((item.deck_file.deck, item.card.level), []).append(item)
-    return tuple(
-        DeckLevel(deck, level, f"{ids.slugify(deck, limit=80) or 'deck'}-{level.value}",
-                  descriptions.get(deck, ""), tuple(cards))
-        for (deck, level), cards in sorted(groups.items(), key=lambda kv: (kv[0][0],
-                                                                            kv[0][1].rank))
-    )
+    decks = []
+    for (deck, level), cards in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1].rank)):
+        html, media = descriptions.get(deck, ("", ()))
+        stem = f"{ids.slugify(deck, limit=80) or 'deck'}-{level.value}"
+        decks.append(DeckLevel(deck, level, stem, html, tuple(cards), media))
+    return tuple(decks)
 
 
 def build(src: Path, out: Path) -> BuildResult:
@@ -178,8 +179,10 @@ def pin(src: Path, write: bool) -> list[PinnedFile]:
             continue
         original = deck_file.path.read_bytes()
         text = original.decode("utf-8")
-        pins = pinning.plan_pins(deck_file, text)
-        new_text = pinning.apply_pins(text, pins)
+        # YAML marks count characters after a byte order mark; keep the mark aside.
+        bom = "\ufeff" if text.startswith("\ufeff") else ""
+        pins = pinning.plan_pins(deck_file, text[len(bom):])
+        new_text = bom + pinning.apply_pins(text[len(bom):], pins)
         _verify_pinned(deck_file, new_text, src_root)
         if write:
             pinning.rewrite(deck_file.path, original, new_text)

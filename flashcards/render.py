@@ -48,7 +48,8 @@ class _Env:
 
     base_dir: Path
     src_root: Path
-    location: Location
+    location: Location  # where the field's text starts
+    text: str = ""
     media: dict[str, Media] = field(default_factory=dict)
     errors: list[SourceError] = field(default_factory=list)
 
@@ -62,7 +63,8 @@ def _highlight_code(code: str, lang: str, _attrs: str) -> str:
     except ClassNotFound:
         return ""
     body = highlight(code, lexer, _FORMATTER)
-    return f'<pre class="highlight"><code class="language-{html.escape(name)}">{body}</code></pre>\n'
+    language = html.escape(name)
+    return f'<pre class="highlight"><code class="language-{language}">{body}</code></pre>\n'
 
 
 def _math_inline(self, tokens, idx, options, env) -> str:  # noqa: ANN001
@@ -98,6 +100,11 @@ def _bundle_image(src: str, env: _Env) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     relative = unquote(parts.path)
+    where = env.text.find(relative)
+    if where > 0:  # point at the image's own line, not the start of the field
+        line = env.location.line + env.text.count("\n", 0, where)
+        env = _Env(env.base_dir, env.src_root, Location(env.location.path, line), env.text,
+                   env.media, env.errors)
     if not relative:
         env.errors.append(SourceError(env.location, "image has an empty path"))
         return None
@@ -113,8 +120,9 @@ def _bundle_image(src: str, env: _Env) -> str | None:
                                       f"source folder {env.src_root}; move it inside"))
         return None
     if not target.is_file():
+        looked = (env.src_root / target.relative_to(root)).as_posix()
         env.errors.append(SourceError(env.location, f"image '{relative}' does not exist "
-                                      f"(looked for {target.relative_to(root).as_posix()})"))
+                                      f"(looked for {looked})"))
         return None
     digest = hashlib.sha256(target.read_bytes()).hexdigest()[:12]
     stem = ids.slugify(target.stem, limit=40) or "image"
@@ -162,7 +170,7 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[Render
 
     def field_html(key: str, text: str) -> str:
         line = card.field_lines.get(key, card.location.line)
-        env = _Env(base_dir, src_root, Location(deck_file.display, line))
+        env = _Env(base_dir, src_root, Location(deck_file.display, line), text)
         out = render_markdown(text, env)
         media.update(env.media)
         errors.extend(env.errors)
@@ -185,12 +193,13 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[Render
     return RenderedCard(card, deck_file, guid, fields, ordered_media), []
 
 
-def render_description(deck_file: DeckFile, src_root: Path) -> tuple[str, list[SourceError]]:
+def render_description(deck_file: DeckFile, src_root: Path) -> tuple[str, tuple[Media, ...],
+                                                                     list[SourceError]]:
     """The deck description as HTML for Anki's overview screen."""
     env = _Env(deck_file.path.parent, src_root,
-               Location(deck_file.display, deck_file.description_line))
+               Location(deck_file.display, deck_file.description_line), deck_file.description)
     out = render_markdown(deck_file.description, env)
-    return out, env.errors
+    return out, tuple(env.media[name] for name in sorted(env.media)), env.errors
 
 
 def highlight_css(light_style: str = "friendly", night_style: str = "monokai") -> str:

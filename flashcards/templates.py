@@ -63,7 +63,8 @@ pre { overflow-x: auto; padding: 0.6em 0.8em; border-radius: 6px; font-size: 0.8
   line-height: 1.35; background: #f6f8fa; }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "Liberation Mono", monospace;
   font-size: 0.9em; }
-:not(pre) > code { background: rgba(127, 127, 127, 0.15); padding: 0.1em 0.3em; border-radius: 4px; }
+:not(pre) > code { background: rgba(127, 127, 127, 0.15); padding: 0.1em 0.3em;
+  border-radius: 4px; }
 .table-wrap { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: 0.5em 0; font-size: 0.9em; }
 th, td { border: 1px solid #c8c8c8; padding: 0.3em 0.6em; vertical-align: top; }

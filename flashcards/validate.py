@@ -67,7 +67,8 @@ class _Checker:
         tags: list[str] = []
         for item in items:
             if not isinstance(item, Scalar) or item.is_null:
-                self.error(line, f"{what}: each tag must be a word, e.g. tags: [statistics, basics]")
+                self.error(line, f"{what}: each tag must be a word, "
+                                 "e.g. tags: [statistics, basics]")
                 continue
             if isinstance(node, Scalar) and " " in item.text.strip():
                 listed = ", ".join(item.text.split())
@@ -133,7 +134,8 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     deck_file = DeckFile(
         path=source.path, display=source.display, rel=rel.as_posix(), deck=deck,
         namespace=namespace, namespace_pinned=namespace_pinned, level=level, tags=tags,
-        description=description, description_line=root.key_lines.get("description", root.line),
+        description=description,
+        description_line=getattr(root.items.get("description"), "line", root.line),
         cards=tuple(cards),
     )
     return deck_file, check.errors, check.warnings
@@ -177,7 +179,9 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     level = check.level(item, file_level, name)
     reverse = _flag(check, item, "reverse", name)
     question, answer = values["q"], values["a"]
-    lines = {key: item.key_lines[key] for key in item.key_lines}
+    # Where each field's text starts, so that render errors can point into it.
+    lines = {key: getattr(item.items.get(key), "line", line) for key, line in
+             item.key_lines.items()}
     for long, short in _ALIASES.items():
         if long in lines:
             lines[short] = lines[long]

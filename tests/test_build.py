@@ -1,0 +1,128 @@
+"""build: one package per deck level, written atomically, nothing left behind."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+
+import pytest
+
+from flashcards import pipeline
+from flashcards.cli import main
+from flashcards.errors import OutputError
+from flashcards.lock import LOCK_NAME
+from tests.conftest import read_apkg
+from tests.helpers import SAMPLE, png_bytes
+
+
+@pytest.fixture
+def sample(write_cards):
+    return write_cards({"sample.yaml": SAMPLE, "img/red.png": png_bytes()})
+
+
+@pytest.fixture
+def private_tmp(tmp_path, monkeypatch):
+    """Point the system temp dir at an empty folder so leftovers can be seen."""
+    folder = tmp_path / "systemp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    return folder
+
+
+def test_build_writes_one_package_per_level_and_a_summary(sample, tmp_path, runner,
+                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["build", "cards", "-o", "out"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "sample-deck-advanced.apkg", "sample-deck-basic.apkg"]
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["Sample", "Deck::Basic", "4", "notes", "6", "cards", "->",
+                                "out/sample-deck-basic.apkg"]
+    assert lines[1].split()[:6] == ["Sample", "Deck::Advanced", "1", "notes", "1", "cards"]
+    assert lines[-1] == f"wrote 2 package(s) to out; lock: cards/{LOCK_NAME}"
+    basic = read_apkg(tmp_path / "out" / "sample-deck-basic.apkg")
+    assert len(basic.notes) == 4
+    assert list(basic.media.values()) == [png_bytes()]
+    assert {d["name"] for d in basic.decks.values()} >= {"Sample Deck", "Sample Deck::Basic"}
+
+
+def test_build_defaults_to_cards_and_build(sample, tmp_path, runner, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["build"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "build" / "sample-deck-basic.apkg").is_file()
+
+
+def test_nothing_is_left_in_out_or_the_system_temp_dir(sample, tmp_path, private_tmp):
+    out = tmp_path / "out"
+    pipeline.build(sample, out)
+    assert sorted(p.name for p in out.iterdir()) == ["sample-deck-advanced.apkg",
+                                                     "sample-deck-basic.apkg"]
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_failed_build_leaves_nothing_behind(sample, tmp_path, private_tmp):
+    out = tmp_path / "out"
+    pipeline.build(sample, out)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (sample / "img" / "red.png").unlink()
+    with pytest.raises(pipeline.InvalidSources):
+        pipeline.build(sample, out)
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert list(private_tmp.iterdir()) == []
+
+
+def test_unwritable_output_is_a_clear_error(sample, tmp_path, runner, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "blocker").write_text("a file, not a folder")
+    result = runner.invoke(main, ["build", "cards", "-o", "blocker/out"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("cannot write to blocker/out")
+    assert "Traceback" not in result.output
+
+
+def test_atomic_write_replaces_whole_files_and_reports_failures(tmp_path):
+    from flashcards.atomic import write_atomically
+
+    target = tmp_path / "deck.apkg"
+    target.write_bytes(b"old")
+    write_atomically(target, b"new")
+    assert target.read_bytes() == b"new"
+    with pytest.raises(OutputError, match="cannot write"):
+        write_atomically(tmp_path / "deck.apkg" / "inside", b"x")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["deck.apkg"]
+
+
+def test_same_sources_and_lock_give_identical_bytes(sample, tmp_path):
+    first = pipeline.build(sample, tmp_path / "one")
+    second = pipeline.build(sample, tmp_path / "two")
+    for a, b in zip(first.outputs, second.outputs, strict=True):
+        assert a.path.read_bytes() == b.path.read_bytes()
+
+
+def test_note_mod_moves_only_when_content_changes(sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out = tmp_path / "out"
+    pipeline.build(sample, out)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    (sample / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris!"))
+    pipeline.build(sample, out)
+    mods = {n["fields"][5]: n["mod"] for n in read_apkg(out / "sample-deck-basic.apkg").notes
+            if len(n["fields"]) == 7}
+    assert mods["capital-france"] == 1800000000
+    assert mods["precision"] == 1700000000
+    lock = json.loads((sample / LOCK_NAME).read_text())
+    assert {e["card"] for e in lock["entries"]} >= {"sample/capital-france", "sample/f1"}
+
+
+def test_lost_or_corrupt_lock_only_means_everything_changed_once(sample, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    pipeline.build(sample, tmp_path / "out")
+    (sample / LOCK_NAME).write_text("{not json")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+    result = pipeline.build(sample, tmp_path / "out")
+    notes = read_apkg(result.outputs[0].path).notes
+    assert {n["mod"] for n in notes} == {1700000100}
+    assert json.loads((sample / LOCK_NAME).read_text())["version"] == 1

@@ -1,0 +1,69 @@
+"""Ids are promises to every learner who imported a deck: these tables must never change."""
+
+from __future__ import annotations
+
+from flashcards import ids, pipeline
+from tests.conftest import read_apkg
+
+# Frozen: (namespace, card id) -> GUID. If this test fails, re-imports would duplicate notes.
+FROZEN_GUIDS = {
+    ("ml-interview", "classification-vs-regression"): "yDKDQY1t+0",
+    ("ml-interview", "f1-harmonic-mean"): "r^0}Q!i,c=",
+    ("other", "classification-vs-regression"): "DkTtkVlZ#&",
+    ("名前", "カード"): "lc)Q3nY4v2",
+}
+
+FROZEN_DERIVED_IDS = {
+    "What is the difference between classification and regression?":
+        "what-is-the-difference-between-cbd8ef",
+    "The F1 score is the {{c1::harmonic mean}} of precision and recall.":
+        "the-f1-score-is-the-harmonic-mean-of-2d5279",
+    "¿Qué es la regresión?": "qué-es-la-regresión-baeeff",
+    "???": "card-a03b22",
+}
+
+
+def test_guids_are_frozen():
+    for (namespace, card_id), guid in FROZEN_GUIDS.items():
+        assert ids.note_guid(namespace, card_id) == guid
+
+
+def test_derived_ids_are_frozen():
+    for text, card_id in FROZEN_DERIVED_IDS.items():
+        assert ids.derive_card_id(text) == card_id
+
+
+def test_derived_id_ignores_whitespace_only_differences():
+    assert ids.derive_card_id("What  is\nX?") == ids.derive_card_id("What is X?")
+
+
+def test_notetype_ids_and_field_lists_are_frozen():
+    # Anki refuses to update notes whose notetype's field list changed ("conflicting").
+    assert ids.BASIC_NOTETYPE_ID == 2000328871
+    assert ids.BASIC_FIELDS == ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse")
+    assert ids.CLOZE_NOTETYPE_ID == 1099255542
+    assert ids.CLOZE_FIELDS == ("Text", "Extra", "Hint", "Source", "Id")
+
+
+def test_packages_carry_the_frozen_notetypes(write_cards, tmp_path):
+    src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - id: a\n    q: Q\n    a: A\n"
+                                 "  - id: b\n    cloze: '{{c1::x}}'\n"})
+    result = pipeline.build(src, tmp_path / "out")
+    contents = read_apkg(result.outputs[0].path)
+    fields = {int(mid): tuple(f["name"] for f in nt["flds"]) for mid, nt in
+              contents.notetypes.items()}
+    assert fields[ids.BASIC_NOTETYPE_ID] == ids.BASIC_FIELDS
+    assert fields[ids.CLOZE_NOTETYPE_ID] == ids.CLOZE_FIELDS
+    assert {n["guid"] for n in contents.notes} == {ids.note_guid("d", "a"), ids.note_guid("d", "b")}
+
+
+def test_guid_depends_on_namespace_and_id_only(write_cards, tmp_path):
+    first = write_cards({"x.yaml": "deck: One\nnamespace: ns\ncards:\n  - id: k\n    q: Q1\n"
+                                   "    a: A1\n    tags: [t]\n"})
+    guid_before = read_apkg(pipeline.build(first, tmp_path / "o1").outputs[0].path).notes[0]["guid"]
+    (first / "x.yaml").unlink()
+    (first / "sub").mkdir()
+    (first / "sub" / "renamed.yaml").write_text(
+        "deck: Two\nnamespace: ns\nlevel: advanced\ncards:\n  - id: k\n    q: Q2\n    a: A2\n")
+    after = read_apkg(pipeline.build(first, tmp_path / "o2").outputs[0].path).notes[0]["guid"]
+    assert guid_before == after == ids.note_guid("ns", "k")
