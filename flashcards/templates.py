@@ -76,6 +76,11 @@ th { background: rgba(127, 127, 127, 0.12); }
 .nightMode th, .nightMode td, .night_mode th, .night_mode td { border-color: #555555; }
 .nightMode hr#answer, .night_mode hr#answer { border-top-color: #555555; }
 .nightMode .extra, .night_mode .extra { border-left-color: #5f7fbf; }
+@media (max-width: 480px) {
+  .card { font-size: 18px; padding: 0 8px; }
+  table { font-size: 0.8em; }
+  th, td { padding: 0.25em 0.4em; }
+}
 """
 
 

@@ -74,3 +74,15 @@ def test_yml_files_in_subfolders_are_found(runner, write_cards, tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["check"])
     assert result.stdout == "ok: 1 deck file(s), 1 card(s), 0 warning(s)\n"
+
+
+def test_ci_runs_the_readme_commands():
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    for command in ("python3 -m pip install . && flashcards build",
+                    "python3 -m pip install -e '.[test]' && python3 -m pytest"):
+        assert f"\n{command}\n" in readme
+        assert f"\n{command}\n" in ci
