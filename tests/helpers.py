@@ -30,6 +30,7 @@ cards:
   - id: capital-france
     q: What is the capital of France?
     a: Paris
+    hint: It is on the Seine.
     tags: [geo]
   - id: f1
     cloze: "The F1 score is the {{c1::harmonic mean}} of {{c2::precision}} and recall."

@@ -65,6 +65,10 @@ def test_first_import_shows_decks_cards_fields_media_and_tags(sample, tmp_path, 
     # the reversed note really has two cards, the cloze note one per deletion
     assert len(collection.find_cards("Id:precision")) == 2
     assert len(collection.find_cards("Id:f1")) == 2
+    # the hint is a click-to-reveal link on the front of the card
+    question = collection.find_cards("Id:capital-france")
+    front = collection.get_card(question[0]).question()
+    assert "It is on the Seine." in front and "hint" in front
     # the description shows on the deck overview
     deck = collection.decks.by_name("Sample Deck::Basic")
     assert "<strong>testing</strong>" in deck["desc"]

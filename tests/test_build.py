@@ -126,3 +126,10 @@ def test_lost_or_corrupt_lock_only_means_everything_changed_once(sample, tmp_pat
     notes = read_apkg(result.outputs[0].path).notes
     assert {n["mod"] for n in notes} == {1700000100}
     assert json.loads((sample / LOCK_NAME).read_text())["version"] == 1
+
+
+def test_question_and_answer_may_be_spelled_out(write_cards):
+    src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - id: x\n"
+                                 "    question: Long *question*?\n    answer: Long answer.\n"})
+    card = pipeline.check(src).decks[0].cards[0]
+    assert card.fields[:2] == ("Long <em>question</em>?", "Long answer.")

@@ -59,3 +59,20 @@ def test_invalid_input_leaves_previous_package_untouched(case, tmp_path, runner,
     assert sorted(p.name for p in out.iterdir()) == ["previous.apkg"]
     assert previous.read_bytes() == b"an earlier good build"
     assert not (tmp_path / "cards" / "flashcards.lock").exists()
+
+
+def test_all_errors_in_all_files_are_reported_in_one_run(write_cards, tmp_path, runner,
+                                                        monkeypatch):
+    write_cards({
+        "a.yaml": "deck: A\nnamespace: a\ncards:\n  - id: x\n    q: no answer\n",
+        "b.yaml": "deck: B\nnamespace: b\nlevel: hard\ncards:\n  - id: y\n    cloze: none\n",
+    })
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["check"])
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "cards/a.yaml:4: card 'x': no answer; add 'a:' with the answer",
+        "cards/b.yaml:3: the deck file: level 'hard' is not one of basic, intermediate, advanced",
+        "cards/b.yaml:6: card 'y': cloze has no deletion; mark the hidden part like {{c1::this}}",
+        "3 errors in 2 files",
+    ]
