@@ -14,12 +14,14 @@ import json
 import sqlite3
 import warnings
 import zipfile
+from collections.abc import Sequence
+from pathlib import Path
 
 import genanki
 
 from flashcards import ids, templates
 from flashcards.errors import OutputError
-from flashcards.model import DeckLevel, RenderedCard
+from flashcards.model import DeckLevel, Media, RenderedCard, RetiredCard
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -72,41 +74,60 @@ def _make_notetype(kind: str, mod: int) -> _Notetype:
     )
 
 
-def package_bytes(deck_level: DeckLevel, note_mods: dict[str, int],
+def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   notetype_mods: dict[str, int]) -> bytes:
-    """The .apkg file for one deck level, as bytes. Same inputs, same bytes."""
+    """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes."""
     notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in ("basic", "cloze")}
-    parent = genanki.Deck(ids.deck_id(deck_level.deck), deck_level.deck, deck_level.description)
-    deck = genanki.Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description)
-    for due, rendered in enumerate(deck_level.cards):
-        deck.add_note(_make_note(rendered, notetypes[rendered.card.kind], note_mods, due))
-    for notetype in notetypes.values():
-        deck.add_model(notetype)
-    stamp = max([*note_mods.values(), *notetype_mods.values(), 0])
+    parents = {d.deck: genanki.Deck(ids.deck_id(d.deck), d.deck, d.description) for d in decks}
+    anki_decks = list(parents.values())
+    for deck_level in decks:
+        deck = genanki.Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description)
+        notes: list[RenderedCard | RetiredCard] = [*deck_level.cards, *deck_level.retired]
+        for due, item in enumerate(notes):
+            deck.add_note(_Note(
+                note_mods[item.guid], model=notetypes[item.kind], fields=list(item.fields),
+                tags=list(item.tags), guid=item.guid, due=due,
+            ))
+        for notetype in notetypes.values():
+            deck.add_model(notetype)
+        anki_decks.append(deck)
+    # Card ids and deck times come from this package's own notes, so that a change elsewhere
+    # leaves this package's bytes alone.
+    stamp = max([note_mods[n.guid] for d in decks for n in (*d.cards, *d.retired)]
+                + [*notetype_mods.values(), 0])
     connection = sqlite3.connect(":memory:")
     try:
         cursor = connection.cursor()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # genanki warns about HTML tags it does not know
-            genanki.Package([parent, deck]).write_to_db(
-                cursor, stamp, itertools.count(stamp * 1000))
+            genanki.Package(anki_decks).write_to_db(cursor, stamp, itertools.count(stamp * 1000))
         connection.commit()
         database = connection.serialize()
     finally:
         connection.close()
-    return _zip(database, deck_level)
+    media = {m.name: m for deck_level in decks for m in deck_level.media}
+    return _zip(database, [media[name] for name in sorted(media)])
 
 
-def _make_note(rendered: RenderedCard, notetype: _Notetype, note_mods: dict[str, int],
-               due: int) -> _Note:
-    return _Note(
-        note_mods[rendered.guid], model=notetype, fields=list(rendered.fields),
-        tags=list(rendered.tags), guid=rendered.guid, due=due,
-    )
+def read_notes(path: Path) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
+    """The notes of a package we built earlier: {guid: (kind, fields, tags)}; {} if unreadable."""
+    kinds = {ids.BASIC_NOTETYPE_ID: "basic", ids.CLOZE_NOTETYPE_ID: "cloze"}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = archive.read("collection.anki2")
+        connection = sqlite3.connect(":memory:")
+        try:
+            connection.deserialize(data)
+            rows = connection.execute("SELECT guid, mid, flds, tags FROM notes").fetchall()
+        finally:
+            connection.close()
+    except (OSError, zipfile.BadZipFile, KeyError, sqlite3.Error):
+        return {}
+    return {guid: (kinds[mid], tuple(fields.split("\x1f")), tuple(tags.split()))
+            for guid, mid, fields, tags in rows if mid in kinds}
 
 
-def _zip(database: bytes, deck_level: DeckLevel) -> bytes:
-    media = deck_level.media
+def _zip(database: bytes, media: list[Media]) -> bytes:
     entries: list[tuple[str, bytes]] = [("collection.anki2", database)]
     entries.append(("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode()))
     for index, item in enumerate(media):

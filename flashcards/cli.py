@@ -35,23 +35,72 @@ def main() -> None:
     """Compile question/answer YAML into Anki decks that merge cleanly on re-import."""
 
 
+_OUT = click.option("-o", "--out", default="build", show_default=True,
+                    type=click.Path(file_okay=False, path_type=Path),
+                    help="Folder for the .apkg files.")
+_JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead.")
+
+
 @main.command()
 @_SOURCE
-@click.option("-o", "--out", default="build", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path), help="Folder for the .apkg files.")
-def build(source: Path, out: Path) -> None:
+@_OUT
+@click.option("--combined", is_flag=True,
+              help="Also write <deck>-all.apkg holding every level as subdecks.")
+@click.option("--drop-removed", is_flag=True,
+              help="Stop shipping removed cards (tagged flashcards::removed) in the packages.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
+@_JSON
+def build(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
+          as_json: bool) -> None:
     """Build one .apkg per deck and level from the YAML under SOURCE (default: cards)."""
     from flashcards import pipeline
 
     try:
-        result = pipeline.build(source, out)
+        result = pipeline.build(source, out, combined=combined, drop_removed=drop_removed)
     except FlashcardsError as error:
         _fail(error)
+    _report(result, as_json, quiet, f"wrote {len(result.outputs)} package(s) to {out}")
+
+
+@main.command()
+@_SOURCE
+@_OUT
+@_JSON
+def diff(source: Path, out: Path, as_json: bool) -> None:
+    """Show card by card what the next build and import will change; write nothing."""
+    from flashcards import pipeline, report
+
+    try:
+        result = pipeline.build(source, out, write=False)
+    except FlashcardsError as error:
+        _fail(error)
+    if not as_json:
+        for line in report.diff_lines(result.changes):
+            click.echo(line)
+    _report(result, as_json, False, "nothing written (diff)")
+
+
+def _report(result: object, as_json: bool, quiet: bool, closing: str) -> None:
+    from flashcards import report
+
     _warn(result.warnings)
+    if as_json:
+        packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}
+                    for o in result.outputs]
+        warnings = [str(w) for w in result.warnings]
+        click.echo(report.as_json(packages, result.changes, warnings))
+        return
+    if quiet:
+        return
+    counts = report.counts_by_deck(result.changes)
     for output in result.outputs:
-        click.echo(f"{output.deck.name:<40} {output.notes:>5} notes {output.cards:>5} cards"
+        click.echo(f"{output.name:<40} {output.notes:>5} notes {output.cards:>5} cards"
                    f"  -> {output.path}")
-    click.echo(f"wrote {len(result.outputs)} package(s) to {out}; lock: {result.lock_path}")
+        if len(output.decks) == 1 and output.name in counts:
+            click.echo(f"    {report.count_line(counts[output.name])}")
+    for line in report.notices(result.changes):
+        click.echo(line)
+    click.echo(f"{closing}; lock: {result.lock_path}")
 
 
 @main.command()

@@ -3,8 +3,9 @@
 Anki replaces a note on import only when the package's note is newer than the collection's.
 Stamping every note "now" would overwrite a learner's own fixes on every import, so a note's
 modification time moves forward only when its content (fields, tags, notetype) changes. The
-lock file remembers content hashes and times between builds. Losing it only means every note
-counts as changed once.
+lock file remembers content hashes and times between builds, where each card was, and the
+content of removed cards that packages still carry. Losing it only means every note counts
+as changed once.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flashcards.atomic import write_atomically
-from flashcards.model import RenderedCard
 
 LOCK_NAME = "flashcards.lock"
 _VERSION = 1
@@ -25,12 +25,17 @@ _VERSION = 1
 
 @dataclass(frozen=True)
 class Entry:
-    """One note (or notetype) in the lock: a content hash and its modification time."""
+    """One note (or notetype) in the lock."""
 
-    key: str
+    key: str  # note GUID, or "notetype:<kind>"
     digest: str
     mod: int
-    label: str = ""  # namespace/id, for people reading a diff of the lock
+    label: str = ""  # namespace/id of a card
+    deck: str = ""
+    level: str = ""
+    file: str = ""
+    # Only for removed cards that packages still carry (tagged): their last content.
+    removed: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None  # kind, fields, tags
 
 
 def lock_path(src: Path) -> Path:
@@ -42,20 +47,34 @@ def read_lock(path: Path) -> dict[str, Entry]:
     """Entries by key; a missing, unreadable or corrupt lock is an empty one."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return {
-            row["key"]: Entry(row["key"], row["hash"], int(row["mod"]), row.get("card", ""))
-            for row in data["entries"]
-        }
-    except (OSError, ValueError, KeyError, TypeError):
+        return dict(_entry(row) for row in data["entries"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
+
+
+def _entry(row: dict) -> tuple[str, Entry]:
+    removed = row.get("removed")
+    retired = None
+    if removed is not None:
+        retired = (str(removed["kind"]), tuple(map(str, removed["fields"])),
+                   tuple(map(str, removed["tags"])))
+    entry = Entry(str(row["key"]), str(row["hash"]), int(row["mod"]), str(row.get("card", "")),
+                  str(row.get("deck", "")), str(row.get("level", "")), str(row.get("file", "")),
+                  retired)
+    return entry.key, entry
 
 
 def lock_text(entries: dict[str, Entry]) -> str:
     """The lock as JSON with one entry a line, sorted, so that it diffs and merges well."""
     rows = []
     for entry in sorted(entries.values(), key=lambda e: (e.label, e.key)):
-        key = entry.key
-        row = {"key": key, "card": entry.label, "hash": entry.digest, "mod": entry.mod}
+        row: dict[str, object] = {"key": entry.key, "card": entry.label, "hash": entry.digest,
+                                  "mod": entry.mod}
+        if entry.label:
+            row.update(deck=entry.deck, level=entry.level, file=entry.file)
+        if entry.removed is not None:
+            kind, fields, tags = entry.removed
+            row["removed"] = {"kind": kind, "fields": list(fields), "tags": list(tags)}
         rows.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
     body = ",\n".join(rows)
     return f'{{"version": {_VERSION}, "entries": [\n{body}\n]}}\n'
@@ -66,9 +85,9 @@ def write_lock(path: Path, entries: dict[str, Entry]) -> None:
     write_atomically(path, lock_text(entries).encode("utf-8"))
 
 
-def card_digest(rendered: RenderedCard) -> str:
-    """Hash of everything an import would write into the note."""
-    parts = [rendered.card.kind, *rendered.fields, " ".join(rendered.tags)]
+def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """Hash of everything an import would write into a note."""
+    parts = [kind, *fields, " ".join(tags)]
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
@@ -83,10 +102,8 @@ def build_time() -> int:
     return int(fixed) if fixed.isdigit() else int(time.time())
 
 
-def stamp(key: str, digest: str, label: str, previous: dict[str, Entry], now: int) -> Entry:
-    """The entry for this build: the old time if the content is the same, else a newer one."""
-    old = previous.get(key)
+def next_mod(old: Entry | None, digest: str, now: int) -> int:
+    """The old time if the content is the same, else a time newer than both now and the old."""
     if old is not None and old.digest == digest:
-        return Entry(key, digest, old.mod, label)
-    mod = now if old is None else max(now, old.mod + 1)
-    return Entry(key, digest, mod, label)
+        return old.mod
+    return now if old is None else max(now, old.mod + 1)

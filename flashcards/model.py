@@ -105,6 +105,44 @@ class RenderedCard:
         """File tags then card tags, without repeats, in the order written."""
         return tuple(dict.fromkeys(self.deck_file.tags + self.card.tags))
 
+    @property
+    def kind(self) -> str:
+        """"basic" or "cloze": which notetype the card uses."""
+        return self.card.kind
+
+    @property
+    def label(self) -> str:
+        """namespace/id: how people and the lock file name the card."""
+        return f"{self.deck_file.namespace}/{self.card.id}"
+
+
+@dataclass(frozen=True)
+class RetiredCard:
+    """A card removed from the sources, still packaged (tagged) so learners can find it in Anki."""
+
+    guid: str
+    kind: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    label: str
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an import of this build will do to one card, compared with the last build."""
+
+    status: str  # "new", "changed", "unchanged", "removed" (just now) or "retired" (earlier)
+    label: str  # namespace/id
+    deck: str
+    level: Level
+    where: str  # file:line, or the last known file of a removed card
+    moved_from: str = ""  # the previous "Deck::Level" when the card changed deck or level
+
+    @property
+    def deck_name(self) -> str:
+        """The Anki subdeck, e.g. "Machine Learning Interview::Basic"."""
+        return f"{self.deck}::{self.level.title}"
+
 
 @dataclass(frozen=True)
 class DeckLevel:
@@ -116,6 +154,7 @@ class DeckLevel:
     description: str  # rendered HTML
     cards: tuple[RenderedCard, ...]
     description_media: tuple[Media, ...] = ()
+    retired: tuple[RetiredCard, ...] = ()
 
     @property
     def media(self) -> tuple[Media, ...]:

@@ -9,7 +9,15 @@ from pathlib import Path
 from flashcards import ids
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import find_sources, read_source
-from flashcards.model import DeckFile, DeckLevel, Level, Media, RenderedCard, SourceWarning
+from flashcards.model import (
+    Change,
+    DeckFile,
+    DeckLevel,
+    Level,
+    Media,
+    RenderedCard,
+    SourceWarning,
+)
 from flashcards.render import render_card, render_description
 from flashcards.validate import check_across_files, validate_file
 
@@ -27,27 +35,33 @@ class Compiled:
 
 @dataclass(frozen=True)
 class Output:
-    """One package written by `build`."""
+    """One package: a deck level, or with --combined all levels of a deck."""
 
-    deck: DeckLevel
+    decks: tuple[DeckLevel, ...]
     path: Path
 
     @property
+    def name(self) -> str:
+        """The deck level's Anki name, or the parent deck's for a combined package."""
+        return self.decks[0].name if len(self.decks) == 1 else self.decks[0].deck
+
+    @property
     def notes(self) -> int:
-        """How many notes the package holds."""
-        return len(self.deck.cards)
+        """How many notes from the sources the package holds (removed ones not counted)."""
+        return sum(len(deck.cards) for deck in self.decks)
 
     @property
     def cards(self) -> int:
         """How many cards Anki will make from those notes."""
-        return sum(card_count(rendered) for rendered in self.deck.cards)
+        return sum(card_count(item) for deck in self.decks for item in deck.cards)
 
 
 @dataclass(frozen=True)
 class BuildResult:
-    """What `build` wrote and what it noticed."""
+    """What `build` (or `diff`, which writes nothing) found and wrote."""
 
     outputs: tuple[Output, ...]
+    changes: tuple[Change, ...]
     warnings: tuple[SourceWarning, ...]
     lock_path: Path
 
@@ -120,42 +134,51 @@ def _group(rendered: list[RenderedCard],
     decks = []
     for (deck, level), cards in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1].rank)):
         html, media = descriptions.get(deck, ("", ()))
-        stem = f"{ids.slugify(deck, limit=80) or 'deck'}-{level.value}"
+        stem = f"{_file_stem(deck)}-{level.value}"
         decks.append(DeckLevel(deck, level, stem, html, tuple(cards), media))
     return tuple(decks)
 
 
-def build(src: Path, out: Path) -> BuildResult:
-    """check(src), then write one .apkg per deck level into out and update the lock file."""
-    from flashcards import apkg, lock
+def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = False,
+          write: bool = True) -> BuildResult:
+    """check(src), compare with the last build, then write one .apkg per deck level into out.
+
+    With write=False (the `diff` command) nothing is written; the result says what would be.
+    """
+    from flashcards import apkg, changes, lock
     from flashcards.atomic import write_atomically
 
     compiled = check(src)
     lock_file = lock.lock_path(src)
-    previous = lock.read_lock(lock_file)
-    now = lock.build_time()
-    entries: dict[str, lock.Entry] = {}
-    notetype_mods = {}
-    for kind in ("basic", "cloze"):
-        key = f"notetype:{kind}"
-        digest = lock.text_digest(apkg.notetype_signature(kind))
-        entries[key] = lock.stamp(key, digest, "", previous, now)
-        notetype_mods[kind] = entries[key].mod
-    for deck in compiled.decks:
-        for item in deck.cards:
-            label = f"{item.deck_file.namespace}/{item.card.id}"
-            entries[item.guid] = lock.stamp(item.guid, lock.card_digest(item), label, previous, now)
-    note_mods = {key: entry.mod for key, entry in entries.items()}
-    # Package everything in memory first: a failure leaves every old package untouched.
-    packages = [(deck, apkg.package_bytes(deck, note_mods, notetype_mods))
-                for deck in compiled.decks]
+
+    def old_notes(deck: str, level: Level) -> dict:
+        return apkg.read_notes(out / f"{_file_stem(deck)}-{level.value}.apkg")
+
+    plan = changes.plan_build(
+        compiled.decks, lock.read_lock(lock_file), lock.build_time(),
+        {kind: apkg.notetype_signature(kind) for kind in changes.KINDS}, old_notes,
+        drop_removed=drop_removed,
+    )
+    note_mods = {key: entry.mod for key, entry in plan.entries.items()}
+    groups = [[deck] for deck in plan.decks]
+    if combined:
+        for name in dict.fromkeys(deck.deck for deck in plan.decks):
+            groups.append([deck for deck in plan.decks if deck.deck == name])
     outputs = []
-    for deck, data in packages:
-        path = out / f"{deck.file_stem}.apkg"
-        write_atomically(path, data)
-        outputs.append(Output(deck, path))
-    lock.write_lock(lock_file, entries)
-    return BuildResult(tuple(outputs), compiled.warnings, lock_file)
+    for group in groups:
+        stem = group[0].file_stem if len(group) == 1 else f"{_file_stem(group[0].deck)}-all"
+        outputs.append(Output(tuple(group), out / f"{stem}.apkg"))
+    if write:
+        # Package everything in memory first: a failure leaves every old package untouched.
+        packages = [apkg.package_bytes(o.decks, note_mods, plan.notetype_mods) for o in outputs]
+        for output, data in zip(outputs, packages, strict=True):
+            write_atomically(output.path, data)
+        lock.write_lock(lock_file, plan.entries)
+    return BuildResult(tuple(outputs), plan.changes, compiled.warnings, lock_file)
+
+
+def _file_stem(deck: str) -> str:
+    return ids.slugify(deck, limit=80) or "deck"
 
 
 @dataclass(frozen=True)

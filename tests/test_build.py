@@ -37,11 +37,15 @@ def test_build_writes_one_package_per_level_and_a_summary(sample, tmp_path, runn
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "sample-deck-advanced.apkg", "sample-deck-basic.apkg"]
-    lines = result.stdout.splitlines()
-    assert lines[0].split() == ["Sample", "Deck::Basic", "4", "notes", "6", "cards", "->",
-                                "out/sample-deck-basic.apkg"]
-    assert lines[1].split()[:6] == ["Sample", "Deck::Advanced", "1", "notes", "1", "cards"]
-    assert lines[-1] == f"wrote 2 package(s) to out; lock: cards/{LOCK_NAME}"
+    assert result.stdout.splitlines() == [
+        "Sample Deck::Basic                           4 notes     6 cards  -> "
+        "out/sample-deck-basic.apkg",
+        "    4 new, 0 changed, 0 unchanged, 0 removed",
+        "Sample Deck::Advanced                        1 notes     1 cards  -> "
+        "out/sample-deck-advanced.apkg",
+        "    1 new, 0 changed, 0 unchanged, 0 removed",
+        f"wrote 2 package(s) to out; lock: cards/{LOCK_NAME}",
+    ]
     basic = read_apkg(tmp_path / "out" / "sample-deck-basic.apkg")
     assert len(basic.notes) == 4
     assert list(basic.media.values()) == [png_bytes()]

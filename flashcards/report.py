@@ -1,0 +1,83 @@
+"""Turn build results into the text and JSON the CLI prints. Pure functions: no I/O."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+from flashcards.changes import REMOVED_TAG
+from flashcards.model import Change
+
+STATUSES = ("new", "changed", "unchanged", "removed")
+_MARKS = {"new": "+", "changed": "~", "removed": "-", "retired": "-", "unchanged": "="}
+
+
+def counts_by_deck(changes: tuple[Change, ...]) -> dict[str, Counter]:
+    """{"Deck::Level": Counter(status -> cards)} in first-seen order."""
+    counts: dict[str, Counter] = {}
+    for change in changes:
+        counts.setdefault(change.deck_name, Counter())[change.status] += 1
+    return counts
+
+
+def count_line(counter: Counter) -> str:
+    """e.g. "1 new, 2 changed, 26 unchanged, 0 removed"."""
+    text = ", ".join(f"{counter[status]} {status}" for status in STATUSES)
+    if counter["retired"]:
+        text += f" (+{counter['retired']} removed earlier, still tagged)"
+    return text
+
+
+def search_for(change: Change, deck_name: str) -> str:
+    """The Anki browser search that finds this card in the given deck."""
+    card_id = change.label.split("/", 1)[1]
+    return f'"deck:{deck_name}" "Id:{card_id}"'
+
+
+def notices(changes: tuple[Change, ...]) -> list[str]:
+    """What the learner must do by hand after importing: moved and removed cards."""
+    lines = []
+    for change in changes:
+        if change.moved_from:
+            lines.append(
+                f"moved: {change.label} from {change.moved_from} to {change.deck_name}. Anki "
+                "keeps cards already imported in their old deck; find them with the search "
+                f"{search_for(change, change.moved_from)} and use Change Deck")
+    removed = sum(1 for c in changes if c.status in ("removed", "retired"))
+    if removed:
+        lines.append(
+            f"removed: {removed} card(s) no longer in the sources stay in the packages tagged "
+            f"{REMOVED_TAG}; search tag:{REMOVED_TAG} in Anki to delete or suspend them "
+            "(build --drop-removed stops shipping them)")
+    return lines
+
+
+def diff_lines(changes: tuple[Change, ...]) -> list[str]:
+    """One line per card that an import would change, unchanged cards left out."""
+    lines = []
+    for change in changes:
+        if change.status == "unchanged" and not change.moved_from:
+            continue
+        status = "moved" if change.status == "unchanged" else change.status
+        mark = ">" if status == "moved" else _MARKS[change.status]
+        target = change.deck_name
+        if change.moved_from:
+            target = f"{change.moved_from} -> {change.deck_name}"
+        lines.append(f"{mark} {status:<9} {change.label}  {change.where}  {target}")
+    return lines
+
+
+def as_json(outputs: list[dict], changes: tuple[Change, ...], warnings: list[str]) -> str:
+    """The machine-readable report of `build --json` and `diff --json`."""
+    payload = {
+        "packages": outputs,
+        "decks": {name: {s: counter[s] for s in (*STATUSES, "retired")}
+                  for name, counter in counts_by_deck(changes).items()},
+        "changes": [
+            {"status": c.status, "card": c.label, "deck": c.deck_name, "where": c.where,
+             "moved_from": c.moved_from or None}
+            for c in changes if c.status != "unchanged" or c.moved_from
+        ],
+        "warnings": warnings,
+    }
+    return json.dumps(payload, indent=2, ensure_ascii=False)
