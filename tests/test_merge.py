@@ -186,3 +186,14 @@ def test_builds_are_reproducible_and_a_change_touches_only_its_package(sample, t
     (sample / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris!"))
     pipeline.build(sample, tmp_path / "a")
     assert (tmp_path / "a" / "sample-deck-advanced.apkg").read_bytes() == advanced_before
+
+
+def test_description_shows_and_updates_on_the_deck_overview(sample, tmp_path, collection,
+                                                            monkeypatch):
+    _build_and_import(collection, sample, tmp_path / "build", 1_700_000_000, monkeypatch)
+    assert "<strong>testing</strong>" in collection.decks.by_name("Sample Deck")["desc"]
+    (sample / "sample.yaml").write_text(SAMPLE.replace("Cards for **testing**.",
+                                                       "Cards for *learning*."))
+    _build_and_import(collection, sample, tmp_path / "build", 1_700_000_100, monkeypatch)
+    for name in ("Sample Deck", "Sample Deck::Basic", "Sample Deck::Advanced"):
+        assert collection.decks.by_name(name)["desc"] == "Cards for <em>learning</em>."
