@@ -103,8 +103,9 @@ def check(src: Path) -> Compiled:
             continue
         deck_files.append(deck_file)
         for card in deck_file.cards:
-            result, card_errors = render_card(card, deck_file, src_root)
+            result, card_errors, card_warnings = render_card(card, deck_file, src_root)
             errors.extend(card_errors)
+            warnings.extend(card_warnings)
             if result is not None:
                 rendered.append(result)
     errors.extend(check_across_files(deck_files))
@@ -112,6 +113,7 @@ def check(src: Path) -> Compiled:
     if errors:
         raise InvalidSources(errors)
     decks = _group(rendered, descriptions)
+    warnings.sort(key=lambda w: (w.location.path, w.location.line, w.message))
     return Compiled(tuple(deck_files), decks, tuple(warnings))
 
 

@@ -10,6 +10,7 @@ import hashlib
 import html
 import re
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -23,7 +24,7 @@ from pygments.util import ClassNotFound
 
 from flashcards import ids
 from flashcards.errors import SourceError
-from flashcards.model import Card, DeckFile, Location, Media, RenderedCard
+from flashcards.model import Card, DeckFile, Location, Media, RenderedCard, SourceWarning
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt",
@@ -52,6 +53,7 @@ class _Env:
     text: str = ""
     media: dict[str, Media] = field(default_factory=dict)
     errors: list[SourceError] = field(default_factory=list)
+    warnings: list[SourceWarning] = field(default_factory=list)
 
 
 def _highlight_code(code: str, lang: str, _attrs: str) -> str:
@@ -104,7 +106,7 @@ def _bundle_image(src: str, env: _Env) -> str | None:
     if where > 0:  # point at the image's own line, not the start of the field
         line = env.location.line + env.text.count("\n", 0, where)
         env = _Env(env.base_dir, env.src_root, Location(env.location.path, line), env.text,
-                   env.media, env.errors)
+                   env.media, env.errors, env.warnings)
     if not relative:
         env.errors.append(SourceError(env.location, "image has an empty path"))
         return None
@@ -148,11 +150,54 @@ _MD = _make_markdown()
 _SOLE_PARAGRAPH = re.compile(r"<p>((?:(?!<p>).)*)</p>\s*", re.DOTALL)
 
 
+class _UnsafeHtmlScanner(HTMLParser):
+    """Lists what the sanitiser will drop, so that the author can be told (nh3 does the work)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.dropped: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _ALLOWED_TAGS:
+            self.dropped.append(f"<{tag}>")
+            return
+        allowed = _ALLOWED_ATTRIBUTES["*"] | _ALLOWED_ATTRIBUTES.get(tag, set())
+        for name, value in attrs:
+            if name not in allowed:
+                self.dropped.append(f"{name}=")
+            elif name in ("href", "src") and value and _unsafe_url(value):
+                self.dropped.append(f"{name}={value.split(':', 1)[0].strip()}:")
+            elif name == "style" and value and not _ALIGN_ONLY.fullmatch(value.strip()):
+                self.dropped.append("style=")
+
+    handle_startendtag = handle_starttag
+
+
+_ALIGN_ONLY = re.compile(r"text-align\s*:\s*\w+;?")
+_SAFE_SCHEMES = {"http", "https", "mailto"}
+
+
+def _unsafe_url(value: str) -> bool:
+    scheme = urlsplit(re.sub(r"[\x00-\x20]", "", value)).scheme.lower()
+    return bool(scheme) and scheme not in _SAFE_SCHEMES
+
+
 def render_markdown(text: str, env: _Env) -> str:
-    """One Markdown field as sanitised HTML; a lone paragraph loses its <p> wrapper."""
+    """One Markdown field as sanitised HTML; a lone paragraph loses its <p> wrapper.
+
+    HTML the allow-list does not cover is removed, with a warning in env.warnings.
+    """
     if not text.strip():
         return ""
     rendered = _MD.render(text, {"ctx": env})
+    if "<" in text:
+        scanner = _UnsafeHtmlScanner()
+        scanner.feed(rendered)
+        scanner.close()
+        if scanner.dropped:
+            what = ", ".join(dict.fromkeys(scanner.dropped))
+            env.warnings.append(SourceWarning(env.location, f"removed unsafe HTML: {what} "
+                                              "(cards allow formatting tags, tables and images)"))
     clean = nh3.clean(
         rendered, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
         filter_style_properties={"text-align"}, url_schemes={"http", "https", "mailto"},
@@ -161,12 +206,13 @@ def render_markdown(text: str, env: _Env) -> str:
     return sole.group(1).strip() if sole else clean
 
 
-def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[RenderedCard | None,
-                                                                            list[SourceError]]:
+def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
+        RenderedCard | None, list[SourceError], list[SourceWarning]]:
     """Render one card's Markdown fields into its notetype's fields, in the frozen field order."""
     base_dir = deck_file.path.parent
     media: dict[str, Media] = {}
     errors: list[SourceError] = []
+    warnings: list[SourceWarning] = []
 
     def field_html(key: str, text: str) -> str:
         line = card.field_lines.get(key, card.location.line)
@@ -174,6 +220,7 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[Render
         out = render_markdown(text, env)
         media.update(env.media)
         errors.extend(env.errors)
+        warnings.extend(env.warnings)
         return out
 
     front = field_html("cloze" if card.kind == "cloze" else "q", card.front)
@@ -187,10 +234,10 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[Render
         fields = (front, back, extra, hint, source, html.escape(card.id),
                   "y" if card.reverse else "")
     if errors:
-        return None, errors
+        return None, errors, warnings
     guid = ids.note_guid(deck_file.namespace, card.id)
     ordered_media = tuple(media[name] for name in sorted(media))
-    return RenderedCard(card, deck_file, guid, fields, ordered_media), []
+    return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
 
 
 def render_description(deck_file: DeckFile, src_root: Path) -> tuple[str, tuple[Media, ...],

@@ -1,0 +1,115 @@
+"""Raw HTML in cards is sanitised to an allow-list, and the author is told what was removed."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import pytest
+
+from flashcards import pipeline
+
+# Raw HTML the sanitiser must strip (and warn about).
+HTML_PAYLOADS = [
+    "<script>alert(1)</script>",
+    "<SCRIPT SRC=//evil.example/x.js></SCRIPT>",
+    "<img src=x onerror=alert(1)>",
+    "<img src=\"javascript:alert(1)\">",
+    "<img src=x:alert(alt) onerror=eval(src) alt=0>",
+    "<svg onload=alert(1)>",
+    "<svg><script>alert(1)</script></svg>",
+    "<body onload=alert(1)>",
+    "<iframe src=\"javascript:alert(1)\"></iframe>",
+    "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>",
+    "<object data=\"javascript:alert(1)\"></object>",
+    "<embed src=\"javascript:alert(1)\">",
+    "<a href=\"javascript:alert(1)\">click</a>",
+    "<a href=\"JaVaScRiPt:alert(1)\">click</a>",
+    "<a href=\" javascript:alert(1)\">click</a>",
+    "<a href=\"jav&#x09;ascript:alert(1)\">click</a>",
+    "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">x</a>",
+    "<a href=\"vbscript:msgbox(1)\">x</a>",
+    "<div onclick=\"alert(1)\">click me</div>",
+    "<div onmouseover=\"alert(1)\">hover</div>",
+    "<p style=\"background:url(javascript:alert(1))\">x</p>",
+    "<style>.card{display:none}</style>",
+    "<style>@import 'http://evil.example/x.css';</style>",
+    "<link rel=stylesheet href=http://evil.example/x.css>",
+    "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">",
+    "<form action=\"javascript:alert(1)\"><input type=submit></form>",
+    "<input onfocus=alert(1) autofocus>",
+    "<details open ontoggle=alert(1)>",
+    "<video><source onerror=\"alert(1)\"></video>",
+    "<audio src=x onerror=alert(1)>",
+    "<marquee onstart=alert(1)>",
+    "<base href=\"javascript:alert(1)//\">",
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+    "<table background=\"javascript:alert(1)\"><tr><td>x</td></tr></table>",
+    "<img src=\"x\" style=\"width:expression(alert(1))\">",
+    "<span onpointerenter=alert(1)>x</span>",
+]
+# Markdown that must not turn into active content (markdown-it refuses these links itself).
+MARKDOWN_PAYLOADS = [
+    "[click](javascript:alert(1))",
+    "[click](JAVASCRIPT:alert(1))",
+    "![x](javascript:alert(1))",
+    "[click](vbscript:msgbox(1))",
+    "<javascript:alert(1)>",
+]
+_SAFE_TAGS = {"a", "b", "blockquote", "br", "code", "div", "em", "i", "img", "li", "p", "pre",
+              "span", "strong", "table", "tbody", "td", "th", "thead", "tr", "ul", "ol"}
+
+
+class _Audit(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.problems: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in _SAFE_TAGS:
+            self.problems.append(f"tag {tag}")
+        for name, value in attrs:
+            if name.startswith("on") or name in ("style", "srcdoc", "background", "action"):
+                self.problems.append(f"attribute {name}")
+            if name in ("href", "src") and value:
+                scheme = urlsplit(value.strip()).scheme.lower()
+                if scheme not in ("", "http", "https", "mailto"):
+                    self.problems.append(f"url {value}")
+
+
+def _card(write_cards, answer: str):
+    body = answer.replace("'", "''")
+    src = write_cards({"x.yaml": f"deck: X\nnamespace: x\ncards:\n  - id: x\n    q: Q\n"
+                                 f"    a: '{body}'\n"})
+    compiled = pipeline.check(src)
+    return compiled.decks[0].cards[0].fields[1], compiled.warnings
+
+
+def test_there_are_at_least_thirty_payloads():
+    assert len(HTML_PAYLOADS) + len(MARKDOWN_PAYLOADS) >= 30
+
+
+@pytest.mark.parametrize("payload", HTML_PAYLOADS)
+def test_html_payload_is_removed_with_a_warning(write_cards, payload):
+    html, warnings = _card(write_cards, f"Safe text {payload} end")
+    audit = _Audit()
+    audit.feed(html)
+    assert audit.problems == [], html
+    assert [str(w.location).endswith("cards/x.yaml:6") for w in warnings] == [True]
+    assert "removed unsafe HTML" in warnings[0].message
+    assert "Safe text" in html
+
+
+@pytest.mark.parametrize("payload", MARKDOWN_PAYLOADS)
+def test_markdown_payload_stays_inert(write_cards, payload):
+    html, _ = _card(write_cards, payload)
+    audit = _Audit()
+    audit.feed(html)
+    assert audit.problems == [], html
+    assert "<a " not in html and "<img " not in html
+
+
+def test_harmless_html_passes_without_warning(write_cards):
+    html, warnings = _card(write_cards, "H<sub>2</sub>O and <kbd>Ctrl</kbd>, <b>bold</b><br>")
+    assert html == "H<sub>2</sub>O and <kbd>Ctrl</kbd>, <b>bold</b><br>"
+    assert warnings == ()
