@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from flashcards.model import Location
+from flashcards.model import Location, printable
 
 
 class FlashcardsError(Exception):
@@ -18,7 +18,7 @@ class SourceError(FlashcardsError):
     """One problem in one input file, at one line."""
 
     def __init__(self, location: Location, message: str) -> None:
-        super().__init__(f"{location}: {message}")
+        super().__init__(f"{location}: {printable(message)}")
         self.location = location
         self.message = message
 

@@ -126,8 +126,13 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
                 context += f" that starts at line {exc.context_mark.line + 1}"
             what += f" ({context})"
         return None, [SourceError(Location(display, line), what)]
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        message = (f"character U+{exc.character:04X} is not allowed in YAML (a control "
+                   "character); remove it") if isinstance(exc.character, int) else exc.reason
+        return None, [SourceError(Location(display, line), message)]
     except yaml.YAMLError as exc:
-        return None, [SourceError(Location(display, 1), f"YAML error: {exc}")]
+        return None, [SourceError(Location(display, 1), "YAML error: " + " ".join(str(exc).split()))]
     if top is None:
         return None, [
             SourceError(

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
+
+# Control, line-separator and surrogate characters would break a one-line message (or the
+# terminal's encoding); messages show them escaped.
+_UNPRINTABLE = {"Cc", "Cs", "Zl", "Zp"}
+
+
+def printable(text: str) -> str:
+    """The text with control characters, line breaks and lone surrogates escaped (\\n, \\x00)."""
+    if text.isprintable():
+        return text
+    return "".join(
+        char.encode("unicode_escape", "backslashreplace").decode("ascii")
+        if unicodedata.category(char) in _UNPRINTABLE else char
+        for char in text
+    )
 
 
 class Level(enum.Enum):
@@ -33,7 +49,7 @@ class Location:
     line: int = 1
 
     def __str__(self) -> str:
-        return f"{self.path}:{self.line}"
+        return f"{printable(self.path)}:{self.line}"
 
 
 @dataclass(frozen=True)
@@ -44,7 +60,7 @@ class SourceWarning:
     message: str
 
     def __str__(self) -> str:
-        return f"{self.location}: warning: {self.message}"
+        return f"{self.location}: warning: {printable(self.message)}"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,8 @@ _ALLOWED_ATTRIBUTES = {
     "td": {"style", "colspan", "rowspan"},
 }
 _FORMATTER = HtmlFormatter(nowrap=True)
+# Bigger files make packages slow to import and sync to phones; nobody needs one on a card.
+MAX_IMAGE_BYTES = 10 * 2**20
 
 
 @dataclass
@@ -125,6 +127,12 @@ def _bundle_image(src: str, env: _Env) -> str | None:
         looked = (env.src_root / target.relative_to(root)).as_posix()
         env.errors.append(SourceError(env.location, f"image '{relative}' does not exist "
                                       f"(looked for {looked})"))
+        return None
+    size = target.stat().st_size
+    if size > MAX_IMAGE_BYTES:
+        env.errors.append(SourceError(env.location, f"image '{relative}' is {size / 2**20:.1f} MiB; "
+                                      f"images may be at most {MAX_IMAGE_BYTES // 2**20} MiB "
+                                      "(shrink or compress it)"))
         return None
     digest = hashlib.sha256(target.read_bytes()).hexdigest()[:12]
     stem = ids.slugify(target.stem, limit=40) or "image"

@@ -85,3 +85,36 @@ def test_each_card_names_its_source_file(write_cards):
                                         "    a: A\n"})
     card = pipeline.check(src).decks[0].cards[0]
     assert card.fields[4] == "cards/ml/basic.yaml"
+
+
+def test_very_large_images_are_refused(write_cards):
+    from flashcards.errors import InvalidSources
+    from flashcards.render import MAX_IMAGE_BYTES
+
+    src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - id: x\n    q: Q\n"
+                                 "    a: '![big](big.png)'\n"})
+    with open(src / "big.png", "wb") as handle:
+        handle.truncate(MAX_IMAGE_BYTES + 1)
+    try:
+        pipeline.check(src)
+    except InvalidSources as error:
+        assert [str(e) for e in error.errors] == [
+            f"{src}/d.yaml:6: image 'big.png' is 10.0 MiB; images may be at most 10 MiB "
+            "(shrink or compress it)"]
+    else:
+        raise AssertionError("a 10 MiB image was accepted")
+
+
+def test_symlinked_image_pointing_outside_is_refused(write_cards, tmp_path):
+    from flashcards.errors import InvalidSources
+
+    (tmp_path / "secret.png").write_bytes(png_bytes())
+    src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - id: x\n    q: Q\n"
+                                 "    a: '![s](link.png)'\n"})
+    (src / "link.png").symlink_to(tmp_path / "secret.png")
+    try:
+        pipeline.check(src)
+    except InvalidSources as error:
+        assert "points outside the source folder" in str(error.errors[0])
+    else:
+        raise AssertionError("a symlink out of SOURCE was followed")
