@@ -132,7 +132,8 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
                    "character); remove it") if isinstance(exc.character, int) else exc.reason
         return None, [SourceError(Location(display, line), message)]
     except yaml.YAMLError as exc:
-        return None, [SourceError(Location(display, 1), "YAML error: " + " ".join(str(exc).split()))]
+        message = "YAML error: " + " ".join(str(exc).split())
+        return None, [SourceError(Location(display, 1), message)]
     if top is None:
         return None, [
             SourceError(

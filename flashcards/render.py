@@ -130,9 +130,10 @@ def _bundle_image(src: str, env: _Env) -> str | None:
         return None
     size = target.stat().st_size
     if size > MAX_IMAGE_BYTES:
-        env.errors.append(SourceError(env.location, f"image '{relative}' is {size / 2**20:.1f} MiB; "
-                                      f"images may be at most {MAX_IMAGE_BYTES // 2**20} MiB "
-                                      "(shrink or compress it)"))
+        limit = MAX_IMAGE_BYTES // 2**20
+        env.errors.append(SourceError(env.location, f"image '{relative}' is "
+                                      f"{size / 2**20:.1f} MiB; images may be at most {limit} "
+                                      "MiB (shrink or compress it)"))
         return None
     digest = hashlib.sha256(target.read_bytes()).hexdigest()[:12]
     stem = ids.slugify(target.stem, limit=40) or "image"
