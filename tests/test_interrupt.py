@@ -50,3 +50,24 @@ def test_concurrent_builds_into_one_folder_give_valid_packages(tmp_path):
     assert all(code == 0 for code, _ in results), results
     assert sorted(os.listdir(out)) == ["big-basic.apkg"]
     assert len(read_apkg(out / "big-basic.apkg").notes) == 1500
+
+
+def test_full_disk_is_a_clear_error_and_keeps_the_old_package(tmp_path):
+    # RLIMIT_FSIZE makes every write past the limit fail with EFBIG, as a full disk fails with
+    # ENOSPC: both reach the same error path (Python ignores SIGXFSZ).
+    src, out = tmp_path / "cards", tmp_path / "build"
+    _big_deck(src, cards=2000)
+    assert _build(tmp_path, src, out).wait() == 0
+    package = out / "big-basic.apkg"
+    good = package.read_bytes()
+    (src / "big.yaml").write_text((src / "big.yaml").read_text().replace("answer 1\n", "new 1\n"))
+    limit = f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({len(good) // 2}, -1))"
+    code = (f"{limit}\nimport sys; sys.argv = ['flashcards', 'build', {str(src)!r}, '-o', "
+            f"{str(out)!r}]\nfrom flashcards.cli import main; main()")
+    result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"cannot write {out}/big-basic.apkg: File too large")
+    assert "Traceback" not in result.stderr
+    assert package.read_bytes() == good
+    assert sorted(os.listdir(out)) == ["big-basic.apkg"]
