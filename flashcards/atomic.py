@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import tempfile
+import time
 from pathlib import Path
 
 from flashcards.errors import OutputError
+
+# A temp file this old was left by a killed run (a live one writes for seconds, not hours).
+STALE_AFTER_SECONDS = 3600
 
 
 def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
@@ -15,6 +20,7 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
 
     A crash or a full disk leaves the previous file as it was and no temp file behind.
     """
+    _remove_stale_temps(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
@@ -36,3 +42,13 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temp_name)
         raise
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Delete temp files of `path` left by a killed run; a concurrent run's fresh ones stay."""
+    cutoff = time.time() - STALE_AFTER_SECONDS
+    for name in glob.glob(f".{glob.escape(path.name)}.*.tmp", root_dir=path.parent):
+        with contextlib.suppress(OSError):
+            stale = path.parent / name
+            if stale.stat().st_mtime < cutoff:
+                stale.unlink()

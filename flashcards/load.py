@@ -27,6 +27,8 @@ _FALSE = {"false", "no", "off", "n"}
 # Aliases may repeat a node; a file may expand to at most this many times its own nodes.
 _ALIAS_GROWTH = 4
 _ALIAS_SLACK = 10_000
+# A deck file nests four deep (file, cards, card, tags); far deeper is a mistake or an attack.
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True)
@@ -127,13 +129,10 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
             what += f" ({context})"
         return None, [SourceError(Location(display, line), what)]
     except yaml.reader.ReaderError as exc:
+        # Text (not bytes) is parsed, so the only reader error is a forbidden character.
         line = text.count("\n", 0, exc.position) + 1
-        message = (f"character U+{exc.character:04X} is not allowed in YAML (a control "
-                   "character); remove it") if isinstance(exc.character, int) else exc.reason
-        return None, [SourceError(Location(display, line), message)]
-    except yaml.YAMLError as exc:
-        message = "YAML error: " + " ".join(str(exc).split())
-        return None, [SourceError(Location(display, 1), message)]
+        return None, [SourceError(Location(display, line), f"character U+{exc.character:04X} "
+                                  "is not allowed in YAML (a control character); remove it")]
     if top is None:
         return None, [
             SourceError(
@@ -158,8 +157,12 @@ class _Converter:
     def error(self, line: int, message: str) -> None:
         self.errors.append(SourceError(Location(self.display, line), message))
 
-    def convert(self, node: yaml.Node) -> Node | None:
+    def convert(self, node: yaml.Node, depth: int = 0) -> Node | None:
         line = node.start_mark.line + 1
+        if depth > MAX_DEPTH:
+            self.error(line, f"values nest more than {MAX_DEPTH} levels deep; a deck file needs "
+                             "four (file, cards, card, tags)")
+            return None
         self.visits += 1
         self.seen.add(id(node))
         if self.visits > _ALIAS_GROWTH * len(self.seen) + _ALIAS_SLACK:
@@ -179,7 +182,7 @@ class _Converter:
         if isinstance(node, yaml.SequenceNode):
             seq = Sequence(line)
             for item in node.value:
-                value = self.convert(item)
+                value = self.convert(item, depth + 1)
                 if value is not None:
                     seq.items.append(value)
             return seq
@@ -195,7 +198,7 @@ class _Converter:
                 self.error(key_line, f"key '{key}' appears twice in this mapping "
                                      f"(first at line {mapping.key_lines[key]})")
                 continue
-            value = self.convert(value_node)
+            value = self.convert(value_node, depth + 1)
             if value is not None:
                 mapping.items[key] = value
                 mapping.key_lines[key] = key_line

@@ -53,8 +53,10 @@ def plan_pins(deck_file: DeckFile, text: str) -> list[Pin]:
     for node, card in zip(cards.items, deck_file.cards, strict=True):
         assert isinstance(node, Mapping)
         if not card.id_pinned:
-            index = node.index + 1 if node.flow else node.index
-            pins.append(Pin(card.location, "id", card.id, index, node.flow, node.column))
+            # Insert right before the first key, so a tag or anchor on the mapping stays put.
+            index = min(node.key_index.values())
+            column = index - (text.rfind("\n", 0, index) + 1)
+            pins.append(Pin(card.location, "id", card.id, index, node.flow, column))
     return pins
 
 
@@ -83,13 +85,13 @@ def _yaml_scalar(value: str) -> str:
 
 def rewrite(path: Path, original: bytes, new_text: str) -> None:
     """Replace the file with its pinned text, unless it changed since we read it."""
-    # Respect a read-only mark even when running as root (who could write anyway).
-    if not os.access(path, os.W_OK) or not os.stat(path).st_mode & stat.S_IWUSR:
-        raise OutputError(f"{path}: file is read-only; nothing was changed")
     try:
         current = path.read_bytes()
     except OSError as exc:
         raise OutputError(f"{path}: cannot read it again: {exc.strerror}") from exc
+    # Respect a read-only mark even when running as root (who could write anyway).
+    if not os.access(path, os.W_OK) or not os.stat(path).st_mode & stat.S_IWUSR:
+        raise OutputError(f"{path}: file is read-only; nothing was changed")
     if current != original:
         raise OutputError(f"{path}: file changed while pinning; nothing was changed, run again")
     write_atomically(path, new_text.encode("utf-8"), stat.S_IMODE(os.stat(path).st_mode))

@@ -91,6 +91,8 @@ def test_random_cards_in_a_valid_deck(runner, tmp_path, cards, level):
 
 def test_deep_nesting_and_huge_strings(runner, tmp_path):
     _check_file(runner, tmp_path, b"deck: X\ncards: " + b"[" * 5000 + b"]" * 5000 + b"\n")
+    # Under libyaml's own limit of 1000, but deep enough to exhaust Python's recursion.
+    _check_file(runner, tmp_path, b"deck: X\ncards: " + b"[" * 990 + b"]" * 990 + b"\n")
     huge = "x" * 2_000_000
     _check_file(runner, tmp_path, f"deck: X\nnamespace: x\ncards:\n  - id: a\n    q: {huge}\n"
                                   f"    a: '{huge}'\n".encode())

@@ -71,3 +71,50 @@ def test_full_disk_is_a_clear_error_and_keeps_the_old_package(tmp_path):
     assert "Traceback" not in result.stderr
     assert package.read_bytes() == good
     assert sorted(os.listdir(out)) == ["big-basic.apkg"]
+
+
+def test_no_space_left_on_device_keeps_the_old_package(tmp_path):
+    # A real full disk: OUT is a 256 KiB tmpfs, mounted in a private mount namespace
+    # (`unshare`), so nothing is left mounted. The second build needs more room than is left.
+    src, out = tmp_path / "cards", tmp_path / "build"
+    src.mkdir()
+    out.mkdir()
+    deck = "deck: Full\nnamespace: full\ncards:\n  - {id: a, q: small, a: deck}\n"
+    (src / "deck.yaml").write_text(deck)
+    (src / "noise.png").write_bytes(os.urandom(400_000))  # random bytes do not compress
+    script = f"""
+        set -e
+        mount -t tmpfs -o size=256k tmpfs {out}
+        {sys.executable} -m flashcards build {src} -o {out} > /dev/null
+        cp {out}/full-basic.apkg {tmp_path}/before.apkg
+        printf '  - {{id: b, q: "![x](noise.png)", a: big}}\\n' >> {src}/deck.yaml
+        set +e
+        {sys.executable} -m flashcards build {src} -o {out} 2> {tmp_path}/stderr > /dev/null
+        echo $? > {tmp_path}/status
+        cmp {out}/full-basic.apkg {tmp_path}/before.apkg && echo same > {tmp_path}/same
+        ls -A {out} > {tmp_path}/listing
+    """
+    subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], check=True,
+                   cwd=tmp_path)
+    assert (tmp_path / "status").read_text() == "1\n"
+    stderr = (tmp_path / "stderr").read_text()
+    assert stderr.startswith(f"cannot write {out}/full-basic.apkg: No space left on device")
+    assert "Traceback" not in stderr
+    assert (tmp_path / "same").exists()
+    assert (tmp_path / "listing").read_text() == "full-basic.apkg\n"
+
+
+def test_temp_files_of_a_killed_build_are_removed_later_but_fresh_ones_stay(tmp_path):
+    src, out = tmp_path / "cards", tmp_path / "build"
+    _big_deck(src, cards=10)
+    out.mkdir()
+    stale, fresh = out / ".big-basic.apkg.k1ll3d_x.tmp", out / ".big-basic.apkg.w0rk1ng_.tmp"
+    other = out / ".notes.apkg.abcdefgh.tmp"  # not a temp of a file we write
+    for path in (stale, fresh, other):
+        path.write_bytes(b"partial")
+    two_hours_ago = time.time() - 7200
+    for path in (stale, other):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    assert _build(tmp_path, src, out).wait() == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(["big-basic.apkg", fresh.name,
+                                                            other.name])

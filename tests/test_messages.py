@@ -1,0 +1,404 @@
+"""Every message the tool can print, each with an input that makes it appear.
+
+The catalogue below is checked against the source: a new message without an entry here fails
+`test_every_message_in_the_code_is_in_the_catalogue`, and an entry whose message is gone from
+the code fails it too. Each entry runs its input the way a user would (mostly `flashcards
+check` on a deck file) and asserts on the exact line printed, and that the line matches the
+message's template as written in the code.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import png_bytes
+
+from flashcards import apkg, pipeline
+from flashcards import pin as pinning
+from flashcards.cli import main
+from flashcards.errors import FlashcardsError
+from flashcards.load import read_source
+
+PACKAGE = Path(__file__).resolve().parent.parent / "flashcards"
+# Calls whose last argument is a message a user reads.
+_MESSAGE_CALLS = {"SourceError", "SourceWarning", "OutputError", "FlashcardsError", "error",
+                  "warn", "__init__"}
+
+
+# --- reading the messages out of the source -----------------------------------------------
+
+
+def _templates(node: ast.expr, scope: ast.AST, functions: dict[str, ast.FunctionDef]
+               ) -> list[tuple[str, ...]]:
+    """The message templates an expression can produce, as text parts with None for a hole."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [(node.value,)]
+    if isinstance(node, ast.JoinedStr):
+        return [tuple(v.value if isinstance(v, ast.Constant) else None for v in node.values)]
+    if isinstance(node, ast.Name):  # a local variable: every value assigned to it
+        return [t for sub in ast.walk(scope) if isinstance(sub, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == node.id for t in sub.targets)
+                for t in _templates(sub.value, scope, functions)]
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) in functions:
+        function = functions[node.func.id]
+        return [t for ret in ast.walk(function) if isinstance(ret, ast.Return) and ret.value
+                for t in _templates(ret.value, function, functions)]
+    raise AssertionError(f"cannot read a message from {ast.unparse(node)!r}; "
+                         "build messages from literals so they can be catalogued")
+
+
+def _readable(parts: tuple[str | None, ...]) -> str:
+    return "".join("{}" if part is None else part for part in parts)
+
+
+def messages_in_code() -> dict[str, tuple[str | None, ...]]:
+    found: dict[str, tuple[str | None, ...]] = {}
+    for path in sorted(PACKAGE.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
+        for function in functions.values():
+            for call in ast.walk(function):
+                name = getattr(call, "func", None)
+                name = getattr(name, "id", getattr(name, "attr", None))
+                if isinstance(call, ast.Call) and call.args and name in _MESSAGE_CALLS:
+                    for parts in _templates(call.args[-1], function, functions):
+                        found[_readable(parts)] = parts
+    return found
+
+
+def _pattern(parts: tuple[str | None, ...]) -> re.Pattern[str]:
+    """The whole printed line: an optional `file:line: ` (and `warning: `), then the message."""
+    message = "".join(".*?" if p is None else re.escape(p) for p in parts)
+    return re.compile(rf"(?:[^:]+:\d+: (?:warning: )?)?{message}")
+
+
+# --- ways to make a message appear ---------------------------------------------------------
+
+
+def _write(root: Path, files: dict[str, str | bytes]) -> Path:
+    src = root / "cards"
+    for name, content in files.items():
+        path = src / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return src
+
+
+def _cli(root: Path, *args: str) -> str:
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    finally:
+        os.chdir(old)
+    assert result.exit_code in (0, 1), result.output
+    return result.stderr
+
+
+def check(files: dict[str, str | bytes], *options: str) -> Callable[[Path], str]:
+    """Write the files under cards/ and run `flashcards check cards`; return stderr."""
+    def run(root: Path) -> str:
+        _write(root, files)
+        return _cli(root, "check", "cards", *options)
+    return run
+
+
+def deck(cards: str, head: str = "deck: D\nnamespace: d\n") -> Callable[[Path], str]:
+    """`check` on a single deck.yaml made of a head and the given cards block."""
+    return check({"deck.yaml": head + "cards:\n" + cards})
+
+
+def _read_missing_file(root: Path) -> str:
+    _, errors = read_source(root / "gone.yaml", "gone.yaml")
+    return "\n".join(map(str, errors))
+
+
+def _image_removed_before_packaging(root: Path) -> str:
+    src = _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n"
+                                     "  - {id: a, q: '![x](pic.png)', a: b}\n",
+                        "pic.png": png_bytes()})
+    compiled = pipeline.check(src)
+    (src / "pic.png").unlink()
+    mods = {card.guid: 1 for level in compiled.decks for card in level.cards}
+    with pytest.raises(FlashcardsError) as caught:
+        apkg.package_bytes(compiled.decks, mods, {"basic": 1, "cloze": 1})
+    return str(caught.value).replace(str(root) + "/", "")
+
+
+def _build_into_a_file(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n  - {id: a, q: b, a: c}\n"})
+    (root / "blocker").write_text("not a folder")
+    return _cli(root, "build", "cards", "-o", "blocker/out")
+
+
+def _build_over_a_folder(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n  - {id: a, q: b, a: c}\n"})
+    (root / "build" / "d-basic.apkg").mkdir(parents=True)
+    return _cli(root, "build", "cards")
+
+
+def _rewrite(before: bytes, on_disk: bytes | None, mode: int = 0o644) -> Callable[[Path], str]:
+    def run(root: Path) -> str:
+        target = root / "deck.yaml"
+        if on_disk is not None:
+            target.write_bytes(on_disk)
+            target.chmod(mode)
+        with pytest.raises(FlashcardsError) as caught:
+            pinning.rewrite(target, before, "deck: D\nnamespace: d\n")
+        if on_disk is not None:
+            assert target.read_bytes() == on_disk  # nothing was changed
+        return str(caught.value).replace(str(root) + "/", "")
+    return run
+
+
+def _pin(files: dict[str, str]) -> Callable[[Path], str]:
+    def run(root: Path) -> str:
+        src = _write(root, files)
+        before = {p: p.read_bytes() for p in src.iterdir()}
+        output = _cli(root, "ids", "cards", "--write")
+        assert {p: p.read_bytes() for p in src.iterdir()} == before
+        return output
+    return run
+
+
+def _empty_folder(root: Path) -> str:
+    (root / "cards").mkdir()
+    return _cli(root, "check", "cards")
+
+
+def _huge_image(root: Path) -> str:
+    src = _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n"
+                                     "  - {id: a, q: '![x](big.png)', a: b}\n"})
+    with open(src / "big.png", "wb") as handle:
+        handle.truncate(11 * 1024 * 1024)  # sparse: costs no disk
+    return _cli(root, "check", "cards")
+
+
+def _image_outside(root: Path) -> str:
+    (root / "outside.png").write_bytes(png_bytes())
+    return deck("  - {id: a, q: '![x](../outside.png)', a: b}\n")(root)
+
+
+# --- the catalogue -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    template: str  # the message as written in the code, holes shown as {}
+    run: Callable[[Path], str]  # makes it happen; returns what the user sees
+    expected: tuple[str, ...]  # lines that must appear, exactly
+
+
+def case(template: str, run: Callable[[Path], str], *expected: str) -> Case:
+    return Case(template, run, expected)
+
+
+CARD = "  - {id: a, q: b, a: c}\n"
+CATALOGUE = [
+    # reading files
+    case("cannot read file: {}", _read_missing_file,
+         "gone.yaml:1: cannot read file: No such file or directory"),
+    case("file is not valid UTF-8 (byte 0x{}); save it as UTF-8",
+         check({"deck.yaml": b"deck: D\ncards: []\nq: caf\xe9\n"}),
+         "cards/deck.yaml:3: file is not valid UTF-8 (byte 0xe9); save it as UTF-8"),
+    case("YAML syntax error: {}", check({"deck.yaml": "deck: D\ncards: [a, b\n"}),
+         "cards/deck.yaml:3: YAML syntax error: did not find expected ',' or ']' "
+         "(while parsing a flow sequence that starts at line 2)"),
+    case("character U+{} is not allowed in YAML (a control character); remove it",
+         check({"deck.yaml": "deck: D\ncards:\n  - {q: a\x07b, a: c}\n"}),
+         "cards/deck.yaml:3: character U+0007 is not allowed in YAML (a control character); "
+         "remove it"),
+    case("file is empty; a deck file is a mapping with 'deck' and 'cards'",
+         check({"deck.yaml": "# nothing yet\n"}),
+         "cards/deck.yaml:1: file is empty; a deck file is a mapping with 'deck' and 'cards'"),
+    case("values nest more than {} levels deep; a deck file needs four (file, cards, card, tags)",
+         deck("  - q: " + "[" * 900 + "]" * 900 + "\n    a: b\n"),
+         "cards/deck.yaml:4: values nest more than 32 levels deep; a deck file needs four "
+         "(file, cards, card, tags)"),
+    case("YAML aliases expand too far (an alias bomb?); write values out",
+         check({"deck.yaml": "a: &a [x, x, x, x, x, x, x, x, x, x]\n"
+                + "".join(f"{n}: &{n} [{', '.join(['*' + p] * 10)}]\n"
+                          for p, n in zip("abcdefg", "bcdefgh", strict=True))}),
+         "cards/deck.yaml:1: YAML aliases expand too far (an alias bomb?); write values out"),
+    case("YAML tag '{}' is not allowed; deck files hold plain text, numbers and booleans only "
+         "(quote a value that starts with '!')",
+         deck("  - {id: a, q: !!python/name:os.system b, a: c}\n"
+              "  - {id: b, q: !!set {x}, a: c}\n"),
+         "cards/deck.yaml:4: YAML tag '!!python/name:os.system' is not allowed; deck files hold "
+         "plain text, numbers and booleans only (quote a value that starts with '!')",
+         "cards/deck.yaml:5: YAML tag '!!set' is not allowed; deck files hold plain text, "
+         "numbers and booleans only (quote a value that starts with '!')"),
+    case("keys must be plain words (no '<<' merges or complex keys)",
+         deck("  - &base {id: a, q: b, a: c}\n  - <<: *base\n    id: b\n"),
+         "cards/deck.yaml:5: keys must be plain words (no '<<' merges or complex keys)"),
+    case("key '{}' appears twice in this mapping (first at line {})",
+         deck("  - id: a\n    q: b\n    a: c\n    q: d\n"),
+         "cards/deck.yaml:7: key 'q' appears twice in this mapping (first at line 5)"),
+    case("{}: no deck files (*.yaml, *.yml) found", _empty_folder,
+         "cards: no deck files (*.yaml, *.yml) found"),
+    # the deck file
+    case("a deck file is a mapping with 'deck' and 'cards' at the top level",
+         check({"deck.yaml": "- q: a\n  a: b\n"}),
+         "cards/deck.yaml:1: a deck file is a mapping with 'deck' and 'cards' at the top level"),
+    case("missing 'deck': name the Anki deck, e.g. deck: Machine Learning",
+         check({"deck.yaml": "namespace: d\ncards:\n" + CARD}),
+         "cards/deck.yaml:1: missing 'deck': name the Anki deck, e.g. deck: Machine Learning"),
+    case("deck '{}' must not contain '::' or surrounding spaces; levels become subdecks by "
+         "themselves", deck(CARD, head="deck: ML::Basic\nnamespace: d\n"),
+         "cards/deck.yaml:1: deck 'ML::Basic' must not contain '::' or surrounding spaces; "
+         "levels become subdecks by themselves"),
+    case("no 'namespace'; using '{}' derived from the deck name; run 'flashcards ids --write' "
+         "to pin it so renaming the deck keeps every card", deck(CARD, head="deck: My Deck\n"),
+         "cards/deck.yaml:1: warning: no 'namespace'; using 'my-deck' derived from the deck "
+         "name; run 'flashcards ids --write' to pin it so renaming the deck keeps every card"),
+    case("namespace '{}' must be one word of letters, digits, '.', '-' or '_'",
+         deck(CARD, head="deck: D\nnamespace: my deck\n"),
+         "cards/deck.yaml:2: namespace 'my deck' must be one word of letters, digits, '.', '-' "
+         "or '_'"),
+    case("missing 'cards': add a list of cards, e.g. cards: [{q: ..., a: ...}]",
+         check({"deck.yaml": "deck: D\nnamespace: d\n"}),
+         "cards/deck.yaml:1: missing 'cards': add a list of cards, e.g. "
+         "cards: [{q: ..., a: ...}]"),
+    case("'cards' must be a list; start each card with '- '",
+         check({"deck.yaml": "deck: D\nnamespace: d\ncards:\n  q: a\n  a: b\n"}),
+         "cards/deck.yaml:3: 'cards' must be a list; start each card with '- '"),
+    case("unknown key '{}' in {}{}",
+         deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
+         "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
+         "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
+         "answer, cloze, extra, hint, tags, level, reverse)"),
+    case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
+         "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
+         "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
+    case("{}: level '{}' is not one of {}", deck(CARD, head="deck: D\nnamespace: d\nlevel: "
+                                                             "expert\n"),
+         "cards/deck.yaml:3: the deck file: level 'expert' is not one of basic, intermediate, "
+         "advanced"),
+    # tags
+    case("{}: each tag must be a word, e.g. tags: [statistics, basics]",
+         deck("  - {id: a, q: b, a: c, tags: [[x]]}\n"),
+         "cards/deck.yaml:4: card 'a': each tag must be a word, e.g. tags: [statistics, basics]"),
+    case("{}: tags must be a list, e.g. tags: [{}]",
+         deck("  - {id: a, q: b, a: c, tags: stats basics}\n"),
+         "cards/deck.yaml:4: card 'a': tags must be a list, e.g. tags: [stats, basics]"),
+    case("{}: tag '{}' contains a space or quote; Anki tags are single words (try '{}')",
+         deck("  - {id: a, q: b, a: c, tags: [machine learning]}\n"),
+         "cards/deck.yaml:4: card 'a': tag 'machine learning' contains a space or quote; "
+         "Anki tags are single words (try 'machine-learning')"),
+    # cards
+    case("card #{} must be a mapping with q and a, or cloze", deck("  - just text\n"),
+         "cards/deck.yaml:4: card #1 must be a mapping with q and a, or cloze"),
+    case("{}: both '{}' and '{}'; keep one", deck("  - {id: a, q: b, question: b, a: c}\n"),
+         "cards/deck.yaml:4: card 'a': both 'q' and 'question'; keep one"),
+    case("{}: has both 'cloze' and q/a; a card is either a cloze or a question with an answer",
+         deck("  - {id: a, q: b, a: c, cloze: '{{c1::x}}'}\n"),
+         "cards/deck.yaml:4: card 'a': has both 'cloze' and q/a; a card is either a cloze or a "
+         "question with an answer"),
+    case("{}: cloze has no deletion; mark the hidden part like {{c1::this}}",
+         deck("  - {id: a, cloze: nothing hidden}\n"),
+         "cards/deck.yaml:4: card 'a': cloze has no deletion; mark the hidden part like "
+         "{{c1::this}}"),
+    case("{}: 'reverse' only works with q/a cards",
+         deck("  - {id: a, cloze: '{{c1::x}}', reverse: true}\n"),
+         "cards/deck.yaml:4: card 'a': 'reverse' only works with q/a cards"),
+    case("{}: no question; add 'q:' (or use 'cloze:')", deck("  - {id: a, a: c}\n"),
+         "cards/deck.yaml:4: card 'a': no question; add 'q:' (or use 'cloze:')"),
+    case("{}: no answer; add 'a:' with the answer", deck("  - {id: a, q: b}\n"),
+         "cards/deck.yaml:4: card 'a': no answer; add 'a:' with the answer"),
+    case("{} has no 'id'; editing its text would make it a new note in Anki. Run 'flashcards "
+         "ids --write' to pin id '{}'", deck("  - {q: What is a tensor?, a: c}\n"),
+         "cards/deck.yaml:4: warning: card #1 has no 'id'; editing its text would make it a new "
+         "note in Anki. Run 'flashcards ids --write' to pin id 'what-is-a-tensor-cf133d'"),
+    case("{}: id must be one word of letters, digits, '.', '-' or '_' (at most {} characters)",
+         deck("  - {id: two words, q: b, a: c}\n"),
+         "cards/deck.yaml:4: card 'two words': id must be one word of letters, digits, '.', "
+         "'-' or '_' (at most 100 characters)"),
+    case("{}: '{}' must be true or false", deck("  - {id: a, q: b, a: c, reverse: maybe}\n"),
+         "cards/deck.yaml:4: card 'a': 'reverse' must be true or false"),
+    # across files
+    case("card id '{}' is used twice in namespace '{}': here and at {}",
+         check({"a.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD,
+                "b.yaml": "deck: D\nnamespace: d\nlevel: advanced\ncards:\n" + CARD}),
+         "cards/b.yaml:5: card id 'a' is used twice in namespace 'd': here and at "
+         "cards/a.yaml:4"),
+    case("deck '{}' already has a description at {}:{}; keep it in one file",
+         check({"a.yaml": "deck: D\nnamespace: d\ndescription: one\ncards:\n" + CARD,
+                "b.yaml": "deck: D\nnamespace: e\ndescription: two\ncards:\n" + CARD}),
+         "cards/b.yaml:3: deck 'D' already has a description at cards/a.yaml:3; "
+         "keep it in one file"),
+    case("deck '{}' and deck '{}' would both be written as {}-*.apkg; rename one",
+         check({"a.yaml": "deck: Deep Learning\nnamespace: d\ncards:\n" + CARD,
+                "b.yaml": "deck: deep-learning\nnamespace: e\ncards:\n" + CARD}),
+         "cards/b.yaml:1: deck 'deep-learning' and deck 'Deep Learning' would both be written "
+         "as deep-learning-*.apkg; rename one"),
+    # rendering
+    case("image has an empty path", deck("  - {id: a, q: '![x]()', a: b}\n"),
+         "cards/deck.yaml:4: image has an empty path"),
+    case("image '{}' is an absolute path; write it relative to the YAML file",
+         deck("  - {id: a, q: '![x](/etc/hosts)', a: b}\n"),
+         "cards/deck.yaml:4: image '/etc/hosts' is an absolute path; write it relative to the "
+         "YAML file"),
+    case("image '{}' points outside the source folder {}; move it inside", _image_outside,
+         "cards/deck.yaml:4: image '../outside.png' points outside the source folder cards; "
+         "move it inside"),
+    case("image '{}' does not exist (looked for {})", deck("  - {id: a, q: '![x](no.png)', "
+                                                           "a: b}\n"),
+         "cards/deck.yaml:4: image 'no.png' does not exist (looked for cards/no.png)"),
+    case("image '{}' is {} MiB; images may be at most {} MiB (shrink or compress it)",
+         _huge_image,
+         "cards/deck.yaml:4: image 'big.png' is 11.0 MiB; images may be at most 10 MiB "
+         "(shrink or compress it)"),
+    case("removed unsafe HTML: {} (cards allow formatting tags, tables and images)",
+         deck("  - {id: a, q: 'b <script>alert(1)</script>', a: c}\n"),
+         "cards/deck.yaml:4: warning: removed unsafe HTML: <script> (cards allow formatting "
+         "tags, tables and images)"),
+    # the summary after errors
+    case("{} error{} in {} file{}", deck("  - {id: a, q: b}\n  - {id: b, a: c}\n"),
+         "2 errors in 1 file"),
+    # writing
+    case("cannot read image {}: {}", _image_removed_before_packaging,
+         "cannot read image cards/pic.png: No such file or directory"),
+    case("cannot write to {}: {}", _build_into_a_file,
+         "cannot write to blocker/out: Not a directory"),
+    case("cannot write {}: {}", _build_over_a_folder,
+         "cannot write build/d-basic.apkg: Is a directory"),
+    case("{}: file is read-only; nothing was changed", _rewrite(b"deck: D\n", b"deck: D\n", 0o444),
+         "deck.yaml: file is read-only; nothing was changed"),
+    case("{}: cannot read it again: {}", _rewrite(b"deck: D\n", None),
+         "deck.yaml: cannot read it again: No such file or directory"),
+    case("{}: file changed while pinning; nothing was changed, run again",
+         _rewrite(b"deck: D\n", b"deck: E\n"),
+         "deck.yaml: file changed while pinning; nothing was changed, run again"),
+    case("{}: pinning would change the file's meaning; nothing was written. Please pin this "
+         "file's ids by hand", _pin({"deck.yaml": "deck: D\nnamespace: d\ncards:\n"
+                                                  "  - ? q\n    : b\n    a: c\n"}),
+         "cards/deck.yaml: pinning would change the file's meaning; nothing was written. "
+         "Please pin this file's ids by hand"),
+]
+
+
+def test_every_message_in_the_code_is_in_the_catalogue():
+    in_code = set(messages_in_code())
+    listed = [c.template for c in CATALOGUE]
+    assert len(listed) == len(set(listed)), "a message is listed twice"
+    assert in_code - set(listed) == set(), "messages without a case in CATALOGUE"
+    assert set(listed) - in_code == set(), "listed messages that the code no longer has"
+
+
+@pytest.mark.parametrize("entry", CATALOGUE, ids=lambda c: c.template[:48])
+def test_message_appears_for_its_input(entry, tmp_path):
+    pattern = _pattern(messages_in_code()[entry.template])
+    shown = entry.run(tmp_path).splitlines()
+    for line in entry.expected:
+        assert line in shown
+        assert pattern.fullmatch(line), f"{line!r} does not come from {entry.template!r}"
