@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import png_bytes
 
 from flashcards import apkg, pipeline
 from flashcards import pin as pinning
 from flashcards.cli import main
 from flashcards.errors import FlashcardsError
 from flashcards.load import read_source
+from tests.helpers import png_bytes
 
 PACKAGE = Path(__file__).resolve().parent.parent / "flashcards"
 # Calls whose last argument is a message a user reads.
