@@ -48,20 +48,8 @@ class _Note(genanki.Note):
         super().write_to_db(cursor, self.mod, deck_id, id_gen)
 
 
-def notetype_signature(kind: str) -> str:
-    """Everything that defines a notetype, as text: a change means its mod must move forward."""
-    fields, tmpls = _notetype_parts(kind)
-    return json.dumps([kind, fields, tmpls, templates.card_css()], sort_keys=True)
-
-
-def _notetype_parts(kind: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
-    if kind == "cloze":
-        return ids.CLOZE_FIELDS, templates.CLOZE_TEMPLATES
-    return ids.BASIC_FIELDS, templates.BASIC_TEMPLATES
-
-
 def _make_notetype(kind: str, mod: int) -> _Notetype:
-    fields, tmpls = _notetype_parts(kind)
+    fields, tmpls = templates.notetype_parts(kind)
     is_cloze = kind == "cloze"
     return _Notetype(
         mod,

@@ -52,3 +52,50 @@ def _remove_stale_temps(path: Path) -> None:
             stale = path.parent / name
             if stale.stat().st_mtime < cutoff:
                 stale.unlink()
+
+
+class StagedWrites:
+    """Write several files all or nothing: each goes to a temp file; commit() renames them all.
+
+    Leaving the `with` block without commit() (an error, Ctrl-C) deletes the temp files, so the
+    previous versions stay as they were. Only one staged file is in memory at a time.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, Path]] = []
+
+    def __enter__(self) -> StagedWrites:
+        return self
+
+    def stage(self, path: Path, data: bytes, mode: int = 0o644) -> None:
+        _remove_stale_temps(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                                 suffix=".tmp")
+        except OSError as exc:
+            raise OutputError(f"cannot write to {path.parent}: {exc.strerror}") from exc
+        self._staged.append((temp_name, path))
+        try:
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(data)
+                stream.flush()
+                os.fsync(stream.fileno())
+            os.chmod(temp_name, mode)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+
+    def commit(self) -> None:
+        try:
+            while self._staged:
+                temp_name, path = self._staged[0]
+                os.replace(temp_name, path)
+                self._staged.pop(0)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+
+    def __exit__(self, *exc_info: object) -> None:
+        for temp_name, _ in self._staged:
+            with contextlib.suppress(OSError):
+                os.unlink(temp_name)
+        self._staged.clear()

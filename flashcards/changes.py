@@ -63,16 +63,16 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
 
 
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
-    digest = content_digest(card.kind, card.fields, card.tags)
+    digest = card.digest
     return Entry(card.guid, digest, next_mod(old, digest, now), card.label, deck.deck,
                  deck.level.value, card.deck_file.rel)
 
 
 def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None) -> Change:
-    where = str(card.card.location)
+    where = f"{card.deck_file.shown}:{card.card.location.line}"
     if old is None:
         return Change("new", card.label, deck.deck, deck.level, where)
-    digest = content_digest(card.kind, card.fields, card.tags)
+    digest = card.digest
     status = "unchanged" if old.digest == digest and old.removed is None else "changed"
     moved = ""
     if old.deck and (old.deck, old.level) != (deck.deck, deck.level.value):

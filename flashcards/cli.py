@@ -96,7 +96,7 @@ def _report(result: object, as_json: bool, quiet: bool, closing: str) -> None:
     for output in result.outputs:
         click.echo(f"{output.name:<40} {output.notes:>5} notes {output.cards:>5} cards"
                    f"  -> {output.path}")
-        if len(output.decks) == 1 and output.name in counts:
+        if output.level and output.name in counts:
             click.echo(f"    {report.count_line(counts[output.name])}")
     for line in report.notices(result.changes):
         click.echo(line)

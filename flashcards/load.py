@@ -15,12 +15,32 @@ from flashcards.errors import SourceError
 from flashcards.model import Location
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same marks.
-    _Loader: type = yaml.CSafeLoader
+    _BaseLoader: type = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _BaseLoader = yaml.SafeLoader
 
 SUFFIXES = (".yaml", ".yml")
 _CORE = "tag:yaml.org,2002:"
+_STR, _NULL, _BOOL = f"{_CORE}str", f"{_CORE}null", f"{_CORE}bool"
+_COLLECTION_TAGS = {yaml.SequenceNode: f"{_CORE}seq", yaml.MappingNode: f"{_CORE}map"}
+# PyYAML's YAML 1.1 spellings. Numbers and dates stay text here: a deck file only ever asks
+# whether a plain value is empty, null or a boolean, so nothing else needs resolving.
+_PLAIN_TAGS = {
+    **dict.fromkeys(("", "~", "null", "Null", "NULL"), _NULL),
+    **dict.fromkeys(("yes", "Yes", "YES", "no", "No", "NO", "true", "True", "TRUE", "false",
+                     "False", "FALSE", "on", "On", "ON", "off", "Off", "OFF"), _BOOL),
+    "<<": f"{_CORE}merge",
+}
+
+
+class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """The safe loader with a resolver that does only what deck files need (it is hot)."""
+
+    def resolve(self, kind: type, value: str, implicit: tuple[bool, bool]) -> str:
+        if kind is yaml.ScalarNode:
+            return _PLAIN_TAGS.get(value, _STR) if implicit[0] else _STR
+        return _COLLECTION_TAGS[kind]
+
 _SCALAR_TAGS = {f"{_CORE}{name}" for name in ("str", "int", "float", "bool", "null", "timestamp")}
 _TRUE = {"true", "yes", "on", "y"}
 _FALSE = {"false", "no", "off", "n"}
@@ -94,14 +114,24 @@ def find_sources(src: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(src).as_posix())
 
 
+def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[SourceError]]:
+    """A file's bytes, or an error saying why they cannot be read."""
+    try:
+        return path.read_bytes(), []
+    except OSError as exc:
+        return None, [SourceError(Location(display, 1), f"cannot read file: {exc.strerror}")]
+
+
 def read_source(path: Path, display: str) -> tuple[SourceFile, list[SourceError]]:
     """Read and parse one file; problems come back as errors, never raised."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        return SourceFile(path, display, None, None), [
-            SourceError(Location(display, 1), f"cannot read file: {exc.strerror}")
-        ]
+    data, errors = read_bytes(path, display)
+    if data is None:
+        return SourceFile(path, display, None, None), errors
+    return parse_source(path, display, data)
+
+
+def parse_source(path: Path, display: str, data: bytes) -> tuple[SourceFile, list[SourceError]]:
+    """Decode and parse a file's bytes; problems come back as errors, never raised."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -14,18 +14,22 @@ import hashlib
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from flashcards.atomic import write_atomically
+from flashcards.model import content_digest
+
+__all__ = ["Entry", "content_digest", "lock_path", "read_lock", "write_lock"]
 
 LOCK_NAME = "flashcards.lock"
+_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+_text = _ROW_ENCODER.encode  # one JSON string
 _VERSION = 1
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One note (or notetype) in the lock."""
+class Entry(NamedTuple):
+    """One note (or notetype) in the lock (a NamedTuple: there is one per card, made often)."""
 
     key: str  # note GUID, or "notetype:<kind>"
     digest: str
@@ -68,6 +72,12 @@ def lock_text(entries: dict[str, Entry]) -> str:
     """The lock as JSON with one entry a line, sorted, so that it diffs and merges well."""
     rows = []
     for entry in sorted(entries.values(), key=lambda e: (e.label, e.key)):
+        if entry.label and entry.removed is None:  # the common row, written out directly
+            rows.append(f'{{"card": {_text(entry.label)}, "deck": {_text(entry.deck)}, '
+                        f'"file": {_text(entry.file)}, "hash": {_text(entry.digest)}, '
+                        f'"key": {_text(entry.key)}, "level": {_text(entry.level)}, '
+                        f'"mod": {int(entry.mod)}}}')
+            continue
         row: dict[str, object] = {"key": entry.key, "card": entry.label, "hash": entry.digest,
                                   "mod": entry.mod}
         if entry.label:
@@ -75,7 +85,7 @@ def lock_text(entries: dict[str, Entry]) -> str:
         if entry.removed is not None:
             kind, fields, tags = entry.removed
             row["removed"] = {"kind": kind, "fields": list(fields), "tags": list(tags)}
-        rows.append(json.dumps(row, ensure_ascii=False, sort_keys=True))
+        rows.append(_ROW_ENCODER.encode(row))
     body = ",\n".join(rows)
     return f'{{"version": {_VERSION}, "entries": [\n{body}\n]}}\n'
 
@@ -83,12 +93,6 @@ def lock_text(entries: dict[str, Entry]) -> str:
 def write_lock(path: Path, entries: dict[str, Entry]) -> None:
     """Write the lock atomically."""
     write_atomically(path, lock_text(entries).encode("utf-8"))
-
-
-def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
-    """Hash of everything an import would write into a note."""
-    parts = [kind, *fields, " ".join(tags)]
-    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
 def text_digest(text: str) -> str:

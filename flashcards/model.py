@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import unicodedata
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
+from typing import NamedTuple
 
 # Control, line-separator and surrogate characters would break a one-line message (or the
 # terminal's encoding); messages show them escaped.
@@ -97,6 +100,11 @@ class DeckFile:
     description_line: int
     cards: tuple[Card, ...]
 
+    @cached_property
+    def shown(self) -> str:
+        """The display path as messages print it (computed once: reports name every card)."""
+        return printable(self.display)
+
 
 @dataclass(frozen=True)
 class Media:
@@ -131,6 +139,17 @@ class RenderedCard:
         """namespace/id: how people and the lock file name the card."""
         return f"{self.deck_file.namespace}/{self.card.id}"
 
+    @cached_property
+    def digest(self) -> str:
+        """Hash of what an import writes into the note (computed once, kept in the cache)."""
+        return content_digest(self.kind, self.fields, self.tags)
+
+
+def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """Hash of everything an import would write into a note: notetype, fields and tags."""
+    parts = [kind, *fields, " ".join(tags)]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
+
 
 @dataclass(frozen=True)
 class RetiredCard:
@@ -143,9 +162,11 @@ class RetiredCard:
     label: str
 
 
-@dataclass(frozen=True)
-class Change:
-    """What an import of this build will do to one card, compared with the last build."""
+class Change(NamedTuple):
+    """What an import of this build will do to one card, compared with the last build.
+
+    A NamedTuple rather than a dataclass: a build makes one per card, and these are cheap.
+    """
 
     status: str  # "new", "changed", "unchanged", "removed" (just now) or "retired" (earlier)
     label: str  # namespace/id

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
+import hashlib
+import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from flashcards import ids
+from flashcards.atomic import StagedWrites, write_atomically
+from flashcards.cache import BuildCache, FileResult, fingerprint, tool_fingerprint, unchanged
+from flashcards.changes import Plan
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
-from flashcards.load import find_sources, read_source
+from flashcards.load import find_sources, parse_source, read_bytes
 from flashcards.model import (
     Change,
     DeckFile,
@@ -57,10 +65,26 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Package:
+    """What a report says about one package."""
+
+    name: str
+    path: Path
+    notes: int
+    cards: int
+    level: str  # "basic", "intermediate" or "advanced"; "" for a --combined package
+
+    @classmethod
+    def of(cls, output: Output) -> Package:
+        level = output.decks[0].level.value if len(output.decks) == 1 else ""
+        return cls(output.name, output.path, output.notes, output.cards, level)
+
+
+@dataclass(frozen=True)
 class BuildResult:
     """What `build` (or `diff`, which writes nothing) found and wrote."""
 
-    outputs: tuple[Output, ...]
+    outputs: tuple[Package, ...]
     changes: tuple[Change, ...]
     warnings: tuple[SourceWarning, ...]
     lock_path: Path
@@ -81,38 +105,130 @@ def display_path(src: Path, path: Path) -> str:
     return str(src / path.relative_to(src))
 
 
-def check(src: Path) -> Compiled:
-    """Load, validate and render every deck file under src; raise InvalidSources on any error."""
+def compile_file(path: Path, display: str, src_root: Path, data: bytes
+                 ) -> tuple[FileResult | None, list[SourceError]]:
+    """Parse, validate and render one deck file. Pure: the same bytes give the same result."""
+    source, errors = parse_source(path, display, data)
+    if errors:
+        return None, errors
+    deck_file, errors, warnings = validate_file(source, src_root)
+    if deck_file is None:
+        return None, errors
+    rendered: list[RenderedCard] = []
+    for card in deck_file.cards:
+        result, card_errors, card_warnings = render_card(card, deck_file, src_root)
+        errors.extend(card_errors)
+        warnings.extend(card_warnings)
+        if result is not None:
+            _ = result.digest  # computed here: in a worker, and stored in the cache
+            rendered.append(result)
+    if errors:
+        return None, errors
+    return FileResult(deck_file, tuple(rendered), tuple(warnings)), []
+
+
+# Below this much YAML to compile, starting worker processes costs more than it saves.
+PARALLEL_BYTES = 512 * 1024
+
+
+def _compile_in_worker(job: tuple[Path, str, Path, bytes, str]) -> tuple[bytes | None,
+                                                                          list[SourceError]]:
+    path, display, src_root, data, key = job
+    gc.disable()  # as in the parent: see _without_gc
+    result, errors = compile_file(path, display, src_root, data)
+    return (BuildCache.encode(key, result) if result is not None else None), errors
+
+
+def _compile_all(jobs: list[tuple[Path, str, Path, bytes, str]], cache: BuildCache | None,
+                 store: bool) -> list[tuple[FileResult | None, list[SourceError]]]:
+    """Compile the files the cache could not answer, on every core when there is enough."""
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers > 1 and sum(len(job[3]) for job in jobs) >= PARALLEL_BYTES:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            encoded = list(pool.map(_compile_in_worker, jobs))
+        results = []
+        for job, (data, errors) in zip(jobs, encoded, strict=True):
+            if data is not None and cache is not None and store:
+                cache.put(job[4], data)
+            results.append((BuildCache.decode(data) if data is not None else None, errors))
+        return results
+    results = []
+    for path, display, src_root, data, key in jobs:
+        result, errors = compile_file(path, display, src_root, data)
+        if result is not None and cache is not None and store:
+            cache.put(key, BuildCache.encode(key, result))
+        results.append((result, errors))
+    return results
+
+
+@dataclass(frozen=True)
+class _Source:
+    """One deck file as read: its bytes and its cache key ("" without a cache)."""
+
+    path: Path
+    display: str
+    data: bytes
+    key: str
+
+
+def _read_sources(src: Path, cache: BuildCache | None) -> tuple[list[_Source], list[SourceError]]:
     paths = find_sources(src)
     if not paths:
         raise FlashcardsError(f"{src}: no deck files (*.yaml, *.yml) found")
-    src_root = src if src.is_dir() else src.parent
-    errors: list[SourceError] = []
-    warnings: list[SourceWarning] = []
-    deck_files: list[DeckFile] = []
-    rendered: list[RenderedCard] = []
+    root = str((src if src.is_dir() else src.parent).resolve())
+    sources, errors = [], []
     for path in paths:
-        source, load_errors = read_source(path, display_path(src, path))
-        errors.extend(load_errors)
-        if load_errors:
+        display = display_path(src, path)
+        data, read_errors = read_bytes(path, display)
+        if data is None:
+            errors.extend(read_errors)
             continue
-        deck_file, file_errors, file_warnings = validate_file(source, src_root)
+        sources.append(_Source(path, display, data, cache.key(display, root, data) if cache
+                               else ""))
+    return sources, errors
+
+
+def check(src: Path, cache: BuildCache | None = None, store: bool = False) -> Compiled:
+    """Load, validate and render every deck file under src; raise InvalidSources on any error.
+
+    With a cache, files compiled before (same bytes, same tool) are taken from it; with
+    store=True the newly compiled ones are added.
+    """
+    with _without_gc():
+        sources, errors = _read_sources(src, cache)
+        return _compile_sources(src, sources, errors, cache, store)
+
+
+def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError],
+                     cache: BuildCache | None, store: bool) -> Compiled:
+    src_root = src if src.is_dir() else src.parent
+    found: dict[int, FileResult] = {}
+    jobs: list[tuple[Path, str, Path, bytes, str]] = []
+    order: list[int] = []
+    for index, source in enumerate(sources):
+        hit = cache.get(source.key) if cache is not None else None
+        if hit is not None:
+            found[index] = hit
+            continue
+        jobs.append((source.path, source.display, src_root, source.data, source.key))
+        order.append(index)
+    for index, (result, file_errors) in zip(order, _compile_all(jobs, cache, store),
+                                            strict=True):
         errors.extend(file_errors)
-        warnings.extend(file_warnings)
-        if deck_file is None:
-            continue
-        deck_files.append(deck_file)
-        for card in deck_file.cards:
-            result, card_errors, card_warnings = render_card(card, deck_file, src_root)
-            errors.extend(card_errors)
-            warnings.extend(card_warnings)
-            if result is not None:
-                rendered.append(result)
+        if result is not None:
+            found[index] = result
+    results = [found[index] for index in sorted(found)]
+    deck_files = [result.deck_file for result in results]
     errors.extend(check_across_files(deck_files))
     descriptions = _render_descriptions(deck_files, src_root, errors)
     if errors:
         raise InvalidSources(errors)
-    decks = _group(rendered, descriptions)
+    decks = _group([card for result in results for card in result.cards], descriptions)
+    warnings = [warning for result in results for warning in result.warnings]
     warnings.sort(key=lambda w: (w.location.path, w.location.line, w.message))
     return Compiled(tuple(deck_files), decks, tuple(warnings))
 
@@ -141,42 +257,145 @@ def _group(rendered: list[RenderedCard],
     return tuple(decks)
 
 
+@contextlib.contextmanager
+def _without_gc() -> Iterator[None]:
+    """Pause the cycle collector: a build makes hundreds of thousands of small objects and no
+    garbage cycles, and the collector's repeated passes over them cost more than the build's
+    own work (reference counting still frees memory as usual)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = False,
-          write: bool = True) -> BuildResult:
+          write: bool = True, use_cache: bool = True) -> BuildResult:
+    """See _build; runs without the cycle collector."""
+    with _without_gc():
+        return _build(src, out, combined=combined, drop_removed=drop_removed, write=write,
+                      use_cache=use_cache)
+
+
+def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
+           use_cache: bool) -> BuildResult:
     """check(src), compare with the last build, then write one .apkg per deck level into out.
 
     With write=False (the `diff` command) nothing is written; the result says what would be.
+    Packages whose inputs did not change since the last build are left as they are, and when
+    nothing at all changed (same sources, lock, options, tool and packages) the result of the
+    last build's own "what would a rebuild say" is reused without compiling anything.
     """
-    from flashcards import apkg, changes, lock
-    from flashcards.atomic import write_atomically
+    from flashcards import changes, lock, templates
 
-    compiled = check(src)
+    src_root = src if src.is_dir() else src.parent
+    cache = BuildCache(src_root) if use_cache else None
+    sources, errors = _read_sources(src, cache)
     lock_file = lock.lock_path(src)
+    options = f"{src}\0{src_root.resolve()}\0{out.resolve()}\0{combined}\0{drop_removed}"
+    if cache is not None and not errors:
+        remembered = cache.recall(_state_key(options, sources, lock_file))
+        if remembered is not None:
+            return remembered
+    compiled = _compile_sources(src, sources, errors, cache, store=write)
 
     def old_notes(deck: str, level: Level) -> dict:
+        from flashcards import apkg
+
         return apkg.read_notes(out / f"{_file_stem(deck)}-{level.value}.apkg")
 
-    plan = changes.plan_build(
-        compiled.decks, lock.read_lock(lock_file), lock.build_time(),
-        {kind: apkg.notetype_signature(kind) for kind in changes.KINDS}, old_notes,
-        drop_removed=drop_removed,
-    )
-    note_mods = {key: entry.mod for key, entry in plan.entries.items()}
-    groups = [[deck] for deck in plan.decks]
+    signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS}
+    plan = changes.plan_build(compiled.decks, lock.read_lock(lock_file), lock.build_time(),
+                              signatures, old_notes, drop_removed=drop_removed)
+    outputs = _outputs(plan.decks, out, combined)
+    packages = tuple(Package.of(output) for output in outputs)
+    if write:
+        _write_outputs(outputs, plan, cache)
+        lock_text = lock.lock_text(plan.entries).encode("utf-8")
+        if _read_or_none(lock_file) != lock_text:
+            write_atomically(lock_file, lock_text)
+        if cache is not None:
+            # What a rebuild from exactly this state reports (the same function, run now).
+            again = changes.plan_build(compiled.decks, plan.entries, lock.build_time(),
+                                       signatures, old_notes, drop_removed=drop_removed)
+            cache.remember(_state_key(options, sources, lock_file),
+                           BuildResult(packages, again.changes, compiled.warnings, lock_file),
+                           [m.path for deck in plan.decks for m in deck.media],
+                           [output.path for output in outputs])
+            cache.prune()
+    return BuildResult(packages, plan.changes, compiled.warnings, lock_file)
+
+
+def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Output]:
+    groups = [[deck] for deck in decks]
     if combined:
-        for name in dict.fromkeys(deck.deck for deck in plan.decks):
-            groups.append([deck for deck in plan.decks if deck.deck == name])
+        for name in dict.fromkeys(deck.deck for deck in decks):
+            groups.append([deck for deck in decks if deck.deck == name])
     outputs = []
     for group in groups:
         stem = group[0].file_stem if len(group) == 1 else f"{_file_stem(group[0].deck)}-all"
         outputs.append(Output(tuple(group), out / f"{stem}.apkg"))
-    if write:
-        # Package everything in memory first: a failure leaves every old package untouched.
-        packages = [apkg.package_bytes(o.decks, note_mods, plan.notetype_mods) for o in outputs]
-        for output, data in zip(outputs, packages, strict=True):
-            write_atomically(output.path, data)
-        lock.write_lock(lock_file, plan.entries)
-    return BuildResult(tuple(outputs), plan.changes, compiled.warnings, lock_file)
+    return outputs
+
+
+def _state_key(options: str, sources: list[_Source], lock_file: Path) -> str:
+    """Everything a build's outcome depends on, apart from images and the packages themselves."""
+    digest = hashlib.sha256(f"{tool_fingerprint()}\0{options}".encode())
+    for source in sources:
+        digest.update(f"\0{source.display}\0{source.key}".encode())
+    digest.update(b"\0lock\0" + (_read_or_none(lock_file) or b"(none)"))
+    return digest.hexdigest()
+
+
+def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache | None) -> None:
+    """Write every package whose inputs changed, all or nothing; skip the ones that did not."""
+    note_mods = {key: entry.mod for key, entry in plan.entries.items()}
+    before = cache.outputs() if cache is not None else {}
+    after: dict[str, list[str]] = {}
+    with StagedWrites() as staged:
+        for output in outputs:
+            key = str(output.path.resolve())
+            signature = _output_signature(output, plan)
+            record = before.get(key)
+            if record is not None and record[0] == signature and unchanged(record[1]):
+                after[key] = record
+                continue
+            from flashcards import apkg
+
+            data = apkg.package_bytes(output.decks, note_mods, plan.notetype_mods)
+            staged.stage(output.path, data)
+            after[key] = [signature, None]
+        staged.commit()
+    if cache is not None:
+        for output in outputs:  # fingerprints of the files as they are now on disk
+            key = str(output.path.resolve())
+            if after[key][1] is None:
+                after[key][1] = fingerprint(output.path)
+        cache.save_outputs(after)
+
+
+def _output_signature(output: Output, plan: Plan) -> str:
+    """A digest of everything a package is made from (so equal digests mean equal bytes)."""
+    digest = hashlib.sha256(tool_fingerprint().encode())
+    for kind, mod in sorted(plan.notetype_mods.items()):
+        digest.update(f"\0{kind}:{mod}".encode())
+    for deck in output.decks:
+        digest.update(f"\1{deck.name}\0{deck.description}".encode())
+        for media in deck.media:
+            digest.update(f"\2{media.name}".encode())
+        for item in (*deck.cards, *deck.retired):
+            entry = plan.entries[item.guid]
+            digest.update(f"\3{item.guid}\0{entry.digest}\0{entry.mod}".encode())
+    return digest.hexdigest()
+
+
+def _read_or_none(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
 
 
 def _file_stem(deck: str) -> str:

@@ -15,8 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 import nh3
-from markdown_it import MarkdownIt
-from mdit_py_plugins.dollarmath import dollarmath_plugin
+import pyromark
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
@@ -58,44 +57,58 @@ class _Env:
     warnings: list[SourceWarning] = field(default_factory=list)
 
 
-def _highlight_code(code: str, lang: str, _attrs: str) -> str:
-    name = lang.split()[0] if lang.strip() else ""
-    if not name:
-        return ""
+_OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
+            | pyromark.Options.ENABLE_MATH)
+_FENCE = re.compile(r'<pre><code class="language-([^"]+)">(.*?)</code></pre>', re.DOTALL)
+_MATH = re.compile(r'<span class="math math-(inline|display)">(.*?)</span>', re.DOTALL)
+# Display math alone in its paragraph is a block of its own.
+_MATH_BLOCK = re.compile(r'<p><span class="math math-display">\s*((?:(?!</span>).)*?)\s*'
+                         r'</span></p>', re.DOTALL)
+# Exactly how the renderer writes a Markdown image; raw HTML <img> is left to the sanitiser.
+_MARKDOWN_IMG = re.compile(r'(<img src=")([^"]*)(" alt="[^"]*"(?: title="[^"]*")? />)')
+# Raw HTML needs '<'; a link or image needs '](' or a reference definition ']:'. Markdown
+# without any of them renders to tags of our own choosing only, so it skips the sanitiser.
+_NEEDS_SANITISER = re.compile(r"<|\]\(|\]:")
+
+
+def _highlight(match: re.Match[str]) -> str:
+    name = html.unescape(match.group(1)).split()[0]
     try:
         lexer = get_lexer_by_name(name)
     except ClassNotFound:
-        return ""
-    body = highlight(code, lexer, _FORMATTER)
-    language = html.escape(name)
-    return f'<pre class="highlight"><code class="language-{language}">{body}</code></pre>\n'
+        return match.group(0)
+    body = highlight(html.unescape(match.group(2)), lexer, _FORMATTER)
+    return f'<pre class="highlight"><code class="language-{html.escape(name)}">{body}</code></pre>'
 
 
-def _math_inline(self, tokens, idx, options, env) -> str:  # noqa: ANN001
-    return f"\\({html.escape(tokens[idx].content, quote=False)}\\)"
+def _math(match: re.Match[str]) -> str:
+    if match.group(1) == "inline":
+        return f"\\({match.group(2)}\\)"
+    return f'<span class="math-display">\\[{match.group(2).strip()}\\]</span>'
 
 
-def _math_display(self, tokens, idx, options, env) -> str:  # noqa: ANN001
-    content = html.escape(tokens[idx].content.strip(), quote=False)
-    tag = "div" if tokens[idx].type == "math_block" else "span"
-    return f'<{tag} class="math-display">\\[{content}\\]</{tag}>'
+def _markdown_html(text: str) -> str:
+    """CommonMark + tables + strikethrough + $math$, with our touches on code, math, tables."""
+    out = pyromark.html(text, options=_OPTIONS)
+    if "<pre><code class=" in out:
+        out = _FENCE.sub(_highlight, out)
+    if '<span class="math' in out:
+        out = _MATH_BLOCK.sub(r'<div class="math-display">\\[\1\\]</div>', out)
+        out = _MATH.sub(_math, out)
+    if "<table>" in out:
+        out = out.replace("<table>", '<div class="table-wrap"><table>').replace(
+            "</table>", "</table></div>")
+    return out
 
 
-def _table_open(self, tokens, idx, options, env) -> str:  # noqa: ANN001
-    return '<div class="table-wrap">' + self.renderToken(tokens, idx, options, env)
+def _bundle_images(rendered: str, env: _Env) -> str:
+    """Point every local Markdown image at a content-named media file (errors for bad ones)."""
 
+    def replace(match: re.Match[str]) -> str:
+        name = _bundle_image(html.unescape(match.group(2)), env)
+        return match.group(0) if name is None else match.expand(r"\1") + name + match.group(3)
 
-def _table_close(self, tokens, idx, options, env) -> str:  # noqa: ANN001
-    return self.renderToken(tokens, idx, options, env) + "</div>\n"
-
-
-def _image(self, tokens, idx, options, env: dict) -> str:  # noqa: ANN001
-    token = tokens[idx]
-    src = str(token.attrGet("src") or "")
-    name = _bundle_image(src, env["ctx"])
-    if name is not None:
-        token.attrSet("src", name)
-    return self.image(tokens, idx, options, env)
+    return _MARKDOWN_IMG.sub(replace, rendered)
 
 
 def _bundle_image(src: str, env: _Env) -> str | None:
@@ -104,7 +117,7 @@ def _bundle_image(src: str, env: _Env) -> str | None:
     if parts.scheme or parts.netloc:
         return None
     relative = unquote(parts.path)
-    where = env.text.find(relative)
+    where = max(env.text.find(relative), env.text.find(parts.path))
     if where > 0:  # point at the image's own line, not the start of the field
         line = env.location.line + env.text.count("\n", 0, where)
         env = _Env(env.base_dir, env.src_root, Location(env.location.path, line), env.text,
@@ -142,20 +155,6 @@ def _bundle_image(src: str, env: _Env) -> str | None:
     return name
 
 
-def _make_markdown() -> MarkdownIt:
-    md = MarkdownIt("commonmark", {"html": True, "highlight": _highlight_code})
-    md.enable(["table", "strikethrough"])
-    md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True)
-    md.add_render_rule("math_inline", _math_inline)
-    md.add_render_rule("math_inline_double", _math_display)
-    md.add_render_rule("math_block", _math_display)
-    md.add_render_rule("table_open", _table_open)
-    md.add_render_rule("table_close", _table_close)
-    md.add_render_rule("image", _image)
-    return md
-
-
-_MD = _make_markdown()
 _SOLE_PARAGRAPH = re.compile(r"<p>((?:(?!<p>).)*)</p>\s*", re.DOTALL)
 
 
@@ -198,7 +197,9 @@ def render_markdown(text: str, env: _Env) -> str:
     """
     if not text.strip():
         return ""
-    rendered = _MD.render(text, {"ctx": env})
+    rendered = _markdown_html(text)
+    if "<img src=" in rendered:
+        rendered = _bundle_images(rendered, env)
     if "<" in text:
         scanner = _UnsafeHtmlScanner()
         scanner.feed(rendered)
@@ -207,10 +208,13 @@ def render_markdown(text: str, env: _Env) -> str:
             what = ", ".join(dict.fromkeys(scanner.dropped))
             env.warnings.append(SourceWarning(env.location, f"removed unsafe HTML: {what} "
                                               "(cards allow formatting tags, tables and images)"))
-    clean = nh3.clean(
-        rendered, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
-        filter_style_properties={"text-align"}, url_schemes={"http", "https", "mailto"},
-    ).strip()
+    if _NEEDS_SANITISER.search(text):
+        clean = nh3.clean(
+            rendered, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
+            filter_style_properties={"text-align"}, url_schemes=_SAFE_SCHEMES, link_rel=None,
+        ).strip()
+    else:
+        clean = rendered.strip()
     sole = _SOLE_PARAGRAPH.fullmatch(clean)
     return sole.group(1).strip() if sole else clean
 

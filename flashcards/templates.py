@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from functools import cache
+
+from flashcards import ids
 
 _SOURCE = '<div class="source">source: {{Source}}</div>'
 _HINT = '{{#Hint}}<div class="hint">{{hint:Hint}}</div>{{/Hint}}'
@@ -90,3 +93,16 @@ def card_css() -> str:
     from flashcards.render import highlight_css
 
     return _BASE_CSS + highlight_css()
+
+
+def notetype_parts(kind: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
+    """The field names and card templates of a notetype ("basic" or "cloze")."""
+    if kind == "cloze":
+        return ids.CLOZE_FIELDS, CLOZE_TEMPLATES
+    return ids.BASIC_FIELDS, BASIC_TEMPLATES
+
+
+def notetype_signature(kind: str) -> str:
+    """Everything that defines a notetype, as text: a change means its mod must move forward."""
+    fields, tmpls = notetype_parts(kind)
+    return json.dumps([kind, fields, tmpls, card_css()], sort_keys=True)

@@ -14,6 +14,15 @@ import pytest
 from click.testing import CliRunner
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+                  ) -> Path:
+    """Every test gets its own empty build cache (subprocesses inherit it), never ~/.cache."""
+    folder = tmp_path_factory.mktemp("cache")
+    monkeypatch.setenv("FLASHCARDS_CACHE_DIR", str(folder))
+    return folder
+
+
 @pytest.fixture
 def write_cards(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
     """Write {relative path: text} under tmp_path/cards and return that folder."""

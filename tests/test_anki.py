@@ -15,7 +15,7 @@ pytest.importorskip("anki")  # the [test] extra installs it; without it these te
 
 def _build(src: Path, out: Path) -> dict[str, Path]:
     result = pipeline.build(src, out)
-    return {o.decks[0].level.value: o.path for o in result.outputs}
+    return {o.level: o.path for o in result.outputs}
 
 
 def _import_all(col, packages: dict[str, Path]) -> dict[str, int]:

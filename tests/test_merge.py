@@ -155,7 +155,7 @@ def test_combined_package_holds_every_level_and_merges_with_the_others(
         sample, tmp_path, collection, monkeypatch):
     result, counts = _build_and_import(collection, sample, tmp_path / "build", 1_700_000_000,
                                        monkeypatch, combined=True)
-    combined = [o for o in result.outputs if len(o.decks) > 1]
+    combined = [o for o in result.outputs if not o.level]
     assert [o.path.name for o in combined] == ["sample-deck-all.apkg"]
     # per-level packages first, then the combined one: the same notes, no duplicates
     assert counts["new"] == 5 and counts["duplicate"] == 5

@@ -49,7 +49,7 @@ def test_code_is_highlighted_with_classes_for_both_themes():
 def test_tables_scroll_inside_their_box():
     out = _render("| a | b |\n|--:|---|\n| 1 | 2 |")
     assert out.startswith('<div class="table-wrap"><table>')
-    assert '<td style="text-align:right">1</td>' in out
+    assert '<td style="text-align: right">1</td>' in out
 
 
 def test_dangerous_html_is_removed():

@@ -1,0 +1,195 @@
+"""A cache of compiled deck files and written packages, so a rebuild redoes only what changed.
+
+A compiled file is stored under a key made from everything its result depends on: the file's
+bytes, how it is named (its display path and its place under SOURCE), and the tool itself
+(version, the source of this package, the versions of the libraries that shape the HTML).
+The images a file uses are checked again on every read (by size and time, then by content),
+since they live outside the file. Anything unreadable, from another version, or not matching
+is treated as missing: the file is simply compiled again.
+
+The cache lives in the user's cache folder, never in the project, so a deck repository (or a
+pull request to one) cannot plant entries: pickles are only read from where this user's own
+builds wrote them. FLASHCARDS_CACHE_DIR overrides the place.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import pickle
+import sys
+from dataclasses import dataclass
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+from flashcards import __version__
+from flashcards.atomic import write_atomically
+from flashcards.errors import OutputError
+from flashcards.model import DeckFile, RenderedCard, SourceWarning
+
+_FORMAT = 1
+# Libraries whose version can change the HTML we write.
+_LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """One deck file, validated and rendered: what `check` needs from it."""
+
+    deck_file: DeckFile
+    cards: tuple[RenderedCard, ...]
+    warnings: tuple[SourceWarning, ...]
+
+
+@dataclass(frozen=True)
+class _Stored:
+    key: str
+    result: FileResult
+    images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
+
+
+def cache_root() -> Path:
+    """$FLASHCARDS_CACHE_DIR, else $XDG_CACHE_HOME/flashcards, else ~/.cache/flashcards."""
+    if os.environ.get("FLASHCARDS_CACHE_DIR"):
+        return Path(os.environ["FLASHCARDS_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "flashcards"
+
+
+@cache
+def tool_fingerprint() -> str:
+    """Changes whenever this tool or a library that shapes its output changes."""
+    digest = hashlib.sha256(f"{_FORMAT}\0{__version__}\0{sys.version}".encode())
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"\0{name}={metadata.version(name)}".encode())
+        except metadata.PackageNotFoundError:
+            digest.update(f"\0{name}=?".encode())
+    package = Path(__file__).resolve().parent
+    for path in sorted(package.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+class BuildCache:
+    """The cache of one source folder."""
+
+    def __init__(self, src_root: Path, root: Path | None = None) -> None:
+        project = hashlib.sha256(str(src_root.resolve()).encode()).hexdigest()[:16]
+        self.folder = (root or cache_root()) / project
+        self.used: set[str] = set()
+
+    def key(self, display: str, rel: str, data: bytes) -> str:
+        digest = hashlib.sha256(f"{tool_fingerprint()}\0{display}\0{rel}\0".encode())
+        digest.update(data)
+        return digest.hexdigest()
+
+    def _path(self, key: str) -> Path:
+        return self.folder / "files" / f"{key}.pickle"
+
+    def get(self, key: str) -> FileResult | None:
+        """The stored result for key, if there is a sound one whose images are unchanged."""
+        try:
+            with open(self._path(key), "rb") as handle:
+                stored = pickle.load(handle)
+            if not isinstance(stored, _Stored) or stored.key != key:
+                return None
+            if not all(map(unchanged, stored.images)):
+                return None
+        except Exception:  # noqa: BLE001 - any damage to the cache only means "compile again"
+            return None
+        self.used.add(key)
+        return stored.result
+
+    @staticmethod
+    def encode(key: str, result: FileResult) -> bytes:
+        """The stored form of a result (made where it was compiled, e.g. in a worker)."""
+        images = {fingerprint(m.path) for card in result.cards for m in card.media}
+        return pickle.dumps(_Stored(key, result, tuple(sorted(images))),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+
+    @staticmethod
+    def decode(data: bytes) -> FileResult:
+        stored = pickle.loads(data)  # noqa: S301 - bytes from our own worker process
+        return stored.result
+
+    def put(self, key: str, data: bytes) -> None:
+        """Store an encoded result; a cache that cannot be written is no error."""
+        self.used.add(key)
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(self._path(key), data)
+
+    def prune(self) -> None:
+        """Forget the results this build did not use (old versions of files)."""
+        with contextlib.suppress(OSError):
+            for path in (self.folder / "files").iterdir():
+                if path.suffix == ".pickle" and path.stem not in self.used:
+                    with contextlib.suppress(OSError):
+                        path.unlink()
+
+    # Packages: what each output file was made from, so an unchanged one is not rewritten.
+
+    def _outputs_path(self) -> Path:
+        return self.folder / "outputs.json"
+
+    def outputs(self) -> dict[str, list]:
+        """{package path: [signature of its inputs, fingerprint of the file]} (last build)."""
+        try:
+            data = json.loads(self._outputs_path().read_text(encoding="utf-8"))
+            return {str(k): [str(v[0]), tuple(v[1])] for k, v in data.items()}
+        except Exception:  # noqa: BLE001 - a damaged record only means "write everything"
+            return {}
+
+    def save_outputs(self, outputs: dict[str, list]) -> None:
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(self._outputs_path(),
+                             json.dumps(outputs, sort_keys=True, indent=0).encode())
+
+    # The last build's result, for a rebuild in which nothing changed.
+
+    def remember(self, key: str, result: object, images: list[Path], packages: list[Path]
+                 ) -> None:
+        """Store what a rebuild from this exact state reports, with the files it relies on."""
+        try:
+            files = tuple(fingerprint(path) for path in dict.fromkeys([*images, *packages]))
+            data = pickle.dumps((key, result, files), protocol=pickle.HIGHEST_PROTOCOL)
+        except OSError:
+            return
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(self.folder / "last-build.pickle", data)
+
+    def recall(self, key: str) -> object | None:
+        """The remembered result if it is for this key and its files are as they were."""
+        try:
+            with open(self.folder / "last-build.pickle", "rb") as handle:
+                stored_key, result, files = pickle.load(handle)
+            if stored_key != key:
+                return None
+            if not all(map(unchanged, files)):
+                return None
+        except Exception:  # noqa: BLE001 - anything odd only means "build normally"
+            return None
+        return result
+
+
+def fingerprint(path: Path) -> tuple[str, int, int, str]:
+    """Where a file is, its size and time, and a hash of its content."""
+    info = os.stat(path)
+    return str(path.resolve()), info.st_size, info.st_mtime_ns, _sha256(path)
+
+
+def unchanged(fingerprint: tuple[str, int, int, str]) -> bool:
+    """True when the file still has the recorded content (same size and time, or same hash)."""
+    name, size, mtime, sha = fingerprint
+    try:
+        info = os.stat(name)
+    except OSError:
+        return False
+    return (info.st_size, info.st_mtime_ns) == (size, mtime) or _sha256(Path(name)) == sha
