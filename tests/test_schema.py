@@ -18,7 +18,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator, Draft202012Validator
 
 from flashcards import pipeline, scaffold
 from flashcards.cli import main
@@ -308,6 +308,33 @@ def test_known_leniency_non_ascii_punctuation_in_ids(tmp_path):
     text = _card("{id: a—b, q: Q, a: A}")
     assert schema_accepts(text)
     assert not check_accepts(tmp_path, text)
+
+
+def _walk(node: object):
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_every_ref_stands_alone():
+    # draft-07 ignores keywords next to $ref; editors that implement only draft-07 would then
+    # miss a rule or a description.
+    for node in _walk(SCHEMA):
+        if "$ref" in node:
+            assert list(node) == ["$ref"], node
+
+
+def test_draft_07_reads_the_schema_the_same_way():
+    as_draft_07 = Draft7Validator({**SCHEMA, "$schema": "http://json-schema.org/draft-07/schema#"})
+    texts = [*ACCEPTED.values(), *REFUSED.values(), scaffold.starter_deck(),
+             *(path.read_text(encoding="utf-8") for path in VALID_FILES)]
+    for text in texts:
+        data = tool_view(text)
+        assert as_draft_07.is_valid(data) == VALIDATOR.is_valid(data), text
 
 
 # --- property: whatever check accepts, the schema accepts; structural errors fail both ------
