@@ -173,7 +173,8 @@ def schema() -> None:
 
 @main.command()
 @_SOURCE
-@click.option("--max-words", default=60, show_default=True, type=click.IntRange(min=1),
+@click.option("--max-words", metavar="N", default=60, show_default=True,
+              type=click.IntRange(min=1),
               help="Warn about answers and cloze texts longer than this.")
 @_JSON
 def stats(source: Path, max_words: int, as_json: bool) -> None:
