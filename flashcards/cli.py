@@ -8,7 +8,7 @@ from typing import NoReturn
 import click
 
 from flashcards import __version__
-from flashcards.errors import FlashcardsError, InvalidSources
+from flashcards.errors import FlashcardsError
 
 _SOURCE = click.argument(
     "source", default="cards", required=False,
@@ -17,9 +17,9 @@ _SOURCE = click.argument(
 
 
 def _fail(error: FlashcardsError) -> NoReturn:
-    if isinstance(error, InvalidSources):
-        for item in error.errors:
-            click.echo(str(item), err=True)
+    # InvalidSources (and init's ExistingFiles) carry one error per line, then a summary.
+    for item in getattr(error, "errors", ()):
+        click.echo(str(item), err=True)
     click.echo(str(error), err=True)
     raise SystemExit(1)
 
@@ -143,3 +143,53 @@ def ids(source: Path, write: bool) -> None:
         click.echo(f"pinned {count} value(s) in {len(files)} file(s)")
     else:
         click.echo(f"{count} value(s) to pin in {len(files)} file(s); run with --write to pin them")
+
+
+@main.command()
+@click.argument("directory", metavar="[DIR]", default=".", required=False,
+                type=click.Path(file_okay=False, path_type=Path))
+def init(directory: Path) -> None:
+    """Start a project in DIR (default: .): an example deck, its schema, build/ git-ignored."""
+    from flashcards import scaffold
+
+    try:
+        result = scaffold.init_project(directory)
+    except FlashcardsError as error:
+        _fail(error)
+    for path in result.written:
+        click.echo(f"wrote {path}")
+    if result.gitignore is not None:
+        click.echo(f"added {scaffold.IGNORE_LINE} to {result.gitignore}")
+    click.echo(scaffold.next_steps(result))
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of a deck file, for editors and other tools."""
+    from flashcards.schema import schema_text
+
+    click.echo(schema_text(), nl=False)
+
+
+@main.command()
+@_SOURCE
+@click.option("--max-words", metavar="N", default=60, show_default=True,
+              type=click.IntRange(min=1),
+              help="Warn about answers and cloze texts longer than this.")
+@_JSON
+def stats(source: Path, max_words: int, as_json: bool) -> None:
+    """Count notes and cards per deck, level, type and tag; warn about long or unpinned cards."""
+    from flashcards import pipeline
+    from flashcards import stats as statistics
+
+    try:
+        result = statistics.collect(pipeline.check(source), max_words)
+    except FlashcardsError as error:
+        _fail(error)
+    _warn(tuple(result.findings))
+    if as_json:
+        click.echo(statistics.as_json(result))
+        return
+    for line in statistics.text_lines(result):
+        click.echo(line)
+    click.echo(statistics.summary(result))

@@ -189,6 +189,29 @@ def _image_outside(root: Path) -> str:
     return deck("  - {id: a, q: '![x](../outside.png)', a: b}\n")(root)
 
 
+def _init_over(existing: dict[str, str]) -> Callable[[Path], str]:
+    """`flashcards init` in a folder where some of its files exist already."""
+    def run(root: Path) -> str:
+        for name, text in existing.items():
+            (root / name).parent.mkdir(parents=True, exist_ok=True)
+            (root / name).write_text(text, encoding="utf-8")
+        return _cli(root, "init")
+    return run
+
+
+def _init_with_gitignore_folder(root: Path) -> str:
+    (root / ".gitignore").mkdir()
+    return _cli(root, "init")
+
+
+def _stats(files: dict[str, str], *options: str) -> Callable[[Path], str]:
+    """Write the files under cards/ and run `flashcards stats cards`; return stderr."""
+    def run(root: Path) -> str:
+        _write(root, files)
+        return _cli(root, "stats", "cards", *options)
+    return run
+
+
 # --- the catalogue -------------------------------------------------------------------------
 
 
@@ -384,6 +407,34 @@ CATALOGUE = [
                                                   "  - ? q\n    : b\n    a: c\n"}),
          "cards/deck.yaml: pinning would change the file's meaning; nothing was written. "
          "Please pin this file's ids by hand"),
+    # init
+    case("{}: already exists; nothing was written",
+         _init_over({"cards/example.yaml": "mine", "cards/deck.schema.json": "{}"}),
+         "cards/example.yaml: already exists; nothing was written",
+         "cards/deck.schema.json: already exists; nothing was written"),
+    case("init never overwrites a file; move it away or run init in another folder",
+         _init_over({"cards/deck.schema.json": "{}"}),
+         "init never overwrites a file; move it away or run init in another folder"),
+    case("cannot read {}: {}", _init_with_gitignore_folder,
+         "cannot read .gitignore: Is a directory"),
+    # stats
+    case("no 'namespace'; run 'flashcards ids --write' to pin '{}'",
+         _stats({"deck.yaml": "deck: My Deck\ncards:\n" + CARD}),
+         "cards/deck.yaml:1: warning: no 'namespace'; run 'flashcards ids --write' to pin "
+         "'my-deck'"),
+    case("card '{}' has no id of its own; run 'flashcards ids --write' to pin it",
+         _stats({"deck.yaml": "deck: D\nnamespace: d\ncards:\n  - {q: Why?, a: Because.}\n"}),
+         "cards/deck.yaml:4: warning: card 'why-5d8a99' has no id of its own; run "
+         "'flashcards ids --write' to pin it"),
+    case("card '{}': {} has {} words (more than {}); split it into cards of one fact each, or "
+         "move details to 'extra'",
+         _stats({"deck.yaml": "deck: D\nnamespace: d\ncards:\n"
+                              "  - {id: a, q: b, a: one two three}\n"
+                              "  - {id: c, cloze: '{{c1::one}} two'}\n"}, "--max-words", "1"),
+         "cards/deck.yaml:4: warning: card 'a': answer has 3 words (more than 1); split it into "
+         "cards of one fact each, or move details to 'extra'",
+         "cards/deck.yaml:5: warning: card 'c': cloze has 2 words (more than 1); split it into "
+         "cards of one fact each, or move details to 'extra'"),
 ]
 
 
