@@ -143,3 +143,20 @@ def ids(source: Path, write: bool) -> None:
         click.echo(f"pinned {count} value(s) in {len(files)} file(s)")
     else:
         click.echo(f"{count} value(s) to pin in {len(files)} file(s); run with --write to pin them")
+
+
+@main.command()
+@_SOURCE
+@click.option("-o", "--out", default="build/preview.html", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write.")
+def preview(source: Path, out: Path) -> None:
+    """Write one self-contained HTML page showing the front and back of every card."""
+    from flashcards import preview as previewing
+
+    try:
+        result = previewing.write_preview(source, out)
+    except FlashcardsError as error:
+        _fail(error)
+    _warn(result.warnings)
+    click.echo(f"wrote {result.cards} card(s) from {result.decks} deck level(s) to {out}")
