@@ -206,9 +206,9 @@ Formulas appear as their MathJax source, <code>\\(…\\)</code>; Anki typesets t
 </html>
 """
 
-# Page furniture only; the cards themselves are styled by the notetype CSS above. Every rule is
-# scoped to fc- classes so that it cannot change how a card looks, except .fc-side > .card,
-# which gives the card a frame and some breathing room as Anki's reviewer screen does.
+# Page furniture only; the cards themselves are styled by the card CSS above, as in Anki. Every
+# rule is scoped to fc- classes so that it cannot change how a card looks, except .fc-side >
+# .card, which frames each card and adds the space above and below that Anki's screen gives.
 _PAGE_CSS = """\
 *, *::before, *::after { box-sizing: border-box; }
 html { -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }
@@ -221,7 +221,7 @@ body.fc-page.fc-night { background: #121212; color: #e6e6e6; color-scheme: dark;
 .fc-filters input, .fc-filters select, .fc-filters button { font: inherit; font-size: 0.95rem;
   min-width: 0; max-width: 100%; padding: 4px 6px; }
 .fc-filters input { flex: 1 1 12rem; }
-.fc-filters select { flex: 0 1 auto; }
+.fc-filters select { flex: 0 1 auto; max-width: min(100%, 24rem); }
 .fc-status { margin: 6px 0 0; font-size: 0.85rem; opacity: 0.8; }
 #fc-cards { max-width: 1200px; margin: 0 auto; padding: 12px; }
 .fc-entry { margin: 0 0 18px; padding: 10px; border-radius: 10px; min-width: 0;
@@ -240,7 +240,7 @@ ul.fc-tags li { padding: 0 6px; border-radius: 8px; border: 1px solid rgba(127, 
 .fc-side { min-width: 0; margin: 0; }
 .fc-side h2 { margin: 0 0 4px; font-size: 0.7rem; font-weight: 600; letter-spacing: 0.06em;
   text-transform: uppercase; opacity: 0.65; }
-.fc-side > .card { max-width: none; min-height: 3em; padding-top: 10px; padding-bottom: 10px;
+.fc-side > .card { min-height: 3em; padding-top: 10px; padding-bottom: 10px;
   border-radius: 8px; border: 1px solid rgba(127, 127, 127, 0.35); }
 """
 

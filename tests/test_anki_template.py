@@ -121,6 +121,7 @@ _CLOZE_TEXTS = [
     "{{c1::never closed and {{c2::closed}} rest {{c3::x}}",
     "stray }} here {{c1::x}} {{c0::zero}} {{c99999::too big}} {{c::none}} {{c2::}}",
     "{{c1::a::b::c}} {{c3::three}}",
+    "".join(f"{{{{c{n}::level {n} " for n in range(1, 13)) + "}}" * 12,  # nested too deep
 ]
 
 
@@ -190,7 +191,9 @@ def test_our_notetypes_fields_match_the_templates():
                            (ids.CLOZE_FIELDS, templates.CLOZE_TEMPLATES)):
         fields = dict.fromkeys(names, "x {{c1::y}}")
         for layout in layouts:
-            anki_template.render_card(layout["qfmt"], layout["afmt"], fields, 0)
+            question, answer = anki_template.render_card(layout["qfmt"], layout["afmt"],
+                                                         fields, 0)
+            assert "x " in question and "x " in answer
 
 
 # Behaviour without Anki -----------------------------------------------------------------------
