@@ -193,3 +193,20 @@ def stats(source: Path, max_words: int, as_json: bool) -> None:
     for line in statistics.text_lines(result):
         click.echo(line)
     click.echo(statistics.summary(result))
+
+
+@main.command()
+@_SOURCE
+@click.option("-o", "--out", default="build/preview.html", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The HTML file to write.")
+def preview(source: Path, out: Path) -> None:
+    """Write one self-contained HTML page showing the front and back of every card."""
+    from flashcards import preview as previewing
+
+    try:
+        result = previewing.write_preview(source, out)
+    except FlashcardsError as error:
+        _fail(error)
+    _warn(result.warnings)
+    click.echo(f"wrote {result.cards} card(s) from {result.decks} deck level(s) to {out}")

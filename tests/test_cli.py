@@ -15,7 +15,7 @@ def test_python_dash_m_is_the_same_program():
     result = subprocess.run([sys.executable, "-m", "flashcards", "--help"], capture_output=True,
                             text=True, check=False)
     assert result.returncode == 0
-    for command in ("build", "check", "ids"):
+    for command in ("build", "check", "ids", "preview"):
         assert command in result.stdout
 
 
@@ -25,7 +25,7 @@ def test_version(runner):
     assert result.stdout.strip() == f"flashcards, version {__version__}"
 
 
-@pytest.mark.parametrize("command", ["build", "check", "ids"])
+@pytest.mark.parametrize("command", ["build", "check", "ids", "preview"])
 def test_every_command_has_help(runner, command):
     result = runner.invoke(main, [command, "--help"])
     assert result.exit_code == 0

@@ -1,0 +1,261 @@
+"""The preview page in a real browser: Debian's Chromium, driven by Playwright, at phone width.
+
+Chromium comes from the system (apt-get install chromium), not from Playwright's own download,
+and its absence fails these tests rather than skipping them. Screenshots are kept as artifacts
+in build/test-artifacts/ (or $FLASHCARDS_ARTIFACTS) for a human to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+from flashcards import pipeline, preview
+from tests.conftest import read_apkg
+from tests.helpers import SAMPLE, png_bytes
+
+ROOT = Path(__file__).parent.parent
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(os.environ.get("FLASHCARDS_ARTIFACTS", ROOT / "build" / "test-artifacts"))
+PHONE = {"width": 390, "height": 844}
+
+_LONG_LINE = "x = [" + ", ".join(f"'item_{i}'" for i in range(40)) + "]"
+_WIDE_HEADER = "| " + " | ".join(f"column number {i}" for i in range(12)) + " |"
+WIDE = f"""\
+deck: Wide Things On A Narrow Phone Screen With A Rather Long Deck Name
+namespace: wide
+tags: [a-rather-long-tag-name-that-might-push-the-layout-sideways]
+cards:
+  - id: long-code
+    q: What does this print?
+    a: |
+      ```python
+      {_LONG_LINE}
+      print(len(x))
+      ```
+  - id: wide-table
+    level: intermediate
+    q: A wide table
+    a: |
+      {_WIDE_HEADER}
+      |{"---|" * 12}
+      | {" | ".join(f"value_{i}_without_any_spaces_at_all" for i in range(12))} |
+  - id: unbroken
+    level: intermediate
+    q: "Supercalifragilisticexpialidocious{'x' * 120} and `{'inline_code_' * 12}`"
+    a: "$${'a+' * 80}b$$ and https://example.org/{'very-long-path-segment/' * 8}"
+    reverse: true
+"""
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return struct.unpack(">II", data[16:24])
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One headless Chromium for the whole module."""
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        pytest.fail(f"these tests need Chromium at {CHROMIUM}. Install it with "
+                    "'sudo apt-get install -y --no-install-recommends chromium' (Debian/Ubuntu), "
+                    "or point the CHROMIUM environment variable at a Chromium binary",
+                    pytrace=False)
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory) -> dict[str, dict]:
+    """For the ML deck and a deck of over-wide content: the preview page and package counts."""
+    tmp = tmp_path_factory.mktemp("browser")
+    ml = tmp / "ml" / "cards"
+    shutil.copytree(ROOT / "cards", ml)  # build writes a lock next to the sources
+    wide = tmp / "wide" / "cards"
+    (wide / "img").mkdir(parents=True)
+    (wide / "wide.yaml").write_text(WIDE, encoding="utf-8")
+    (wide / "sample.yaml").write_text(SAMPLE, encoding="utf-8")
+    (wide / "img" / "red.png").write_bytes(png_bytes())
+    found = {}
+    for name, src in (("ml", ml), ("wide", wide)):
+        per_level: dict[str, int] = {}
+        for output in pipeline.build(src, src.parent / "packages").outputs:
+            level = output.level
+            per_level[level] = per_level.get(level, 0) + len(read_apkg(output.path).cards)
+        page = src.parent / "preview.html"
+        preview.write_preview(src, page)
+        cards = preview.preview_cards(pipeline.check(src).decks)
+        found[name] = {"page": page, "per_level": per_level, "cards": cards}
+    return found
+
+
+@pytest.fixture(scope="module")
+def tabs(browser, decks):
+    """Each deck's preview, opened once in a phone-sized tab; JavaScript errors fail."""
+    errors: list[str] = []
+    opened = {}
+    for name, deck in decks.items():
+        tab = browser.new_page(viewport=PHONE)
+        tab.on("pageerror", lambda error: errors.append(str(error)))
+        tab.goto(deck["page"].as_uri())
+        opened[name] = tab
+    yield opened
+    for tab in opened.values():
+        tab.close()
+    assert errors == []
+
+
+@pytest.fixture
+def tab_of(tabs):
+    """A deck's tab with every filter cleared and night mode off."""
+    def reset(name: str):
+        tab = tabs[name]
+        tab.fill("#fc-text", "")
+        for control in ("#fc-deck", "#fc-level", "#fc-tag"):
+            tab.select_option(control, "")
+        if tab.get_attribute("#fc-night", "aria-pressed") == "true":
+            tab.click("#fc-night")
+        return tab
+
+    return reset
+
+
+def _visible(tab) -> int:
+    count = tab.locator(".fc-entry:visible").count()
+    assert tab.locator("#fc-count").inner_text() == str(count)
+    return count
+
+
+@pytest.mark.parametrize("name", ["ml", "wide"])
+def test_nothing_overflows_the_phone_width(decks, tab_of, name):
+    tab = tab_of(name)
+    sizes = tab.evaluate("""() => ({
+        scroll: document.documentElement.scrollWidth,
+        client: document.documentElement.clientWidth,
+        clipped: [document.documentElement, document.body].map(
+            (e) => getComputedStyle(e).overflowX).filter((v) => v !== "visible"),
+        scrolling: [...document.querySelectorAll("pre, .table-wrap")].filter(
+            (e) => e.scrollWidth > e.clientWidth && getComputedStyle(e).overflowX === "auto"
+        ).map((e) => e.closest(".fc-entry").dataset.card + " " + e.tagName.toLowerCase()),
+    })""")
+    assert sizes["client"] == PHONE["width"]
+    assert sizes["scroll"] <= sizes["client"]
+    assert sizes["clipped"] == []  # the page is not simply cutting off what sticks out
+    if name == "wide":
+        # the long code line and the wide table really are wider than the phone, and scroll
+        # inside their own box (on the back of each card)
+        assert sizes["scrolling"] == ["wide/long-code pre", "wide/wide-table div"]
+
+@pytest.mark.parametrize("name", ["ml", "wide"])
+def test_the_page_shows_every_card_of_the_packages(decks, tab_of, name):
+    tab = tab_of(name)
+    total = sum(decks[name]["per_level"].values())
+    assert tab.locator(".fc-entry").count() == total
+    assert _visible(tab) == total
+    assert tab.locator(".fc-entry .card").count() == 2 * total  # front and back of each
+
+
+def test_filters_by_level_text_deck_and_tag(decks, tab_of):
+    ml = decks["ml"]
+    tab = tab_of("ml")
+    total = sum(ml["per_level"].values())
+
+    tab.select_option("#fc-level", "intermediate")
+    assert _visible(tab) == ml["per_level"]["intermediate"]
+    assert set(tab.locator(".fc-entry:visible").evaluate_all(
+        "(entries) => entries.map((e) => e.dataset.level)")) == {"intermediate"}
+
+    # file:line of the card with the most cards (a cloze or a reversed card), when no other
+    # place starts with the same text (":12" would also find ":120")
+    wheres = [card.where for card in ml["cards"]]
+    where = max((w for w in wheres if not any(o != w and o.startswith(w) for o in wheres)),
+                key=wheres.count)
+    assert wheres.count(where) > 1
+    tab.select_option("#fc-level", "")
+    tab.fill("#fc-text", where)
+    assert _visible(tab) == wheres.count(where)
+    tab.fill("#fc-text", "")
+    assert _visible(tab) == total
+
+    wide = decks["wide"]
+    tab = tab_of("wide")
+    tab.fill("#fc-text", "capital of FRANCE")
+    assert _visible(tab) == 1
+    tab.fill("#fc-text", "precision")  # the card and its reverse, and both cards of the cloze
+    assert _visible(tab) == 4
+    tab.select_option("#fc-level", "advanced")
+    assert _visible(tab) == 0
+    assert tab.locator("#fc-empty").is_visible()
+    tab.fill("#fc-text", "")
+    assert _visible(tab) == wide["per_level"]["advanced"]
+    tab.select_option("#fc-level", "")
+    tab.select_option("#fc-tag", "geo")
+    assert _visible(tab) == 1
+    tab.select_option("#fc-tag", "")
+    tab.select_option("#fc-deck", "Sample Deck")
+    assert _visible(tab) == sum(1 for card in wide["cards"] if card.deck == "Sample Deck")
+
+
+def test_a_hint_link_reveals_its_hint(tab_of):
+    card = tab_of("wide").locator('[data-card="sample/capital-france"]')
+    hidden = card.locator("div.hint[id]")
+    assert not hidden.is_visible()
+    card.locator("a.hint").click()
+    assert hidden.is_visible() and hidden.inner_text() == "It is on the Seine."
+    assert not card.locator("a.hint").is_visible()
+
+
+def _card_look(tab) -> dict:
+    return tab.locator(".fc-entry .card").first.evaluate(
+        "(card) => ({background: getComputedStyle(card).backgroundColor,"
+        " classes: [...card.classList]})")
+
+
+def test_night_switch_uses_ankis_night_mode_classes(decks, tab_of):
+    tab = tab_of("ml")
+    light = _card_look(tab)
+    assert light == {"background": "rgb(255, 255, 255)", "classes": ["card", "card1"]}
+
+    tab.click("#fc-night")
+    night = _card_look(tab)
+    assert night == {"background": "rgb(31, 31, 31)",
+                     "classes": ["card", "card1", "nightMode", "night_mode"]}
+    assert tab.locator(".card:not(.nightMode)").count() == 0
+
+    tab.click("#fc-night")
+    assert _card_look(tab) == light
+
+
+def test_screenshots_are_kept_as_artifacts(tab_of):
+    # The deck of wide content as a whole page, light and night; the ML deck's first screen
+    # (its whole page is some 47,000 pixels tall).
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shots = []
+    for name, full_page in (("wide", True), ("ml", False)):
+        tab = tab_of(name)
+        light = ARTIFACTS / f"preview-{name}-phone.png"
+        night = ARTIFACTS / f"preview-{name}-phone-night.png"
+        for path in (light, night):
+            path.unlink(missing_ok=True)
+        tab.screenshot(path=str(light), full_page=full_page)
+        tab.click("#fc-night")
+        tab.screenshot(path=str(night), full_page=full_page)
+        shots.append((light, night, full_page))
+
+    for light, night, full_page in shots:
+        for path in (light, night):
+            width, height = _png_size(path)
+            assert width == PHONE["width"]
+            assert height > PHONE["height"] if full_page else height == PHONE["height"]
+            assert path.stat().st_size > 20_000  # a blank page compresses to far less
+        assert light.read_bytes() != night.read_bytes()
