@@ -19,6 +19,7 @@ _LEVELS = ", ".join(level.value for level in Level)
 _ID_RE = re.compile(r"[^\W_][\w.\-]*")
 _TAG_RE = re.compile(r"[^\s\"]+")
 CLOZE_RE = re.compile(r"\{\{c\d+::")
+_CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 MAX_ID_LENGTH = 100
 
 
@@ -194,6 +195,8 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if not CLOZE_RE.search(cloze):
             check.error(lines["cloze"], f"{name}: cloze has no deletion; mark the hidden part "
                         "like {{c1::this}}")
+        else:
+            _check_deletions(check, lines["cloze"], name, cloze)
         if reverse:
             check.error(lines["reverse"], f"{name}: 'reverse' only works with q/a cards")
     else:
@@ -261,3 +264,31 @@ def check_across_files(deck_files: list[DeckFile]) -> list[SourceError]:
                           f"deck '{deck_file.deck}' and deck '{owner_deck}' would both be "
                           f"written as {stem}-*.apkg; rename one"))
     return errors
+
+
+def _check_deletions(check: _Checker, line: int, name: str, cloze: str) -> None:
+    """Deletions Anki and the package would count differently are refused: nested, empty,
+    numbered 0, or never closed. (The first '}}' closes a deletion, as in Anki.)"""
+    open_at: tuple[str, int] | None = None  # number, where its text starts
+    for match in _CLOZE_TOKEN.finditer(cloze):
+        number = match.group(1)
+        if number is not None:
+            if open_at is not None:
+                check.error(line, f"{name}: cloze deletions cannot be nested ('{{{{c{number}::' "
+                                  f"inside '{{{{c{open_at[0]}::'); write them one after another")
+                return
+            if int(number) == 0:
+                check.error(line, f"{name}: '{{{{c{number}::' is not a deletion; cloze numbers "
+                                  "start at c1")
+                return
+            open_at = (number, match.end())
+        elif open_at is not None:
+            hidden = cloze[open_at[1]:match.start()].split("::", 1)[0]
+            if not hidden.strip():
+                check.error(line, f"{name}: cloze deletion '{{{{c{open_at[0]}::' hides nothing; "
+                                  "put the hidden text before its '}}'")
+                return
+            open_at = None
+    if open_at is not None:
+        check.error(line, f"{name}: cloze deletion '{{{{c{open_at[0]}::' is never closed; end "
+                          "it with '}}'")

@@ -331,6 +331,21 @@ CATALOGUE = [
          deck("  - {id: a, cloze: nothing hidden}\n"),
          "cards/deck.yaml:4: card 'a': cloze has no deletion; mark the hidden part like "
          "{{c1::this}}"),
+    case("{}: cloze deletions cannot be nested ('{{c{}::' inside '{{c{}::'); write them one "
+         "after another", deck("  - {id: a, cloze: 'x {{c1::y {{c2::z}}}}'}\n"),
+         "cards/deck.yaml:4: card 'a': cloze deletions cannot be nested ('{{c2::' inside "
+         "'{{c1::'); write them one after another"),
+    case("{}: '{{c{}::' is not a deletion; cloze numbers start at c1",
+         deck("  - {id: a, cloze: 'x {{c0::y}}'}\n"),
+         "cards/deck.yaml:4: card 'a': '{{c0::' is not a deletion; cloze numbers start at c1"),
+    case("{}: cloze deletion '{{c{}::' hides nothing; put the hidden text before its '}}'",
+         deck("  - {id: a, cloze: 'x {{c1::y}} {{c2::::a hint}}'}\n"),
+         "cards/deck.yaml:4: card 'a': cloze deletion '{{c2::' hides nothing; put the hidden "
+         "text before its '}}'"),
+    case("{}: cloze deletion '{{c{}::' is never closed; end it with '}}'",
+         deck("  - {id: a, cloze: 'x {{c1::y'}\n"),
+         "cards/deck.yaml:4: card 'a': cloze deletion '{{c1::' is never closed; end it with "
+         "'}}'"),
     case("{}: 'reverse' only works with q/a cards",
          deck("  - {id: a, cloze: '{{c1::x}}', reverse: true}\n"),
          "cards/deck.yaml:4: card 'a': 'reverse' only works with q/a cards"),
