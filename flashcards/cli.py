@@ -49,14 +49,17 @@ _JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON repor
 @click.option("--drop-removed", is_flag=True,
               help="Stop shipping removed cards (tagged flashcards::removed) in the packages.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
+@click.option("--no-cache", is_flag=True,
+              help="Compile every file afresh and neither read nor write the build cache.")
 @_JSON
 def build(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
-          as_json: bool) -> None:
+          no_cache: bool, as_json: bool) -> None:
     """Build one .apkg per deck and level from the YAML under SOURCE (default: cards)."""
     from flashcards import pipeline
 
     try:
-        result = pipeline.build(source, out, combined=combined, drop_removed=drop_removed)
+        result = pipeline.build(source, out, combined=combined, drop_removed=drop_removed,
+                                use_cache=not no_cache)
     except FlashcardsError as error:
         _fail(error)
     _report(result, as_json, quiet, f"wrote {len(result.outputs)} package(s) to {out}")

@@ -22,6 +22,10 @@ class SourceError(FlashcardsError):
         self.location = location
         self.message = message
 
+    def __reduce__(self) -> tuple[type, tuple[Location, str]]:
+        # Errors travel back from worker processes; rebuild them from their two parts.
+        return (type(self), (self.location, self.message))
+
     def sort_key(self) -> tuple[str, int, str]:
         """Order errors by file, then line, then text."""
         return (self.location.path, self.location.line, self.message)

@@ -1,0 +1,230 @@
+"""The build cache and parallel compiling never change what is built, and never go stale.
+
+Every test compares a cached (or parallel) build with a build that uses neither, byte for
+byte, under a fixed SOURCE_DATE_EPOCH so that note times are equal.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flashcards import cache as cache_module
+from flashcards import pipeline
+from tests.helpers import SAMPLE, png_bytes
+
+SECOND = """\
+deck: Second Deck
+namespace: second
+level: advanced
+cards:
+  - id: s1
+    q: "Picture: ![dot](img/dot.png)"
+    a: A *red* dot.
+  - id: s2
+    cloze: "{{c1::Rust}} is the language of pulldown-cmark."
+"""
+
+
+@pytest.fixture(autouse=True)
+def fixed_time(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+
+
+@pytest.fixture
+def project(tmp_path):
+    src = tmp_path / "cards"
+    (src / "img").mkdir(parents=True)
+    (src / "sample.yaml").write_text(SAMPLE, encoding="utf-8")
+    (src / "second.yaml").write_text(SECOND, encoding="utf-8")
+    (src / "img" / "red.png").write_bytes(png_bytes())
+    (src / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 0, 255)))
+    return src
+
+
+def _packages(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.glob("*.apkg"))}
+
+
+def _fresh(src: Path, tmp_path: Path, name: str) -> tuple[dict[str, bytes], pipeline.BuildResult]:
+    """A build with no cache and no earlier packages, from a copy of the current lock."""
+    copy = tmp_path / name / src.name  # same folder name: cards show "cards/<file>"
+    shutil.copytree(src, copy)
+    result = pipeline.build(copy, tmp_path / name / "out", use_cache=False)
+    return _packages(tmp_path / name / "out"), result
+
+
+def _portable(changes: tuple) -> list:
+    """Changes with only the file name of `where` (the fresh build ran in another folder)."""
+    return [change._replace(where=Path(change.where).name) for change in changes]
+
+
+def _cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.rglob("*.pickle"))
+
+
+def test_cached_build_equals_uncached_build(project, tmp_path, private_cache):
+    out = tmp_path / "out"
+    pipeline.build(project, out)  # fills the cache
+    assert len(list((private_cache).rglob("files/*.pickle"))) == 2
+    (project / "flashcards.lock").unlink()
+    shutil.rmtree(out)
+    cached = pipeline.build(project, out)  # every file from the cache
+    lock_after = (project / "flashcards.lock").read_bytes()
+    (project / "flashcards.lock").unlink()
+    fresh, uncached = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+    assert _portable(cached.changes) == _portable(uncached.changes)
+    assert lock_after == (tmp_path / "fresh" / "cards" / "flashcards.lock").read_bytes()
+
+
+def test_after_an_edit_only_that_file_is_compiled_and_the_result_is_the_same(
+        project, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    compiled: list[str] = []
+    original = pipeline.compile_file
+
+    def counting(path, display, src_root, data):
+        compiled.append(display)
+        return original(path, display, src_root, data)
+
+    monkeypatch.setattr(pipeline, "compile_file", counting)
+    text = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *blue* dot."),
+                                         encoding="utf-8")
+    before = {p.name: p.stat().st_mtime_ns for p in out.glob("*.apkg")}
+    result = pipeline.build(project, out)
+    assert compiled == [str(project / "second.yaml")]
+    assert [c.label for c in result.changes if c.status == "changed"] == ["second/s1"]
+    # Only the package of the edited deck level was written again.
+    after = {p.name: p.stat().st_mtime_ns for p in out.glob("*.apkg")}
+    assert {n for n in after if after[n] != before[n]} == {"second-deck-advanced.apkg"}
+    monkeypatch.setattr(pipeline, "compile_file", original)
+    shutil.copy(project / "flashcards.lock", tmp_path / "lock-after-edit")
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+
+
+def test_nothing_changed_means_nothing_compiled_or_written(project, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    first = pipeline.build(project, out)
+    assert {c.status for c in first.changes} == {"new"}
+    stamps = {p: p.stat().st_mtime_ns for p in [*out.glob("*.apkg"), project / "flashcards.lock"]}
+
+    def refuse(*args):
+        raise AssertionError("nothing should be compiled")
+
+    monkeypatch.setattr(pipeline, "compile_file", refuse)
+    again = pipeline.build(project, out)
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    # The remembered report is the one a full rebuild gives.
+    monkeypatch.undo()
+    full = pipeline.build(project, out, use_cache=False)
+    assert again.changes == full.changes
+    assert {c.status for c in again.changes} == {"unchanged"}
+    assert again.outputs == full.outputs
+
+
+def test_remembered_report_matches_a_full_rebuild_with_removed_and_moved_cards(
+        project, tmp_path):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    sample = (project / "sample.yaml").read_text(encoding="utf-8")
+    # Remove a card, and move the second deck to another level.
+    (project / "sample.yaml").write_text(sample.replace("  - id: f1\n", "  - id: f1-gone\n"),
+                                         encoding="utf-8")
+    second = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(second.replace("level: advanced", "level: basic"),
+                                         encoding="utf-8")
+    changed = pipeline.build(project, out)
+    assert {"removed", "new"} <= {c.status for c in changed.changes}
+    assert any(c.moved_from for c in changed.changes)
+    remembered = pipeline.build(project, out)
+    full = pipeline.build(project, out, use_cache=False)
+    assert remembered.changes == full.changes
+    assert "retired" in {c.status for c in full.changes}
+
+
+def test_a_changed_image_is_never_served_from_the_cache(project, tmp_path):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    (project / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 255, 0)))  # same size
+    os.utime(project / "img" / "dot.png", ns=(1, 1))  # and a misleading time
+    result = pipeline.build(project, out)
+    assert [c.label for c in result.changes if c.status == "changed"] == ["second/s1"]
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+
+
+def test_a_deleted_or_damaged_package_is_written_again(project, tmp_path):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    good = _packages(out)
+    (out / "sample-deck-basic.apkg").unlink()
+    (out / "second-deck-advanced.apkg").write_bytes(b"damaged")
+    pipeline.build(project, out)
+    assert _packages(out) == good
+
+
+def test_corrupt_or_foreign_cache_entries_are_rebuilt_not_fatal(project, tmp_path,
+                                                                private_cache):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    good = _packages(out)
+    entries = _cache_files(private_cache)
+    assert len(entries) == 3  # two files and the remembered build
+    entries[0].write_bytes(b"\x80\x04garbage")
+    entries[1].write_bytes(pickle.dumps({"not": "ours"}))
+    entries[2].write_bytes(b"")
+    (out / "sample-deck-basic.apkg").unlink()
+    pipeline.build(project, out)
+    assert _packages(out) == good
+
+
+def test_cache_key_covers_the_tool_and_the_file_name(project, tmp_path, monkeypatch):
+    store = cache_module.BuildCache(project)
+    key = store.key("cards/a.yaml", "/root", b"deck: X\n")
+    assert store.key("cards/b.yaml", "/root", b"deck: X\n") != key
+    assert store.key("cards/a.yaml", "/elsewhere", b"deck: X\n") != key
+    assert store.key("cards/a.yaml", "/root", b"deck: Y\n") != key
+    monkeypatch.setattr(cache_module, "__version__", "99.0")
+    cache_module.tool_fingerprint.cache_clear()
+    try:
+        assert store.key("cards/a.yaml", "/root", b"deck: X\n") != key
+    finally:
+        cache_module.tool_fingerprint.cache_clear()
+
+
+def test_parallel_compile_gives_the_same_packages_and_errors(project, tmp_path, monkeypatch):
+    monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 0)  # use worker processes even here
+    parallel = pipeline.build(project, tmp_path / "par", use_cache=False)
+    (project / "flashcards.lock").unlink()
+    monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 10**12)
+    serial = pipeline.build(project, tmp_path / "ser", use_cache=False)
+    assert _packages(tmp_path / "par") == _packages(tmp_path / "ser")
+    assert parallel.changes == serial.changes
+    (project / "bad.yaml").write_text("deck: Bad\nnamespace: bad\ncards:\n  - {id: x, q: y}\n",
+                                      encoding="utf-8")
+    monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 0)
+    with pytest.raises(pipeline.InvalidSources) as caught:
+        pipeline.check(project)
+    assert [str(e) for e in caught.value.errors] == [
+        f"{project}/bad.yaml:4: card 'x': no answer; add 'a:' with the answer"]
+
+
+def test_cli_no_cache_option_writes_no_cache(project, tmp_path, runner, private_cache,
+                                              monkeypatch):
+    from flashcards.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["build", "cards", "--no-cache", "-q"])
+    assert result.exit_code == 0, result.output
+    assert _cache_files(private_cache) == []
+    assert sorted(_packages(tmp_path / "build")) == ["sample-deck-advanced.apkg",
+                                                     "sample-deck-basic.apkg",
+                                                     "second-deck-advanced.apkg"]
