@@ -13,6 +13,7 @@ ankdown, is installed into a throwaway virtual environment; it is not a dependen
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -33,10 +34,19 @@ from synth import write_project  # noqa: E402
 FLASHCARDS = [sys.executable, "-m", "flashcards"]
 
 
+def _pss(pid: int) -> int:
+    """Proportional set size in bytes: resident memory, with pages shared between processes
+    (as after fork) divided among them, so that a process tree's sum is its real footprint."""
+    with open(f"/proc/{pid}/smaps_rollup") as handle:
+        for line in handle:
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
 def _tree_rss(pid: int) -> int:
-    """Resident memory of a process and all its descendants, in bytes (Linux /proc)."""
+    """Memory of a process and all its descendants, in bytes (Linux /proc)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -46,11 +56,11 @@ def _tree_rss(pid: int) -> int:
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry))
-        rss[int(entry)] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
     total, stack = 0, [pid]
     while stack:
         current = stack.pop()
-        total += rss.get(current, 0)
+        with contextlib.suppress(OSError, ValueError):
+            total += _pss(current)
         stack.extend(children.get(current, []))
     return total
 
@@ -87,7 +97,7 @@ def _reset(work: Path) -> None:
     """Forget every build: outputs, lock file and cache."""
     shutil.rmtree(work / "build", ignore_errors=True)
     (work / "cards" / "flashcards.lock").unlink(missing_ok=True)
-    shutil.rmtree(work / "cards" / ".flashcards-cache", ignore_errors=True)
+    shutil.rmtree(os.environ["FLASHCARDS_CACHE_DIR"], ignore_errors=True)
 
 
 def _edit_one_answer(work: Path, run_number: int) -> None:
@@ -203,7 +213,8 @@ def report(results: dict) -> str:
                          f"{size['cold'] / size['ankdown']['seconds']:7.2f}")
         elif "ankdown" in size:
             lines.append(f"  ankdown could not be installed: {size['ankdown']['error']}")
-        lines.append(f"  {'peak memory of the cold build':<40} {size['peak_memory_mb']:7.0f} MB")
+        lines.append(f"  {'peak memory of the cold build (PSS)':<40} "
+                     f"{size['peak_memory_mb']:7.0f} MB")
         lines.append(f"  {'cold build per 1,000 cards':<40} "
                      f"{size['cold'] / size['cards'] * 1000:7.3f} s")
         lines.append("")
@@ -226,6 +237,8 @@ def main() -> None:
     args = parser.parse_args()
     runs = 3 if args.quick else args.runs
     root = args.workdir or Path(tempfile.mkdtemp(prefix="flashcards-bench-"))
+    # The build cache of these runs lives (and is wiped) here, never in the user's own.
+    os.environ["FLASHCARDS_CACHE_DIR"] = str(root / "cache")
     results = {"machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
                           f"{platform.python_version()}", "sizes": []}
     plan = [(20, 1000, runs)] if args.quick else [(20, 1000, runs), (200, 1000, 3)]

@@ -30,6 +30,9 @@ class Plan:
     entries: dict[str, Entry]
     changes: tuple[Change, ...]
     notetype_mods: dict[str, int]
+    # What a rebuild right after this one reports (nothing new, changed or moved; removed
+    # cards that are carried are "retired"). Tested against a real rebuild in test_cache.py.
+    settled: tuple[Change, ...] = ()
 
 
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
@@ -42,10 +45,13 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         digest = text_digest(signature)
         entries[key] = Entry(key, digest, next_mod(previous.get(key), digest, now))
     changes: list[Change] = []
+    settled: list[Change] = []
     for deck in decks:
         for card in deck.cards:
             entries[card.guid] = _current_entry(card, deck, previous.get(card.guid), now)
-            changes.append(_current_change(card, deck, previous.get(card.guid)))
+            change = _current_change(card, deck, previous.get(card.guid))
+            changes.append(change)
+            settled.append(change._replace(status="unchanged", moved_from=""))
     retired: dict[tuple[str, Level], list[RetiredCard]] = {}
     for old in sorted(previous.values(), key=lambda e: (e.label, e.key)):
         if old.key in entries or not old.label or drop_removed:
@@ -58,8 +64,10 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         entries[entry.key] = entry
         retired.setdefault((entry.deck, Level(entry.level)), []).append(card)
         changes.append(_removed_change(old, "retired" if old.removed else "removed"))
+        settled.append(_removed_change(entry, "retired"))
     return Plan(_with_retired(decks, retired), entries, tuple(changes),
-                {kind: entries[f"notetype:{kind}"].mod for kind in notetype_signatures})
+                {kind: entries[f"notetype:{kind}"].mod for kind in notetype_signatures},
+                tuple(settled))
 
 
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import gc
 import hashlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from flashcards import ids
 from flashcards.atomic import StagedWrites, write_atomically
@@ -26,9 +28,10 @@ from flashcards.model import (
     RenderedCard,
     SourceWarning,
 )
-from flashcards.render import render_card, render_description
 from flashcards.validate import check_across_files, validate_file
 
+T = TypeVar("T")
+R = TypeVar("R")
 _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
 
 
@@ -108,6 +111,8 @@ def display_path(src: Path, path: Path) -> str:
 def compile_file(path: Path, display: str, src_root: Path, data: bytes
                  ) -> tuple[FileResult | None, list[SourceError]]:
     """Parse, validate and render one deck file. Pure: the same bytes give the same result."""
+    from flashcards.render import render_card
+
     source, errors = parse_source(path, display, data)
     if errors:
         return None, errors
@@ -139,19 +144,36 @@ def _compile_in_worker(job: tuple[Path, str, Path, bytes, str]) -> tuple[bytes |
     return (BuildCache.encode(key, result) if result is not None else None), errors
 
 
+def _in_order(function: Callable[[T], R], items: list[T], parallel: bool) -> Iterator[R]:
+    """function over items, results in order; on every core when parallel. At most two tasks
+    per core are in flight, so a huge build never holds every input and result at once."""
+    workers = min(len(items), os.cpu_count() or 1)
+    if not parallel or workers < 2:
+        yield from map(function, items)
+        return
+    import multiprocessing
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+    # fork shares what the parent already imported; elsewhere the platform's default.
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        pending: collections.deque[Future[R]] = collections.deque()
+        for item in items:
+            pending.append(pool.submit(function, item))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
 def _compile_all(jobs: list[tuple[Path, str, Path, bytes, str]], cache: BuildCache | None,
                  store: bool) -> list[tuple[FileResult | None, list[SourceError]]]:
     """Compile the files the cache could not answer, on every core when there is enough."""
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers > 1 and sum(len(job[3]) for job in jobs) >= PARALLEL_BYTES:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
-            encoded = list(pool.map(_compile_in_worker, jobs))
+    parallel = sum(len(job[3]) for job in jobs) >= PARALLEL_BYTES
+    if parallel:
         results = []
-        for job, (data, errors) in zip(jobs, encoded, strict=True):
+        for job, (data, errors) in zip(jobs, _in_order(_compile_in_worker, jobs, True),
+                                       strict=True):
             if data is not None and cache is not None and store:
                 cache.put(job[4], data)
             results.append((BuildCache.decode(data) if data is not None else None, errors))
@@ -238,6 +260,8 @@ def _render_descriptions(deck_files: list[DeckFile], src_root: Path,
     descriptions: dict[str, tuple[str, tuple[Media, ...]]] = {}
     for deck_file in deck_files:
         if deck_file.description and deck_file.deck not in descriptions:
+            from flashcards.render import render_description
+
             html, media, description_errors = render_description(deck_file, src_root)
             errors.extend(description_errors)
             descriptions[deck_file.deck] = (html, media)
@@ -312,18 +336,15 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     outputs = _outputs(plan.decks, out, combined)
     packages = tuple(Package.of(output) for output in outputs)
     if write:
-        _write_outputs(outputs, plan, cache)
+        written = _write_outputs(outputs, plan, cache)
         lock_text = lock.lock_text(plan.entries).encode("utf-8")
         if _read_or_none(lock_file) != lock_text:
             write_atomically(lock_file, lock_text)
         if cache is not None:
-            # What a rebuild from exactly this state reports (the same function, run now).
-            again = changes.plan_build(compiled.decks, plan.entries, lock.build_time(),
-                                       signatures, old_notes, drop_removed=drop_removed)
+            # What a rebuild from exactly this state will report.
             cache.remember(_state_key(options, sources, lock_file),
-                           BuildResult(packages, again.changes, compiled.warnings, lock_file),
-                           [m.path for deck in plan.decks for m in deck.media],
-                           [output.path for output in outputs])
+                           BuildResult(packages, plan.settled, compiled.warnings, lock_file),
+                           [m.path for deck in plan.decks for m in deck.media], written)
             cache.prune()
     return BuildResult(packages, plan.changes, compiled.warnings, lock_file)
 
@@ -349,31 +370,51 @@ def _state_key(options: str, sources: list[_Source], lock_file: Path) -> str:
     return digest.hexdigest()
 
 
-def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache | None) -> None:
-    """Write every package whose inputs changed, all or nothing; skip the ones that did not."""
-    note_mods = {key: entry.mod for key, entry in plan.entries.items()}
-    before = cache.outputs() if cache is not None else {}
-    after: dict[str, list[str]] = {}
-    with StagedWrites() as staged:
-        for output in outputs:
-            key = str(output.path.resolve())
-            signature = _output_signature(output, plan)
-            record = before.get(key)
-            if record is not None and record[0] == signature and unchanged(record[1]):
-                after[key] = record
-                continue
-            from flashcards import apkg
+# Below this many cards to package, worker processes cost more than they save.
+PARALLEL_CARDS = 3000
 
-            data = apkg.package_bytes(output.decks, note_mods, plan.notetype_mods)
-            staged.stage(output.path, data)
+
+def _package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int]]
+                       ) -> bytes:
+    from flashcards import apkg
+
+    gc.disable()  # as in the parent: see _without_gc
+    return apkg.package_bytes(*job)
+
+
+def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache | None) -> list[tuple]:
+    """Write every package whose inputs changed, all or nothing; skip the ones that did not.
+
+    Returns the packages' fingerprints (with a cache; else an empty list)."""
+    before = cache.outputs() if cache is not None else {}
+    after: dict[str, list] = {}
+    todo = []
+    for output in outputs:
+        key = str(output.path.resolve())
+        signature = _output_signature(output, plan)
+        record = before.get(key)
+        if record is not None and record[0] == signature and unchanged(record[1]):
+            after[key] = record
+        else:
+            todo.append(output)
             after[key] = [signature, None]
+    jobs = []
+    for output in todo:  # each job carries only its own notes' times
+        items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
+        jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
+                     plan.notetype_mods))
+    parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
+    with StagedWrites() as staged:
+        for output, data in zip(todo, _in_order(_package_in_worker, jobs, parallel),
+                                strict=True):
+            staged.stage(output.path, data)
         staged.commit()
     if cache is not None:
-        for output in outputs:  # fingerprints of the files as they are now on disk
-            key = str(output.path.resolve())
-            if after[key][1] is None:
-                after[key][1] = fingerprint(output.path)
+        for output in todo:  # fingerprints of the files as they are now on disk
+            after[str(output.path.resolve())][1] = fingerprint(output.path)
         cache.save_outputs(after)
+        return [tuple(record[1]) for record in after.values()]
+    return []
 
 
 def _output_signature(output: Output, plan: Plan) -> str:

@@ -6,6 +6,7 @@ be cached and computed in parallel.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import re
@@ -18,6 +19,7 @@ import nh3
 import pyromark
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -71,11 +73,19 @@ _MARKDOWN_IMG = re.compile(r'(<img src=")([^"]*)(" alt="[^"]*"(?: title="[^"]*")
 _NEEDS_SANITISER = re.compile(r"<|\]\(|\]:")
 
 
+@functools.lru_cache(maxsize=64)
+def _lexer(name: str) -> Lexer | None:
+    """Pygments' lexer for a language name (built once: building one compiles its rules)."""
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
+
+
 def _highlight(match: re.Match[str]) -> str:
     name = html.unescape(match.group(1)).split()[0]
-    try:
-        lexer = get_lexer_by_name(name)
-    except ClassNotFound:
+    lexer = _lexer(name)
+    if lexer is None:
         return match.group(0)
     body = highlight(html.unescape(match.group(2)), lexer, _FORMATTER)
     return f'<pre class="highlight"><code class="language-{html.escape(name)}">{body}</code></pre>'
@@ -155,7 +165,7 @@ def _bundle_image(src: str, env: _Env) -> str | None:
     return name
 
 
-_SOLE_PARAGRAPH = re.compile(r"<p>((?:(?!<p>).)*)</p>\s*", re.DOTALL)
+_PARAGRAPH_OPEN = re.compile(r"<p[\s>]")
 
 
 class _UnsafeHtmlScanner(HTMLParser):
@@ -215,8 +225,11 @@ def render_markdown(text: str, env: _Env) -> str:
         ).strip()
     else:
         clean = rendered.strip()
-    sole = _SOLE_PARAGRAPH.fullmatch(clean)
-    return sole.group(1).strip() if sole else clean
+    # One paragraph and nothing else: drop its <p> so short answers sit inline in the card.
+    if (clean.startswith("<p>") and clean.endswith("</p>") and clean.count("</p>") == 1
+            and len(_PARAGRAPH_OPEN.findall(clean)) == 1):
+        return clean[3:-4].strip()
+    return clean
 
 
 def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
