@@ -15,6 +15,7 @@ builds wrote them. FLASHCARDS_CACHE_DIR overrides the place.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 from flashcards import __version__
 from flashcards.atomic import write_atomically
 from flashcards.errors import OutputError
-from flashcards.model import DeckFile, RenderedCard, SourceWarning
+from flashcards.model import CardSummary, DeckFile, RenderedCard, SourceWarning
 
 _FORMAT = 1
 # Libraries whose version can change the HTML we write.
@@ -44,9 +45,30 @@ class FileResult:
 
 
 @dataclass(frozen=True)
+class FileSummary:
+    """One compiled deck file without any card's HTML: deck_file.cards are CardSummary rows.
+
+    A build plans with these and leaves the HTML in the cache until a package needs it, so a
+    build of any size holds little in memory.
+    """
+
+    deck_file: DeckFile
+    warnings: tuple[SourceWarning, ...]
+
+    @property
+    def cards(self) -> tuple[CardSummary, ...]:
+        return self.deck_file.cards  # type: ignore[return-value]
+
+
+def summarize(key: str, result: FileResult) -> FileSummary:
+    rows = tuple(card.summary(key) for card in result.cards)
+    return FileSummary(dataclasses.replace(result.deck_file, cards=rows), result.warnings)
+
+
+@dataclass(frozen=True)
 class _Stored:
     key: str
-    result: FileResult
+    result: FileResult | FileSummary
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
 
 
@@ -95,25 +117,44 @@ def _sha256(path: Path) -> str:
 class BuildCache:
     """The cache of one source folder."""
 
-    def __init__(self, src_root: Path, root: Path | None = None) -> None:
+    def __init__(self, src_root: Path, root: Path | None = None, folder: Path | None = None
+                 ) -> None:
         project = hashlib.sha256(str(src_root.resolve()).encode()).hexdigest()[:16]
-        self.folder = (root or cache_root()) / project
+        self.folder = folder or (root or cache_root()) / project
         self.used: set[str] = set()
+
+    def writable(self) -> bool:
+        """Whether entries can be stored here (a build needs that; see load_full)."""
+        try:
+            (self.folder / "files").mkdir(parents=True, exist_ok=True)
+            write_atomically(self.folder / "files" / "probe", b"")
+            return True
+        except (OSError, OutputError):
+            return False
 
     def key(self, display: str, rel: str, data: bytes) -> str:
         digest = hashlib.sha256(f"{tool_fingerprint()}\0{display}\0{rel}\0".encode())
         digest.update(data)
         return digest.hexdigest()
 
-    def _path(self, key: str) -> Path:
-        return self.folder / "files" / f"{key}.pickle"
+    def _path(self, key: str, summary: bool = False) -> Path:
+        return file_path(self.folder, key, summary)
 
     def get(self, key: str) -> FileResult | None:
         """The stored result for key, if there is a sound one whose images are unchanged."""
+        return self._load(key, summary=False)  # type: ignore[return-value]
+
+    def get_summary(self, key: str) -> FileSummary | None:
+        """The stored summary for key, on the same terms as get()."""
+        return self._load(key, summary=True)  # type: ignore[return-value]
+
+    def _load(self, key: str, summary: bool) -> FileResult | FileSummary | None:
         try:
-            with open(self._path(key), "rb") as handle:
+            with open(self._path(key, summary), "rb") as handle:
                 stored = pickle.load(handle)
-            if not isinstance(stored, _Stored) or stored.key != key:
+            wanted = FileSummary if summary else FileResult
+            if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
+                    stored.result, wanted):
                 return None
             if not all(map(unchanged, stored.images)):
                 return None
@@ -122,29 +163,25 @@ class BuildCache:
         self.used.add(key)
         return stored.result
 
-    @staticmethod
-    def encode(key: str, result: FileResult) -> bytes:
-        """The stored form of a result (made where it was compiled, e.g. in a worker)."""
-        images = {fingerprint(m.path) for card in result.cards for m in card.media}
-        return pickle.dumps(_Stored(key, result, tuple(sorted(images))),
-                            protocol=pickle.HIGHEST_PROTOCOL)
-
-    @staticmethod
-    def decode(data: bytes) -> FileResult:
-        stored = pickle.loads(data)  # noqa: S301 - bytes from our own worker process
-        return stored.result
-
-    def put(self, key: str, data: bytes) -> None:
-        """Store an encoded result; a cache that cannot be written is no error."""
+    def store(self, key: str, result: FileResult) -> FileSummary | None:
+        """Keep a compiled file, whole and as a summary; return the summary, or None when the
+        cache could not be written (a full disk): then the caller keeps the whole result."""
         self.used.add(key)
-        with contextlib.suppress(OutputError, OSError):
-            write_atomically(self._path(key), data)
+        summary = summarize(key, result)
+        images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
+        try:
+            for item, is_summary in ((result, False), (summary, True)):
+                data = pickle.dumps(_Stored(key, item, images), protocol=pickle.HIGHEST_PROTOCOL)
+                write_atomically(self._path(key, is_summary), data)
+        except (OutputError, OSError):
+            return None
+        return summary
 
     def prune(self) -> None:
         """Forget the results this build did not use (old versions of files)."""
         with contextlib.suppress(OSError):
             for path in (self.folder / "files").iterdir():
-                if path.suffix == ".pickle" and path.stem not in self.used:
+                if path.suffix == ".pickle" and path.name.split(".")[0] not in self.used:
                     with contextlib.suppress(OSError):
                         path.unlink()
 
@@ -208,3 +245,22 @@ def unchanged(fingerprint: tuple[str, int, int, str]) -> bool:
     except OSError:
         return False
     return (info.st_size, info.st_mtime_ns) == (size, mtime) or _sha256(Path(name)) == sha
+
+
+def file_path(folder: Path, key: str, summary: bool = False) -> Path:
+    return folder / "files" / f"{key}.{'summary.' if summary else ''}pickle"
+
+
+def load_full(folder: Path, key: str) -> FileResult:
+    """A full result stored earlier in this build (by store); its images were just checked."""
+    try:
+        with open(file_path(folder, key), "rb") as handle:
+            stored = pickle.load(handle)
+        if isinstance(stored, _Stored) and stored.key == key and isinstance(stored.result,
+                                                                             FileResult):
+            return stored.result
+    except Exception:  # noqa: BLE001 - reported below
+        pass
+    raise OutputError(f"the build cache in {folder} lost an entry while building (is it "
+                      "writable, and was it cleaned meanwhile?); run the build again, or use "
+                      "build --no-cache")

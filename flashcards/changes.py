@@ -73,11 +73,11 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
     digest = card.digest
     return Entry(card.guid, digest, next_mod(old, digest, now), card.label, deck.deck,
-                 deck.level.value, card.deck_file.rel)
+                 deck.level.value, card.file)
 
 
 def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None) -> Change:
-    where = f"{card.deck_file.shown}:{card.card.location.line}"
+    where = card.where
     if old is None:
         return Change("new", card.label, deck.deck, deck.level, where)
     digest = card.digest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import re
 import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -143,6 +144,73 @@ class RenderedCard:
     def digest(self) -> str:
         """Hash of what an import writes into the note (computed once, kept in the cache)."""
         return content_digest(self.kind, self.fields, self.tags)
+
+    @property
+    def deck(self) -> str:
+        return self.deck_file.deck
+
+    @property
+    def level(self) -> Level:
+        return self.card.level
+
+    @property
+    def file(self) -> str:
+        """The file the card comes from, as shown on its back and kept in the lock."""
+        return self.deck_file.rel
+
+    @property
+    def where(self) -> str:
+        """file:line for messages and reports."""
+        return f"{self.deck_file.shown}:{self.card.location.line}"
+
+    @property
+    def cards(self) -> int:
+        """Cards Anki generates for this note: 1 (+1 reversed), or one per cloze number."""
+        if self.card.kind == "cloze":
+            return len(set(_CLOZE_NUMBER.findall(self.card.front)))
+        return 2 if self.card.reverse else 1
+
+    def summary(self, source: str) -> CardSummary:
+        """The card without its fields: what a build plans with (fields stay in the cache)."""
+        return CardSummary(self.guid, self.label, self.kind, self.card.level, self.deck_file.deck,
+                           self.deck_file.display, self.card.location.line, self.deck_file.rel,
+                           self.digest, self.cards, self.media, source)
+
+
+_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
+
+
+class CardSummary(NamedTuple):
+    """A compiled card minus its HTML, for planning a build of any size in little memory.
+
+    Same attribute names as RenderedCard where they overlap, so that planning and reporting
+    take either. `source` is the cache key of the compiled file that holds the full card.
+    """
+
+    guid: str
+    label: str
+    kind: str
+    level: Level
+    deck: str
+    display: str
+    line: int
+    file: str
+    digest: str
+    cards: int
+    media: tuple[Media, ...]
+    source: str
+
+    @property
+    def id(self) -> str:
+        return self.label.split("/", 1)[1]
+
+    @property
+    def location(self) -> Location:
+        return Location(self.display, self.line)
+
+    @property
+    def where(self) -> str:
+        return f"{printable(self.display)}:{self.line}"
 
 
 def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:

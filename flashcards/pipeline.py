@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import os
-import re
+import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,11 +16,21 @@ from typing import TypeVar
 
 from flashcards import ids
 from flashcards.atomic import StagedWrites, write_atomically
-from flashcards.cache import BuildCache, FileResult, fingerprint, tool_fingerprint, unchanged
+from flashcards.cache import (
+    BuildCache,
+    FileResult,
+    FileSummary,
+    fingerprint,
+    load_full,
+    summarize,
+    tool_fingerprint,
+    unchanged,
+)
 from flashcards.changes import Plan
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import find_sources, parse_source, read_bytes
 from flashcards.model import (
+    CardSummary,
     Change,
     DeckFile,
     DeckLevel,
@@ -32,7 +43,6 @@ from flashcards.validate import check_across_files, validate_file
 
 T = TypeVar("T")
 R = TypeVar("R")
-_CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,7 @@ class Output:
     @property
     def cards(self) -> int:
         """How many cards Anki will make from those notes."""
-        return sum(card_count(item) for deck in self.decks for item in deck.cards)
+        return sum(item.cards for deck in self.decks for item in deck.cards)
 
 
 @dataclass(frozen=True)
@@ -95,10 +105,7 @@ class BuildResult:
 
 def card_count(rendered: RenderedCard) -> int:
     """Cards Anki generates for a note: 1 (+1 reversed), or one per cloze number."""
-    card = rendered.card
-    if card.kind == "cloze":
-        return len(set(_CLOZE_NUMBER.findall(card.front)))
-    return 2 if card.reverse else 1
+    return rendered.cards
 
 
 def display_path(src: Path, path: Path) -> str:
@@ -136,12 +143,29 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes
 PARALLEL_BYTES = 512 * 1024
 
 
-def _compile_in_worker(job: tuple[Path, str, Path, bytes, str]) -> tuple[bytes | None,
-                                                                          list[SourceError]]:
-    path, display, src_root, data, key = job
-    gc.disable()  # as in the parent: see _without_gc
-    result, errors = compile_file(path, display, src_root, data)
-    return (BuildCache.encode(key, result) if result is not None else None), errors
+@dataclass(frozen=True)
+class _Job:
+    """One file to compile, and what to do with the result."""
+
+    path: Path
+    display: str
+    src_root: Path
+    data: bytes
+    key: str
+    cache_folder: Path | None  # store the result there (full and summary)
+    summary: bool  # return only the summary (the HTML stays in the cache, if stored)
+
+
+def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[SourceError]]:
+    gc.disable()  # as in the parent (see _without_gc); harmless when run in the parent
+    result, errors = compile_file(job.path, job.display, job.src_root, job.data)
+    if result is None:
+        return None, errors
+    if job.cache_folder is not None:
+        summary = BuildCache(job.src_root, folder=job.cache_folder).store(job.key, result)
+        # Not stored (no room)? Then the whole result travels on, and packaging uses it as is.
+        return (summary if job.summary and summary is not None else result), errors
+    return (summarize(job.key, result) if job.summary else result), errors
 
 
 def _in_order(function: Callable[[T], R], items: list[T], parallel: bool) -> Iterator[R]:
@@ -164,27 +188,6 @@ def _in_order(function: Callable[[T], R], items: list[T], parallel: bool) -> Ite
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
-
-
-def _compile_all(jobs: list[tuple[Path, str, Path, bytes, str]], cache: BuildCache | None,
-                 store: bool) -> list[tuple[FileResult | None, list[SourceError]]]:
-    """Compile the files the cache could not answer, on every core when there is enough."""
-    parallel = sum(len(job[3]) for job in jobs) >= PARALLEL_BYTES
-    if parallel:
-        results = []
-        for job, (data, errors) in zip(jobs, _in_order(_compile_in_worker, jobs, True),
-                                       strict=True):
-            if data is not None and cache is not None and store:
-                cache.put(job[4], data)
-            results.append((BuildCache.decode(data) if data is not None else None, errors))
-        return results
-    results = []
-    for path, display, src_root, data, key in jobs:
-        result, errors = compile_file(path, display, src_root, data)
-        if result is not None and cache is not None and store:
-            cache.put(key, BuildCache.encode(key, result))
-        results.append((result, errors))
-    return results
 
 
 @dataclass(frozen=True)
@@ -214,35 +217,46 @@ def _read_sources(src: Path, cache: BuildCache | None) -> tuple[list[_Source], l
     return sources, errors
 
 
-def check(src: Path, cache: BuildCache | None = None, store: bool = False) -> Compiled:
+def check(src: Path) -> Compiled:
     """Load, validate and render every deck file under src; raise InvalidSources on any error.
 
-    With a cache, files compiled before (same bytes, same tool) are taken from it; with
-    store=True the newly compiled ones are added.
-    """
+    The result holds every card's HTML (check, preview, stats and ids use it; build plans with
+    summaries instead, see _compile_sources)."""
     with _without_gc():
-        sources, errors = _read_sources(src, cache)
-        return _compile_sources(src, sources, errors, cache, store)
+        sources, errors = _read_sources(src, None)
+        return _compile_sources(src, sources, errors, None, store=False, summaries=False)
 
 
 def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError],
-                     cache: BuildCache | None, store: bool) -> Compiled:
+                     cache: BuildCache | None, store: bool, summaries: bool) -> Compiled:
+    """Every file's result, from the cache or compiled (on all cores when there is enough).
+
+    With summaries=True the decks hold CardSummary rows and the HTML is left in the cache
+    (stored there when store=True), so that memory does not grow with the HTML of every card.
+    """
     src_root = src if src.is_dir() else src.parent
-    found: dict[int, FileResult] = {}
-    jobs: list[tuple[Path, str, Path, bytes, str]] = []
+    found: dict[int, FileResult | FileSummary] = {}
+    jobs: list[_Job] = []
     order: list[int] = []
+    folder = cache.folder if cache is not None and store else None
     for index, source in enumerate(sources):
-        hit = cache.get(source.key) if cache is not None else None
+        hit = None
+        if cache is not None:
+            hit = cache.get_summary(source.key) if summaries else cache.get(source.key)
         if hit is not None:
             found[index] = hit
             continue
-        jobs.append((source.path, source.display, src_root, source.data, source.key))
+        jobs.append(_Job(source.path, source.display, src_root, source.data, source.key,
+                         folder, summaries))
         order.append(index)
-    for index, (result, file_errors) in zip(order, _compile_all(jobs, cache, store),
+    parallel = sum(len(job.data) for job in jobs) >= PARALLEL_BYTES
+    for index, (result, file_errors) in zip(order, _in_order(_compile_job, jobs, parallel),
                                             strict=True):
         errors.extend(file_errors)
         if result is not None:
             found[index] = result
+    if cache is not None and folder is not None:
+        cache.used.update(job.key for job in jobs)
     results = [found[index] for index in sorted(found)]
     deck_files = [result.deck_file for result in results]
     errors.extend(check_across_files(deck_files))
@@ -272,7 +286,7 @@ def _group(rendered: list[RenderedCard],
            descriptions: dict[str, tuple[str, tuple[Media, ...]]]) -> tuple[DeckLevel, ...]:
     groups: dict[tuple[str, Level], list[RenderedCard]] = {}
     for item in rendered:
-        groups.setdefault((item.deck_file.deck, item.card.level), []).append(item)
+        groups.setdefault((item.deck, item.level), []).append(item)
     decks = []
     for (deck, level), cards in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1].rank)):
         html, media = descriptions.get(deck, ("", ()))
@@ -315,38 +329,45 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     from flashcards import changes, lock, templates
 
     src_root = src if src.is_dir() else src.parent
-    cache = BuildCache(src_root) if use_cache else None
-    sources, errors = _read_sources(src, cache)
     lock_file = lock.lock_path(src)
-    options = f"{src}\0{src_root.resolve()}\0{out.resolve()}\0{combined}\0{drop_removed}"
-    if cache is not None and not errors:
-        remembered = cache.recall(_state_key(options, sources, lock_file))
-        if remembered is not None:
-            return remembered
-    compiled = _compile_sources(src, sources, errors, cache, store=write)
+    with contextlib.ExitStack() as stack:
+        # The HTML of compiled files waits in a cache until its package is written: the
+        # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
+        cache = BuildCache(src_root) if use_cache else None
+        kept = cache is not None and cache.writable()
+        if cache is None or not kept:
+            temporary = stack.enter_context(tempfile.TemporaryDirectory(prefix="flashcards-"))
+            cache = BuildCache(src_root, folder=Path(temporary))
+        sources, errors = _read_sources(src, cache)
+        options = f"{src}\0{src_root.resolve()}\0{out.resolve()}\0{combined}\0{drop_removed}"
+        if kept and not errors:
+            remembered = cache.recall(_state_key(options, sources, lock_file))
+            if remembered is not None:
+                return remembered
+        compiled = _compile_sources(src, sources, errors, cache, store=write, summaries=True)
 
-    def old_notes(deck: str, level: Level) -> dict:
-        from flashcards import apkg
+        def old_notes(deck: str, level: Level) -> dict:
+            from flashcards import apkg
 
-        return apkg.read_notes(out / f"{_file_stem(deck)}-{level.value}.apkg")
+            return apkg.read_notes(out / f"{_file_stem(deck)}-{level.value}.apkg")
 
-    signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS}
-    plan = changes.plan_build(compiled.decks, lock.read_lock(lock_file), lock.build_time(),
-                              signatures, old_notes, drop_removed=drop_removed)
-    outputs = _outputs(plan.decks, out, combined)
-    packages = tuple(Package.of(output) for output in outputs)
-    if write:
-        written = _write_outputs(outputs, plan, cache)
-        lock_text = lock.lock_text(plan.entries).encode("utf-8")
-        if _read_or_none(lock_file) != lock_text:
-            write_atomically(lock_file, lock_text)
-        if cache is not None:
-            # What a rebuild from exactly this state will report.
-            cache.remember(_state_key(options, sources, lock_file),
-                           BuildResult(packages, plan.settled, compiled.warnings, lock_file),
-                           [m.path for deck in plan.decks for m in deck.media], written)
-            cache.prune()
-    return BuildResult(packages, plan.changes, compiled.warnings, lock_file)
+        signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS}
+        plan = changes.plan_build(compiled.decks, lock.read_lock(lock_file), lock.build_time(),
+                                  signatures, old_notes, drop_removed=drop_removed)
+        outputs = _outputs(plan.decks, out, combined)
+        packages = tuple(Package.of(output) for output in outputs)
+        if write:
+            written = _write_outputs(outputs, plan, cache, kept)
+            lock_text = lock.lock_text(plan.entries).encode("utf-8")
+            if _read_or_none(lock_file) != lock_text:
+                write_atomically(lock_file, lock_text)
+            if kept:
+                # What a rebuild from exactly this state will report.
+                cache.remember(_state_key(options, sources, lock_file),
+                               BuildResult(packages, plan.settled, compiled.warnings, lock_file),
+                               [m.path for deck in plan.decks for m in deck.media], written)
+                cache.prune()
+        return BuildResult(packages, plan.changes, compiled.warnings, lock_file)
 
 
 def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Output]:
@@ -374,19 +395,31 @@ def _state_key(options: str, sources: list[_Source], lock_file: Path) -> str:
 PARALLEL_CARDS = 3000
 
 
-def _package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int]]
+def _package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path]
                        ) -> bytes:
     from flashcards import apkg
 
     gc.disable()  # as in the parent: see _without_gc
-    return apkg.package_bytes(*job)
+    decks, note_mods, notetype_mods, folder = job
+    return apkg.package_bytes(_with_html(decks, folder), note_mods, notetype_mods)
 
 
-def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache | None) -> list[tuple]:
+def _with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:
+    """The decks with each CardSummary replaced by its full card, read back from the cache."""
+    full: dict[str, RenderedCard] = {}
+    for key in dict.fromkeys(c.source for d in decks for c in d.cards
+                             if isinstance(c, CardSummary)):
+        full.update((card.guid, card) for card in load_full(folder, key).cards)
+    return tuple(dataclasses.replace(deck, cards=tuple(
+        full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
+
+
+def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bool
+                   ) -> list[tuple]:
     """Write every package whose inputs changed, all or nothing; skip the ones that did not.
 
-    Returns the packages' fingerprints (with a cache; else an empty list)."""
-    before = cache.outputs() if cache is not None else {}
+    Returns the packages' fingerprints when the cache is kept (else an empty list)."""
+    before = cache.outputs() if kept else {}
     after: dict[str, list] = {}
     todo = []
     for output in outputs:
@@ -402,19 +435,19 @@ def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache | None) 
     for output in todo:  # each job carries only its own notes' times
         items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
         jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
-                     plan.notetype_mods))
+                     plan.notetype_mods, cache.folder))
     parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
     with StagedWrites() as staged:
         for output, data in zip(todo, _in_order(_package_in_worker, jobs, parallel),
                                 strict=True):
             staged.stage(output.path, data)
         staged.commit()
-    if cache is not None:
-        for output in todo:  # fingerprints of the files as they are now on disk
-            after[str(output.path.resolve())][1] = fingerprint(output.path)
-        cache.save_outputs(after)
-        return [tuple(record[1]) for record in after.values()]
-    return []
+    if not kept:
+        return []
+    for output in todo:  # fingerprints of the files as they are now on disk
+        after[str(output.path.resolve())][1] = fingerprint(output.path)
+    cache.save_outputs(after)
+    return [tuple(record[1]) for record in after.values()]
 
 
 def _output_signature(output: Output, plan: Plan) -> str:

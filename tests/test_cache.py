@@ -70,7 +70,9 @@ def _cache_files(folder: Path) -> list[Path]:
 def test_cached_build_equals_uncached_build(project, tmp_path, private_cache):
     out = tmp_path / "out"
     pipeline.build(project, out)  # fills the cache
-    assert len(list((private_cache).rglob("files/*.pickle"))) == 2
+    # Each file is kept twice: whole, and as a summary without HTML for planning.
+    assert len(list(private_cache.rglob("files/*.summary.pickle"))) == 2
+    assert len(list(private_cache.rglob("files/*.pickle"))) == 4
     (project / "flashcards.lock").unlink()
     shutil.rmtree(out)
     cached = pipeline.build(project, out)  # every file from the cache
@@ -177,10 +179,10 @@ def test_corrupt_or_foreign_cache_entries_are_rebuilt_not_fatal(project, tmp_pat
     pipeline.build(project, out)
     good = _packages(out)
     entries = _cache_files(private_cache)
-    assert len(entries) == 3  # two files and the remembered build
-    entries[0].write_bytes(b"\x80\x04garbage")
-    entries[1].write_bytes(pickle.dumps({"not": "ours"}))
-    entries[2].write_bytes(b"")
+    assert len(entries) == 5  # two files, whole and summarised, and the remembered build
+    damage = [b"\x80\x04garbage", pickle.dumps({"not": "ours"}), b""]
+    for number, entry in enumerate(entries):
+        entry.write_bytes(damage[number % 3])
     (out / "sample-deck-basic.apkg").unlink()
     pipeline.build(project, out)
     assert _packages(out) == good
@@ -230,3 +232,15 @@ def test_cli_no_cache_option_writes_no_cache(project, tmp_path, runner, private_
     assert sorted(_packages(tmp_path / "build")) == ["sample-deck-advanced.apkg",
                                                      "sample-deck-basic.apkg",
                                                      "second-deck-advanced.apkg"]
+
+
+def test_an_unusable_cache_folder_still_builds_the_same_packages(project, tmp_path,
+                                                                  monkeypatch):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the cache should be")
+    monkeypatch.setenv("FLASHCARDS_CACHE_DIR", str(blocker))
+    pipeline.build(project, tmp_path / "out")
+    assert blocker.read_text() == "a file where the cache should be"
+    (project / "flashcards.lock").unlink()
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(tmp_path / "out") == fresh

@@ -135,6 +135,16 @@ def _image_removed_before_packaging(root: Path) -> str:
     return str(caught.value).replace(str(root) + "/", "")
 
 
+def _cache_entry_vanished(root: Path) -> str:
+    # The full HTML of a file is read back from the cache for packaging; if someone empties
+    # the cache folder in between, packaging stops with this message.
+    from flashcards.cache import load_full
+
+    with pytest.raises(FlashcardsError) as caught:
+        load_full(root / "cache", "0" * 64)
+    return str(caught.value).replace(str(root) + "/", "")
+
+
 def _build_into_a_file(root: Path) -> str:
     _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n  - {id: a, q: b, a: c}\n"})
     (root / "blocker").write_text("not a folder")
@@ -406,6 +416,11 @@ CATALOGUE = [
     # writing
     case("cannot read image {}: {}", _image_removed_before_packaging,
          "cannot read image cards/pic.png: No such file or directory"),
+    case("the build cache in {} lost an entry while building (is it writable, and was it "
+         "cleaned meanwhile?); run the build again, or use build --no-cache",
+         _cache_entry_vanished,
+         "the build cache in cache lost an entry while building (is it writable, and was it "
+         "cleaned meanwhile?); run the build again, or use build --no-cache"),
     case("cannot write to {}: {}", _build_into_a_file,
          "cannot write to blocker/out: Not a directory"),
     case("cannot write {}: {}", _build_over_a_folder,
