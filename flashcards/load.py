@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -23,6 +24,9 @@ SUFFIXES = (".yaml", ".yml")
 _CORE = "tag:yaml.org,2002:"
 _STR, _NULL, _BOOL = f"{_CORE}str", f"{_CORE}null", f"{_CORE}bool"
 _COLLECTION_TAGS = {yaml.SequenceNode: f"{_CORE}seq", yaml.MappingNode: f"{_CORE}map"}
+_COLLECTION_TAG_NAMES = frozenset(_COLLECTION_TAGS.values())
+_MERGE = f"{_CORE}merge"
+_BLOCK_STYLES = frozenset("|>")
 # PyYAML's YAML 1.1 spellings. Numbers and dates stay text here: a deck file only ever asks
 # whether a plain value is empty, null or a boolean, so nothing else needs resolving.
 _PLAIN_TAGS = {
@@ -51,9 +55,11 @@ _ALIAS_SLACK = 10_000
 MAX_DEPTH = 32
 
 
-@dataclass(frozen=True)
-class Scalar:
-    """A YAML scalar: its text exactly as written (after YAML unquoting) and its resolved tag."""
+class Scalar(NamedTuple):
+    """A YAML scalar: its text exactly as written (after YAML unquoting) and its resolved tag.
+
+    (A NamedTuple: a deck file has tens of thousands of these, and they are cheap to make.)
+    """
 
     text: str
     tag: str
@@ -62,11 +68,11 @@ class Scalar:
     @property
     def is_null(self) -> bool:
         """True for `~`, `null` or an empty value."""
-        return self.tag == f"{_CORE}null"
+        return self.tag == _NULL
 
     def as_bool(self) -> bool | None:
         """The boolean it spells, or None when it is not a boolean."""
-        if self.tag != f"{_CORE}bool":
+        if self.tag != _BOOL:
             return None
         word = self.text.lower()
         return True if word in _TRUE else False if word in _FALSE else None
@@ -204,9 +210,9 @@ class _Converter:
                 self.error(line, _tag_message(node.tag))
                 return None
             # A block scalar's text starts on the line after its `|` or `>`.
-            first = line + 1 if node.style in ("|", ">") else line
+            first = line + 1 if node.style in _BLOCK_STYLES else line
             return Scalar(node.value, node.tag, first)
-        if node.tag not in (f"{_CORE}seq", f"{_CORE}map"):
+        if node.tag not in _COLLECTION_TAG_NAMES:
             self.error(line, _tag_message(node.tag))
             return None
         if isinstance(node, yaml.SequenceNode):
@@ -220,7 +226,7 @@ class _Converter:
         mapping = Mapping(line, mark.column, mark.index, bool(node.flow_style))
         for key_node, value_node in node.value:
             key_line = key_node.start_mark.line + 1
-            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == f"{_CORE}merge":
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
                 self.error(key_line, "keys must be plain words (no '<<' merges or complex keys)")
                 continue
             key = key_node.value

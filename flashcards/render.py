@@ -241,6 +241,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
     warnings: list[SourceWarning] = []
 
     def field_html(key: str, text: str) -> str:
+        if not text or text.isspace():
+            return ""
         line = card.field_lines.get(key, card.location.line)
         env = _Env(base_dir, src_root, Location(deck_file.display, line), text)
         out = render_markdown(text, env)

@@ -15,6 +15,7 @@ FILE_KEYS = ("deck", "namespace", "level", "tags", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
              "reverse")
 _ALIASES = {"question": "q", "answer": "a"}
+_LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
 _ID_RE = re.compile(r"[^\W_][\w.\-]*")
 _TAG_RE = re.compile(r"[^\s\"]+")
@@ -168,8 +169,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
     check.unknown_keys(item, CARD_KEYS, name)
     values: dict[str, str | None] = {}
-    for key in ("q", "a"):
-        long = next(k for k, short in _ALIASES.items() if short == key)
+    for key, long in _LONG_NAMES:
         if key in item.items and long in item.items:
             check.error(item.key_lines[long], f"{name}: both '{key}' and '{long}'; keep one")
         values[key] = check.text(item, key if key in item.items else long, name)
