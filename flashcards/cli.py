@@ -16,17 +16,25 @@ _SOURCE = click.argument(
 )
 
 
-def _fail(error: FlashcardsError) -> NoReturn:
+def _print_error(error: FlashcardsError) -> None:
+    from flashcards.terminal import echo_error
+
     # InvalidSources (and init's ExistingFiles) carry one error per line, then a summary.
     for item in getattr(error, "errors", ()):
-        click.echo(str(item), err=True)
-    click.echo(str(error), err=True)
+        echo_error(str(item))
+    echo_error(str(error))
+
+
+def _fail(error: FlashcardsError) -> NoReturn:
+    _print_error(error)
     raise SystemExit(1)
 
 
 def _warn(warnings: tuple) -> None:
+    from flashcards.terminal import echo_warning
+
     for warning in warnings:
-        click.echo(str(warning), err=True)
+        echo_warning(str(warning))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -39,30 +47,53 @@ _OUT = click.option("-o", "--out", default="build", show_default=True,
                     type=click.Path(file_okay=False, path_type=Path),
                     help="Folder for the .apkg files.")
 _JSON = click.option("--json", "as_json", is_flag=True, help="Print a JSON report instead.")
+_QUIET = click.option("-q", "--quiet", is_flag=True,
+                      help="Print nothing but errors and warnings.")
+_VERBOSE = click.option("-v", "--verbose", is_flag=True,
+                        help="Also list every new, changed and removed card, and what was "
+                             "compiled or taken from the cache.")
+_COMBINED = click.option("--combined", is_flag=True,
+                         help="Also write <deck>-all.apkg holding every level as subdecks.")
+_DROP_REMOVED = click.option(
+    "--drop-removed", is_flag=True,
+    help="Stop shipping removed cards (tagged flashcards::removed) in the packages.")
 
 
 @main.command()
 @_SOURCE
 @_OUT
-@click.option("--combined", is_flag=True,
-              help="Also write <deck>-all.apkg holding every level as subdecks.")
-@click.option("--drop-removed", is_flag=True,
-              help="Stop shipping removed cards (tagged flashcards::removed) in the packages.")
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors and warnings.")
+@_COMBINED
+@_DROP_REMOVED
+@_QUIET
+@_VERBOSE
 @click.option("--no-cache", is_flag=True,
               help="Compile every file afresh and neither read nor write the build cache.")
 @_JSON
 def build(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
-          no_cache: bool, as_json: bool) -> None:
+          verbose: bool, no_cache: bool, as_json: bool) -> None:
     """Build one .apkg per deck and level from the YAML under SOURCE (default: cards)."""
-    from flashcards import pipeline
+    if not _build_and_report(source, out, combined, drop_removed, quiet, verbose, no_cache,
+                             as_json):
+        raise SystemExit(1)
 
+
+def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: bool,
+                      quiet: bool, verbose: bool, no_cache: bool, as_json: bool) -> bool:
+    """One build with its report (errors included); True when it succeeded."""
+    from flashcards import pipeline
+    from flashcards.terminal import ProgressLine
+
+    progress = ProgressLine.for_stderr(quiet or as_json)
     try:
         result = pipeline.build(source, out, combined=combined, drop_removed=drop_removed,
-                                use_cache=not no_cache)
+                                use_cache=not no_cache, progress=progress)
     except FlashcardsError as error:
-        _fail(error)
-    _report(result, as_json, quiet, f"wrote {len(result.outputs)} package(s) to {out}")
+        progress.finish()
+        _print_error(error)
+        return False
+    progress.finish()
+    _report(result, as_json, quiet, f"wrote {len(result.outputs)} package(s) to {out}", verbose)
+    return True
 
 
 @main.command()
@@ -83,8 +114,10 @@ def diff(source: Path, out: Path, as_json: bool) -> None:
     _report(result, as_json, False, "nothing written (diff)")
 
 
-def _report(result: object, as_json: bool, quiet: bool, closing: str) -> None:
+def _report(result: object, as_json: bool, quiet: bool, closing: str,
+            verbose: bool = False) -> None:
     from flashcards import report
+    from flashcards.terminal import colour
 
     _warn(result.warnings)
     if as_json:
@@ -100,9 +133,16 @@ def _report(result: object, as_json: bool, quiet: bool, closing: str) -> None:
         click.echo(f"{output.name:<40} {output.notes:>5} notes {output.cards:>5} cards"
                    f"  -> {output.path}")
         if output.level and output.name in counts:
-            click.echo(f"    {report.count_line(counts[output.name])}")
+            click.echo(f"    {report.count_line(counts[output.name], click.style)}",
+                       color=colour())
     for line in report.notices(result.changes):
         click.echo(line)
+    if verbose:
+        for line in report.diff_lines(result.changes):
+            click.echo(line)
+        click.echo(f"{result.files_compiled} deck file(s) compiled, {result.files_cached} "
+                   f"taken from the cache; {result.packages_written} package(s) written, "
+                   f"{result.packages_kept} unchanged and left alone")
     click.echo(f"{closing}; lock: {result.lock_path}")
 
 
@@ -213,3 +253,36 @@ def preview(source: Path, out: Path) -> None:
         _fail(error)
     _warn(result.warnings)
     click.echo(f"wrote {result.cards} card(s) from {result.decks} deck level(s) to {out}")
+
+
+@main.command()
+@_SOURCE
+@_OUT
+@_COMBINED
+@_DROP_REMOVED
+@_QUIET
+@_VERBOSE
+@click.option("--debounce", metavar="MS", default=300, show_default=True,
+              type=click.IntRange(min=0),
+              help="Wait until files have been quiet this long before building.")
+def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
+          verbose: bool, debounce: int) -> None:
+    """Build, then build again whenever a file under SOURCE changes (Ctrl-C stops)."""
+    import watchfiles
+
+    from flashcards import watch as watching
+
+    def build_once() -> bool:
+        return _build_and_report(source, out, combined, drop_removed, quiet, verbose, False,
+                                 False)
+
+    def announce(batch: object) -> None:
+        names = sorted({Path(name).name for _, name in batch})  # type: ignore[attr-defined]
+        shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        click.echo(f"\nchanged: {shown}; building")
+
+    click.echo(f"watching {source} (Ctrl-C to stop)")
+    batches = watchfiles.watch(source, watch_filter=watching.relevant(source, out),
+                               debounce=debounce, step=50, raise_interrupt=False)
+    watching.run(build_once, batches, announce)
+    click.echo("stopped watching")

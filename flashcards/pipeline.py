@@ -52,6 +52,7 @@ class Compiled:
     deck_files: tuple[DeckFile, ...]
     decks: tuple[DeckLevel, ...]
     warnings: tuple[SourceWarning, ...]
+    files_compiled: int = 0  # how many were compiled rather than taken from a cache
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,20 @@ class BuildResult:
     changes: tuple[Change, ...]
     warnings: tuple[SourceWarning, ...]
     lock_path: Path
+    # How the work was done (for --verbose): deck files compiled now or taken from the cache,
+    # packages written now or left as they were.
+    files_compiled: int = 0
+    files_cached: int = 0
+    packages_written: int = 0
+    packages_kept: int = 0
+
+
+# Called with a stage ("compiling", "packaging"), the steps done and the steps in all.
+Progress = Callable[[str, int, int], None]
+
+
+def _no_progress(_stage: str, _done: int, _total: int) -> None:
+    pass
 
 
 def card_count(rendered: RenderedCard) -> int:
@@ -228,7 +243,8 @@ def check(src: Path) -> Compiled:
 
 
 def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError],
-                     cache: BuildCache | None, store: bool, summaries: bool) -> Compiled:
+                     cache: BuildCache | None, store: bool, summaries: bool,
+                     progress: Progress = _no_progress) -> Compiled:
     """Every file's result, from the cache or compiled (on all cores when there is enough).
 
     With summaries=True the decks hold CardSummary rows and the HTML is left in the cache
@@ -250,8 +266,9 @@ def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError
                          folder, summaries))
         order.append(index)
     parallel = sum(len(job.data) for job in jobs) >= PARALLEL_BYTES
-    for index, (result, file_errors) in zip(order, _in_order(_compile_job, jobs, parallel),
-                                            strict=True):
+    for done, (index, (result, file_errors)) in enumerate(
+            zip(order, _in_order(_compile_job, jobs, parallel), strict=True), start=1):
+        progress("compiling", done, len(jobs))
         errors.extend(file_errors)
         if result is not None:
             found[index] = result
@@ -266,7 +283,7 @@ def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError
     decks = _group([card for result in results for card in result.cards], descriptions)
     warnings = [warning for result in results for warning in result.warnings]
     warnings.sort(key=lambda w: (w.location.path, w.location.line, w.message))
-    return Compiled(tuple(deck_files), decks, tuple(warnings))
+    return Compiled(tuple(deck_files), decks, tuple(warnings), len(jobs))
 
 
 def _render_descriptions(deck_files: list[DeckFile], src_root: Path,
@@ -310,15 +327,16 @@ def _without_gc() -> Iterator[None]:
 
 
 def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = False,
-          write: bool = True, use_cache: bool = True) -> BuildResult:
+          write: bool = True, use_cache: bool = True,
+          progress: Progress = _no_progress) -> BuildResult:
     """See _build; runs without the cycle collector."""
     with _without_gc():
         return _build(src, out, combined=combined, drop_removed=drop_removed, write=write,
-                      use_cache=use_cache)
+                      use_cache=use_cache, progress=progress)
 
 
 def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
-           use_cache: bool) -> BuildResult:
+           use_cache: bool, progress: Progress) -> BuildResult:
     """check(src), compare with the last build, then write one .apkg per deck level into out.
 
     With write=False (the `diff` command) nothing is written; the result says what would be.
@@ -343,8 +361,11 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         if kept and not errors:
             remembered = cache.recall(_state_key(options, sources, lock_file))
             if remembered is not None:
-                return remembered
-        compiled = _compile_sources(src, sources, errors, cache, store=write, summaries=True)
+                return dataclasses.replace(remembered, files_compiled=0,
+                                           files_cached=len(sources), packages_written=0,
+                                           packages_kept=len(remembered.outputs))
+        compiled = _compile_sources(src, sources, errors, cache, store=write, summaries=True,
+                                    progress=progress)
 
         def old_notes(deck: str, level: Level) -> dict:
             from flashcards import apkg
@@ -356,8 +377,9 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                                   signatures, old_notes, drop_removed=drop_removed)
         outputs = _outputs(plan.decks, out, combined)
         packages = tuple(Package.of(output) for output in outputs)
+        count = 0
         if write:
-            written = _write_outputs(outputs, plan, cache, kept)
+            written, count = _write_outputs(outputs, plan, cache, kept, progress)
             lock_text = lock.lock_text(plan.entries).encode("utf-8")
             if _read_or_none(lock_file) != lock_text:
                 write_atomically(lock_file, lock_text)
@@ -367,7 +389,9 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                                BuildResult(packages, plan.settled, compiled.warnings, lock_file),
                                [m.path for deck in plan.decks for m in deck.media], written)
                 cache.prune()
-        return BuildResult(packages, plan.changes, compiled.warnings, lock_file)
+        return BuildResult(packages, plan.changes, compiled.warnings, lock_file,
+                           compiled.files_compiled, len(sources) - compiled.files_compiled,
+                           count, len(outputs) - count if write else 0)
 
 
 def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Output]:
@@ -414,11 +438,12 @@ def _with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, .
         full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
 
 
-def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bool
-                   ) -> list[tuple]:
+def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bool,
+                   progress: Progress = _no_progress) -> tuple[list[tuple], int]:
     """Write every package whose inputs changed, all or nothing; skip the ones that did not.
 
-    Returns the packages' fingerprints when the cache is kept (else an empty list)."""
+    Returns the packages' fingerprints when the cache is kept (else an empty list), and how
+    many packages were written."""
     before = cache.outputs() if kept else {}
     after: dict[str, list] = {}
     todo = []
@@ -438,16 +463,17 @@ def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: b
                      plan.notetype_mods, cache.folder))
     parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
     with StagedWrites() as staged:
-        for output, data in zip(todo, _in_order(_package_in_worker, jobs, parallel),
-                                strict=True):
+        for done, (output, data) in enumerate(
+                zip(todo, _in_order(_package_in_worker, jobs, parallel), strict=True), start=1):
+            progress("packaging", done, len(todo))
             staged.stage(output.path, data)
         staged.commit()
     if not kept:
-        return []
+        return [], len(todo)
     for output in todo:  # fingerprints of the files as they are now on disk
         after[str(output.path.resolve())][1] = fingerprint(output.path)
     cache.save_outputs(after)
-    return [tuple(record[1]) for record in after.values()]
+    return [tuple(record[1]) for record in after.values()], len(todo)
 
 
 def _output_signature(output: Output, plan: Plan) -> str:

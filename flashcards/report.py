@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 
 from flashcards.changes import REMOVED_TAG
 from flashcards.model import Change
@@ -20,9 +21,20 @@ def counts_by_deck(changes: tuple[Change, ...]) -> dict[str, Counter]:
     return counts
 
 
-def count_line(counter: Counter) -> str:
-    """e.g. "1 new, 2 changed, 26 unchanged, 0 removed"."""
-    text = ", ".join(f"{counter[status]} {status}" for status in STATUSES)
+_STATUS_COLOURS = {"new": "green", "changed": "yellow", "removed": "red"}
+
+
+def count_line(counter: Counter, style: Callable[..., str] | None = None) -> str:
+    """e.g. "1 new, 2 changed, 26 unchanged, 0 removed". With a style function (click.style),
+    non-zero new, changed and removed counts are coloured."""
+
+    def part(status: str) -> str:
+        text = f"{counter[status]} {status}"
+        if style is not None and counter[status] and status in _STATUS_COLOURS:
+            return style(text, fg=_STATUS_COLOURS[status])
+        return text
+
+    text = ", ".join(part(status) for status in STATUSES)
     if counter["retired"]:
         text += f" (+{counter['retired']} removed earlier, still tagged)"
     return text

@@ -1,0 +1,125 @@
+"""Terminal manners: colour only on a terminal and never with NO_COLOR; a progress line only on a
+terminal and only for builds that take a while; --verbose and --quiet."""
+
+from __future__ import annotations
+
+import io
+import os
+import pty
+import subprocess
+import sys
+
+from flashcards.cli import main
+from flashcards.terminal import ProgressLine
+
+BAD = "deck: D\nnamespace: d\ncards:\n  - {id: a, q: b}\n"
+GOOD = "deck: D{n}\nnamespace: d{n}\ncards:\n  - {{id: a, q: b, a: c}}\n"
+
+
+def test_progress_line_waits_for_its_delay_then_draws_and_erases_itself():
+    now = [0.0]
+    stream = io.StringIO()
+    line = ProgressLine(stream, enabled=True, delay=1.0, clock=lambda: now[0])
+    line("compiling", 1, 4)
+    assert stream.getvalue() == ""  # a quick build never shows it
+    now[0] = 1.5
+    line("compiling", 2, 4)
+    assert stream.getvalue() == "\rcompiling 2/4 [############............]"
+    line("packaging", 4, 4)
+    assert stream.getvalue().endswith("\rpackaging 4/4 [########################]")
+    line.finish()
+    assert stream.getvalue().endswith("\r\x1b[K")
+
+
+def test_progress_line_is_silent_when_disabled():
+    stream = io.StringIO()
+    line = ProgressLine(stream, enabled=False, delay=0.0)
+    line("compiling", 1, 1)
+    line.finish()
+    assert stream.getvalue() == ""
+
+
+def _deck_folder(tmp_path, files: int = 3):
+    src = tmp_path / "cards"
+    src.mkdir()
+    for n in range(files):
+        (src / f"d{n}.yaml").write_text(GOOD.format(n=n), encoding="utf-8")
+    return src
+
+
+def _run_on_a_terminal(tmp_path, args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run flashcards with stdout and stderr on a pseudo-terminal; return what it showed."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "flashcards", *args], cwd=tmp_path,
+                               stdout=follower, stderr=follower, env={**os.environ, **env})
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # the terminal closes when the process ends
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(), b"".join(chunks).decode()
+
+
+def test_on_a_terminal_a_build_shows_progress_and_colour(tmp_path):
+    _deck_folder(tmp_path)
+    env = {"FLASHCARDS_PROGRESS_DELAY": "0"}
+    env.pop("NO_COLOR", None)
+    code, shown = _run_on_a_terminal(tmp_path, ["build", "cards"], env)
+    assert code == 0
+    assert "\rcompiling 3/3 [" in shown
+    assert "\rpackaging 3/3 [" in shown
+    assert "\r\x1b[K" in shown  # erased before the report
+    assert "\x1b[32m1 new\x1b[0m" in shown  # green
+    (tmp_path / "cards" / "bad.yaml").write_text(BAD, encoding="utf-8")
+    code, shown = _run_on_a_terminal(tmp_path, ["build", "cards"], env)
+    assert code == 1
+    assert "\x1b[31mcards/bad.yaml:4: card 'a': no answer" in shown  # red
+
+
+def test_no_color_and_quiet_are_respected_on_a_terminal(tmp_path):
+    _deck_folder(tmp_path)
+    (tmp_path / "cards" / "bad.yaml").write_text(BAD, encoding="utf-8")
+    code, shown = _run_on_a_terminal(tmp_path, ["build", "cards"], {"NO_COLOR": "1"})
+    assert code == 1
+    assert "cards/bad.yaml:4: card 'a': no answer" in shown
+    assert "\x1b[" not in shown
+    (tmp_path / "cards" / "bad.yaml").unlink()
+    code, shown = _run_on_a_terminal(tmp_path, ["build", "cards", "--quiet"],
+                                     {"FLASHCARDS_PROGRESS_DELAY": "0"})
+    assert code == 0
+    assert shown == ""
+
+
+def test_piped_output_has_neither_progress_nor_colour(tmp_path):
+    _deck_folder(tmp_path)
+    env = {**os.environ, "FLASHCARDS_PROGRESS_DELAY": "0"}
+    env.pop("NO_COLOR", None)
+    result = subprocess.run([sys.executable, "-m", "flashcards", "build", "cards"],
+                            cwd=tmp_path, capture_output=True, text=True, env=env, check=False)
+    assert result.returncode == 0
+    assert "compiling" not in result.stderr and "\x1b[" not in result.stdout + result.stderr
+
+
+def test_verbose_lists_cards_and_what_was_compiled_or_reused(tmp_path, runner, monkeypatch):
+    _deck_folder(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    first = runner.invoke(main, ["build", "cards", "-v"])
+    assert first.exit_code == 0, first.output
+    assert "+ new       d0/a  cards/d0.yaml:4  D0::Basic" in first.output
+    assert ("3 deck file(s) compiled, 0 taken from the cache; 3 package(s) written, "
+            "0 unchanged and left alone") in first.output
+    (tmp_path / "cards" / "d1.yaml").write_text(GOOD.format(n=1).replace("a: c}", "a: changed}"),
+                                               encoding="utf-8")
+    second = runner.invoke(main, ["build", "cards", "--verbose"])
+    assert "~ changed   d1/a  cards/d1.yaml:4  D1::Basic" in second.output
+    assert ("1 deck file(s) compiled, 2 taken from the cache; 1 package(s) written, "
+            "2 unchanged and left alone") in second.output
+    third = runner.invoke(main, ["build", "cards", "-v"])
+    assert ("0 deck file(s) compiled, 3 taken from the cache; 0 package(s) written, "
+            "3 unchanged and left alone") in third.output

@@ -1,0 +1,117 @@
+"""`flashcards watch`: rebuilds on save, keeps going after errors, stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+from flashcards import watch
+from tests.conftest import read_apkg
+
+DECK = "deck: Watched\nnamespace: watched\ncards:\n  - {id: one, q: First?, a: Yes}\n"
+
+
+def test_loop_builds_once_then_once_per_batch_and_counts_failures():
+    outcomes = iter([True, False, True])
+    built, announced = [], []
+
+    def build_once() -> bool:
+        built.append(len(built))
+        return next(outcomes)
+
+    failures = watch.run(build_once, [{"a"}, {"b"}], announced.append)
+    assert built == [0, 1, 2]
+    assert announced == [{"a"}, {"b"}]
+    assert failures == 1
+
+
+def test_filter_skips_the_lock_hidden_files_and_the_output_folder(tmp_path):
+    keep = watch.relevant(tmp_path, tmp_path / "build")
+    assert keep(None, str(tmp_path / "deck.yaml"))
+    assert keep(None, str(tmp_path / "img" / "figure.png"))
+    assert not keep(None, str(tmp_path / "flashcards.lock"))
+    assert not keep(None, str(tmp_path / ".deck.yaml.swp"))
+    assert not keep(None, str(tmp_path / ".deck.yaml.k2j3.tmp"))
+    assert not keep(None, str(tmp_path / "deck.yaml~"))
+    assert not keep(None, str(tmp_path / "build" / "watched-basic.apkg"))
+
+
+class _Lines:
+    """Lines of a running process's output, waited for with a deadline (not a timing test)."""
+
+    def __init__(self, stream) -> None:  # noqa: ANN001
+        self.seen: list[str] = []
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, args=(stream,), daemon=True).start()
+
+    def _read(self, stream) -> None:  # noqa: ANN001
+        for line in stream:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, pattern: str, deadline: float = 60) -> str:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            self.seen.append(line)
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(f"no line matching {pattern!r}; saw: {self.seen}")
+
+
+def test_watch_rebuilds_on_save_survives_errors_and_stops_on_ctrl_c(tmp_path):
+    src = tmp_path / "cards"
+    src.mkdir()
+    deck = src / "deck.yaml"
+    deck.write_text(DECK, encoding="utf-8")
+    env = {**os.environ, "NO_COLOR": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "flashcards", "watch", "cards", "--debounce", "100"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        lines = _Lines(process.stdout)
+        lines.wait_for(r"^wrote 1 package\(s\) to build")
+        package = tmp_path / "build" / "watched-basic.apkg"
+        assert len(read_apkg(package).notes) == 1
+
+        deck.write_text(DECK + "  - {id: two, q: Second?, a: Yes}\n", encoding="utf-8")
+        lines.wait_for(r"^changed: deck\.yaml; building")
+        lines.wait_for(r"1 new, 0 changed, 1 unchanged")
+        lines.wait_for(r"^wrote 1 package\(s\)")
+        assert len(read_apkg(package).notes) == 2
+
+        deck.write_text(DECK + "  - {id: three, q: No answer?}\n", encoding="utf-8")
+        lines.wait_for(r"cards/deck\.yaml:5: card 'three': no answer")
+        lines.wait_for(r"^1 error in 1 file")
+        assert process.poll() is None  # still watching
+        assert len(read_apkg(package).notes) == 2  # the good package is kept
+
+        deck.write_text(DECK + "  - {id: three, q: Now?, a: Yes}\n", encoding="utf-8")
+        lines.wait_for(r"1 new, 0 changed, 1 unchanged, 1 removed")
+        lines.wait_for(r"^wrote 1 package\(s\)")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        lines.wait_for(r"^stopped watching")
+        assert not any("Traceback" in line for line in lines.seen)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_watch_help_lists_its_options(runner):
+    from flashcards.cli import main
+
+    result = runner.invoke(main, ["watch", "--help"])
+    assert result.exit_code == 0
+    for option in ("--debounce", "--out", "--combined", "--drop-removed", "--quiet",
+                   "--verbose"):
+        assert option in result.output
