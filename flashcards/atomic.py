@@ -7,6 +7,7 @@ import glob
 import os
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 
 from flashcards.errors import OutputError
@@ -15,7 +16,7 @@ from flashcards.errors import OutputError
 STALE_AFTER_SECONDS = 3600
 
 
-def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+def write_atomically(path: Path, data: bytes | Iterable[bytes], mode: int = 0o644) -> None:
     """Write `data` to `path` via a temp file in the same folder and a rename.
 
     A crash or a full disk leaves the previous file as it was and no temp file behind.
@@ -29,7 +30,10 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
         raise OutputError(f"cannot write to {path.parent}: {exc.strerror}") from exc
     try:
         with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
+            if isinstance(data, bytes):
+                stream.write(data)
+            else:  # chunks, so that a big file need not be in memory at once
+                stream.writelines(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.chmod(temp_name, mode)

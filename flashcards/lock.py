@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -47,52 +48,99 @@ def lock_path(src: Path) -> Path:
     return (src if src.is_dir() else src.parent) / LOCK_NAME
 
 
+_HEADER = f'{{"version": {_VERSION}, "entries": [\n'
+_FOOTER = "]}\n"
+
+
 def read_lock(path: Path) -> dict[str, Entry]:
-    """Entries by key; a missing, unreadable or corrupt lock is an empty one."""
+    """Entries by key; a missing, unreadable or corrupt lock is an empty one.
+
+    The lock is read a line at a time when it has the layout we write (the usual case), so
+    that a lock of 200,000 cards never sits in memory as text and as JSON at once; any other
+    valid JSON (say, reformatted by hand) is read whole.
+    """
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return dict(_entry(row) for row in data["entries"])
+        with open(path, encoding="utf-8") as handle:
+            entries = _read_lines(handle)
+        if entries is None:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            entries = dict(_entry(row, {}) for row in data["entries"])
+        return entries
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}
 
 
-def _entry(row: dict) -> tuple[str, Entry]:
+def _read_lines(handle: Iterable[str]) -> dict[str, Entry] | None:
+    """The entries of a lock in our own layout, or None if it is laid out otherwise."""
+    lines = iter(handle)
+    if next(lines, "") != _HEADER:
+        return None
+    entries: dict[str, Entry] = {}
+    shared: dict[str, str] = {}  # one copy of each deck, level and file name
+    for line in lines:
+        if line == _FOOTER:
+            return entries if next(lines, "") == "" else None
+        text = line.rstrip("\n")
+        if not text:
+            continue
+        try:
+            row = json.loads(text[:-1] if text.endswith(",") else text)
+        except ValueError:
+            return None
+        key, entry = _entry(row, shared)
+        entries[key] = entry
+    return None
+
+
+def _entry(row: dict, shared: dict[str, str]) -> tuple[str, Entry]:
     removed = row.get("removed")
     retired = None
     if removed is not None:
         retired = (str(removed["kind"]), tuple(map(str, removed["fields"])),
                    tuple(map(str, removed["tags"])))
+
+    def common(name: str) -> str:
+        value = str(row.get(name, ""))
+        return shared.setdefault(value, value)
+
     entry = Entry(str(row["key"]), str(row["hash"]), int(row["mod"]), str(row.get("card", "")),
-                  str(row.get("deck", "")), str(row.get("level", "")), str(row.get("file", "")),
-                  retired)
+                  common("deck"), common("level"), common("file"), retired)
     return entry.key, entry
 
 
-def lock_text(entries: dict[str, Entry]) -> str:
+def lock_lines(entries: dict[str, Entry]) -> Iterator[str]:
     """The lock as JSON with one entry a line, sorted, so that it diffs and merges well."""
-    rows = []
-    for entry in sorted(entries.values(), key=lambda e: (e.label, e.key)):
-        if entry.label and entry.removed is None:  # the common row, written out directly
-            rows.append(f'{{"card": {_text(entry.label)}, "deck": {_text(entry.deck)}, '
-                        f'"file": {_text(entry.file)}, "hash": {_text(entry.digest)}, '
-                        f'"key": {_text(entry.key)}, "level": {_text(entry.level)}, '
-                        f'"mod": {int(entry.mod)}}}')
-            continue
-        row: dict[str, object] = {"key": entry.key, "card": entry.label, "hash": entry.digest,
-                                  "mod": entry.mod}
-        if entry.label:
-            row.update(deck=entry.deck, level=entry.level, file=entry.file)
-        if entry.removed is not None:
-            kind, fields, tags = entry.removed
-            row["removed"] = {"kind": kind, "fields": list(fields), "tags": list(tags)}
-        rows.append(_ROW_ENCODER.encode(row))
-    body = ",\n".join(rows)
-    return f'{{"version": {_VERSION}, "entries": [\n{body}\n]}}\n'
+    yield _HEADER
+    rows = sorted(entries.values(), key=lambda e: (e.label, e.key))
+    for number, entry in enumerate(rows, start=1):
+        yield _row(entry) + (",\n" if number < len(rows) else "\n")
+    yield _FOOTER
+
+
+def _row(entry: Entry) -> str:
+    if entry.label and entry.removed is None:  # the common row, written out directly
+        return (f'{{"card": {_text(entry.label)}, "deck": {_text(entry.deck)}, '
+                f'"file": {_text(entry.file)}, "hash": {_text(entry.digest)}, '
+                f'"key": {_text(entry.key)}, "level": {_text(entry.level)}, '
+                f'"mod": {int(entry.mod)}}}')
+    row: dict[str, object] = {"key": entry.key, "card": entry.label, "hash": entry.digest,
+                              "mod": entry.mod}
+    if entry.label:
+        row.update(deck=entry.deck, level=entry.level, file=entry.file)
+    if entry.removed is not None:
+        kind, fields, tags = entry.removed
+        row["removed"] = {"kind": kind, "fields": list(fields), "tags": list(tags)}
+    return _ROW_ENCODER.encode(row)
+
+
+def lock_text(entries: dict[str, Entry]) -> str:
+    """The whole lock as one string (see lock_lines)."""
+    return "".join(lock_lines(entries))
 
 
 def write_lock(path: Path, entries: dict[str, Entry]) -> None:
-    """Write the lock atomically."""
-    write_atomically(path, lock_text(entries).encode("utf-8"))
+    """Write the lock atomically, a line at a time."""
+    write_atomically(path, (line.encode("utf-8") for line in lock_lines(entries)))
 
 
 def text_digest(text: str) -> str:

@@ -10,12 +10,13 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
 from flashcards import ids
-from flashcards.atomic import StagedWrites, write_atomically
+from flashcards.atomic import StagedWrites
 from flashcards.cache import (
     BuildCache,
     FileResult,
@@ -183,23 +184,44 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
     return (summarize(job.key, result) if job.summary else result), errors
 
 
-def _in_order(function: Callable[[T], R], items: list[T], parallel: bool) -> Iterator[R]:
-    """function over items, results in order; on every core when parallel. At most two tasks
-    per core are in flight, so a huge build never holds every input and result at once."""
-    workers = min(len(items), os.cpu_count() or 1)
-    if not parallel or workers < 2:
-        yield from map(function, items)
-        return
-    import multiprocessing
-    from concurrent.futures import Future, ProcessPoolExecutor
+class _Workers:
+    """The build's worker processes: one pool, started when first needed, shut down at the end.
 
-    # fork shares what the parent already imported; elsewhere the platform's default.
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    fork (where available) lets workers share what the parent already imported.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self.size = os.cpu_count() or 1
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing
+
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+            self._pool = ProcessPoolExecutor(self.size,
+                                             mp_context=multiprocessing.get_context(method))
+        return self._pool
+
+    def in_order(self, function: Callable[[T], R], items: list[T], parallel: bool
+                 ) -> Iterator[R]:
+        """function over items, results in order; on every core when parallel. At most two
+        tasks per core are in flight, so a huge build never holds every input at once."""
+        if not parallel or self.size < 2 or len(items) < 2:
+            yield from map(function, items)
+            return
+        pool = self.pool()
         pending: collections.deque[Future[R]] = collections.deque()
         for item in items:
             pending.append(pool.submit(function, item))
-            if len(pending) >= 2 * workers:
+            if len(pending) >= 2 * self.size:
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
@@ -237,14 +259,15 @@ def check(src: Path) -> Compiled:
 
     The result holds every card's HTML (check, preview, stats and ids use it; build plans with
     summaries instead, see _compile_sources)."""
-    with _without_gc():
+    with _without_gc(), _Workers() as workers:
         sources, errors = _read_sources(src, None)
-        return _compile_sources(src, sources, errors, None, store=False, summaries=False)
+        return _compile_sources(src, sources, errors, None, store=False, summaries=False,
+                                workers=workers)
 
 
 def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError],
                      cache: BuildCache | None, store: bool, summaries: bool,
-                     progress: Progress = _no_progress) -> Compiled:
+                     workers: _Workers, progress: Progress = _no_progress) -> Compiled:
     """Every file's result, from the cache or compiled (on all cores when there is enough).
 
     With summaries=True the decks hold CardSummary rows and the HTML is left in the cache
@@ -267,7 +290,7 @@ def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError
         order.append(index)
     parallel = sum(len(job.data) for job in jobs) >= PARALLEL_BYTES
     for done, (index, (result, file_errors)) in enumerate(
-            zip(order, _in_order(_compile_job, jobs, parallel), strict=True), start=1):
+            zip(order, workers.in_order(_compile_job, jobs, parallel), strict=True), start=1):
         progress("compiling", done, len(jobs))
         errors.extend(file_errors)
         if result is not None:
@@ -349,6 +372,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     src_root = src if src.is_dir() else src.parent
     lock_file = lock.lock_path(src)
     with contextlib.ExitStack() as stack:
+        workers = stack.enter_context(_Workers())
         # The HTML of compiled files waits in a cache until its package is written: the
         # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
         cache = BuildCache(src_root) if use_cache else None
@@ -365,7 +389,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                                            files_cached=len(sources), packages_written=0,
                                            packages_kept=len(remembered.outputs))
         compiled = _compile_sources(src, sources, errors, cache, store=write, summaries=True,
-                                    progress=progress)
+                                    workers=workers, progress=progress)
 
         def old_notes(deck: str, level: Level) -> dict:
             from flashcards import apkg
@@ -373,16 +397,17 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             return apkg.read_notes(out / f"{_file_stem(deck)}-{level.value}.apkg")
 
         signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS}
-        plan = changes.plan_build(compiled.decks, lock.read_lock(lock_file), lock.build_time(),
-                                  signatures, old_notes, drop_removed=drop_removed)
+        previous = lock.read_lock(lock_file)
+        plan = changes.plan_build(compiled.decks, previous, lock.build_time(), signatures,
+                                  old_notes, drop_removed=drop_removed)
         outputs = _outputs(plan.decks, out, combined)
         packages = tuple(Package.of(output) for output in outputs)
         count = 0
         if write:
-            written, count = _write_outputs(outputs, plan, cache, kept, progress)
-            lock_text = lock.lock_text(plan.entries).encode("utf-8")
-            if _read_or_none(lock_file) != lock_text:
-                write_atomically(lock_file, lock_text)
+            written, count = _write_outputs(outputs, plan, cache, kept, workers, progress)
+            if plan.entries != previous or not lock_file.exists():
+                lock.write_lock(lock_file, plan.entries)
+            del previous
             if kept:
                 # What a rebuild from exactly this state will report.
                 cache.remember(_state_key(options, sources, lock_file),
@@ -411,7 +436,13 @@ def _state_key(options: str, sources: list[_Source], lock_file: Path) -> str:
     digest = hashlib.sha256(f"{tool_fingerprint()}\0{options}".encode())
     for source in sources:
         digest.update(f"\0{source.display}\0{source.key}".encode())
-    digest.update(b"\0lock\0" + (_read_or_none(lock_file) or b"(none)"))
+    digest.update(b"\0lock\0")
+    try:
+        with open(lock_file, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        digest.update(b"(none)")
     return digest.hexdigest()
 
 
@@ -439,7 +470,8 @@ def _with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, .
 
 
 def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bool,
-                   progress: Progress = _no_progress) -> tuple[list[tuple], int]:
+                   workers: _Workers, progress: Progress = _no_progress
+                   ) -> tuple[list[tuple], int]:
     """Write every package whose inputs changed, all or nothing; skip the ones that did not.
 
     Returns the packages' fingerprints when the cache is kept (else an empty list), and how
@@ -464,7 +496,8 @@ def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: b
     parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
     with StagedWrites() as staged:
         for done, (output, data) in enumerate(
-                zip(todo, _in_order(_package_in_worker, jobs, parallel), strict=True), start=1):
+                zip(todo, workers.in_order(_package_in_worker, jobs, parallel), strict=True),
+                start=1):
             progress("packaging", done, len(todo))
             staged.stage(output.path, data)
         staged.commit()
@@ -489,13 +522,6 @@ def _output_signature(output: Output, plan: Plan) -> str:
             entry = plan.entries[item.guid]
             digest.update(f"\3{item.guid}\0{entry.digest}\0{entry.mod}".encode())
     return digest.hexdigest()
-
-
-def _read_or_none(path: Path) -> bytes | None:
-    try:
-        return path.read_bytes()
-    except OSError:
-        return None
 
 
 def _file_stem(deck: str) -> str:
