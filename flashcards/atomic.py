@@ -7,8 +7,9 @@ import glob
 import os
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from flashcards.errors import OutputError
 
@@ -16,7 +17,8 @@ from flashcards.errors import OutputError
 STALE_AFTER_SECONDS = 3600
 
 
-def write_atomically(path: Path, data: bytes | Iterable[bytes], mode: int = 0o644) -> None:
+def write_atomically(path: Path, data: bytes | Iterable[bytes] | Callable[[BinaryIO], None],
+                     mode: int = 0o644) -> None:
     """Write `data` to `path` via a temp file in the same folder and a rename.
 
     A crash or a full disk leaves the previous file as it was and no temp file behind.
@@ -32,7 +34,9 @@ def write_atomically(path: Path, data: bytes | Iterable[bytes], mode: int = 0o64
         with os.fdopen(handle, "wb") as stream:
             if isinstance(data, bytes):
                 stream.write(data)
-            else:  # chunks, so that a big file need not be in memory at once
+            elif callable(data):  # a writer, so that a big file need not be in memory at once
+                data(stream)
+            else:  # chunks, for the same reason
                 stream.writelines(data)
             stream.flush()
             os.fsync(stream.fileno())

@@ -24,6 +24,7 @@ import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import BinaryIO
 
 from flashcards import __version__
 from flashcards.atomic import write_atomically
@@ -54,6 +55,7 @@ class FileSummary:
 
     deck_file: DeckFile
     warnings: tuple[SourceWarning, ...]
+    key: str = ""  # the cache key it was stored under
 
     @property
     def cards(self) -> tuple[CardSummary, ...]:
@@ -62,7 +64,7 @@ class FileSummary:
 
 def summarize(key: str, result: FileResult) -> FileSummary:
     rows = tuple(card.summary(key) for card in result.cards)
-    return FileSummary(dataclasses.replace(result.deck_file, cards=rows), result.warnings)
+    return FileSummary(dataclasses.replace(result.deck_file, cards=rows), result.warnings, key)
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,13 @@ def tool_fingerprint() -> str:
     package = Path(__file__).resolve().parent
     for path in sorted(package.glob("*.py")):
         digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def file_key(display: str, root: str, data: bytes) -> str:
+    """The cache key of a deck file: its bytes, its names, and the tool's fingerprint."""
+    digest = hashlib.sha256(f"{tool_fingerprint()}\0{display}\0{root}\0".encode())
+    digest.update(data)
     return digest.hexdigest()
 
 
@@ -133,9 +142,7 @@ class BuildCache:
             return False
 
     def key(self, display: str, rel: str, data: bytes) -> str:
-        digest = hashlib.sha256(f"{tool_fingerprint()}\0{display}\0{rel}\0".encode())
-        digest.update(data)
-        return digest.hexdigest()
+        return file_key(display, rel, data)
 
     def _path(self, key: str, summary: bool = False) -> Path:
         return file_path(self.folder, key, summary)
@@ -211,11 +218,16 @@ class BuildCache:
         (images by path; packages as fingerprints already taken)."""
         try:
             files = (*(fingerprint(path) for path in dict.fromkeys(images)), *packages)
-            data = pickle.dumps((key, result, files), protocol=pickle.HIGHEST_PROTOCOL)
         except OSError:
             return
+
+        def dump(stream: BinaryIO) -> None:
+            pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.fast = True  # no memo of every object: a big build's record stays small
+            pickler.dump((key, result, files))
+
         with contextlib.suppress(OutputError, OSError):
-            write_atomically(self.folder / "last-build.pickle", data)
+            write_atomically(self.folder / "last-build.pickle", dump)
 
     def recall(self, key: str) -> object | None:
         """The remembered result if it is for this key and its files are as they were."""

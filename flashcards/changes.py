@@ -30,9 +30,16 @@ class Plan:
     entries: dict[str, Entry]
     changes: tuple[Change, ...]
     notetype_mods: dict[str, int]
-    # What a rebuild right after this one reports (nothing new, changed or moved; removed
-    # cards that are carried are "retired"). Tested against a real rebuild in test_cache.py.
-    settled: tuple[Change, ...] = ()
+    # How many of `changes` are about cards in the sources (they come first), and the changes
+    # a rebuild reports for the removed cards that are carried: see settled().
+    current: int = 0
+    retired: tuple[Change, ...] = ()
+
+    def settled(self) -> list[Change]:
+        """What a rebuild right after this one reports: nothing new, changed or moved, and the
+        carried removed cards as "retired". Tested against real rebuilds in test_cache.py."""
+        return [*(change._replace(status="unchanged", moved_from="")
+                  for change in self.changes[:self.current]), *self.retired]
 
 
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
@@ -49,9 +56,8 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
     for deck in decks:
         for card in deck.cards:
             entries[card.guid] = _current_entry(card, deck, previous.get(card.guid), now)
-            change = _current_change(card, deck, previous.get(card.guid))
-            changes.append(change)
-            settled.append(change._replace(status="unchanged", moved_from=""))
+            changes.append(_current_change(card, deck, previous.get(card.guid)))
+    current = len(changes)
     retired: dict[tuple[str, Level], list[RetiredCard]] = {}
     for old in sorted(previous.values(), key=lambda e: (e.label, e.key)):
         if old.key in entries or not old.label or drop_removed:
@@ -67,7 +73,7 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         settled.append(_removed_change(entry, "retired"))
     return Plan(_with_retired(decks, retired), entries, tuple(changes),
                 {kind: entries[f"notetype:{kind}"].mod for kind in notetype_signatures},
-                tuple(settled))
+                current, tuple(settled))
 
 
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:

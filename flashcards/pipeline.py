@@ -21,6 +21,7 @@ from flashcards.cache import (
     BuildCache,
     FileResult,
     FileSummary,
+    file_key,
     fingerprint,
     load_full,
     summarize,
@@ -166,22 +167,28 @@ class _Job:
     path: Path
     display: str
     src_root: Path
-    data: bytes
-    key: str
+    keyed: bool  # whether results are keyed for a cache
     cache_folder: Path | None  # store the result there (full and summary)
     summary: bool  # return only the summary (the HTML stays in the cache, if stored)
 
 
 def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[SourceError]]:
+    """Read and compile one file. The file is read here, not handed over, so that a build never
+    holds all its sources in memory; its key is taken again from the bytes compiled."""
     gc.disable()  # as in the parent (see _without_gc); harmless when run in the parent
-    result, errors = compile_file(job.path, job.display, job.src_root, job.data)
+    data, errors = read_bytes(job.path, job.display)
+    if data is None:
+        return None, errors
+    result, errors = compile_file(job.path, job.display, job.src_root, data)
     if result is None:
         return None, errors
+    key = file_key(job.display, str(job.src_root.resolve()), data) if job.keyed else ""
+    del data
     if job.cache_folder is not None:
-        summary = BuildCache(job.src_root, folder=job.cache_folder).store(job.key, result)
+        summary = BuildCache(job.src_root, folder=job.cache_folder).store(key, result)
         # Not stored (no room)? Then the whole result travels on, and packaging uses it as is.
         return (summary if job.summary and summary is not None else result), errors
-    return (summarize(job.key, result) if job.summary else result), errors
+    return (summarize(key, result) if job.summary else result), errors
 
 
 class _Workers:
@@ -229,11 +236,11 @@ class _Workers:
 
 @dataclass(frozen=True)
 class _Source:
-    """One deck file as read: its bytes and its cache key ("" without a cache)."""
+    """One deck file as first read: its size and its cache key ("" without a cache)."""
 
     path: Path
     display: str
-    data: bytes
+    size: int
     key: str
 
 
@@ -249,7 +256,7 @@ def _read_sources(src: Path, cache: BuildCache | None) -> tuple[list[_Source], l
         if data is None:
             errors.extend(read_errors)
             continue
-        sources.append(_Source(path, display, data, cache.key(display, root, data) if cache
+        sources.append(_Source(path, display, len(data), file_key(display, root, data) if cache
                                else ""))
     return sources, errors
 
@@ -285,18 +292,18 @@ def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError
         if hit is not None:
             found[index] = hit
             continue
-        jobs.append(_Job(source.path, source.display, src_root, source.data, source.key,
+        jobs.append(_Job(source.path, source.display, src_root, bool(source.key),
                          folder, summaries))
         order.append(index)
-    parallel = sum(len(job.data) for job in jobs) >= PARALLEL_BYTES
+    parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
     for done, (index, (result, file_errors)) in enumerate(
             zip(order, workers.in_order(_compile_job, jobs, parallel), strict=True), start=1):
         progress("compiling", done, len(jobs))
+        if cache is not None and isinstance(result, FileSummary):
+            cache.used.add(result.key)  # stored by a worker: keep it when pruning
         errors.extend(file_errors)
         if result is not None:
             found[index] = result
-    if cache is not None and folder is not None:
-        cache.used.update(job.key for job in jobs)
     results = [found[index] for index in sorted(found)]
     deck_files = [result.deck_file for result in results]
     errors.extend(check_across_files(deck_files))
@@ -400,18 +407,20 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         previous = lock.read_lock(lock_file)
         plan = changes.plan_build(compiled.decks, previous, lock.build_time(), signatures,
                                   old_notes, drop_removed=drop_removed)
+        lock_changed = plan.entries != previous or not lock_file.exists()
+        del previous  # a big lock's old entries are not needed any more
         outputs = _outputs(plan.decks, out, combined)
         packages = tuple(Package.of(output) for output in outputs)
         count = 0
         if write:
             written, count = _write_outputs(outputs, plan, cache, kept, workers, progress)
-            if plan.entries != previous or not lock_file.exists():
+            if lock_changed:
                 lock.write_lock(lock_file, plan.entries)
-            del previous
             if kept:
                 # What a rebuild from exactly this state will report.
                 cache.remember(_state_key(options, sources, lock_file),
-                               BuildResult(packages, plan.settled, compiled.warnings, lock_file),
+                               BuildResult(packages, tuple(plan.settled()), compiled.warnings,
+                                           lock_file),
                                [m.path for deck in plan.decks for m in deck.media], written)
                 cache.prune()
         return BuildResult(packages, plan.changes, compiled.warnings, lock_file,
