@@ -222,9 +222,10 @@ class BuildCache:
             return
 
         def dump(stream: BinaryIO) -> None:
+            pickle.dump(key, stream, protocol=pickle.HIGHEST_PROTOCOL)  # read alone first
             pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.fast = True  # no memo of every object: a big build's record stays small
-            pickler.dump((key, result, files))
+            pickler.dump((result, files))
 
         with contextlib.suppress(OutputError, OSError):
             write_atomically(self.folder / "last-build.pickle", dump)
@@ -233,9 +234,9 @@ class BuildCache:
         """The remembered result if it is for this key and its files are as they were."""
         try:
             with open(self.folder / "last-build.pickle", "rb") as handle:
-                stored_key, result, files = pickle.load(handle)
-            if stored_key != key:
-                return None
+                if pickle.load(handle) != key:  # another state: stop before the big part
+                    return None
+                result, files = pickle.load(handle)
             if not all(map(unchanged, files)):
                 return None
         except Exception:  # noqa: BLE001 - anything odd only means "build normally"

@@ -392,9 +392,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         if kept and not errors:
             remembered = cache.recall(_state_key(options, sources, lock_file))
             if remembered is not None:
-                return dataclasses.replace(remembered, files_compiled=0,
-                                           files_cached=len(sources), packages_written=0,
-                                           packages_kept=len(remembered.outputs))
+                return _unpack_result(remembered, len(sources))
         compiled = _compile_sources(src, sources, errors, cache, store=write, summaries=True,
                                     workers=workers, progress=progress)
 
@@ -419,13 +417,33 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             if kept:
                 # What a rebuild from exactly this state will report.
                 cache.remember(_state_key(options, sources, lock_file),
-                               BuildResult(packages, tuple(plan.settled()), compiled.warnings,
-                                           lock_file),
+                               _pack_result(packages, plan.settled(), compiled.warnings,
+                                            lock_file),
                                [m.path for deck in plan.decks for m in deck.media], written)
                 cache.prune()
         return BuildResult(packages, plan.changes, compiled.warnings, lock_file,
                            compiled.files_compiled, len(sources) - compiled.files_compiled,
                            count, len(outputs) - count if write else 0)
+
+
+def _pack_result(packages: tuple[Package, ...], changes: list[Change],
+                 warnings: tuple[SourceWarning, ...], lock_file: Path) -> tuple:
+    """A build result as plain rows (deck names by number), small to store and quick to load
+    for the biggest builds."""
+    decks = list(dict.fromkeys(change.deck for change in changes))
+    number = {deck: index for index, deck in enumerate(decks)}
+    rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from)
+            for c in changes]
+    return (packages, decks, rows, warnings, lock_file)
+
+
+def _unpack_result(packed: tuple, files: int) -> BuildResult:
+    packages, decks, rows, warnings, lock_file = packed
+    levels = {level.value: level for level in Level}
+    changes = tuple(Change(status, label, decks[deck], levels[level], where, moved)
+                    for status, label, deck, level, where, moved in rows)
+    return BuildResult(packages, changes, warnings, lock_file, files_compiled=0,
+                       files_cached=files, packages_written=0, packages_kept=len(packages))
 
 
 def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Output]:
