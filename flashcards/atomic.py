@@ -17,39 +17,19 @@ from flashcards.errors import OutputError
 STALE_AFTER_SECONDS = 3600
 
 
-def write_atomically(path: Path, data: bytes | Iterable[bytes] | Callable[[BinaryIO], None],
-                     mode: int = 0o644) -> None:
+Data = bytes | Iterable[bytes] | Callable[[BinaryIO], None]
+
+
+def write_atomically(path: Path, data: Data, mode: int = 0o644) -> None:
     """Write `data` to `path` via a temp file in the same folder and a rename.
 
-    A crash or a full disk leaves the previous file as it was and no temp file behind.
+    A crash or a full disk leaves the previous file as it was and no temp file behind. `data`
+    is bytes, chunks of bytes, or a function that writes to the open file (so that a big file
+    need not be in memory at once).
     """
-    _remove_stale_temps(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                             suffix=".tmp")
-    except OSError as exc:
-        raise OutputError(f"cannot write to {path.parent}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            if isinstance(data, bytes):
-                stream.write(data)
-            elif callable(data):  # a writer, so that a big file need not be in memory at once
-                data(stream)
-            else:  # chunks, for the same reason
-                stream.writelines(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.chmod(temp_name, mode)
-        os.replace(temp_name, path)
-    except OSError as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp_name)
-        raise
+    with StagedWrites() as staged:
+        staged.stage(path, data, mode)
+        staged.commit()
 
 
 def _remove_stale_temps(path: Path) -> None:
@@ -75,7 +55,7 @@ class StagedWrites:
     def __enter__(self) -> StagedWrites:
         return self
 
-    def stage(self, path: Path, data: bytes, mode: int = 0o644) -> None:
+    def stage(self, path: Path, data: Data, mode: int = 0o644) -> None:
         _remove_stale_temps(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -86,7 +66,12 @@ class StagedWrites:
         self._staged.append((temp_name, path))
         try:
             with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+                if isinstance(data, bytes):
+                    stream.write(data)
+                elif callable(data):
+                    data(stream)
+                else:
+                    stream.writelines(data)
                 stream.flush()
                 os.fsync(stream.fileno())
             os.chmod(temp_name, mode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -59,13 +60,15 @@ _DROP_REMOVED = click.option(
     help="Stop shipping removed cards (tagged flashcards::removed) in the packages.")
 
 
+def _build_options(command: Callable) -> Callable:
+    """The options build and watch share."""
+    for option in reversed((_SOURCE, _OUT, _COMBINED, _DROP_REMOVED, _QUIET, _VERBOSE)):
+        command = option(command)
+    return command
+
+
 @main.command()
-@_SOURCE
-@_OUT
-@_COMBINED
-@_DROP_REMOVED
-@_QUIET
-@_VERBOSE
+@_build_options
 @click.option("--no-cache", is_flag=True,
               help="Compile every file afresh and neither read nor write the build cache.")
 @_JSON
@@ -256,12 +259,7 @@ def preview(source: Path, out: Path) -> None:
 
 
 @main.command()
-@_SOURCE
-@_OUT
-@_COMBINED
-@_DROP_REMOVED
-@_QUIET
-@_VERBOSE
+@_build_options
 @click.option("--debounce", metavar="MS", default=300, show_default=True,
               type=click.IntRange(min=0),
               help="Wait until files have been quiet this long before building.")

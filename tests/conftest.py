@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.helpers import write_tree
+
 
 @pytest.fixture(autouse=True)
 def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
@@ -28,15 +30,7 @@ def write_cards(tmp_path: Path) -> Callable[[dict[str, str | bytes]], Path]:
     """Write {relative path: text} under tmp_path/cards and return that folder."""
 
     def write(files: dict[str, str | bytes]) -> Path:
-        src = tmp_path / "cards"
-        for name, content in files.items():
-            path = src / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(content, encoding="utf-8")
-        return src
+        return write_tree(tmp_path / "cards", files)
 
     return write
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from pathlib import Path
 
 
 def png_bytes(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (255, 0, 0)) -> bytes:
@@ -53,3 +54,15 @@ cards:
       - intermediate
       - advanced
 """
+
+
+def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:
+    """Write {relative path: text or bytes} under folder (UTF-8 for text); return folder."""
+    for name, content in files.items():
+        path = folder / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return folder

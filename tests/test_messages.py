@@ -24,7 +24,7 @@ from flashcards import pin as pinning
 from flashcards.cli import main
 from flashcards.errors import FlashcardsError
 from flashcards.load import read_source
-from tests.helpers import png_bytes
+from tests.helpers import png_bytes, write_tree
 
 PACKAGE = Path(__file__).resolve().parent.parent / "flashcards"
 # Calls whose last argument is a message a user reads.
@@ -83,15 +83,7 @@ def _pattern(parts: tuple[str | None, ...]) -> re.Pattern[str]:
 
 
 def _write(root: Path, files: dict[str, str | bytes]) -> Path:
-    src = root / "cards"
-    for name, content in files.items():
-        path = src / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        else:
-            path.write_text(content, encoding="utf-8")
-    return src
+    return write_tree(root / "cards", files)
 
 
 def _cli(root: Path, *args: str) -> str:
