@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
-import dataclasses
 import gc
 import hashlib
-import os
 import tempfile
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
 
 from flashcards import ids
-from flashcards.atomic import StagedWrites
 from flashcards.cache import (
     BuildCache,
     FileResult,
     FileSummary,
     file_key,
-    fingerprint,
-    load_full,
     summarize,
     tool_fingerprint,
-    unchanged,
 )
-from flashcards.changes import Plan
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import find_sources, parse_source, read_bytes
 from flashcards.model import (
-    CardSummary,
     Change,
     DeckFile,
     DeckLevel,
@@ -41,10 +29,9 @@ from flashcards.model import (
     RenderedCard,
     SourceWarning,
 )
+from flashcards.outputs import Output, Package, write_outputs
 from flashcards.validate import check_across_files, validate_file
-
-T = TypeVar("T")
-R = TypeVar("R")
+from flashcards.workers import Progress, Workers, no_progress, without_gc
 
 
 @dataclass(frozen=True)
@@ -55,45 +42,6 @@ class Compiled:
     decks: tuple[DeckLevel, ...]
     warnings: tuple[SourceWarning, ...]
     files_compiled: int = 0  # how many were compiled rather than taken from a cache
-
-
-@dataclass(frozen=True)
-class Output:
-    """One package: a deck level, or with --combined all levels of a deck."""
-
-    decks: tuple[DeckLevel, ...]
-    path: Path
-
-    @property
-    def name(self) -> str:
-        """The deck level's Anki name, or the parent deck's for a combined package."""
-        return self.decks[0].name if len(self.decks) == 1 else self.decks[0].deck
-
-    @property
-    def notes(self) -> int:
-        """How many notes from the sources the package holds (removed ones not counted)."""
-        return sum(len(deck.cards) for deck in self.decks)
-
-    @property
-    def cards(self) -> int:
-        """How many cards Anki will make from those notes."""
-        return sum(item.cards for deck in self.decks for item in deck.cards)
-
-
-@dataclass(frozen=True)
-class Package:
-    """What a report says about one package."""
-
-    name: str
-    path: Path
-    notes: int
-    cards: int
-    level: str  # "basic", "intermediate" or "advanced"; "" for a --combined package
-
-    @classmethod
-    def of(cls, output: Output) -> Package:
-        level = output.decks[0].level.value if len(output.decks) == 1 else ""
-        return cls(output.name, output.path, output.notes, output.cards, level)
 
 
 @dataclass(frozen=True)
@@ -110,14 +58,6 @@ class BuildResult:
     files_cached: int = 0
     packages_written: int = 0
     packages_kept: int = 0
-
-
-# Called with a stage ("compiling", "packaging"), the steps done and the steps in all.
-Progress = Callable[[str, int, int], None]
-
-
-def _no_progress(_stage: str, _done: int, _total: int) -> None:
-    pass
 
 
 def card_count(rendered: RenderedCard) -> int:
@@ -175,7 +115,7 @@ class _Job:
 def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[SourceError]]:
     """Read and compile one file. The file is read here, not handed over, so that a build never
     holds all its sources in memory; its key is taken again from the bytes compiled."""
-    gc.disable()  # as in the parent (see _without_gc); harmless when run in the parent
+    gc.disable()  # as in the parent (see workers.without_gc); harmless when run in the parent
     data, errors = read_bytes(job.path, job.display)
     if data is None:
         return None, errors
@@ -189,49 +129,6 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         # Not stored (no room)? Then the whole result travels on, and packaging uses it as is.
         return (summary if job.summary and summary is not None else result), errors
     return (summarize(key, result) if job.summary else result), errors
-
-
-class _Workers:
-    """The build's worker processes: one pool, started when first needed, shut down at the end.
-
-    fork (where available) lets workers share what the parent already imported.
-    """
-
-    def __init__(self) -> None:
-        self._pool: ProcessPoolExecutor | None = None
-        self.size = os.cpu_count() or 1
-
-    def __enter__(self) -> _Workers:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-    def pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
-
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
-            self._pool = ProcessPoolExecutor(self.size,
-                                             mp_context=multiprocessing.get_context(method))
-        return self._pool
-
-    def in_order(self, function: Callable[[T], R], items: list[T], parallel: bool
-                 ) -> Iterator[R]:
-        """function over items, results in order; on every core when parallel. At most two
-        tasks per core are in flight, so a huge build never holds every input at once."""
-        if not parallel or self.size < 2 or len(items) < 2:
-            yield from map(function, items)
-            return
-        pool = self.pool()
-        pending: collections.deque[Future[R]] = collections.deque()
-        for item in items:
-            pending.append(pool.submit(function, item))
-            if len(pending) >= 2 * self.size:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
 
 
 @dataclass(frozen=True)
@@ -266,7 +163,7 @@ def check(src: Path) -> Compiled:
 
     The result holds every card's HTML (check, preview, stats and ids use it; build plans with
     summaries instead, see _compile_sources)."""
-    with _without_gc(), _Workers() as workers:
+    with without_gc(), Workers() as workers:
         sources, errors = _read_sources(src, None)
         return _compile_sources(src, sources, errors, None, store=False, summaries=False,
                                 workers=workers)
@@ -274,7 +171,7 @@ def check(src: Path) -> Compiled:
 
 def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError],
                      cache: BuildCache | None, store: bool, summaries: bool,
-                     workers: _Workers, progress: Progress = _no_progress) -> Compiled:
+                     workers: Workers, progress: Progress = no_progress) -> Compiled:
     """Every file's result, from the cache or compiled (on all cores when there is enough).
 
     With summaries=True the decks hold CardSummary rows and the HTML is left in the cache
@@ -342,25 +239,11 @@ def _group(rendered: list[RenderedCard],
     return tuple(decks)
 
 
-@contextlib.contextmanager
-def _without_gc() -> Iterator[None]:
-    """Pause the cycle collector: a build makes hundreds of thousands of small objects and no
-    garbage cycles, and the collector's repeated passes over them cost more than the build's
-    own work (reference counting still frees memory as usual)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = False,
           write: bool = True, use_cache: bool = True,
-          progress: Progress = _no_progress) -> BuildResult:
+          progress: Progress = no_progress) -> BuildResult:
     """See _build; runs without the cycle collector."""
-    with _without_gc():
+    with without_gc():
         return _build(src, out, combined=combined, drop_removed=drop_removed, write=write,
                       use_cache=use_cache, progress=progress)
 
@@ -379,7 +262,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     src_root = src if src.is_dir() else src.parent
     lock_file = lock.lock_path(src)
     with contextlib.ExitStack() as stack:
-        workers = stack.enter_context(_Workers())
+        workers = stack.enter_context(Workers())
         # The HTML of compiled files waits in a cache until its package is written: the
         # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
         cache = BuildCache(src_root) if use_cache else None
@@ -411,7 +294,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         packages = tuple(Package.of(output) for output in outputs)
         count = 0
         if write:
-            written, count = _write_outputs(outputs, plan, cache, kept, workers, progress)
+            written, count = write_outputs(outputs, plan, cache, kept, workers, progress)
             if lock_changed:
                 lock.write_lock(lock_file, plan.entries)
             if kept:
@@ -470,84 +353,6 @@ def _state_key(options: str, sources: list[_Source], lock_file: Path) -> str:
                 digest.update(chunk)
     except OSError:
         digest.update(b"(none)")
-    return digest.hexdigest()
-
-
-# Below this many cards to package, worker processes cost more than they save.
-PARALLEL_CARDS = 3000
-
-
-def _package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path]
-                       ) -> bytes:
-    from flashcards import apkg
-
-    gc.disable()  # as in the parent: see _without_gc
-    decks, note_mods, notetype_mods, folder = job
-    return apkg.package_bytes(_with_html(decks, folder), note_mods, notetype_mods)
-
-
-def _with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:
-    """The decks with each CardSummary replaced by its full card, read back from the cache."""
-    full: dict[str, RenderedCard] = {}
-    for key in dict.fromkeys(c.source for d in decks for c in d.cards
-                             if isinstance(c, CardSummary)):
-        full.update((card.guid, card) for card in load_full(folder, key).cards)
-    return tuple(dataclasses.replace(deck, cards=tuple(
-        full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
-
-
-def _write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bool,
-                   workers: _Workers, progress: Progress = _no_progress
-                   ) -> tuple[list[tuple], int]:
-    """Write every package whose inputs changed, all or nothing; skip the ones that did not.
-
-    Returns the packages' fingerprints when the cache is kept (else an empty list), and how
-    many packages were written."""
-    before = cache.outputs() if kept else {}
-    after: dict[str, list] = {}
-    todo = []
-    for output in outputs:
-        key = str(output.path.resolve())
-        signature = _output_signature(output, plan)
-        record = before.get(key)
-        if record is not None and record[0] == signature and unchanged(record[1]):
-            after[key] = record
-        else:
-            todo.append(output)
-            after[key] = [signature, None]
-    jobs = []
-    for output in todo:  # each job carries only its own notes' times
-        items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
-        jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
-                     plan.notetype_mods, cache.folder))
-    parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
-    with StagedWrites() as staged:
-        for done, (output, data) in enumerate(
-                zip(todo, workers.in_order(_package_in_worker, jobs, parallel), strict=True),
-                start=1):
-            progress("packaging", done, len(todo))
-            staged.stage(output.path, data)
-        staged.commit()
-    if not kept:
-        return [], len(todo)
-    for output in todo:  # fingerprints of the files as they are now on disk
-        after[str(output.path.resolve())][1] = fingerprint(output.path)
-    cache.save_outputs(after)
-    return [tuple(record[1]) for record in after.values()], len(todo)
-
-
-def _output_signature(output: Output, plan: Plan) -> str:
-    """A digest of everything a package is made from (so equal digests mean equal bytes)."""
-    digest = hashlib.sha256(tool_fingerprint().encode())
-    for kind, mod in sorted(plan.notetype_mods.items()):
-        digest.update(f"\0{kind}:{mod}".encode())
-    for deck in output.decks:
-        digest.update(f"\1{deck.name}\0{deck.description}".encode())
-        for media in deck.media:
-            digest.update(f"\2{media.name}".encode())
-        for item in (*deck.cards, *deck.retired):
-            entry = plan.entries[item.guid]
-            digest.update(f"\3{item.guid}\0{entry.digest}\0{entry.mod}".encode())
     return digest.hexdigest()
 
 

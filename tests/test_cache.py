@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flashcards import cache as cache_module
-from flashcards import pipeline
+from flashcards import outputs, pipeline
 from tests.helpers import SAMPLE, png_bytes
 
 SECOND = """\
@@ -204,11 +204,11 @@ def test_cache_key_covers_the_tool_and_the_file_name(project, tmp_path, monkeypa
 
 def test_parallel_compile_gives_the_same_packages_and_errors(project, tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 0)  # use worker processes even here
-    monkeypatch.setattr(pipeline, "PARALLEL_CARDS", 0)
+    monkeypatch.setattr(outputs, "PARALLEL_CARDS", 0)
     parallel = pipeline.build(project, tmp_path / "par", use_cache=False)
     (project / "flashcards.lock").unlink()
     monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 10**12)
-    monkeypatch.setattr(pipeline, "PARALLEL_CARDS", 10**12)
+    monkeypatch.setattr(outputs, "PARALLEL_CARDS", 10**12)
     serial = pipeline.build(project, tmp_path / "ser", use_cache=False)
     assert _packages(tmp_path / "par") == _packages(tmp_path / "ser")
     assert parallel.changes == serial.changes

@@ -1,0 +1,137 @@
+"""Packages: what goes into each .apkg, and writing the ones whose inputs changed.
+
+A build plans with card summaries; the HTML of each package's cards is read back from the
+build cache only while that package is being written (in a worker process when there are
+enough), so memory does not grow with the HTML of every card.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import gc
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from flashcards.atomic import StagedWrites
+from flashcards.cache import BuildCache, fingerprint, load_full, tool_fingerprint, unchanged
+from flashcards.changes import Plan
+from flashcards.model import CardSummary, DeckLevel, RenderedCard
+from flashcards.workers import Progress, Workers, no_progress
+
+
+@dataclass(frozen=True)
+class Output:
+    """One package: a deck level, or with --combined all levels of a deck."""
+
+    decks: tuple[DeckLevel, ...]
+    path: Path
+
+    @property
+    def name(self) -> str:
+        """The deck level's Anki name, or the parent deck's for a combined package."""
+        return self.decks[0].name if len(self.decks) == 1 else self.decks[0].deck
+
+    @property
+    def notes(self) -> int:
+        """How many notes from the sources the package holds (removed ones not counted)."""
+        return sum(len(deck.cards) for deck in self.decks)
+
+    @property
+    def cards(self) -> int:
+        """How many cards Anki will make from those notes."""
+        return sum(item.cards for deck in self.decks for item in deck.cards)
+
+
+@dataclass(frozen=True)
+class Package:
+    """What a report says about one package."""
+
+    name: str
+    path: Path
+    notes: int
+    cards: int
+    level: str  # "basic", "intermediate" or "advanced"; "" for a --combined package
+
+    @classmethod
+    def of(cls, output: Output) -> Package:
+        level = output.decks[0].level.value if len(output.decks) == 1 else ""
+        return cls(output.name, output.path, output.notes, output.cards, level)
+
+
+# Below this many cards to package, worker processes cost more than they save.
+PARALLEL_CARDS = 3000
+
+
+def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path]
+                      ) -> bytes:
+    from flashcards import apkg
+
+    gc.disable()  # as in the parent: see workers.without_gc
+    decks, note_mods, notetype_mods, folder = job
+    return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods)
+
+
+def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:
+    """The decks with each CardSummary replaced by its full card, read back from the cache."""
+    full: dict[str, RenderedCard] = {}
+    for key in dict.fromkeys(c.source for d in decks for c in d.cards
+                             if isinstance(c, CardSummary)):
+        full.update((card.guid, card) for card in load_full(folder, key).cards)
+    return tuple(dataclasses.replace(deck, cards=tuple(
+        full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
+
+
+def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bool,
+                   workers: Workers, progress: Progress = no_progress
+                   ) -> tuple[list[tuple], int]:
+    """Write every package whose inputs changed, all or nothing; skip the ones that did not.
+
+    Returns the packages' fingerprints when the cache is kept (else an empty list), and how
+    many packages were written."""
+    before = cache.outputs() if kept else {}
+    after: dict[str, list] = {}
+    todo = []
+    for output in outputs:
+        key = str(output.path.resolve())
+        signature = output_signature(output, plan)
+        record = before.get(key)
+        if record is not None and record[0] == signature and unchanged(record[1]):
+            after[key] = record
+        else:
+            todo.append(output)
+            after[key] = [signature, None]
+    jobs = []
+    for output in todo:  # each job carries only its own notes' times
+        items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
+        jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
+                     plan.notetype_mods, cache.folder))
+    parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
+    with StagedWrites() as staged:
+        for done, (output, data) in enumerate(
+                zip(todo, workers.in_order(package_in_worker, jobs, parallel), strict=True),
+                start=1):
+            progress("packaging", done, len(todo))
+            staged.stage(output.path, data)
+        staged.commit()
+    if not kept:
+        return [], len(todo)
+    for output in todo:  # fingerprints of the files as they are now on disk
+        after[str(output.path.resolve())][1] = fingerprint(output.path)
+    cache.save_outputs(after)
+    return [tuple(record[1]) for record in after.values()], len(todo)
+
+
+def output_signature(output: Output, plan: Plan) -> str:
+    """A digest of everything a package is made from (so equal digests mean equal bytes)."""
+    digest = hashlib.sha256(tool_fingerprint().encode())
+    for kind, mod in sorted(plan.notetype_mods.items()):
+        digest.update(f"\0{kind}:{mod}".encode())
+    for deck in output.decks:
+        digest.update(f"\1{deck.name}\0{deck.description}".encode())
+        for media in deck.media:
+            digest.update(f"\2{media.name}".encode())
+        for item in (*deck.cards, *deck.retired):
+            entry = plan.entries[item.guid]
+            digest.update(f"\3{item.guid}\0{entry.digest}\0{entry.mod}".encode())
+    return digest.hexdigest()
