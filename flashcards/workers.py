@@ -6,6 +6,7 @@ import collections
 import contextlib
 import gc
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import TypeVar
@@ -22,14 +23,13 @@ def no_progress(_stage: str, _done: int, _total: int) -> None:
 
 
 class Workers:
-    """The build's worker processes: one pool, started when first needed, shut down at the end.
-
-    fork (where available) lets workers share what the parent already imported.
-    """
+    """The build's worker processes: one pool, started when first needed, shut down at the end."""
 
     def __init__(self) -> None:
         self._pool: ProcessPoolExecutor | None = None
-        self.size = os.cpu_count() or 1
+        # The cores this process may use (a container or taskset may allow fewer than exist).
+        self.size = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
 
     def __enter__(self) -> Workers:
         return self
@@ -42,7 +42,12 @@ class Workers:
         if self._pool is None:
             import multiprocessing
 
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else None
+            # Linux: fork, so that workers share what is imported already, unless other
+            # threads run (watch's file watcher): forking those is unsafe, so a fork server.
+            # Elsewhere the platform's default (fork is unsafe on macOS, absent on Windows).
+            method = None
+            if sys.platform.startswith("linux"):
+                method = "fork" if _threads() == 1 else "forkserver"
             self._pool = ProcessPoolExecutor(self.size,
                                              mp_context=multiprocessing.get_context(method))
         return self._pool
@@ -76,3 +81,15 @@ def without_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def _threads() -> int:
+    """How many threads this process runs, native ones included (Linux)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Threads:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 2  # unknown: assume the careful case
