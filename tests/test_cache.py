@@ -244,3 +244,27 @@ def test_an_unusable_cache_folder_still_builds_the_same_packages(project, tmp_pa
     (project / "flashcards.lock").unlink()
     fresh, _ = _fresh(project, tmp_path, "fresh")
     assert _packages(tmp_path / "out") == fresh
+
+
+def test_parallel_build_beside_another_thread_gives_the_same_packages(project, tmp_path,
+                                                                       monkeypatch):
+    # As in `watch`, where the file watcher runs a thread: workers then come from a fork
+    # server rather than fork.
+    import threading
+
+    from flashcards import workers
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert workers._threads() > 1
+        monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 0)
+        monkeypatch.setattr(outputs, "PARALLEL_CARDS", 0)
+        pipeline.build(project, tmp_path / "threaded", use_cache=False)
+    finally:
+        stop.set()
+        thread.join()
+    (project / "flashcards.lock").unlink()
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(tmp_path / "threaded") == fresh
