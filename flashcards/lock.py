@@ -15,6 +15,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Iterator
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,7 +26,7 @@ __all__ = ["Entry", "content_digest", "lock_path", "read_lock", "write_lock"]
 
 LOCK_NAME = "flashcards.lock"
 _ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
-_text = _ROW_ENCODER.encode  # one JSON string
+_text = encode_basestring  # one JSON string (ensure_ascii=False), in C where available
 _VERSION = 1
 
 
@@ -77,18 +78,32 @@ def _read_lines(handle: Iterable[str]) -> dict[str, Entry] | None:
         return None
     entries: dict[str, Entry] = {}
     shared: dict[str, str] = {}  # one copy of each deck, level and file name
+    batch: list[str] = []
+
+    def flush() -> bool:
+        # Rows are parsed a few thousand at a time: one call into the JSON parser per batch
+        # is quick, and a batch is small.
+        try:
+            rows = json.loads("[" + "".join(batch).rstrip().rstrip(",") + "]")
+        except ValueError:
+            return False
+        for row in rows:
+            key, entry = _entry(row, shared)
+            entries[key] = entry
+        batch.clear()
+        return True
+
     for line in lines:
         if line == _FOOTER:
+            if batch and not flush():
+                return None
             return entries if next(lines, "") == "" else None
-        text = line.rstrip("\n")
-        if not text:
-            continue
-        try:
-            row = json.loads(text[:-1] if text.endswith(",") else text)
-        except ValueError:
-            return None
-        key, entry = _entry(row, shared)
-        entries[key] = entry
+        if line.strip():
+            if not line.rstrip().endswith(","):
+                line = line.rstrip() + ",\n"  # the last row has no comma
+            batch.append(line)
+            if len(batch) >= 4096 and not flush():
+                return None
     return None
 
 
