@@ -29,7 +29,7 @@ from typing import BinaryIO
 from flashcards import __version__
 from flashcards.atomic import write_atomically
 from flashcards.errors import OutputError
-from flashcards.model import CardSummary, DeckFile, RenderedCard, SourceWarning
+from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
 _FORMAT = 1
 # Libraries whose version can change the HTML we write.
@@ -70,7 +70,7 @@ def summarize(key: str, result: FileResult) -> FileSummary:
 @dataclass(frozen=True)
 class _Stored:
     key: str
-    result: FileResult | FileSummary
+    result: FileSummary | tuple[NoteContent, ...]  # the summary, or what packages need
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
 
 
@@ -133,7 +133,7 @@ class BuildCache:
         self.used: set[str] = set()
 
     def writable(self) -> bool:
-        """Whether entries can be stored here (a build needs that; see load_full)."""
+        """Whether entries can be stored here (a build needs that; see load_notes)."""
         try:
             (self.folder / "files").mkdir(parents=True, exist_ok=True)
             write_atomically(self.folder / "files" / "probe", b"")
@@ -147,37 +147,33 @@ class BuildCache:
     def _path(self, key: str, summary: bool = False) -> Path:
         return file_path(self.folder, key, summary)
 
-    def get(self, key: str) -> FileResult | None:
-        """The stored result for key, if there is a sound one whose images are unchanged."""
-        return self._load(key, summary=False)  # type: ignore[return-value]
-
     def get_summary(self, key: str) -> FileSummary | None:
-        """The stored summary for key, on the same terms as get()."""
-        return self._load(key, summary=True)  # type: ignore[return-value]
-
-    def _load(self, key: str, summary: bool) -> FileResult | FileSummary | None:
+        """The stored summary for key, if there is a sound one whose images are unchanged."""
         try:
-            with open(self._path(key, summary), "rb") as handle:
+            with open(self._path(key, summary=True), "rb") as handle:
                 stored = pickle.load(handle)
-            wanted = FileSummary if summary else FileResult
             if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
-                    stored.result, wanted):
+                    stored.result, FileSummary):
                 return None
             if not all(map(unchanged, stored.images)):
                 return None
         except Exception:  # noqa: BLE001 - any damage to the cache only means "compile again"
             return None
+        if not file_path(self.folder, key).exists():  # its notes must be there for packaging
+            return None
         self.used.add(key)
         return stored.result
 
     def store(self, key: str, result: FileResult) -> FileSummary | None:
-        """Keep a compiled file, whole and as a summary; return the summary, or None when the
-        cache could not be written (a full disk): then the caller keeps the whole result."""
+        """Keep a compiled file: its summary, and its notes as packages need them. Returns the
+        summary, or None when the cache could not be written (a full disk): then the caller
+        keeps the whole result."""
         self.used.add(key)
         summary = summarize(key, result)
+        notes = tuple(card.content() for card in result.cards)
         images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
         try:
-            for item, is_summary in ((result, False), (summary, True)):
+            for item, is_summary in ((notes, False), (summary, True)):
                 data = pickle.dumps(_Stored(key, item, images), protocol=pickle.HIGHEST_PROTOCOL)
                 write_atomically(self._path(key, is_summary), data)
         except (OutputError, OSError):
@@ -261,16 +257,16 @@ def unchanged(fingerprint: tuple[str, int, int, str]) -> bool:
 
 
 def file_path(folder: Path, key: str, summary: bool = False) -> Path:
-    return folder / "files" / f"{key}.{'summary.' if summary else ''}pickle"
+    return folder / "files" / f"{key}.{'summary' if summary else 'notes'}.pickle"
 
 
-def load_full(folder: Path, key: str) -> FileResult:
-    """A full result stored earlier in this build (by store); its images were just checked."""
+def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
+    """A file's notes stored earlier in this build (by store); its images were just checked."""
     try:
         with open(file_path(folder, key), "rb") as handle:
             stored = pickle.load(handle)
         if isinstance(stored, _Stored) and stored.key == key and isinstance(stored.result,
-                                                                             FileResult):
+                                                                             tuple):
             return stored.result
     except Exception:  # noqa: BLE001 - reported below
         pass

@@ -176,7 +176,7 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
                 "file is empty; a deck file is a mapping with 'deck' and 'cards'",
             )
         ]
-    converter = _Converter(display)
+    converter = _Converter(display, anchors="&" in text)
     root = converter.convert(top)
     return (None if converter.errors else root), converter.errors
 
@@ -184,8 +184,10 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
 class _Converter:
     """Turns composed nodes into Scalar/Mapping/Sequence, collecting errors."""
 
-    def __init__(self, display: str) -> None:
+    def __init__(self, display: str, anchors: bool = True) -> None:
         self.display = display
+        # Without an '&' in the text there are no anchors, hence no aliases to count.
+        self.anchors = anchors
         self.errors: list[SourceError] = []
         self.seen: set[int] = set()
         self.visits = 0
@@ -199,12 +201,14 @@ class _Converter:
             self.error(line, f"values nest more than {MAX_DEPTH} levels deep; a deck file needs "
                              "four (file, cards, card, tags)")
             return None
-        self.visits += 1
-        self.seen.add(id(node))
-        if self.visits > _ALIAS_GROWTH * len(self.seen) + _ALIAS_SLACK:
-            if not any("aliases" in e.message for e in self.errors):
-                self.error(line, "YAML aliases expand too far (an alias bomb?); write values out")
-            return None
+        if self.anchors:
+            self.visits += 1
+            self.seen.add(id(node))
+            if self.visits > _ALIAS_GROWTH * len(self.seen) + _ALIAS_SLACK:
+                if not any("aliases" in e.message for e in self.errors):
+                    self.error(line, "YAML aliases expand too far (an alias bomb?); "
+                                     "write values out")
+                return None
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in _SCALAR_TAGS:
                 self.error(line, _tag_message(node.tag))

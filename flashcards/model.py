@@ -170,6 +170,10 @@ class RenderedCard:
             return len(set(_CLOZE_NUMBER.findall(self.card.front)))
         return 2 if self.card.reverse else 1
 
+    def content(self) -> NoteContent:
+        """What a package needs of the card."""
+        return NoteContent(self.guid, self.kind, self.fields, self.tags, self.media)
+
     def summary(self, source: str) -> CardSummary:
         """The card without its fields: what a build plans with (fields stay in the cache)."""
         return CardSummary(self.guid, self.label, self.kind, self.card.level, self.deck_file.deck,
@@ -178,6 +182,16 @@ class RenderedCard:
 
 
 _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
+
+
+class NoteContent(NamedTuple):
+    """A card as a package needs it: the note's GUID, notetype, fields, tags and media."""
+
+    guid: str
+    kind: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    media: tuple[Media, ...]
 
 
 class CardSummary(NamedTuple):

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flashcards.atomic import StagedWrites
-from flashcards.cache import BuildCache, fingerprint, load_full, tool_fingerprint, unchanged
+from flashcards.cache import BuildCache, fingerprint, load_notes, tool_fingerprint, unchanged
 from flashcards.changes import Plan
-from flashcards.model import CardSummary, DeckLevel, RenderedCard
+from flashcards.model import CardSummary, DeckLevel, NoteContent
 from flashcards.workers import Progress, Workers, no_progress
 
 
@@ -73,11 +73,12 @@ def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str
 
 
 def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:
-    """The decks with each CardSummary replaced by its full card, read back from the cache."""
-    full: dict[str, RenderedCard] = {}
+    """The decks with each CardSummary replaced by its note's content, read back from the
+    cache."""
+    full: dict[str, NoteContent] = {}
     for key in dict.fromkeys(c.source for d in decks for c in d.cards
                              if isinstance(c, CardSummary)):
-        full.update((card.guid, card) for card in load_full(folder, key).cards)
+        full.update((note.guid, note) for note in load_notes(folder, key))
     return tuple(dataclasses.replace(deck, cards=tuple(
         full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
 

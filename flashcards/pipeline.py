@@ -183,9 +183,7 @@ def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError
     order: list[int] = []
     folder = cache.folder if cache is not None and store else None
     for index, source in enumerate(sources):
-        hit = None
-        if cache is not None:
-            hit = cache.get_summary(source.key) if summaries else cache.get(source.key)
+        hit = cache.get_summary(source.key) if cache is not None and summaries else None
         if hit is not None:
             found[index] = hit
             continue

@@ -130,10 +130,10 @@ def _image_removed_before_packaging(root: Path) -> str:
 def _cache_entry_vanished(root: Path) -> str:
     # The full HTML of a file is read back from the cache for packaging; if someone empties
     # the cache folder in between, packaging stops with this message.
-    from flashcards.cache import load_full
+    from flashcards.cache import load_notes
 
     with pytest.raises(FlashcardsError) as caught:
-        load_full(root / "cache", "0" * 64)
+        load_notes(root / "cache", "0" * 64)
     return str(caught.value).replace(str(root) + "/", "")
 
 
