@@ -7,6 +7,10 @@ The images a file uses are checked again on every read (by size and time, then b
 since they live outside the file. Anything unreadable, from another version, or not matching
 is treated as missing: the file is simply compiled again.
 
+Each compiled file is kept twice: as a summary (every card without its HTML, which a build
+plans with) and as its notes (the HTML, read back only while writing a package). The cache
+also remembers which package each output file was made from, and the last build's report.
+
 The cache lives in the user's cache folder, never in the project, so a deck repository (or a
 pull request to one) cannot plant entries: pickles are only read from where this user's own
 builds wrote them. FLASHCARDS_CACHE_DIR overrides the place.
@@ -140,9 +144,6 @@ class BuildCache:
             return True
         except (OSError, OutputError):
             return False
-
-    def key(self, display: str, rel: str, data: bytes) -> str:
-        return file_key(display, rel, data)
 
     def _path(self, key: str, summary: bool = False) -> Path:
         return file_path(self.folder, key, summary)

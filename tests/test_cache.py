@@ -189,15 +189,14 @@ def test_corrupt_or_foreign_cache_entries_are_rebuilt_not_fatal(project, tmp_pat
 
 
 def test_cache_key_covers_the_tool_and_the_file_name(project, tmp_path, monkeypatch):
-    store = cache_module.BuildCache(project)
-    key = store.key("cards/a.yaml", "/root", b"deck: X\n")
-    assert store.key("cards/b.yaml", "/root", b"deck: X\n") != key
-    assert store.key("cards/a.yaml", "/elsewhere", b"deck: X\n") != key
-    assert store.key("cards/a.yaml", "/root", b"deck: Y\n") != key
+    key = cache_module.file_key("cards/a.yaml", "/root", b"deck: X\n")
+    assert cache_module.file_key("cards/b.yaml", "/root", b"deck: X\n") != key
+    assert cache_module.file_key("cards/a.yaml", "/elsewhere", b"deck: X\n") != key
+    assert cache_module.file_key("cards/a.yaml", "/root", b"deck: Y\n") != key
     monkeypatch.setattr(cache_module, "__version__", "99.0")
     cache_module.tool_fingerprint.cache_clear()
     try:
-        assert store.key("cards/a.yaml", "/root", b"deck: X\n") != key
+        assert cache_module.file_key("cards/a.yaml", "/root", b"deck: X\n") != key
     finally:
         cache_module.tool_fingerprint.cache_clear()
 
