@@ -130,20 +130,18 @@ def _sha256(path: Path) -> str:
 class BuildCache:
     """The cache of one source folder."""
 
-    def __init__(self, src_root: Path, root: Path | None = None, folder: Path | None = None
-                 ) -> None:
+    def __init__(self, src_root: Path, folder: Path | None = None) -> None:
         project = hashlib.sha256(str(src_root.resolve()).encode()).hexdigest()[:16]
-        self.folder = folder or (root or cache_root()) / project
+        self.folder = folder or cache_root() / project
         self.used: set[str] = set()
 
     def writable(self) -> bool:
         """Whether entries can be stored here (a build needs that; see load_notes)."""
         try:
             (self.folder / "files").mkdir(parents=True, exist_ok=True)
-            write_atomically(self.folder / "files" / "probe", b"")
-            return True
-        except (OSError, OutputError):
+        except OSError:
             return False
+        return os.access(self.folder / "files", os.W_OK | os.X_OK)
 
     def _path(self, key: str, summary: bool = False) -> Path:
         return file_path(self.folder, key, summary)

@@ -128,14 +128,6 @@ def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[SourceError
         return None, [SourceError(Location(display, 1), f"cannot read file: {exc.strerror}")]
 
 
-def read_source(path: Path, display: str) -> tuple[SourceFile, list[SourceError]]:
-    """Read and parse one file; problems come back as errors, never raised."""
-    data, errors = read_bytes(path, display)
-    if data is None:
-        return SourceFile(path, display, None, None), errors
-    return parse_source(path, display, data)
-
-
 def parse_source(path: Path, display: str, data: bytes) -> tuple[SourceFile, list[SourceError]]:
     """Decode and parse a file's bytes; problems come back as errors, never raised."""
     try:

@@ -60,11 +60,6 @@ class BuildResult:
     packages_kept: int = 0
 
 
-def card_count(rendered: RenderedCard) -> int:
-    """Cards Anki generates for a note: 1 (+1 reversed), or one per cloze number."""
-    return rendered.cards
-
-
 def display_path(src: Path, path: Path) -> str:
     """A file's path as the user would type it: SOURCE as given, then the path below it."""
     if src.is_file():
@@ -264,7 +259,8 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         # The HTML of compiled files waits in a cache until its package is written: the
         # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
         cache = BuildCache(src_root) if use_cache else None
-        kept = cache is not None and cache.writable()
+        # diff (write=False) only reads the cache, so it need not be writable or even exist.
+        kept = cache is not None and (cache.writable() if write else True)
         if cache is None or not kept:
             temporary = stack.enter_context(tempfile.TemporaryDirectory(prefix="flashcards-"))
             cache = BuildCache(src_root, folder=Path(temporary))

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from flashcards.model import Card, DeckFile, Level, Location, SourceWarning
-from flashcards.pipeline import Compiled, card_count
+from flashcards.pipeline import Compiled
 
 # About what fits one phone screen under the question, and 20-30 seconds of reading: past it, a
 # card usually holds several facts that are better learned (and scheduled) one by one.
@@ -87,7 +87,7 @@ def collect(compiled: Compiled, max_words: int = DEFAULT_MAX_WORDS) -> Stats:
     for deck in compiled.decks:
         per_level = stats.decks.setdefault(deck.deck, {})
         for item in deck.cards:
-            cards = card_count(item)
+            cards = item.cards
             for count in (stats.total, per_level.setdefault(deck.level, Count()),
                           stats.levels[deck.level], stats.kinds[card_kind(item.card)]):
                 count.add(cards)

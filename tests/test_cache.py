@@ -267,3 +267,26 @@ def test_parallel_build_beside_another_thread_gives_the_same_packages(project, t
     (project / "flashcards.lock").unlink()
     fresh, _ = _fresh(project, tmp_path, "fresh")
     assert _packages(tmp_path / "threaded") == fresh
+
+
+def test_diff_reads_the_cache_but_writes_nothing_to_it(project, tmp_path, private_cache):
+    from click.testing import CliRunner
+
+    from flashcards.cli import main
+
+    def snapshot() -> dict[str, bytes]:
+        return {str(p): p.read_bytes() for p in private_cache.rglob("*") if p.is_file()} | {
+            str(p): b"<dir>" for p in private_cache.rglob("*") if p.is_dir()}
+
+    runner = CliRunner()
+    result = runner.invoke(main, ["diff", str(project), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert snapshot() == {}  # not even a folder
+    pipeline.build(project, tmp_path / "out")
+    before = snapshot()
+    text = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(text.replace("A *red* dot.", "A dot."),
+                                         encoding="utf-8")
+    result = runner.invoke(main, ["diff", str(project), "-o", str(tmp_path / "out")])
+    assert "~ changed   second/s1" in result.output
+    assert snapshot() == before

@@ -23,7 +23,7 @@ from flashcards import apkg, pipeline
 from flashcards import pin as pinning
 from flashcards.cli import main
 from flashcards.errors import FlashcardsError
-from flashcards.load import read_source
+from flashcards.load import read_bytes
 from tests.helpers import png_bytes, write_tree
 
 PACKAGE = Path(__file__).resolve().parent.parent / "flashcards"
@@ -111,7 +111,7 @@ def deck(cards: str, head: str = "deck: D\nnamespace: d\n") -> Callable[[Path], 
 
 
 def _read_missing_file(root: Path) -> str:
-    _, errors = read_source(root / "gone.yaml", "gone.yaml")
+    _, errors = read_bytes(root / "gone.yaml", "gone.yaml")
     return "\n".join(map(str, errors))
 
 

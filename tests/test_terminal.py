@@ -123,3 +123,16 @@ def test_verbose_lists_cards_and_what_was_compiled_or_reused(tmp_path, runner, m
     third = runner.invoke(main, ["build", "cards", "-v"])
     assert ("0 deck file(s) compiled, 3 taken from the cache; 0 package(s) written, "
             "3 unchanged and left alone") in third.output
+
+
+def test_progress_delay_comes_from_the_environment_and_survives_nonsense(monkeypatch):
+    from flashcards.terminal import DEFAULT_DELAY, progress_delay
+
+    monkeypatch.setenv("FLASHCARDS_PROGRESS_DELAY", "0.25")
+    assert progress_delay() == 0.25
+    monkeypatch.setenv("FLASHCARDS_PROGRESS_DELAY", "-3")
+    assert progress_delay() == 0.0
+    monkeypatch.setenv("FLASHCARDS_PROGRESS_DELAY", "soon")
+    assert progress_delay() == DEFAULT_DELAY
+    monkeypatch.delenv("FLASHCARDS_PROGRESS_DELAY")
+    assert progress_delay() == DEFAULT_DELAY
