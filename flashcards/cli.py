@@ -123,6 +123,8 @@ def _report(result: object, as_json: bool, quiet: bool, closing: str,
     from flashcards.terminal import colour
 
     _warn(result.warnings)
+    for notice in getattr(result, "notices", ()):
+        click.echo(notice, err=True)
     if as_json:
         packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}
                     for o in result.outputs]
