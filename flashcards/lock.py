@@ -168,6 +168,7 @@ _END_TEXT = _END.strip()
 
 def _read(handle: BinaryIO, display: str, now: float) -> LockFile:
     reader = _Reader(display, now)
+    fix = _restore(reader.display)
     ended_at = 0  # the line of the end marker
     last = 0
     offset = 0
@@ -180,11 +181,11 @@ def _read(handle: BinaryIO, display: str, now: float) -> LockFile:
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise reader.fail(number, "this line is not UTF-8 text; " + _RESTORE) from exc
+            raise reader.fail(number, "this line is not UTF-8 text; " + fix) from exc
         text = line.strip()
         if not line.endswith("\n") and text != _END_TEXT:
             raise reader.fail(number, "the lock ends in the middle of a line (it was cut "
-                              "short); " + _RESTORE)
+                              "short); " + fix)
         if not text:
             continue
         if text.startswith(_MARKERS):
@@ -192,7 +193,7 @@ def _read(handle: BinaryIO, display: str, now: float) -> LockFile:
             reader.conflict_lines.append(number)
             continue
         if ended_at:
-            raise reader.fail(number, "text after the lock's last line; " + _RESTORE)
+            raise reader.fail(number, "text after the lock's last line; " + fix)
         if text == _END_TEXT:
             ended_at = number
             continue
@@ -202,7 +203,7 @@ def _read(handle: BinaryIO, display: str, now: float) -> LockFile:
         if text == "]}":  # format 1's last line
             if not legacy_open:
                 raise reader.fail(number, "a line of the old lock format out of place; "
-                                  + _RESTORE)
+                                  + fix)
             legacy_open = False
             ended_at = number
             continue
@@ -217,30 +218,32 @@ def _read(handle: BinaryIO, display: str, now: float) -> LockFile:
     if batch:
         _rows(reader, batch)
     if last == 0:
-        raise reader.fail(1, "the lock is empty (it was cut short?); " + _RESTORE)
+        raise reader.fail(1, "the lock is empty (it was cut short?); " + fix)
     if not saw_header:
         raise reader.fail(1, "this is not a flashcards lock (its first line should be "
-                          f'{{"{_HEADER_KEY}": {VERSION}, ...}}); ' + _RESTORE)
+                          f'{{"{_HEADER_KEY}": {VERSION}, ...}}); ' + fix)
     if not ended_at:
         raise reader.fail(last, "the lock's last line is missing (it was cut short); "
-                          + _RESTORE)
+                          + fix)
     entries = {key: _resolve(reader, found) for key, found in reader.rows.items()}
     return LockFile(entries, min(reader.projects) if reader.projects else "",
                     tuple(_warnings(reader)), reader.legacy, reader.merged)
 
 
-_RESTORE = ("restore it from git (git checkout -- FILE) or from a backup. Deleting it makes "
+def _restore(display: str) -> str:
+    return (f"restore it from git (git checkout -- {display}) or a backup. Deleting it makes "
             "every note count as changed once, which overwrites learners' own edits in Anki")
 
 
 def _header(reader: _Reader, number: int, text: str) -> None:
+    fix = _restore(reader.display)
     try:
         header = json.loads(text)
         version = header[_HEADER_KEY]
     except (ValueError, KeyError, TypeError) as exc:
-        raise reader.fail(number, "the lock's first line is damaged; " + _RESTORE) from exc
+        raise reader.fail(number, "the lock's first line is damaged; " + fix) from exc
     if not isinstance(version, int) or isinstance(version, bool) or version < 2:
-        raise reader.fail(number, f"unknown lock format {json.dumps(version)}; " + _RESTORE)
+        raise reader.fail(number, f"unknown lock format {json.dumps(version)}; " + fix)
     if version > VERSION:
         raise reader.fail(number, f"this lock was written by a newer flashcards (lock format "
                           f"{version}; this one reads up to {VERSION}); upgrade flashcards, "
@@ -251,6 +254,7 @@ def _header(reader: _Reader, number: int, text: str) -> None:
 
 
 def _rows(reader: _Reader, batch: list[tuple[int, str, int, int]]) -> None:
+    fix = _restore(reader.display)
     # One call into the JSON parser per batch is quick; a line at a time only to find the bad
     # line when a batch does not parse.
     try:
@@ -262,7 +266,7 @@ def _rows(reader: _Reader, batch: list[tuple[int, str, int, int]]) -> None:
                 rows.append(json.loads(text))
             except ValueError as exc:
                 raise reader.fail(number, f"this line is not a lock entry ({exc.msg}); "
-                                  + _RESTORE) from exc
+                                  + fix) from exc
     for (number, _, at, size), row in zip(batch, rows, strict=True):
         entry = _entry(reader, number, row, at, size)
         reader.rows.setdefault(entry.key, []).append((number, entry))
@@ -271,22 +275,23 @@ def _rows(reader: _Reader, batch: list[tuple[int, str, int, int]]) -> None:
 
 
 def _entry(reader: _Reader, number: int, row: object, at: int, size: int) -> Entry:
+    fix = _restore(reader.display)
     if not isinstance(row, dict):
         raise reader.fail(number, "this line is not a lock entry (not a JSON object); "
-                          + _RESTORE)
+                          + fix)
     key, digest, mod = row.get("key"), row.get("hash"), row.get("mod")
     if not isinstance(key, str) or not key or not isinstance(digest, str):
-        raise reader.fail(number, "this lock entry has no 'key' or 'hash'; " + _RESTORE)
+        raise reader.fail(number, "this lock entry has no 'key' or 'hash'; " + fix)
     if not isinstance(mod, int) or isinstance(mod, bool) or not 0 < mod <= MAX_MOD:
         raise reader.fail(number, f"mod {json.dumps(mod)} is not a time (whole seconds since "
-                          "1970, up to the year 9999); " + _RESTORE)
+                          "1970, up to the year 9999); " + fix)
     card = row.get("card", "")
     removed = row.get("removed", False)
     # Format 1 lines have no "note"; their removed cards keep a {"kind", "fields", "tags"}.
     legacy = bool(card) and "note" not in row
     note = row.get("note") if not legacy else removed if isinstance(removed, dict) else None
     if note is not None and not _is_note(note):
-        raise reader.fail(number, "this lock entry's note is damaged; " + _RESTORE)
+        raise reader.fail(number, "this lock entry's note is damaged; " + fix)
     if legacy:
         reader.legacy = True
 
@@ -449,11 +454,7 @@ def build_time() -> int:
                 f"SOURCE_DATE_EPOCH={fixed.strip()!r} is not a time: give whole seconds since "
                 "1970 (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it")
         return int(fixed.strip())
-    now = int(time.time())
-    if not 0 < now <= MAX_MOD:
-        raise FlashcardsError(f"the system clock says {now} seconds since 1970, which is not "
-                              "a usable time; set the clock, or SOURCE_DATE_EPOCH")
-    return now
+    return min(int(time.time()), MAX_MOD)
 
 
 def next_mod(old: Entry | None, digest: str, now: int) -> int:
