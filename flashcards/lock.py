@@ -109,10 +109,14 @@ def new_project_id(namespaces: Iterable[str]) -> str:
 
 # ---- reading ---------------------------------------------------------------------------------
 
-def read_lock(path: Path, display: str, now: float | None = None) -> LockFile | None:
+def read_lock(path: Path, display: str, now: float | None = None,
+              other_sides: Iterable[bytes] = ()) -> LockFile | None:
     """The lock at path (None when there is none); LockError when it cannot be read whole.
 
-    Entries keep where their line is, not their content: see note_at."""
+    Entries keep where their line is, not their content: see note_at. `other_sides` are the
+    locks of the other branches of a git merge in progress (see gitlock): their lines count
+    as if git had kept them (as merge=union does), so taking one side of a conflicted lock
+    loses nothing."""
     try:
         handle = open(path, "rb")  # noqa: SIM115 - closed below
     except FileNotFoundError:
@@ -121,7 +125,8 @@ def read_lock(path: Path, display: str, now: float | None = None) -> LockFile | 
         raise FlashcardsError(f"{display}: cannot read the lock: {exc.strerror}") from exc
     with handle:
         try:
-            return _read(handle, display, time.time() if now is None else now)
+            return _read(handle, display, time.time() if now is None else now,
+                         list(other_sides))
         except OSError as exc:
             raise FlashcardsError(f"{display}: cannot read the lock: {exc.strerror}") from exc
 
@@ -166,7 +171,7 @@ class _Reader:
 _END_TEXT = _END.strip()
 
 
-def _read(handle: BinaryIO, display: str, now: float) -> LockFile:
+def _read(handle: BinaryIO, display: str, now: float, other_sides: list[bytes]) -> LockFile:
     reader = _Reader(display, now)
     fix = _restore(reader.display)
     ended_at = 0  # the line of the end marker
@@ -225,6 +230,8 @@ def _read(handle: BinaryIO, display: str, now: float) -> LockFile:
     if not ended_at:
         raise reader.fail(last, "the lock's last line is missing (it was cut short); "
                           + fix)
+    for side in other_sides:
+        _absorb(reader, side)
     entries = {key: _resolve(reader, found) for key, found in reader.rows.items()}
     return LockFile(entries, min(reader.projects) if reader.projects else "",
                     tuple(_warnings(reader)), reader.legacy, reader.merged)
@@ -312,6 +319,30 @@ def _is_note(note: object) -> bool:
                     for part in note[1:]))
 
 
+def _absorb(reader: _Reader, side: bytes) -> None:
+    """Add the entries of another branch's lock (their content stays there: size 0). A side
+    that does not read as a lock adds nothing."""
+    rows = []
+    for raw in side.splitlines():
+        text = raw.decode("utf-8", "replace").strip().removesuffix(",")
+        if text.startswith('{"key"') or text.startswith('{"card"'):
+            try:
+                rows.append(json.loads(text))
+            except ValueError:
+                return
+    found = []
+    for row in rows:
+        try:
+            found.append(_entry(reader, 0, row, 0, 0))
+        except LockError:
+            return
+    for entry in found:
+        if entry.key in reader.rows and all(entry.line_facts() == seen.line_facts()
+                                            for _, seen in reader.rows[entry.key]):
+            continue  # the same line as ours: nothing new
+        reader.rows.setdefault(entry.key, []).append((0, entry))
+
+
 def _resolve(reader: _Reader, found: list[tuple[int, Entry]]) -> Entry:
     """One entry for a key that may appear on several lines (a union merge of two branches).
 
@@ -324,6 +355,7 @@ def _resolve(reader: _Reader, found: list[tuple[int, Entry]]) -> Entry:
     reader.merged = True
     newest = max(entry.mod for _, entry in found)
     top = [entry for _, entry in found if entry.mod == newest]
+    top.sort(key=lambda entry: entry.size > 0)  # among equals, one whose content is here
     if len({(entry.digest, entry.legacy, entry.removed) for entry in top}) == 1:
         return top[-1]
     return top[-1]._replace(digest="")

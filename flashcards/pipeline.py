@@ -274,7 +274,9 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     lock_file = project.lock
     now = lock.build_time()
     # Read (and refuse, if it cannot be trusted) before anything else is done or written.
-    previous_lock = lock.read_lock(lock_file, str(lock_file))
+    from flashcards.gitlock import other_sides
+
+    previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=other_sides(lock_file))
     with contextlib.ExitStack() as stack:
         workers = stack.enter_context(Workers())
         # The HTML of compiled files waits in a cache until its package is written: the
