@@ -456,7 +456,7 @@ def with_union_merge(attributes: bytes | None) -> bytes | None:
     if attributes is None:
         return (ATTRIBUTES_LINE + "\n").encode()
     for raw in attributes.splitlines():
-        words = raw.split()
+        words = raw.decode("utf-8", "replace").split()
         if words and words[0] in (LOCK_NAME, f"/{LOCK_NAME}", "*.lock"):
             return None
     newline = b"\r\n" if b"\r\n" in attributes else b"\n"

@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from flashcards.errors import FlashcardsError
 from flashcards.lock import LOCK_NAME
 from flashcards.load import SUFFIXES
 
@@ -70,6 +71,13 @@ def _same(a: Path, b: Path) -> bool:
 
 def find_project(src: Path) -> Project:
     """The project SOURCE belongs to (see the module docstring)."""
+    try:
+        return _find_project(src)
+    except OSError as exc:
+        raise FlashcardsError(f"{exc.filename or src}: cannot read: {exc.strerror}") from exc
+
+
+def _find_project(src: Path) -> Project:
     start = src if src.is_dir() else src.parent
     here = Path(os.path.abspath(start))
     chain = [here, *here.parents]
