@@ -44,8 +44,8 @@ class Plan:
     retired: tuple[Change, ...] = ()
     # Lock entries whose content comes with them (removed cards): key -> content.
     notes: dict[str, Note] = dataclasses.field(default_factory=dict)
-    # The entries, as they were, of the cards removed by this build (not earlier ones).
-    removed_now: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    # The entries, as they were, of the cards whose content this build changed or removed.
+    replaced: dict[str, Entry] = dataclasses.field(default_factory=dict)
 
     def settled(self) -> list[Change]:
         """What a rebuild right after this one reports: nothing new, changed or moved, and the
@@ -59,9 +59,9 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
                drop_removed: bool = False, restorable: dict[str, Entry] | None = None) -> Plan:
     """Stamp every note, classify every card, and carry removed cards forward.
 
-    `restorable` holds entries as they were before this session removed their cards (watch
-    passes them): a card that comes back with exactly that content gets its old time back, so
-    a file saved half-written and then whole does not make its notes newer."""
+    `restorable` holds entries as they were before this session changed or removed their
+    cards (watch passes them): a card that comes back to exactly that content gets its old
+    time back, so a file saved half-written and then whole makes no note newer."""
     restorable = restorable or {}
     entries: dict[str, Entry] = {}
     for kind, signature in notetype_signatures.items():
@@ -70,20 +70,23 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         entries[key] = Entry(key, digest, next_mod(previous.get(key), digest, now))
     changes: list[Change] = []
     settled: list[Change] = []
+    replaced: dict[str, Entry] = {}
     for deck in decks:
         for card in deck.cards:
             old = previous.get(card.guid)
             back = restorable.get(card.guid)
-            if back is not None and back.digest == card.digest and old is not None \
-                    and old.removed:
-                old = back
+            if back is not None and old is not None and back.digest == card.digest \
+                    and (old.digest != card.digest or old.removed):
+                old = back._replace(at=0, size=0, verbatim=False)  # its line is gone
             entries[card.guid] = _current_entry(card, deck, old, now)
             changes.append(_current_change(card, deck, old))
+            if old is not None and entries[card.guid].mod != old.mod:
+                replaced[card.guid] = old
     current = len(changes)
     retired: dict[tuple[str, Level], list[RetiredCard]] = {}
     notes: dict[str, Note] = {}
-    removed_now = {old.key: old for old in previous.values()
-                   if old.label and not old.removed and old.key not in entries}
+    replaced.update((old.key, old) for old in previous.values()
+                    if old.label and not old.removed and old.key not in entries)
     for old in sorted(previous.values(), key=lambda e: (e.label, e.key)):
         if old.key in entries or not old.label or drop_removed:
             continue
@@ -99,7 +102,7 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         settled.append(_removed_change(entry, "retired"))
     return Plan(_with_retired(decks, retired), entries, tuple(changes),
                 {kind: entries[f"notetype:{kind}"].mod for kind in notetype_signatures},
-                current, tuple(settled), notes, removed_now)
+                current, tuple(settled), notes, replaced)
 
 
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:

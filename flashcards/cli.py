@@ -75,28 +75,30 @@ def _build_options(command: Callable) -> Callable:
 def build(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
           verbose: bool, no_cache: bool, as_json: bool) -> None:
     """Build one .apkg per deck and level from the YAML under SOURCE (default: cards)."""
-    if not _build_and_report(source, out, combined, drop_removed, quiet, verbose, no_cache,
-                             as_json):
+    if _build_and_report(source, out, combined, drop_removed, quiet, verbose, no_cache,
+                         as_json) is None:
         raise SystemExit(1)
 
 
 def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: bool,
-                      quiet: bool, verbose: bool, no_cache: bool, as_json: bool) -> bool:
-    """One build with its report (errors included); True when it succeeded."""
+                      quiet: bool, verbose: bool, no_cache: bool, as_json: bool,
+                      restorable: dict | None = None) -> object | None:
+    """One build with its report (errors included); its result, or None when it failed."""
     from flashcards import pipeline
     from flashcards.terminal import ProgressLine
 
     progress = ProgressLine.for_stderr(quiet or as_json)
     try:
         result = pipeline.build(source, out, combined=combined, drop_removed=drop_removed,
-                                use_cache=not no_cache, progress=progress)
+                                use_cache=not no_cache, progress=progress,
+                                restorable=restorable)
     except FlashcardsError as error:
         progress.finish()
         _print_error(error)
-        return False
+        return None
     progress.finish()
     _report(result, as_json, quiet, f"wrote {len(result.outputs)} package(s) to {out}", verbose)
-    return True
+    return result
 
 
 @main.command()
@@ -272,9 +274,19 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
 
     from flashcards import watch as watching
 
+    # The lock entries of cards this session changed or removed, as they were before: a card
+    # that comes back to that content (a file saved half-written, then whole) gets its old
+    # time back instead of a newer one.
+    restorable: dict = {}
+
     def build_once() -> bool:
-        return _build_and_report(source, out, combined, drop_removed, quiet, verbose, False,
-                                 False)
+        result = _build_and_report(source, out, combined, drop_removed, quiet, verbose, False,
+                                   False, restorable)
+        if result is None:
+            return False
+        for key, entry in result.replaced.items():
+            restorable.setdefault(key, entry._replace(at=0, size=0, verbatim=False))
+        return True
 
     def announce(batch: object) -> None:
         names = sorted({Path(name).name for _, name in batch})  # type: ignore[attr-defined]
@@ -282,7 +294,11 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
         click.echo(f"\nchanged: {shown}; building")
 
     click.echo(f"watching {source} (Ctrl-C to stop)")
+    # watchfiles yields once nothing changed for `step` ms, and after `debounce` ms at the
+    # latest: so the quiet time asked for is the step, and the upper bound is far above it.
     batches = watchfiles.watch(source, watch_filter=watching.relevant(source, out),
-                               debounce=debounce, step=50, raise_interrupt=False)
-    watching.run(build_once, batches, announce)
+                               step=max(debounce, 1), debounce=watching.longest_wait(debounce),
+                               rust_timeout=watching.TICK, yield_on_timeout=True,
+                               raise_interrupt=False)
+    watching.run(build_once, batches, announce, ready_first=True)
     click.echo("stopped watching")

@@ -63,9 +63,9 @@ class BuildResult:
     files_cached: int = 0
     packages_written: int = 0
     packages_kept: int = 0
-    # Lock entries of the cards this build found removed, as they were before (watch keeps
-    # them: a card that comes back unchanged gets its old time back).
-    removed_now: dict = field(default_factory=dict)
+    # Lock entries, as they were, of the cards whose content this build changed or removed
+    # (watch keeps them: a card that comes back to that content gets its old time back).
+    replaced: dict = field(default_factory=dict)
     notices: tuple[str, ...] = ()  # things done besides packages and lock, to tell the user
 
 
@@ -377,7 +377,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                 cache.prune()
         return BuildResult(packages, reported, tuple(warnings), lock_file,
                            compiled.files_compiled, len(sources) - compiled.files_compiled,
-                           count, len(outputs) - count if write else 0, plan.removed_now,
+                           count, len(outputs) - count if write else 0, plan.replaced,
                            tuple(notices))
 
 
