@@ -300,5 +300,8 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
                                step=max(debounce, 1), debounce=watching.longest_wait(debounce),
                                rust_timeout=watching.TICK, yield_on_timeout=True,
                                raise_interrupt=False)
-    watching.run(build_once, batches, announce, ready_first=True)
+    try:
+        watching.run(build_once, batches, announce, ready_first=True)
+    except KeyboardInterrupt:  # Ctrl-C between two waits for changes, or during a build
+        pass
     click.echo("stopped watching")
