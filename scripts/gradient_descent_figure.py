@@ -144,7 +144,8 @@ def build_svg() -> str:
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         add(f'<line x1="{LEFT + 20}" y1="{y}" x2="{LEFT + 60}" y2="{y}" stroke="{colour}" '
             f'stroke-width="3"{dash_attr}/>')
-        add(f'<text x="{LEFT + 70}" y="{y + 5}" {FONT} font-size="15" fill="#222222">{label}</text>')
+        add(f'<text x="{LEFT + 70}" y="{y + 5}" {FONT} font-size="15" fill="#222222">'
+            f'{label}</text>')
     add("</svg>")
     return "\n".join(parts) + "\n"
 

@@ -71,7 +71,7 @@ def fmt(value: float) -> str:
 
 
 def curve(d: float, colour: str, width: float, dash: str | None) -> str:
-    """An SVG polyline of one ROC curve; FPR is sampled densely near 0, where curves rise fastest."""
+    """An SVG polyline of one ROC curve, sampled densely near FPR 0 where the curves rise."""
     points = []
     for i in range(SAMPLES + 1):
         fpr = (i / SAMPLES) ** 2
@@ -138,7 +138,7 @@ def build_svg() -> str:
     box_x, box_y = RIGHT - box_w - 12, BOTTOM - row_h * len(CURVES) - 26
     add(f'<rect x="{box_x}" y="{box_y}" width="{box_w}" height="{row_h * len(CURVES) + 14}" '
         'rx="8" ry="8" fill="#ffffff" fill-opacity="0.92" stroke="#bbbbbb" stroke-width="1"/>')
-    for i, ((d, colour, width, dash), name) in enumerate(zip(CURVES, names)):
+    for i, ((d, colour, width, dash), name) in enumerate(zip(CURVES, names, strict=True)):
         cy = box_y + 19 + i * row_h
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         add(f'<line x1="{box_x + 12}" y1="{cy}" x2="{box_x + 50}" y2="{cy}" stroke="{colour}" '
