@@ -524,6 +524,11 @@ def shapley_values_add_up():
                 total += weight * (value(s + (j,)) - value(s))
         phi.append(total)
     assert np.isclose(sum(phi), f(x[None])[0] - f(background).mean())
+    # The weights are the share of feature orders in which exactly S precedes j.
+    for j in features:
+        by_order = np.mean([value(order[:order.index(j) + 1]) - value(order[:order.index(j)])
+                            for order in itertools.permutations(features)])
+        assert np.isclose(by_order, phi[j])
 
 
 # advanced --------------------------------------------------------------------------
