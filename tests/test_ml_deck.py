@@ -122,6 +122,23 @@ def test_stats_finds_no_card_over_the_default_word_limit(runner):
     assert report["notes"] >= 140
 
 
+def test_every_card_names_its_source():
+    # In 'extra', or, for a first-edition card left untouched (so that a learner's own edits
+    # to it survive the import), in a "# Source:" comment right above it.
+    missing = []
+    for path in sorted(CARDS.rglob("*.yaml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        data = yaml.safe_load("\n".join(lines))
+        starts = [i for i, line in enumerate(lines) if line.startswith("  - id: ")]
+        assert len(starts) == len(data["cards"]), path
+        for start, card in zip(starts, data["cards"], strict=True):
+            in_extra = "Source:" in card.get("extra", "")
+            in_comment = lines[start - 1].startswith("  # Source: ")
+            if not (in_extra or in_comment):
+                missing.append(card["id"])
+    assert missing == []
+
+
 def test_three_level_decks_with_the_right_number_of_notes(imported):
     col, result, logs = imported
     expected = _cards_per_level_in_yaml()
