@@ -9,6 +9,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -315,13 +316,18 @@ def _review(col, deck: str, count: int) -> list[int]:
     return reviewed
 
 
-def test_second_edition_merges_into_a_collection_that_studied_the_first(tmp_path):
+def test_second_edition_merges_into_a_collection_that_studied_the_first(tmp_path, monkeypatch):
     from anki.collection import Collection
 
+    # Each edition is built with its own lock, as it was shipped. A note the lock does not know
+    # (or whose content moved) gets the build's clock; the second edition's clock is later.
+    now = int(time.time())
     first_src = _first_edition(tmp_path / "first")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(now - 3600))
     first = pipeline.build(first_src, tmp_path / "first-build")
     second_src = tmp_path / "second" / "cards"
     shutil.copytree(CARDS, second_src)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(now))
     second = pipeline.build(second_src, tmp_path / "second-build")
     old_notes = _notes_by_id(first.outputs)
     new_notes = _notes_by_id(second.outputs)
