@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -386,3 +387,112 @@ def test_second_edition_merges_into_a_collection_that_studied_the_first(tmp_path
                 assert col.find_notes(f'"deck:{deck}" "Id:{card_id}"'), card_id
     finally:
         col.close()
+
+
+# ... and reaches a phone through Anki's own sync server without a full sync ------------
+
+
+@pytest.fixture
+def sync_server(tmp_path):
+    """Anki's sync server on a free loopback port; yields its endpoint, stopped by its own pid."""
+    import socket
+    import urllib.error
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "SYNC_USER1": "learner:secret",
+           "SYNC_BASE": str(tmp_path / "server"), "SYNC_HOST": "127.0.0.1",
+           "SYNC_PORT": str(port)}
+    server = subprocess.Popen([sys.executable, "-m", "anki.syncserver"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    endpoint = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                urllib.request.urlopen(endpoint, timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # it answers
+            except OSError:
+                assert server.poll() is None, server.stderr.read().decode()
+                assert time.monotonic() < deadline, "the sync server did not start in 30 s"
+                time.sleep(0.1)
+        yield endpoint
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _sync(col, auth, *, first: str | None = None) -> None:
+    """Sync col; only a device's very first sync ("upload" or "download") may be a full one."""
+    out = col.sync_collection(auth, False)
+    full = (out.FULL_UPLOAD, out.FULL_DOWNLOAD, out.FULL_SYNC)
+    if first:
+        assert out.required in full, out
+        col.full_upload_or_download(auth=auth, server_usn=None, upload=first == "upload")
+    else:
+        assert out.required not in full, out
+    status = col.sync_status(auth)
+    assert status.required == status.NO_CHANGES, status
+
+
+def test_second_edition_reaches_a_phone_by_normal_syncs_with_its_history(tmp_path, sync_server,
+                                                                         monkeypatch):
+    from anki.collection import Collection
+
+    now = int(time.time())
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(now - 3600))
+    first = pipeline.build(_first_edition(tmp_path / "first"), tmp_path / "first-build")
+    second_src = tmp_path / "second" / "cards"
+    shutil.copytree(CARDS, second_src)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(now))
+    second = pipeline.build(second_src, tmp_path / "second-build")
+    new_notes = _notes_by_id(second.outputs)
+    old_notes = _notes_by_id(first.outputs)
+    assert new_notes["kmeans-steps"]["fields"] == old_notes["kmeans-steps"]["fields"]
+    assert new_notes["ml-model-building-process"]["fields"] != (
+        old_notes["ml-model-building-process"]["fields"])
+
+    (tmp_path / "desktop").mkdir()
+    (tmp_path / "phone").mkdir()
+    desktop = Collection(str(tmp_path / "desktop" / "collection.anki2"))
+    phone = Collection(str(tmp_path / "phone" / "collection.anki2"))
+    try:
+        desk_auth = desktop.sync_login("learner", "secret", sync_server)
+        phone_auth = phone.sync_login("learner", "secret", sync_server)
+        for output in first.outputs:
+            import_apkg(desktop, output.path)
+        _sync(desktop, desk_auth, first="upload")
+        _sync(phone, phone_auth, first="download")
+
+        # Study on the phone, and fix a note the second edition leaves alone.
+        reviewed = _review(phone, f"{DECK}::Basic", 6) + _review(phone, f"{DECK}::Advanced", 4)
+        before = _history(phone, reviewed)
+        assert all(row[0] == 1 and len(row[7]) == 1 for row in before.values())
+        (nid,) = phone.find_notes('"Id:kmeans-steps"')
+        note = phone.get_note(nid)
+        note["Extra"] += "<p>fixed on the phone</p>"
+        phone.update_note(note)
+        _sync(phone, phone_auth)
+        _sync(desktop, desk_auth)
+
+        # The desktop imports the second edition; both sides stay on normal syncs.
+        logs = [import_apkg(desktop, output.path) for output in second.outputs]
+        assert sum(len(log.conflicting) for log in logs) == 0
+        status = desktop.sync_status(desk_auth)
+        assert status.required == status.NORMAL_SYNC, status
+        _sync(desktop, desk_auth)
+        _sync(phone, phone_auth)
+
+        found = {phone.get_note(n)["Id"]: phone.get_note(n) for n in phone.find_notes("")}
+        assert set(found) == set(new_notes)
+        assert found["ml-model-building-process"].fields == (
+            new_notes["ml-model-building-process"]["fields"])
+        assert found["kmeans-steps"]["Extra"].endswith("<p>fixed on the phone</p>")
+        assert _history(phone, reviewed) == before
+    finally:
+        desktop.close()
+        phone.close()
