@@ -6,6 +6,7 @@ import contextlib
 import gc
 import hashlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +22,12 @@ from flashcards.cache import (
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import find_sources, parse_source, read_bytes
 from flashcards.model import (
+    BuiltCard,
+    BuiltDecks,
     Change,
     DeckFile,
     DeckLevel,
+    GoneCard,
     Level,
     Media,
     RenderedCard,
@@ -241,14 +245,61 @@ def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = 
                       use_cache=use_cache, progress=progress)
 
 
+def build_for_push(src: Path, out: Path, *, write: bool = True, drop_removed: bool = False,
+                   progress: Progress = no_progress) -> tuple[BuildResult, BuiltDecks]:
+    """build (or with write=False, diff), plus every card with its HTML for `push`.
+
+    Never answers from the last build's record: push needs the cards themselves. With
+    write=False nothing is written, the user's build cache included."""
+    found: list[BuiltDecks] = []
+
+    def collect(plan: object, cache: BuildCache) -> None:
+        found.append(_built_decks(plan, cache))
+
+    with without_gc():
+        result = _build(src, out, combined=False, drop_removed=drop_removed, write=write,
+                        use_cache=True, progress=progress, collect=collect)
+    return result, found[0]
+
+
+def _built_decks(plan: object, cache: BuildCache) -> BuiltDecks:
+    from flashcards.outputs import with_html
+
+    full = {note.guid: note for deck in with_html(plan.decks, cache.folder)
+            for note in deck.cards}
+    moved = {change.label: change.moved_from for change in plan.changes if change.moved_from}
+    status = {change.label: change.status for change in plan.changes}
+    cards = []
+    descriptions: dict[str, str] = {}
+    media: dict[str, Media] = {}
+    for deck in plan.decks:
+        if not deck.cards:
+            continue  # a level whose every card was removed: nothing to describe
+        descriptions.setdefault(deck.deck, deck.description)
+        descriptions[deck.name] = deck.description
+        media.update((m.name, m) for m in deck.description_media)
+        for card in deck.cards:
+            note = full[card.guid]
+            cards.append(BuiltCard(card.guid, card.label, card.where, deck.deck, deck.level,
+                                   note.kind, note.fields, note.tags, note.media,
+                                   moved.get(card.label, ""), status[card.label]))
+    removed = tuple(GoneCard(ids.note_guid(*change.label.split("/", 1)), change.label,
+                             change.where, change.deck_name)
+                    for change in plan.changes if change.status in ("removed", "retired"))
+    return BuiltDecks(tuple(cards), removed, descriptions,
+                      tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods))
+
+
 def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
-           use_cache: bool, progress: Progress) -> BuildResult:
+           use_cache: bool, progress: Progress,
+           collect: Callable[[object, BuildCache], None] | None = None) -> BuildResult:
     """check(src), compare with the last build, then write one .apkg per deck level into out.
 
     With write=False (the `diff` command) nothing is written; the result says what would be.
     Packages whose inputs did not change since the last build are left as they are, and when
     nothing at all changed (same sources, lock, options, tool and packages) the result of the
     last build's own "what would a rebuild say" is reused without compiling anything.
+    With `collect` (push), the plan and the cache holding every card's HTML are handed to it.
     """
     from flashcards import changes, lock, templates
 
@@ -260,17 +311,18 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
         cache = BuildCache(src_root) if use_cache else None
         # diff (write=False) only reads the cache, so it need not be writable or even exist.
-        kept = cache is not None and (cache.writable() if write else True)
+        kept = cache is not None and (cache.writable() if write else collect is None)
         if cache is None or not kept:
             temporary = stack.enter_context(tempfile.TemporaryDirectory(prefix="flashcards-"))
             cache = BuildCache(src_root, folder=Path(temporary))
         sources, errors = _read_sources(src, cache)
         options = f"{src}\0{src_root.resolve()}\0{out.resolve()}\0{combined}\0{drop_removed}"
-        if kept and not errors:
+        if kept and not errors and collect is None:
             remembered = cache.recall(_state_key(options, sources, lock_file))
             if remembered is not None:
                 return _unpack_result(remembered, len(sources))
-        compiled = _compile_sources(src, sources, errors, cache, store=write, summaries=True,
+        compiled = _compile_sources(src, sources, errors, cache,
+                                    store=write or collect is not None, summaries=True,
                                     workers=workers, progress=progress)
 
         def old_notes(deck: str, level: Level) -> dict:
@@ -282,6 +334,8 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         previous = lock.read_lock(lock_file)
         plan = changes.plan_build(compiled.decks, previous, lock.build_time(), signatures,
                                   old_notes, drop_removed=drop_removed)
+        if collect is not None:
+            collect(plan, cache)
         lock_changed = plan.entries != previous or not lock_file.exists()
         del previous  # a big lock's old entries are not needed any more
         outputs = _outputs(plan.decks, out, combined)
