@@ -109,10 +109,12 @@ _PROFILE = click.option("--profile", metavar="NAME",
 def _target(collection_path: Path | None, profile: str | None) -> Path:
     """The collection file named by --collection or --profile (exactly one of them)."""
     from flashcards.push.locate import find_collection
+    from flashcards.push.session import require_anki
 
     if (collection_path is None) == (profile is None):
         raise click.UsageError("give the collection: --collection PATH or --profile NAME")
     try:
+        require_anki()
         return find_collection(collection_path, profile)
     except FlashcardsError as error:
         _fail(error)

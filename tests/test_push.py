@@ -425,10 +425,10 @@ push(Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), removed="delete",
 @pytest.mark.parametrize("stage", ["adding", "updating", "removing", "recording"])
 def test_a_killed_push_leaves_the_collection_as_it_was(runner, project, col_path, stage):
     assert _push(runner, project, col_path).exit_code == 0
-    (project / "zoo.yaml").write_text(
-        _edit(DECK, ("a: Meow", "a: Meow!"), ("  - id: dog\n    q: What does a dog say?\n"
-                                              "    a: Woof\n", "  - {id: hen, q: Hen?, a: Cluck}\n")),
-        encoding="utf-8")
+    dog = "  - id: dog\n    q: What does a dog say?\n    a: Woof\n"
+    hen = "  - {id: hen, q: Hen?, a: Cluck}\n"
+    (project / "zoo.yaml").write_text(_edit(DECK, ("a: Meow", "a: Meow!"), (dog, hen)),
+                                      encoding="utf-8")
     before = _dump(col_path)
     killed = subprocess.run([sys.executable, "-c", _KILLER, str(project),
                              str(project.parent / "build"), str(col_path), stage],

@@ -65,18 +65,21 @@ def _copy_media(col: object, plan: PushPlan, built: BuiltDecks) -> None:
         card = by_guid.get(note_guid)
         if card is not None:
             wanted.update((m.name, m) for m in card.media)
+    folder = Path(col.media.dir())
     for name in sorted(wanted):
-        if col.media.have(name):
-            continue  # names come from the content: the same name is the same file
         try:
             data = wanted[name].path.read_bytes()
         except OSError as exc:
             raise FlashcardsError(f"cannot read image {wanted[name].path}: {exc.strerror}"
                                   ) from exc
-        stored = col.media.write_data(name, data)
-        if stored != name:
-            raise FlashcardsError(f"Anki stored the media file {name} as {stored}; nothing "
-                                  "was changed in the collection")
+        if col.media.have(name):
+            # Names come from the content, so the same name must be the same bytes.
+            if (folder / name).read_bytes() != data:
+                raise FlashcardsError(f"the collection's media folder has another file named "
+                                      f"{name}; move it away and push again (nothing was "
+                                      "changed)")
+            continue
+        col.media.write_data(name, data)
 
 
 def _guid_of(label: str) -> str:

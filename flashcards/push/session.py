@@ -30,4 +30,5 @@ def open_collection(path: Path) -> object:
         if "already open" in str(exc):
             raise FlashcardsError(f"{path}: the collection is open in Anki (or its media is "
                                   "syncing); close Anki and run again") from exc
-        raise FlashcardsError(f"{path}: cannot open the collection: {exc}") from exc
+        detail = "the file is not a database" if "not a database" in str(exc) else str(exc)
+        raise FlashcardsError(f"{path}: cannot open the collection: {detail}") from exc
