@@ -213,6 +213,8 @@ def _compare(card: BuiltCard, note: AnkiNote, previous: Pushed | None, force: bo
     names = _FIELDS[card.kind]
     fields = list(note.fields)
     hashes, changed, kept, conflicts = [], [], [], []
+    if card.fields == note.fields:  # the usual case, made quick: nothing to compare
+        hashes, names = list(map(field_hash, card.fields)), ()
     for index, name in enumerate(names):
         source, anki = card.fields[index], note.fields[index]
         source_hash = field_hash(source)

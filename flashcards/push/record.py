@@ -9,13 +9,12 @@ push suspended it (a removed card); never the texts themselves, to keep the reco
 
 from __future__ import annotations
 
-import base64
-import hashlib
+import zlib
 from dataclasses import dataclass
 
 PREFIX = "flashcards:pushed:"
 VERSION = 1
-_HASH = 8  # characters per field: 48 bits of SHA-256, base64url
+_HASH = 8  # characters per field
 UNKNOWN = "-" * _HASH  # a field whose pushed text is not known (an unresolved conflict)
 
 
@@ -30,9 +29,12 @@ class Pushed:
 
 
 def field_hash(text: str) -> str:
-    """A short, stable hash of one field's text."""
-    digest = hashlib.sha256(text.encode()).digest()[:6]
-    return base64.urlsafe_b64encode(digest).decode()
+    """A short, stable hash of one field's text: CRC-32, as 8 hex digits.
+
+    It only has to tell whether a text is the one pushed (a learner's edit that kept the
+    CRC is a one in four billion chance), and a push hashes every field of every card, so a
+    fast checksum serves better than a cryptographic hash."""
+    return f"{zlib.crc32(text.encode()):08x}"
 
 
 def config_key(namespace: str) -> str:
