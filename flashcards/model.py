@@ -303,6 +303,7 @@ class BuiltCard:
     media: tuple[Media, ...]
     moved_from: str = ""  # the "Deck::Level" of the last build, when the card changed level
     status: str = "new"  # since the last build: "new", "changed" or "unchanged"
+    last_digest: str = ""  # content_digest of the card at the last build (from the lock)
 
     @property
     def deck_name(self) -> str:

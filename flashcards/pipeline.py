@@ -253,8 +253,8 @@ def build_for_push(src: Path, out: Path, *, write: bool = True, drop_removed: bo
     write=False nothing is written, the user's build cache included."""
     found: list[BuiltDecks] = []
 
-    def collect(plan: object, cache: BuildCache) -> None:
-        found.append(_built_decks(plan, cache))
+    def collect(plan: object, cache: BuildCache, previous: dict) -> None:
+        found.append(_built_decks(plan, cache, previous))
 
     with without_gc():
         result = _build(src, out, combined=False, drop_removed=drop_removed, write=write,
@@ -262,7 +262,7 @@ def build_for_push(src: Path, out: Path, *, write: bool = True, drop_removed: bo
     return result, found[0]
 
 
-def _built_decks(plan: object, cache: BuildCache) -> BuiltDecks:
+def _built_decks(plan: object, cache: BuildCache, previous: dict) -> BuiltDecks:
     from flashcards.outputs import with_html
 
     full = {note.guid: note for deck in with_html(plan.decks, cache.folder)
@@ -282,7 +282,8 @@ def _built_decks(plan: object, cache: BuildCache) -> BuiltDecks:
             note = full[card.guid]
             cards.append(BuiltCard(card.guid, card.label, card.where, deck.deck, deck.level,
                                    note.kind, note.fields, note.tags, note.media,
-                                   moved.get(card.label, ""), status[card.label]))
+                                   moved.get(card.label, ""), status[card.label],
+                                   previous[card.guid].digest if card.guid in previous else ""))
     removed = tuple(GoneCard(ids.note_guid(*change.label.split("/", 1)), change.label,
                              change.where, change.deck_name)
                     for change in plan.changes if change.status in ("removed", "retired"))
@@ -292,14 +293,15 @@ def _built_decks(plan: object, cache: BuildCache) -> BuiltDecks:
 
 def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
            use_cache: bool, progress: Progress,
-           collect: Callable[[object, BuildCache], None] | None = None) -> BuildResult:
+           collect: Callable[[object, BuildCache, dict], None] | None = None) -> BuildResult:
     """check(src), compare with the last build, then write one .apkg per deck level into out.
 
     With write=False (the `diff` command) nothing is written; the result says what would be.
     Packages whose inputs did not change since the last build are left as they are, and when
     nothing at all changed (same sources, lock, options, tool and packages) the result of the
     last build's own "what would a rebuild say" is reused without compiling anything.
-    With `collect` (push), the plan and the cache holding every card's HTML are handed to it.
+    With `collect` (push), the plan, the cache holding every card's HTML and the previous lock
+    entries are handed to it.
     """
     from flashcards import changes, lock, templates
 
@@ -335,7 +337,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         plan = changes.plan_build(compiled.decks, previous, lock.build_time(), signatures,
                                   old_notes, drop_removed=drop_removed)
         if collect is not None:
-            collect(plan, cache)
+            collect(plan, cache, previous)
         lock_changed = plan.entries != previous or not lock_file.exists()
         del previous  # a big lock's old entries are not needed any more
         outputs = _outputs(plan.decks, out, combined)

@@ -341,6 +341,86 @@ def test_a_note_with_another_notetype_is_left_alone(runner, project, col_path):
         col.close()
 
 
+def test_first_push_onto_a_collection_filled_by_importing_packages(runner, project, col_path):
+    """Years of File > Import, then a first push: no record yet, so the lock stands in."""
+    from tests.conftest import import_apkg
+
+    built = runner.invoke(main, ["build", _shown(project), "-o", "build"])
+    assert built.exit_code == 0, built.output
+    col = _open(col_path)
+    try:
+        for package in sorted(Path("build").glob("*.apkg")):
+            import_apkg(col, package)
+    finally:
+        col.close()
+    _edit_note(col_path, "dog", "Back", "Woof woof")  # source unchanged: the edit stays
+    _edit_note(col_path, "cat", "Back", "Miaow")  # source changed too: a conflict
+    (project / "zoo.yaml").write_text(_edit(DECK, ("a: Meow", "a: Meow!"), ("a: Moo", "a: Mooo")),
+                                      encoding="utf-8")
+    result = _push(runner, project, col_path)
+    assert result.exit_code == 1
+    assert "card 'zoo/cat': field 'Back' was edited in Anki ('Miaow')" in result.stderr
+    assert "~ changed   zoo/cow  cards/zoo.yaml:13  Animals::Basic  (Back)" in result.output
+    assert "= kept      zoo/dog" in result.output
+    notes = _notes(col_path)
+    assert (notes["cat"][0][1], notes["dog"][0][1], notes["cow"][0][1]) == (
+        "Miaow", "Woof woof", "Mooo")
+    col = _open(col_path)
+    try:
+        assert col.note_count() == 4 and _dup_guids(col) == []
+    finally:
+        col.close()
+
+
+def _dup_guids(col) -> list:
+    return col.db.all("select guid from notes group by guid having count(*) > 1")
+
+
+def test_our_styling_comes_back_and_the_schema_stays(runner, project, col_path):
+    from flashcards import templates
+
+    assert _push(runner, project, col_path).exit_code == 0
+    col = _open(col_path)
+    try:
+        notetype = col.models.get(2000328871)
+        notetype["css"] = ".card { color: pink }"
+        notetype["tmpls"][0]["qfmt"] = "{{Front}}"
+        col.models.update_dict(notetype)
+        schema = col.db.scalar("select scm from col")
+    finally:
+        col.close()
+    assert _push(runner, project, col_path).exit_code == 0
+    col = _open(col_path)
+    try:
+        notetype = col.models.get(2000328871)
+        assert notetype["css"] == templates.card_css()
+        assert notetype["tmpls"][0]["qfmt"] == templates.notetype_parts("basic")[1][0]["qfmt"]
+        assert col.db.scalar("select scm from col") == schema
+    finally:
+        col.close()
+    assert "up to date" in _push(runner, project, col_path).output
+
+
+def test_json_report(runner, project, col_path):
+    import json
+
+    assert _push(runner, project, col_path).exit_code == 0
+    _edit_note(col_path, "cat", "Back", "Miaow")
+    (project / "zoo.yaml").write_text(_edit(DECK, ("a: Meow", "a: Meow!"), ("a: Moo", "a: Mooo")),
+                                      encoding="utf-8")
+    result = _push(runner, project, col_path, "--dry-run", "--json")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["dry_run"] is True and report["collection"] == str(col_path)
+    assert report["counts"]["changed"] == 1 and report["counts"]["conflicts"] == 1
+    assert report["changes"] == [{"status": "changed", "card": "zoo/cow",
+                                  "where": "cards/zoo.yaml:13", "deck": "Animals::Basic",
+                                  "fields": ["Back"]}]
+    assert report["conflicts"] == [{"card": "zoo/cat", "where": "cards/zoo.yaml:6",
+                                    "field": "Back", "anki": "Miaow", "source": "Meow!",
+                                    "forced": False}]
+
+
 # --- a push that cannot finish changes nothing --------------------------------------------
 
 

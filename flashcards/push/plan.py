@@ -9,8 +9,9 @@ and (through its hash in the record) what the last push wrote.
     all three differ                       conflict: reported, left alone (--force: source wins)
 
 A note with no record (it came from a package import, not a push) has no "last push"; the lock
-stands in: if the card is unchanged since the last build, a different text in the collection
-is the learner's and is kept, otherwise it is a conflict. Tags from the YAML are ours to set;
+stands in. If the collection holds exactly what the last build packaged, the source updates
+it; if the card is unchanged since the last build, a different text in the collection is the
+learner's and is kept; otherwise it is a conflict. Tags from the YAML are ours to set;
 other tags (the learner's, Anki's `leech` and `marked`) are kept. Cards are moved only out of
 the deck the last push (or build) put them in, so a card the learner filed elsewhere stays.
 """
@@ -23,7 +24,14 @@ from dataclasses import dataclass, field
 from flashcards import ids, templates
 from flashcards.changes import REMOVED_TAG
 from flashcards.errors import SourceError
-from flashcards.model import BuiltCard, BuiltDecks, GoneCard, Location, printable
+from flashcards.model import (
+    BuiltCard,
+    BuiltDecks,
+    GoneCard,
+    Location,
+    content_digest,
+    printable,
+)
 from flashcards.push import record
 from flashcards.push.record import Pushed, field_hash
 from flashcards.push.state import KIND_IDS, AnkiNote, CollectionState
@@ -215,6 +223,10 @@ def _compare(card: BuiltCard, note: AnkiNote, previous: Pushed | None, force: bo
     hashes, changed, kept, conflicts = [], [], [], []
     if card.fields == note.fields:  # the usual case, made quick: nothing to compare
         hashes, names = list(map(field_hash, card.fields)), ()
+    # No record, but the collection holds exactly what the last build packaged (imported from
+    # our packages and not edited since): the source may update it.
+    as_built = (previous is None and bool(card.last_digest) and bool(names)
+                and content_digest(card.kind, note.fields, card.tags) == card.last_digest)
     for index, name in enumerate(names):
         source, anki = card.fields[index], note.fields[index]
         source_hash = field_hash(source)
@@ -223,7 +235,7 @@ def _compare(card: BuiltCard, note: AnkiNote, previous: Pushed | None, force: bo
             continue
         pushed = previous.hashes[index] if previous and index < len(previous.hashes) else None
         known = pushed is not None and pushed != record.UNKNOWN
-        if known and field_hash(anki) == pushed:
+        if as_built or (known and field_hash(anki) == pushed):
             fields[index] = source
             changed.append(name)
             hashes.append(source_hash)
