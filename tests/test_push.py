@@ -617,3 +617,14 @@ def test_the_build_never_imports_anki():
             "print(any(m == 'anki' or m.startswith('anki.') for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert out.stdout == "False\n", out.stderr
+
+
+def test_text_anki_normalises_is_not_mistaken_for_an_edit(runner, write_cards, col_path):
+    # "café" typed with a combining accent (NFD, as some editors save it); Anki keeps NFC.
+    src = write_cards({"n.yaml": 'deck: N\nnamespace: n\ncards:\n  - {id: a, q: "cafe\u0301", '
+                                 "a: b}\n"})
+    assert _push(runner, src, col_path).exit_code == 0
+    again = _push(runner, src, col_path)
+    assert again.output.splitlines() == [
+        f"{col_path} is up to date: 0 new, 0 changed, 0 moved, 0 removed, 1 unchanged, "
+        "0 with edits kept, 0 in conflict"]

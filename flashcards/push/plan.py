@@ -18,6 +18,7 @@ the deck the last push (or build) put them in, so a card the learner filed elsew
 
 from __future__ import annotations
 
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -176,7 +177,7 @@ def plan_push(built: BuiltDecks, state: CollectionState, removed: str = "tag",
                 blocked.append(broken[card.kind](card))
                 continue
             new.append(card)
-            namespace[card.guid] = Pushed(tuple(map(field_hash, card.fields)), card.tags,
+            namespace[card.guid] = Pushed(tuple(map(field_hash, _nfc(card.fields))), card.tags,
                                           card.deck_name)
             continue
         problem = _blocked(card, note, state, broken)
@@ -220,15 +221,16 @@ def _compare(card: BuiltCard, note: AnkiNote, previous: Pushed | None, force: bo
     """Fields and tags of one note in both the build and the collection."""
     names = _FIELDS[card.kind]
     fields = list(note.fields)
+    sources = _nfc(card.fields)  # Anki stores text in NFC; compare it that way
     hashes, changed, kept, conflicts = [], [], [], []
-    if card.fields == note.fields:  # the usual case, made quick: nothing to compare
-        hashes, names = list(map(field_hash, card.fields)), ()
+    if sources == note.fields:  # the usual case, made quick: nothing to compare
+        hashes, names = list(map(field_hash, sources)), ()
     # No record, but the collection holds exactly what the last build packaged (imported from
     # our packages and not edited since): the source may update it.
     as_built = (previous is None and bool(card.last_digest) and bool(names)
                 and content_digest(card.kind, note.fields, card.tags) == card.last_digest)
     for index, name in enumerate(names):
-        source, anki = card.fields[index], note.fields[index]
+        source, anki = sources[index], note.fields[index]
         source_hash = field_hash(source)
         if source == anki:
             hashes.append(source_hash)
@@ -387,6 +389,13 @@ def _descriptions(built: BuiltDecks, state: CollectionState) -> tuple[tuple[str,
 def _location(where: str) -> Location:
     path, _, line = where.rpartition(":")
     return Location(path, int(line)) if line.isdigit() else Location(where, 1)
+
+
+def _nfc(fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields in Unicode NFC, the form Anki keeps note text in."""
+    if all(unicodedata.is_normalized("NFC", text) for text in fields):
+        return fields
+    return tuple(unicodedata.normalize("NFC", text) for text in fields)
 
 
 def _short(text: str) -> str:
