@@ -157,7 +157,7 @@ def _push_and_report(source: Path, out: Path, target: Path, dry_run: bool, remov
     progress.finish()
     _warn(result.build.warnings)
     plan = result.plan
-    for error in (*plan.blocked, *(c.error() for c in plan.conflicts)):
+    for error in (*(b.error for b in plan.blocked), *(c.error() for c in plan.conflicts)):
         echo_error(str(error))
     if as_json:
         packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}

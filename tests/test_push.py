@@ -421,6 +421,25 @@ def test_json_report(runner, project, col_path):
                                     "forced": False}]
 
 
+def test_the_machine_learning_deck_pushes_and_then_has_nothing_to_do(runner, tmp_path,
+                                                                     col_path):
+    import shutil
+
+    shutil.copytree(ROOT / "cards", tmp_path / "cards")  # its committed lock included
+    first = _push(runner, tmp_path / "cards", col_path)
+    assert first.exit_code == 0, first.output
+    assert "51 new" in first.output
+    again = _push(runner, tmp_path / "cards", col_path)
+    assert "is up to date: 0 new, 0 changed, 0 moved, 0 removed, 51 unchanged" in again.output
+    col = _open(col_path)
+    try:
+        check = col.media.check()
+        assert list(check.missing) == [] and list(check.unused) == []
+        assert col.card_count() == 65
+    finally:
+        col.close()
+
+
 # --- a push that cannot finish changes nothing --------------------------------------------
 
 

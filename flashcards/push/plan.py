@@ -115,6 +115,19 @@ class Conflict:
 
 
 @dataclass(frozen=True)
+class Blocked:
+    """A card push cannot add or update without a schema change (a full sync), and why.
+
+    For a note of ours under another notetype, note_id and notetype say which note and which
+    notetype it has now: what a takeover (`push --adopt`, issue 15) would change."""
+
+    card: BuiltCard
+    error: SourceError
+    note_id: int | None = None
+    notetype: int | None = None
+
+
+@dataclass(frozen=True)
 class PushPlan:
     """Everything a push will do, and what it will not do and why."""
 
@@ -125,7 +138,7 @@ class PushPlan:
     unsuspend: tuple[int, ...] = ()  # card ids of removed cards that came back
     kept: tuple[KeptEdit, ...] = ()
     conflicts: tuple[Conflict, ...] = ()
-    blocked: tuple[SourceError, ...] = ()  # notes push cannot update without a full sync
+    blocked: tuple[Blocked, ...] = ()  # notes push cannot update without a full sync
     descriptions: tuple[tuple[str, str], ...] = ()  # (deck name, HTML)
     notetypes: tuple[str, ...] = ()  # kinds whose templates or CSS are updated
     records: dict[str, dict | None] = field(default_factory=dict)  # namespace -> new value
@@ -174,7 +187,7 @@ def plan_push(built: BuiltDecks, state: CollectionState, removed: str = "tag",
                 namespace[card.guid] = previous
                 continue
             if card.kind in broken:
-                blocked.append(broken[card.kind](card))
+                blocked.append(Blocked(card, broken[card.kind](card)))
                 continue
             new.append(card)
             namespace[card.guid] = Pushed(tuple(map(field_hash, _nfc(card.fields))), card.tags,
@@ -332,17 +345,18 @@ def _gone_names(item: GoneCard, note: AnkiNote) -> tuple[str, str]:
 
 
 def _blocked(card: BuiltCard, note: AnkiNote, state: CollectionState,
-             broken: dict) -> SourceError | None:
+             broken: dict) -> Blocked | None:
     """Why a note in both cannot be updated without changing its notetype, if it cannot."""
     if note.notetype == KIND_IDS[card.kind]:
-        return broken[card.kind](card) if card.kind in broken else None
+        return Blocked(card, broken[card.kind](card)) if card.kind in broken else None
     notetype = state.notetypes.get(note.notetype)
     name = notetype.name if notetype is not None else str(note.notetype)
-    return SourceError(_location(card.where),
-                       f"card '{card.label}': Anki has this note with notetype '{name}', not "
-                       f"'{_NAMES[card.kind]}'; changing a note's notetype forces a full sync, "
-                       "so push leaves it alone (a card that changed between q/a and cloze "
-                       "needs a new id)")
+    error = SourceError(_location(card.where),
+                        f"card '{card.label}': Anki has this note with notetype '{name}', not "
+                        f"'{_NAMES[card.kind]}'; changing a note's notetype forces a full "
+                        "sync, so push leaves it alone (a card that changed between q/a and "
+                        "cloze needs a new id)")
+    return Blocked(card, error, note.id, note.notetype)
 
 
 def _broken_kinds(state: CollectionState) -> dict:

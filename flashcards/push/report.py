@@ -63,7 +63,8 @@ def as_json(plan: PushPlan, target: str, dry_run: bool, packages: list[dict],
         "changes": changes,
         "conflicts": [{"card": c.label, "where": c.where, "field": c.field, "anki": c.anki,
                        "source": c.source, "forced": c.forced} for c in plan.conflicts],
-        "blocked": [str(error) for error in plan.blocked],
+        "blocked": [{"card": b.card.label, "where": b.card.where, "message": str(b.error)}
+                    for b in plan.blocked],
         "packages": packages,
         "warnings": warnings,
     }
