@@ -120,6 +120,18 @@ class Device:
         finally:
             col.close()
 
+    def sync_media(self) -> None:
+        """Sync the media folder (after a collection sync, which logs in) and wait for it."""
+        col = self.open()
+        try:
+            col.sync_media(self._auth)
+            deadline = time.monotonic() + 60
+            while col.media_sync_status().active:
+                assert time.monotonic() < deadline, "media sync did not finish"
+                time.sleep(0.05)
+        finally:
+            col.close()
+
     def pending(self) -> str:
         """What the next sync would be, without syncing."""
         col = self.open()

@@ -17,6 +17,7 @@ from flashcards.changes import REMOVED_TAG  # noqa: E402
 from flashcards.cli import main  # noqa: E402
 from tests.anki_sync import new_device, start_server, stop_server  # noqa: E402
 from tests.conftest import notes_by_id  # noqa: E402
+from tests.helpers import png_bytes  # noqa: E402
 
 V1 = """\
 deck: Geography
@@ -65,7 +66,7 @@ cards:
     a: The Nile
   - id: brand-new
     q: Which is the smallest country?
-    a: Vatican City
+    a: Vatican City ![its flag](flag.png)
 """
 
 NORMAL = {"NORMAL_SYNC", "NO_CHANGES"}
@@ -157,6 +158,7 @@ def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, device
     assert desktop.sync() in NORMAL
 
     (src / "geo.yaml").write_text(V2, encoding="utf-8")
+    (src / "flag.png").write_bytes(png_bytes(rgb=(255, 255, 0)))
     result = _push(runner, src, desktop, "--removed", "delete")
     assert result.exit_code == 0, result.output
     assert "= kept      geo/river" in result.output
@@ -184,6 +186,15 @@ def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, device
         assert before["mover"][0][0] == 1 and len(before["mover"][0][5]) == 1  # reviewed once
         assert _duplicates(col) == []
         assert col.note_count() == 6
+        image = notes["brand-new"]["Back"].split('src="')[1].split('"')[0]
+    finally:
+        col.close()
+    desktop.sync_media()
+    phone.sync_media()
+    col = phone.open()
+    try:  # the image reached the phone's media folder through the sync server
+        assert (Path(col.media.dir()) / image).read_bytes() == png_bytes(rgb=(255, 255, 0))
+        assert list(col.media.check().missing) == []
     finally:
         col.close()
 
@@ -224,6 +235,7 @@ def test_conflict_made_on_the_phone_is_kept_until_forced(runner, write_cards, de
     desktop.sync()
 
     (src / "geo.yaml").write_text(V2, encoding="utf-8")
+    (src / "flag.png").write_bytes(png_bytes(rgb=(255, 255, 0)))
     result = _push(runner, src, desktop)
     assert result.exit_code == 1
     assert ("cards/geo.yaml:5: card 'geo/capital-france': field 'Back' was edited in Anki "

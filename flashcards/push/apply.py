@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from flashcards import ids, templates
+from flashcards.atomic import write_atomically
 from flashcards.changes import REMOVED_TAG
 from flashcards.errors import FlashcardsError
 from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, Media, NoteContent
@@ -79,7 +80,10 @@ def _copy_media(col: object, plan: PushPlan, built: BuiltDecks) -> None:
                                       f"{name}; move it away and push again (nothing was "
                                       "changed)")
             continue
-        col.media.write_data(name, data)
+        # Written straight into the folder, as Anki's own importer does; Anki notices new
+        # files there when it next checks or syncs media (write_data costs milliseconds a
+        # file, which a first push of a large deck would feel).
+        write_atomically(folder / name, data)
 
 
 def _guid_of(label: str) -> str:
