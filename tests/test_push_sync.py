@@ -16,7 +16,6 @@ pytest.importorskip("anki")
 from flashcards.changes import REMOVED_TAG  # noqa: E402
 from flashcards.cli import main  # noqa: E402
 from tests.anki_sync import new_device, start_server, stop_server  # noqa: E402
-from tests.conftest import notes_by_id  # noqa: E402
 from tests.helpers import png_bytes  # noqa: E402
 
 V1 = """\
@@ -83,16 +82,33 @@ def server(tmp_path_factory):
 
 @pytest.fixture
 def devices(server, tmp_path):
-    """A desktop and a phone of one user, the phone holding the desktop's first push."""
+    """A desktop and a phone of one user, synced once already (their one full sync each), so
+    that the first push, which brings in our notetypes, must sync normally too."""
     user = server.user()
-    return (new_device(tmp_path / "desktop" / "collection.anki2", server, user),
-            new_device(tmp_path / "phone" / "collection.anki2", server, user))
+    desktop = new_device(tmp_path / "desktop" / "collection.anki2", server, user)
+    phone = new_device(tmp_path / "phone" / "collection.anki2", server, user)
+    col = desktop.open()
+    try:  # a collection in use: one note of the learner's own
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "my own question", "my own answer"
+        col.add_note(note, col.decks.id("Default"))
+    finally:
+        col.close()
+    assert desktop.sync() == "FIRST_FULL_UPLOAD"
+    assert phone.sync().startswith("FIRST_FULL")
+    return desktop, phone
 
 
 def _push(runner, src: Path, device, *options: str) -> object:
     out = src.parent / "build"
     return runner.invoke(main, ["push", str(src), "-o", str(out), "--collection",
                                 str(device.path), *options])
+
+
+def _ours(col) -> dict:
+    """Our notes by card id (the learner's own notes have no Id field)."""
+    notes = (col.get_note(note_id) for note_id in col.find_notes(""))
+    return {note["Id"]: note for note in notes if "Id" in note.keys()}
 
 
 def _review_everything(col) -> None:
@@ -138,14 +154,14 @@ def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, device
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
     assert _push(runner, src, desktop).exit_code == 0
-    desktop.sync()
-    phone.sync()
+    assert desktop.sync() == "NORMAL_SYNC"  # new notetypes, decks and notes: a normal sync
+    assert phone.sync() in NORMAL
 
     # On the phone: study, fix a typo, file one card in a deck of one's own, tag a note.
     col = phone.open()
     try:
         _review_everything(col)
-        notes = notes_by_id(col)
+        notes = _ours(col)
         notes["river"]["Back"] = "The Seine"
         col.update_note(notes["river"])
         col.set_deck([c.id for c in notes["own-deck"].cards()], col.decks.id("My own deck"))
@@ -170,7 +186,7 @@ def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, device
 
     col = phone.open()
     try:
-        notes = notes_by_id(col)
+        notes = _ours(col)
         assert notes["capital-france"]["Back"] == "Paris, on the Seine"
         assert notes["river"]["Back"] == "The Seine"  # the learner's fix survives
         assert "doomed" not in notes
@@ -185,7 +201,7 @@ def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, device
         assert _history(col, notes["capital-france"]) == before["capital-france"]
         assert before["mover"][0][0] == 1 and len(before["mover"][0][5]) == 1  # reviewed once
         assert _duplicates(col) == []
-        assert col.note_count() == 6
+        assert col.note_count() == 7  # six of ours and the learner's own
         image = notes["brand-new"]["Back"].split('src="')[1].split('"')[0]
     finally:
         col.close()
@@ -215,11 +231,11 @@ def test_conflict_made_on_the_phone_is_kept_until_forced(runner, write_cards, de
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
     assert _push(runner, src, desktop).exit_code == 0
-    desktop.sync()
-    phone.sync()
+    assert desktop.sync() in NORMAL
+    assert phone.sync() in NORMAL
     col = phone.open()
     try:
-        notes = notes_by_id(col)
+        notes = _ours(col)
         notes["capital-france"]["Back"] = "Paris (my note: 2.1 million people)"
         notes["capital-france"].add_tag("leech")
         col.update_note(notes["capital-france"])
@@ -248,7 +264,7 @@ def test_conflict_made_on_the_phone_is_kept_until_forced(runner, write_cards, de
     assert phone.sync() in NORMAL
     col = phone.open()
     try:
-        notes = notes_by_id(col)
+        notes = _ours(col)
         assert notes["capital-france"]["Back"] == "Paris (my note: 2.1 million people)"
         assert REMOVED_TAG in notes["doomed"].tags  # --removed tag is the default
         mover, = notes["mover"].cards()
@@ -265,7 +281,7 @@ def test_conflict_made_on_the_phone_is_kept_until_forced(runner, write_cards, de
     assert phone.sync() in NORMAL
     col = phone.open()
     try:
-        note = notes_by_id(col)["capital-france"]
+        note = _ours(col)["capital-france"]
         assert note["Back"] == "Paris, on the Seine"
         assert "leech" in note.tags  # Anki's own tag is never ours to drop
     finally:
