@@ -178,7 +178,9 @@ def test_edits_new_cards_levels_and_tags_follow_the_source(runner, project, col_
         DECK, ("a: Meow", "a: Meow, or purr"), ("tags: [pets]", "tags: [felines]"),
         ("  - id: cow\n", "  - id: cow\n    level: advanced\n"),
         ("a: Woof", "a: Woof\n    reverse: true"),
-        ('{{c1::owl}} hoots', '{{c1::owl}} {{c2::hoots}}')), encoding="utf-8")
+        ('{{c1::owl}} hoots', '{{c1::owl}} {{c2::hoots}}'),
+        ("description: Animals and what they do.", "description: What *animals* say.")),
+        encoding="utf-8")
     result = _push(runner, project, col_path)
     assert result.exit_code == 0, result.output
     assert "~ changed   zoo/cat  cards/zoo.yaml:6  Animals::Basic  (Back, tags)" in result.output
@@ -192,6 +194,8 @@ def test_edits_new_cards_levels_and_tags_follow_the_source(runner, project, col_
         assert [col.decks.name(c.did) for c in notes["cow"].cards()] == ["Animals::Advanced"]
         assert [col.decks.name(c.did) for c in notes["dog"].cards()] == ["Animals::Basic"] * 2
         assert [col.decks.name(c.did) for c in notes["owl"].cards()] == ["Animals::Basic"] * 2
+        assert col.decks.by_name("Animals::Basic")["desc"] == "What <em>animals</em> say."
+        assert col.decks.by_name("Animals")["desc"] == "What <em>animals</em> say."
     finally:
         col.close()
     assert "up to date" in _push(runner, project, col_path).output
