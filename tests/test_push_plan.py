@@ -104,3 +104,16 @@ def test_record_round_trip():
     entries = {"g1": Pushed(("0000abcd", "ffffffff"), ("a", "b"), "D::Basic", True),
                "g2": Pushed(("12345678",), (), "D::Advanced")}
     assert record.decode(record.encode(entries)) == entries
+
+
+def test_a_level_is_imported_whole_only_when_that_adds_exactly_the_new_notes():
+    from flashcards.model import GoneCard
+
+    card = _card()
+    empty = CollectionState({}, {}, {}, {}, {})
+    assert plan_push(_built(card), empty).whole_levels == ("D::Basic",)
+    gone = GoneCard(ids.note_guid("ns", "b"), "ns/b", "cards/x.yaml", "D::Basic")
+    with_removed = BuiltDecks((card,), (gone,), {}, (), {})
+    assert plan_push(with_removed, empty).whole_levels == ()  # it carries a removed card
+    deleted = CollectionState({}, {}, {}, {}, _state().records)  # pushed, then deleted in Anki
+    assert plan_push(_built(card), deleted).whole_levels == ()

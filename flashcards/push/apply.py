@@ -37,13 +37,21 @@ def _no_progress(stage: str, done: int, total: int) -> None:
 
 
 def apply_plan(col: object, plan: PushPlan, built: BuiltDecks,
-               progress: Progress = _no_progress) -> None:
-    """Make the collection match the plan in one transaction; raise and roll back on failure."""
+               progress: Progress = _no_progress, packages: dict[str, Path] | None = None
+               ) -> None:
+    """Make the collection match the plan in one transaction; raise and roll back on failure.
+
+    `packages` ({"Deck::Level": path}) are the build's packages, which new notes may be
+    imported from (see _add_new)."""
     _copy_media(col, plan, built)
     schema = col.db.scalar("select scm from col")
 
+    def add_new(col: object, plan: PushPlan, built: BuiltDecks,
+                progress: Callable[[int, int], None]) -> None:
+        _add_new(col, plan, built, packages or {}, progress)
+
     def run() -> None:
-        steps = [("adding", _add_new), ("updating", _update_notes), ("moving", _move_cards),
+        steps = [("adding", add_new), ("updating", _update_notes), ("moving", _move_cards),
                  ("removing", _remove_notes), ("decks", _set_decks),
                  ("notetypes", _set_notetypes), ("recording", _write_records)]
         for number, (stage, step) in enumerate(steps, start=1):
@@ -90,10 +98,14 @@ def _guid_of(label: str) -> str:
     return ids.note_guid(*label.split("/", 1))
 
 
-def _add_new(col: object, plan: PushPlan, built: BuiltDecks,
+def _add_new(col: object, plan: PushPlan, built: BuiltDecks, packages: dict[str, Path],
              progress: Callable[[int, int], None]) -> None:
-    """Import the new notes as a package built for them alone (notes are never updated by
-    this import: update "never"), so that our notetypes keep their ids."""
+    """Bring the new notes in through Anki's package importer (with update "never", so no
+    note in the collection changes), which keeps our notetypes' ids.
+
+    A deck level whose package holds only new notes and notes the collection has already
+    (the plan says which) is imported from the package the build just wrote; the other new
+    notes go into one package made for them."""
     if not plan.new:
         return
     from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
@@ -101,25 +113,34 @@ def _add_new(col: object, plan: PushPlan, built: BuiltDecks,
 
     from flashcards import apkg
 
-    groups: dict[tuple[str, object], list[BuiltCard]] = {}
-    for card in plan.new:
-        groups.setdefault((card.deck, card.level), []).append(card)
-    decks = [DeckLevel(deck, level, "push", built.descriptions.get(f"{deck}::{level.title}", ""),
-                       tuple(NoteContent(c.guid, c.kind, c.fields, c.tags, c.media)
-                             for c in cards))
-             for (deck, level), cards in groups.items()]
-    now = int(time.time())
-    data = apkg.package_bytes(decks, {card.guid: now for card in plan.new}, built.notetype_mods)
     never = Condition.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_NEVER
     options = ImportAnkiPackageOptions(with_scheduling=False, merge_notetypes=False,
                                        update_notes=never, update_notetypes=never)
-    with tempfile.TemporaryDirectory(prefix="flashcards-push-") as folder:
-        path = Path(folder) / "new.apkg"
-        path.write_bytes(data)
-        log = col.import_anki_package(
-            ImportAnkiPackageRequest(package_path=str(path), options=options)).log
-    if len(log.new) != len(plan.new):
-        raise FlashcardsError(f"Anki's importer added {len(log.new)} of {len(plan.new)} new "
+
+    def import_package(path: Path) -> int:
+        request = ImportAnkiPackageRequest(package_path=str(path), options=options)
+        return len(col.import_anki_package(request).log.new)
+
+    whole = {name for name in plan.whole_levels if name in packages}
+    added = sum(import_package(packages[name]) for name in sorted(whole))
+    groups: dict[tuple[str, object], list[BuiltCard]] = {}
+    for card in plan.new:
+        if card.deck_name not in whole:
+            groups.setdefault((card.deck, card.level), []).append(card)
+    if groups:
+        decks = [DeckLevel(deck, level, "push",
+                           built.descriptions.get(f"{deck}::{level.title}", ""),
+                           tuple(NoteContent(c.guid, c.kind, c.fields, c.tags, c.media)
+                                 for c in cards))
+                 for (deck, level), cards in groups.items()]
+        now = int(time.time())
+        mods = {card.guid: now for cards in groups.values() for card in cards}
+        with tempfile.TemporaryDirectory(prefix="flashcards-push-") as folder:
+            path = Path(folder) / "new.apkg"
+            path.write_bytes(apkg.package_bytes(decks, mods, built.notetype_mods))
+            added += import_package(path)
+    if added != len(plan.new):
+        raise FlashcardsError(f"Anki's importer added {added} of {len(plan.new)} new "
                               "notes; nothing was changed")
     found = {guid for (guid,) in col.db.all(
         "select guid from notes where mid in (?, ?)", *KIND_IDS.values())}

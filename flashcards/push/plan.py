@@ -141,6 +141,9 @@ class PushPlan:
     blocked: tuple[Blocked, ...] = ()  # notes push cannot update without a full sync
     descriptions: tuple[tuple[str, str], ...] = ()  # (deck name, HTML)
     notetypes: tuple[str, ...] = ()  # kinds whose templates or CSS are updated
+    # Deck levels whose package may be imported whole: each of its notes is new or in the
+    # collection already, and it carries no removed cards.
+    whole_levels: tuple[str, ...] = ()
     records: dict[str, dict | None] = field(default_factory=dict)  # namespace -> new value
     unchanged: int = 0  # notes in the sources that need nothing
 
@@ -219,7 +222,25 @@ def plan_push(built: BuiltDecks, state: CollectionState, removed: str = "tag",
     return PushPlan(
         tuple(new), tuple(updates), tuple(moves), tuple(removals), tuple(unsuspend),
         tuple(kept), tuple(conflicts), tuple(blocked), _descriptions(built, state),
-        _notetypes(state, broken), records, unchanged)
+        _notetypes(state, broken), _whole_levels(built, state, new, broken), records,
+        unchanged)
+
+
+def _whole_levels(built: BuiltDecks, state: CollectionState, new: list[BuiltCard],
+                  broken: dict) -> tuple[str, ...]:
+    """The deck levels whose built package adds exactly the plan's new notes when imported
+    with update "never" (the notes it has that the collection has too are left alone)."""
+    adding = {card.guid for card in new}
+    levels: dict[str, bool] = {}
+    for card in built.cards:
+        fits = card.kind not in broken and (
+            card.guid in adding or (card.guid in state.notes
+                                    and state.notes[card.guid].notetype == KIND_IDS[card.kind]))
+        levels[card.deck_name] = levels.get(card.deck_name, True) and fits
+    for gone in built.removed:
+        levels[gone.deck_name] = False
+    with_new = {card.deck_name for card in new}
+    return tuple(name for name, fits in levels.items() if fits and name in with_new)
 
 
 @dataclass

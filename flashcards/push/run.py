@@ -44,7 +44,8 @@ def push(src: Path, out: Path, collection: Path, *, removed: str = "tag", force:
                                                 progress=progress)
         plan = plan_push(built, read_state(col, built), removed, force)
         if not dry_run and plan.writes:
-            apply_plan(col, plan, built, progress)
+            packages = {package.name: package.path for package in result.outputs}
+            apply_plan(col, plan, built, progress, packages)
     finally:
         col.close()
     return PushResult(collection, result, plan, dry_run)
