@@ -22,12 +22,10 @@ from flashcards.cache import (
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import find_sources, parse_source, read_bytes
 from flashcards.model import (
-    BuiltCard,
     BuiltDecks,
     Change,
     DeckFile,
     DeckLevel,
-    GoneCard,
     Level,
     Media,
     RenderedCard,
@@ -254,41 +252,14 @@ def build_for_push(src: Path, out: Path, *, write: bool = True, drop_removed: bo
     found: list[BuiltDecks] = []
 
     def collect(plan: object, cache: BuildCache, previous: dict) -> None:
-        found.append(_built_decks(plan, cache, previous))
+        from flashcards.handover import built_decks
+
+        found.append(built_decks(plan, cache.folder, previous))
 
     with without_gc():
         result = _build(src, out, combined=False, drop_removed=drop_removed, write=write,
                         use_cache=True, progress=progress, collect=collect)
     return result, found[0]
-
-
-def _built_decks(plan: object, cache: BuildCache, previous: dict) -> BuiltDecks:
-    from flashcards.outputs import with_html
-
-    full = {note.guid: note for deck in with_html(plan.decks, cache.folder)
-            for note in deck.cards}
-    moved = {change.label: change.moved_from for change in plan.changes if change.moved_from}
-    status = {change.label: change.status for change in plan.changes}
-    cards = []
-    descriptions: dict[str, str] = {}
-    media: dict[str, Media] = {}
-    for deck in plan.decks:
-        if not deck.cards:
-            continue  # a level whose every card was removed: nothing to describe
-        descriptions.setdefault(deck.deck, deck.description)
-        descriptions[deck.name] = deck.description
-        media.update((m.name, m) for m in deck.description_media)
-        for card in deck.cards:
-            note = full[card.guid]
-            cards.append(BuiltCard(card.guid, card.label, card.where, deck.deck, deck.level,
-                                   note.kind, note.fields, note.tags, note.media,
-                                   moved.get(card.label, ""), status[card.label],
-                                   previous[card.guid].digest if card.guid in previous else ""))
-    removed = tuple(GoneCard(ids.note_guid(*change.label.split("/", 1)), change.label,
-                             change.where, change.deck_name)
-                    for change in plan.changes if change.status in ("removed", "retired"))
-    return BuiltDecks(tuple(cards), removed, descriptions,
-                      tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods))
 
 
 def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
