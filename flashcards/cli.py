@@ -160,10 +160,7 @@ def _push_and_report(source: Path, out: Path, target: Path, dry_run: bool, remov
     for error in (*(b.error for b in plan.blocked), *(c.error() for c in plan.conflicts)):
         echo_error(str(error))
     if as_json:
-        packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}
-                    for o in result.build.outputs]
-        click.echo(report.as_json(plan, str(target), dry_run, packages,
-                                  [str(w) for w in result.build.warnings]))
+        click.echo(report.as_json(result))
     else:
         for line in report.change_lines(plan):
             click.echo(line)

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 from flashcards.push.plan import PushPlan
+
+if TYPE_CHECKING:
+    from flashcards.push.run import PushResult
 
 
 def change_lines(plan: PushPlan) -> list[str]:
@@ -43,9 +47,12 @@ def summary(plan: PushPlan, target: str, dry_run: bool) -> str:
     return f"pushed to {target}: {text}"
 
 
-def as_json(plan: PushPlan, target: str, dry_run: bool, packages: list[dict],
-            warnings: list[str]) -> str:
+def as_json(result: PushResult) -> str:
     """The machine-readable report of `push --json`."""
+    plan, target, dry_run = result.plan, str(result.collection), result.dry_run
+    packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}
+                for o in result.build.outputs]
+    warnings = [str(w) for w in result.build.warnings]
     changes = [{"status": "new", "card": c.label, "where": c.where, "deck": c.deck_name}
                for c in plan.new]
     changes += [{"status": "changed", "card": u.label, "where": u.where, "deck": u.deck,
