@@ -222,6 +222,20 @@ def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, device
     assert "is up to date: 0 new, 0 changed, 0 moved, 0 removed" in again.output
     assert _modified(phone) == stamp
     assert phone.sync() in NORMAL
+    # The second computer pushes a change; the first, given the same sources after a sync,
+    # sees its own record there and takes nothing for a learner's edit.
+    (src / "geo.yaml").write_text(V2.replace("a: Russia", "a: Russia (17 million km²)"),
+                                  encoding="utf-8")
+    second = _push(runner, src, phone, "--removed", "delete")
+    assert "~ changed   geo/mover" in second.output and second.exit_code == 0
+    assert phone.sync() in NORMAL
+    assert desktop.sync() in NORMAL
+    first = _push(runner, src, desktop, "--removed", "delete")
+    assert first.exit_code == 0, first.output
+    assert [line for line in first.output.splitlines() if not line.startswith("= kept      "
+                                                                             "geo/river")] == [
+        f"{desktop.path} is up to date: 0 new, 0 changed, 0 moved, 0 removed, 6 unchanged, "
+        "1 with edits kept, 0 in conflict"]
     assert desktop.syncs[0].startswith("FIRST_") and phone.syncs[0].startswith("FIRST_")
     assert set(desktop.syncs[1:] + phone.syncs[1:]) <= NORMAL
     assert "NORMAL_SYNC" in desktop.syncs and "NORMAL_SYNC" in phone.syncs
