@@ -174,6 +174,8 @@ class PushPlan:
 def plan_push(built: BuiltDecks, state: CollectionState, removed: str = "tag",
               force: bool = False) -> PushPlan:
     """Compare the build with the collection and decide every action."""
+    if removed not in REMOVED_MODES:
+        raise ValueError(f"removed must be one of {REMOVED_MODES}, not {removed!r}")
     broken = _broken_kinds(state)
     old_records = state.records
     entries: dict[str, dict[str, Pushed]] = {}
