@@ -447,12 +447,12 @@ def test_the_machine_learning_deck_pushes_and_then_has_nothing_to_do(runner, tmp
 # --- a push that cannot finish changes nothing --------------------------------------------
 
 
-def test_dry_run_writes_nothing(runner, project, col_path):
+def test_dry_run_writes_nothing(runner, project, col_path, private_cache):
     assert _push(runner, project, col_path).exit_code == 0
     _edit_note(col_path, "cat", "Back", "Miaow")
     (project / "zoo.yaml").write_text(_edit(DECK, ("a: Meow", "a: Meow!"), ("a: Moo", "a: Mooo")),
                                       encoding="utf-8")
-    before = _files(col_path.parent), _files(project.parent)
+    before = _files(col_path.parent), _files(project.parent), _files(private_cache)
     for command in (["push", "--dry-run"], ["diff"]):
         result = runner.invoke(main, [*command, _shown(project), "-o",
                                       str(project.parent / "build"), "--collection",
@@ -461,7 +461,8 @@ def test_dry_run_writes_nothing(runner, project, col_path):
         assert "~ changed   zoo/cow  cards/zoo.yaml:13  Animals::Basic  (Back)" in result.output
         assert "field 'Back' was edited in Anki ('Miaow')" in result.stderr
         assert result.output.splitlines()[-1].endswith("nothing written (dry run)")
-        assert (_files(col_path.parent), _files(project.parent)) == before
+        assert (_files(col_path.parent), _files(project.parent), _files(private_cache)) == (
+            before)  # the collection, the packages and lock, and the build cache
 
 
 def test_dry_run_of_a_first_push_leaves_no_packages_or_lock(runner, project, col_path):
