@@ -359,13 +359,36 @@ def test_first_push_onto_a_collection_filled_by_importing_packages(runner, proje
         col.close()
     _edit_note(col_path, "dog", "Back", "Woof woof")  # source unchanged: the edit stays
     _edit_note(col_path, "cat", "Back", "Miaow")  # source changed too: a conflict
-    (project / "zoo.yaml").write_text(_edit(DECK, ("a: Meow", "a: Meow!"), ("a: Moo", "a: Mooo")),
-                                      encoding="utf-8")
+    col = _open(col_path)
+    try:  # a review, so that the cow has history to keep when it moves
+        from anki.scheduler.v3 import CardAnswer
+
+        cow, = notes_by_id(col)["cow"].cards()
+        cow.start_timer()
+        states = col._backend.get_scheduling_states(cow.id)
+        col.sched.answer_card(col.sched.build_answer(card=cow, states=states,
+                                                     rating=CardAnswer.EASY))
+        cow.load()
+        history = (cow.reps, cow.ivl, cow.due, col.db.all("select * from revlog"))
+    finally:
+        col.close()
+    (project / "zoo.yaml").write_text(
+        _edit(DECK, ("a: Meow", "a: Meow!"), ("a: Moo", "a: Mooo"),
+              ("  - id: cow\n", "  - id: cow\n    level: advanced\n")), encoding="utf-8")
     result = _push(runner, project, col_path)
     assert result.exit_code == 1
     assert "card 'zoo/cat': field 'Back' was edited in Anki ('Miaow')" in result.stderr
-    assert "~ changed   zoo/cow  cards/zoo.yaml:13  Animals::Basic  (Back)" in result.output
+    assert "~ changed   zoo/cow  cards/zoo.yaml:13  Animals::Advanced  (Back)" in result.output
+    assert "> moved     zoo/cow  cards/zoo.yaml:13  Animals::Basic -> Animals::Advanced" in (
+        result.output)
     assert "= kept      zoo/dog" in result.output
+    col = _open(col_path)
+    try:
+        cow, = notes_by_id(col)["cow"].cards()
+        assert col.decks.name(cow.did) == "Animals::Advanced"
+        assert (cow.reps, cow.ivl, cow.due, col.db.all("select * from revlog")) == history
+    finally:
+        col.close()
     notes = _notes(col_path)
     assert (notes["cat"][0][1], notes["dog"][0][1], notes["cow"][0][1]) == (
         "Miaow", "Woof woof", "Mooo")
