@@ -289,7 +289,7 @@ def _compare(card: BuiltCard, note: AnkiNote, previous: Pushed | None, force: bo
             else:
                 hashes.append(pushed if known else record.UNKNOWN)
     tags = _tags(card, note, previous)
-    if {t.casefold() for t in tags} != {t.casefold() for t in note.tags}:
+    if tags is not note.tags and {t.casefold() for t in tags} != {t.casefold() for t in note.tags}:
         changed.append("tags")
     update = None
     if changed:
@@ -300,6 +300,9 @@ def _compare(card: BuiltCard, note: AnkiNote, previous: Pushed | None, force: bo
 
 def _tags(card: BuiltCard, note: AnkiNote, previous: Pushed | None) -> tuple[str, ...]:
     """The note's tags: the learner's kept, ours as the YAML has them now, no removed tag."""
+    if (previous is not None and previous.tags == card.tags and REMOVED_TAG not in note.tags
+            and set(card.tags) <= set(note.tags)):
+        return note.tags  # ours unchanged and all there: the usual case, made quick
     ours = {t.casefold() for t in card.tags}
     earlier = {t.casefold() for t in (previous.tags if previous else card.tags)}
     earlier.add(REMOVED_TAG.casefold())
