@@ -117,43 +117,40 @@ def learners(tmp_path: Path):
         learner.close()
 
 
-def _branches(repo: Repo, learners, a_edit: dict, b_edit: dict) -> tuple[Learner, Learner]:
-    """Base built and committed; branch a and b each edit and build; a learner of each
-    imported base, then their branch, then fixed c5 in Anki."""
+def _base(repo: Repo, union: bool = True) -> None:
+    """Build and commit the base deck; without union, as a project made before it."""
     repo.flashcards("build", epoch=1_700_000_000)
+    if not union:
+        (repo.root / "cards" / ".gitattributes").unlink()
     repo.commit("base")
-    repo.git("checkout", "-q", "-b", "a")
-    repo.write(deck(a_edit))
-    repo.flashcards("build", epoch=1_700_000_100)
-    repo.commit("a")
-    a_packages = {p.name: p.read_bytes() for p in repo.packages()}
+
+
+def _branch(repo: Repo, name: str, edit: dict, epoch: int, union: bool = True) -> None:
+    """A branch from main that edits answers, built and committed."""
     repo.git("checkout", "-q", "main")
-    repo.git("checkout", "-q", "-b", "b")
-    repo.write(deck(b_edit))
-    repo.flashcards("build", epoch=1_700_000_200)
-    repo.commit("b")
-    b_dir = repo.root.parent / "b-packages"
-    b_dir.mkdir()
-    for package in repo.packages():
-        shutil.copy(package, b_dir)
-    repo.git("checkout", "-q", "a")
-    a_dir = repo.root.parent / "a-packages"
-    a_dir.mkdir()
-    for name, data in a_packages.items():
-        (a_dir / name).write_bytes(data)
-    learner_a, learner_b = learners("a"), learners("b")
-    base = repo.root.parent / "base-packages"
-    repo.git("stash", "-q", check=False)
-    for learner, folder in ((learner_a, a_dir), (learner_b, b_dir)):
-        learner.take(sorted(folder.glob("*.apkg")))
-        learner.fix("c5", "My own better answer 5.")
-    del base
-    return learner_a, learner_b
+    repo.git("checkout", "-q", "-b", name)
+    repo.write(deck(edit))
+    repo.flashcards("build", epoch=epoch)
+    if not union:
+        (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
+    repo.commit(name)
+
+
+def _learner(learners, name: str, repo: Repo) -> Learner:
+    """A learner who imported the packages just built, then fixed c5 in Anki."""
+    learner = learners(name)
+    learner.take(repo.packages())
+    learner.fix("c5", "My own better answer 5.")
+    return learner
 
 
 def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learners):
-    learner_a, learner_b = _branches(repo, learners, {"c2": "Answer two, by A."},
-                                     {"c3": "Answer three, by B."})
+    _base(repo)
+    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100)
+    learner_a = _learner(learners, "a", repo)
+    _branch(repo, "b", {"c3": "Answer three, by B."}, 1_700_000_200)
+    learner_b = _learner(learners, "b", repo)
+    repo.git("checkout", "-q", "a")
     assert (repo.root / "cards" / ".gitattributes").read_text() == "flashcards.lock merge=union\n"
     merged = repo.git("merge", "-q", "--no-edit", "b", check=False)
     assert merged.returncode == 0, merged.stdout + merged.stderr  # no conflict, lock included
@@ -163,11 +160,9 @@ def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learne
     # The lock holds both branches' lines, so nothing is newer than what it recorded.
     assert "0 new, 0 changed, 6 unchanged" in build.stdout
     # Each learner receives exactly the other branch's edit; their own fix stays.
-    assert learner_a.take(repo.packages()) == {"new": 0, "updated": 1, "duplicate": 5,
-                                               "conflicting": 0}
-    assert learner_b.take(repo.packages()) == {"new": 0, "updated": 1, "duplicate": 5,
-                                               "conflicting": 0}
     for learner in (learner_a, learner_b):
+        assert learner.take(repo.packages()) == {"new": 0, "updated": 1, "duplicate": 5,
+                                                 "conflicting": 0}
         assert learner.back("c2") == "Answer two, by A."
         assert learner.back("c3") == "Answer three, by B."
         assert learner.back("c5") == "My own better answer 5."
@@ -180,23 +175,10 @@ def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learne
 
 
 def test_a_lock_git_could_not_merge_is_resolved_not_reset(repo, learners):
-    repo.flashcards("build", epoch=1_700_000_000)
-    (repo.root / "cards" / ".gitattributes").unlink()  # as in a project made before union
-    repo.commit("base")
-    repo.git("checkout", "-q", "-b", "a")
-    repo.write(deck({"c2": "Answer two, by A."}))
-    repo.flashcards("build", epoch=1_700_000_100)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("a")
-    learner_a = learners("a")
-    learner_a.take(repo.packages())
-    learner_a.fix("c5", "My own better answer 5.")
-    repo.git("checkout", "-q", "main")
-    repo.git("checkout", "-q", "-b", "b")
-    repo.write(deck({"c3": "Answer three, by B."}))
-    repo.flashcards("build", epoch=1_700_000_200)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("b")
+    _base(repo, union=False)
+    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100, union=False)
+    learner_a = _learner(learners, "a", repo)
+    _branch(repo, "b", {"c3": "Answer three, by B."}, 1_700_000_200, union=False)
     repo.git("checkout", "-q", "a")
     merged = repo.git("merge", "--no-edit", "b", check=False)
     assert merged.returncode != 0 and "flashcards.lock" in merged.stdout  # the lock conflicts
@@ -214,23 +196,11 @@ def test_a_lock_git_could_not_merge_is_resolved_not_reset(repo, learners):
 
 
 def test_taking_one_side_still_gives_the_other_branch_the_merged_content(repo, learners):
-    repo.flashcards("build", epoch=1_700_000_000)
-    (repo.root / "cards" / ".gitattributes").unlink()  # the lock will conflict too
-    repo.commit("base")
-    repo.git("checkout", "-q", "-b", "a")
-    repo.write(deck({"c2": "Answer two, by A."}))
-    repo.flashcards("build", epoch=1_700_000_100)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("a")
-    repo.git("checkout", "-q", "main")
-    repo.git("checkout", "-q", "-b", "b")
-    repo.write(deck({"c2": "Answer two, by B.", "c4": "Answer four, by B."}))
-    repo.flashcards("build", epoch=1_700_000_200)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("b")
-    learner_b = learners("b")
-    learner_b.take(repo.packages())
-    learner_b.fix("c5", "My own better answer 5.")
+    _base(repo, union=False)  # the lock will conflict too
+    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100, union=False)
+    _branch(repo, "b", {"c2": "Answer two, by B.", "c4": "Answer four, by B."}, 1_700_000_200,
+            union=False)
+    learner_b = _learner(learners, "b", repo)
     repo.git("checkout", "-q", "a")
     assert repo.git("merge", "--no-edit", "b", check=False).returncode != 0
     repo.git("checkout", "--ours", "--", "cards/")  # branch a's deck and lock, whole
