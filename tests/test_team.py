@@ -214,6 +214,34 @@ def test_taking_one_side_still_gives_the_other_branch_the_merged_content(repo, l
     assert learner_b.back("c5") == "My own better answer 5."
 
 
+@pytest.mark.parametrize("side, commit_first", [("--ours", True), ("--theirs", False),
+                                                ("--theirs", True)])
+def test_taking_either_side_and_committing_before_the_build_loses_nothing(repo, learners, side,
+                                                                         commit_first):
+    _base(repo, union=False)
+    _branch(repo, "a", {"c2": "Answer two, by A.", "c3": "Answer three, by A."}, 1_700_000_100,
+            union=False)
+    learner_a = _learner(learners, "a", repo)
+    _branch(repo, "b", {"c2": "Answer two, by B.", "c4": "Answer four, by B."}, 1_700_000_200,
+            union=False)
+    learner_b = _learner(learners, "b", repo)
+    repo.git("checkout", "-q", "a")
+    assert repo.git("merge", "--no-edit", "b", check=False).returncode != 0
+    repo.git("checkout", side, "--", "cards/")
+    if commit_first:  # the merge is committed as it is, and built later (say, by CI)
+        repo.commit("merge b")
+    repo.flashcards("build", epoch=1_700_000_300)
+    ours = side == "--ours"
+    expected = {"c2": f"Answer two, by {'A' if ours else 'B'}.",
+                "c3": "Answer three, by A." if ours else "Answer 3.",
+                "c4": "Answer 4." if ours else "Answer four, by B."}
+    for learner in (learner_a, learner_b):
+        log = learner.take(repo.packages())
+        assert (log["new"], log["conflicting"]) == (0, 0)
+        assert {card: learner.back(card) for card in expected} == expected
+        assert learner.back("c5") == "My own better answer 5."
+
+
 def test_building_a_file_or_a_subfolder_is_the_same_project(repo, learners):
     write_tree(repo.root, {"cards/net/net.yaml": deck(ids=2, deck_name="Net").replace(
         "namespace: team", "namespace: net")})
