@@ -22,6 +22,19 @@ _TAG_RE = re.compile(r"[^\s\"]+")
 CLOZE_RE = re.compile(r"\{\{c\d+::")
 _CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 MAX_ID_LENGTH = 100
+# What a double-quoted YAML escape can put into text that nobody means on a card: control
+# characters and line separators (\\f in \\frac, \\b in \\beta, \\t in \\theta, \\a in \\alpha,
+# \\L in \\Lambda...), and a line break written as \\n right before a TeX word (\\nabla, \\neq).
+_ESCAPED = re.compile(r"([\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\t])([A-Za-z]*)"
+                      r"|\n(abla|eq|eg|ot|otin|u|i|mid|leq|geq|exists|ewline|subseteq)\b")
+_ESCAPES = {"\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
+            "\f": "\\f", "\r": "\\r", "\x1b": "\\e", "\x85": "\\N", "\u2028": "\\L",
+            "\u2029": "\\P"}
+_CHAR_NAMES = {"\0": "a NUL character", "\a": "a bell character", "\b": "a backspace",
+               "\t": "a tab", "\n": "a line break", "\v": "a vertical tab", "\f": "a form feed",
+               "\r": "a carriage return", "\x1b": "an escape character",
+               "\x85": "a next-line character", "\u2028": "a line separator",
+               "\u2029": "a paragraph separator"}
 
 
 class _Checker:
@@ -41,13 +54,19 @@ class _Checker:
     def warn(self, line: int, message: str) -> None:
         self.warnings.append(SourceWarning(self.at(line), message))
 
-    def unknown_keys(self, mapping: Mapping, allowed: tuple[str, ...], what: str) -> None:
+    def unknown_keys(self, mapping: Mapping, allowed: tuple[str, ...], what: str) -> set[str]:
+        """Report keys that are not allowed; return the allowed keys they were probably meant
+        to be (so that "missing" errors for those are not reported on top)."""
+        meant: set[str] = set()
         for key, line in mapping.key_lines.items():
             if key in allowed:
                 continue
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(allowed)})"
+            close = _suggest(key, allowed)
+            hint = f"; did you mean '{close}'?" if close else f" (allowed: {', '.join(allowed)})"
             self.error(line, f"unknown key '{key}' in {what}{hint}")
+            if close:
+                meant.add(_ALIASES.get(close, close))
+        return meant
 
     def text(self, mapping: Mapping, key: str, what: str) -> str | None:
         """A text value: any scalar, exactly as written. None when absent or null."""
@@ -58,7 +77,22 @@ class _Checker:
             kind = "a list" if isinstance(node, Sequence) else "a mapping"
             self.error(mapping.key_lines[key], f"{what}: '{key}' must be text, not {kind}")
             return None
-        return node.text
+        if node.style == '"' and _ESCAPED.search(node.text):
+            self.escaped_control(node, key, what)  # an error; the text goes on, so that the
+        return node.text  # card's other checks do not report the same mistake again
+
+    def escaped_control(self, node: Scalar, key: str, what: str) -> None:
+        """A control character that a double-quoted YAML escape put into the text: almost
+        always TeX (`"$\\frac{a}{b}$"` holds a form feed, `"$\\theta$"` a tab)."""
+        match = _ESCAPED.search(node.text)
+        assert match is not None
+        char = match.group(1) or "\n"
+        escape = _ESCAPES.get(char, f"\\u{ord(char):04X}")
+        word = escape + (match.group(2) or match.group(3) or "")
+        name = _CHAR_NAMES.get(char, "a control character")
+        self.error(node.line, f"{what}: '{key}' holds {name} (U+{ord(char):04X}): in double "
+                   f"quotes YAML reads the {escape} of {word} as an escape; write the value in "
+                   "single quotes or as a block scalar (|), where backslashes stay as typed")
 
     def tags(self, mapping: Mapping, what: str) -> tuple[str, ...]:
         node = mapping.items.get("tags")
@@ -91,9 +125,20 @@ class _Checker:
         try:
             return Level(value)
         except ValueError:
+            close = _suggest(value, tuple(level.value for level in Level))
+            hint = f"; did you mean '{close}'?" if close else ""
             self.error(mapping.key_lines["level"],
-                       f"{what}: level '{value}' is not one of {_LEVELS}")
+                       f"{what}: level '{value}' is not one of {_LEVELS}{hint}")
             return default
+
+
+def _suggest(word: str, allowed: tuple[str, ...]) -> str | None:
+    """The allowed word closest to `word`, ignoring case (`Q` -> `q`), or None."""
+    lower = word.strip().lower()
+    if lower in allowed:
+        return lower
+    close = difflib.get_close_matches(lower, allowed, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, list[SourceError],
@@ -105,9 +150,11 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         line = getattr(root, "line", 1)
         check.error(line, "a deck file is a mapping with 'deck' and 'cards' at the top level")
         return None, check.errors, check.warnings
-    check.unknown_keys(root, FILE_KEYS, "the deck file")
+    meant = check.unknown_keys(root, FILE_KEYS, "the deck file")
     deck = check.text(root, "deck", "the deck file")
-    if deck is None or not deck.strip():
+    if (deck is None or not deck.strip()) and "deck" in meant:
+        deck = ""
+    elif deck is None or not deck.strip():
         check.error(root.line, "missing 'deck': name the Anki deck, e.g. deck: Machine Learning")
         deck = ""
     elif "::" in deck or deck != deck.strip():
@@ -125,7 +172,7 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
     description = check.text(root, "description", "the deck file") or ""
-    cards = _validate_cards(check, root, level)
+    cards = _validate_cards(check, root, level, namespace, "cards" in meant)
     try:
         root_dir = src_root.resolve()
         rel = Path(root_dir.name) / source.path.resolve().relative_to(root_dir)
@@ -143,31 +190,49 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     return deck_file, check.errors, check.warnings
 
 
-def _validate_cards(check: _Checker, root: Mapping, level: Level) -> list[Card]:
+def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
+                    misspelt: bool = False) -> list[Card]:
     node = root.items.get("cards")
     if node is None:
-        check.error(root.line, "missing 'cards': add a list of cards, "
-                    "e.g. cards: [{q: ..., a: ...}]")
+        if not misspelt:  # else the unknown key's "did you mean 'cards'?" says it all
+            check.error(root.line, "missing 'cards': add a list of cards, "
+                        "e.g. cards: [{q: ..., a: ...}]")
         return []
     if not isinstance(node, Sequence):
         check.error(root.key_lines["cards"], "'cards' must be a list; start each card with '- '")
         return []
     cards = []
+    seen: dict[str, int] = {}  # id -> line, for every card with an id, valid or not
     for number, item in enumerate(node.items, start=1):
         if not isinstance(item, Mapping):
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
+        _check_repeated_id(check, item, seen, namespace)
         card = _validate_card(check, item, number, level)
         if card is not None:
             cards.append(card)
     return cards
 
 
+def _check_repeated_id(check: _Checker, item: Mapping, seen: dict[str, int],
+                       namespace: str) -> None:
+    """An id used twice in one file is an error even when either card has other errors (the
+    check across files sees only valid files)."""
+    node = item.items.get("id")
+    if not isinstance(node, Scalar) or node.is_null:
+        return
+    if node.text in seen:
+        check.error(item.line, f"card id '{node.text}' is used twice in namespace '{namespace}': "
+                    f"here and at {check.at(seen[node.text])}")
+    else:
+        seen[node.text] = item.line
+
+
 def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level) -> Card | None:
     before = len(check.errors)
     raw_id = check.text(item, "id", f"card #{number}")
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
-    check.unknown_keys(item, CARD_KEYS, name)
+    meant = check.unknown_keys(item, CARD_KEYS, name)
     values: dict[str, str | None] = {}
     for key, long in _LONG_NAMES:
         if key in item.items and long in item.items:
@@ -187,7 +252,9 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if long in lines:
             lines[short] = lines[long]
 
-    if cloze is not None:
+    if cloze is None and "cloze" in meant and question is None and answer is None:
+        kind, front, back = "cloze", "", ""  # `Cloze:` or `clozes:`; said once, above
+    elif cloze is not None:
         kind, front, back = "cloze", cloze, ""
         if question is not None or answer is not None:
             check.error(item.line, f"{name}: has both 'cloze' and q/a; a card is either a cloze "
@@ -201,9 +268,9 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
             check.error(lines["reverse"], f"{name}: 'reverse' only works with q/a cards")
     else:
         kind, front, back = "basic", question or "", answer or ""
-        if question is None or not question.strip():
+        if (question is None or not question.strip()) and "q" not in meant:
             check.error(item.line, f"{name}: no question; add 'q:' (or use 'cloze:')")
-        if answer is None or not answer.strip():
+        if (answer is None or not answer.strip()) and "a" not in meant:
             check.error(item.line, f"{name}: no answer; add 'a:' with the answer")
 
     if raw_id is None:
@@ -244,7 +311,7 @@ def check_across_files(deck_files: list[DeckFile]) -> list[SourceError]:
     for deck_file in deck_files:
         for card in deck_file.cards:
             key = (deck_file.namespace, card.id)
-            if key in first_use:
+            if key in first_use and first_use[key].location.path != card.location.path:
                 other = first_use[key]
                 errors.append(SourceError(card.location, f"card id '{card.id}' is used twice in "
                               f"namespace '{deck_file.namespace}': here and at {other.location}"))
