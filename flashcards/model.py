@@ -76,10 +76,17 @@ class Location:
 
 @dataclass(frozen=True)
 class SourceWarning:
-    """Something worth fixing that does not stop a build (e.g. an unpinned card id)."""
+    """Something worth fixing that does not stop a build (e.g. an unpinned card id).
+
+    `kind` names the sort of warning for machines (`--json`): unpinned-id,
+    unpinned-namespace, removed-html, remote-image or long; `card` is the card's
+    namespace/id when the warning is about one card.
+    """
 
     location: Location
     message: str
+    kind: str = "warning"
+    card: str = ""
 
     def __str__(self) -> str:
         return f"{self.location}: warning: {printable(self.message)}"

@@ -6,6 +6,7 @@ be cached and computed in parallel.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import html
@@ -218,7 +219,8 @@ def _bundle_image(src: str, env: _Env) -> str | None:
         env.warnings.append(SourceWarning(env.location, f"image '{src}' is not bundled: it is "
                                           "loaded from the network each time the card is "
                                           "shown, so offline it is missing (save it next to "
-                                          "the deck file and use a relative path)"))
+                                          "the deck file and use a relative path)",
+                                          kind="remote-image"))
         return None
     if not relative:
         env.errors.append(SourceError(env.location, "image has an empty path"))
@@ -309,7 +311,7 @@ def render_markdown(text: str, env: _Env) -> str:
         if scanner.dropped:
             what = ", ".join(dict.fromkeys(scanner.dropped))
             env.warnings.append(SourceWarning(env.location, "removed HTML that cards do not "
-                                              f"allow: {what}"))
+                                              f"allow: {what}", kind="removed-html"))
     if _NEEDS_SANITISER.search(text):
         clean = nh3.clean(
             rendered, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
@@ -343,7 +345,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         out = render_markdown(text, env)
         media.update(env.media)
         errors.extend(env.errors)
-        warnings.extend(env.warnings)
+        label = f"{deck_file.namespace}/{card.id}"
+        warnings.extend(dataclasses.replace(w, card=label) for w in env.warnings)
         return out
 
     front = field_html("cloze" if card.kind == "cloze" else "q", card.front)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from flashcards.model import Card, DeckFile, Level, Location, SourceWarning
 from flashcards.pipeline import Compiled
+from flashcards.report import plural, warning_json
 
 # About what fits one phone screen under the question, and 20-30 seconds of reading: past it, a
 # card usually holds several facts that are better learned (and scheduled) one by one.
@@ -103,13 +104,15 @@ def _findings(deck_file: DeckFile, compiled: Compiled, max_words: int) -> Iterab
     if not deck_file.namespace_pinned:
         yield Finding("unpinned-namespace", deck_file.namespace, SourceWarning(
             Location(deck_file.display, 1),
-            f"no 'namespace'; run 'flashcards ids --write' to pin '{deck_file.namespace}'"))
+            f"no 'namespace'; run 'flashcards ids --write' to pin '{deck_file.namespace}'",
+            kind="unpinned-namespace"))
     for card in deck_file.cards:
         label = f"{deck_file.namespace}/{card.id}"
         if not card.id_pinned:
             yield Finding("unpinned-id", label, SourceWarning(
                 card.location, f"card '{card.id}' has no id of its own; run "
-                               "'flashcards ids --write' to pin it"))
+                               "'flashcards ids --write' to pin it", kind="unpinned-id",
+                card=label))
         field_name = "cloze" if card.kind == "cloze" else "answer"
         text = card.front if card.kind == "cloze" else card.back
         words = count_words(text)
@@ -119,7 +122,8 @@ def _findings(deck_file: DeckFile, compiled: Compiled, max_words: int) -> Iterab
             yield Finding("long", label, SourceWarning(
                 Location(card.location.path, line),
                 f"card '{card.id}': {field_name} has {words} words (more than {max_words}); "
-                "split it into cards of one fact each, or move details to 'extra'"), words)
+                "split it into cards of one fact each, or move details to 'extra'", kind="long",
+                card=label), words)
 
 
 def text_lines(stats: Stats) -> list[str]:
@@ -146,8 +150,8 @@ def summary(stats: Stats) -> str:
     """The closing line: how many long and unpinned cards there are."""
     long = sum(1 for f in stats.findings if f.kind == "long")
     unpinned = len(stats.findings) - long
-    return (f"{long} card(s) over {stats.max_words} words, {unpinned} unpinned id(s) or "
-            "namespace(s)")
+    return (f"{plural(long, 'note')} over {stats.max_words} words, "
+            f"{plural(unpinned, 'unpinned id or namespace', 'unpinned ids or namespaces')}")
 
 
 def as_json(stats: Stats) -> str:
@@ -166,11 +170,7 @@ def as_json(stats: Stats) -> str:
         "types": {kind: c.as_dict() for kind, c in stats.kinds.items()},
         "tags": {tag: c.as_dict() for tag, c in _sorted_tags(stats)},
         "max_words": stats.max_words,
-        "warnings": [
-            {"kind": f.kind, "card": f.label, "where": str(f.warning.location),
-             "words": f.words, "message": f.warning.message}
-            for f in stats.findings
-        ],
+        "warnings": [warning_json(f.warning) for f in stats.findings],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False)
 

@@ -51,8 +51,8 @@ class _Checker:
     def error(self, line: int, message: str) -> None:
         self.errors.append(SourceError(self.at(line), message))
 
-    def warn(self, line: int, message: str) -> None:
-        self.warnings.append(SourceWarning(self.at(line), message))
+    def warn(self, line: int, message: str, kind: str, card: str = "") -> None:
+        self.warnings.append(SourceWarning(self.at(line), message, kind, card))
 
     def unknown_keys(self, mapping: Mapping, allowed: tuple[str, ...], what: str) -> set[str]:
         """Report keys that are not allowed; return the allowed keys they were probably meant
@@ -165,7 +165,8 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     if namespace is None:
         namespace = ids.derive_namespace(deck)
         check.warn(root.line, f"no 'namespace'; using '{namespace}' derived from the deck name; "
-                   "run 'flashcards ids --write' to pin it so renaming the deck keeps every card")
+                   "run 'flashcards ids --write' to pin it so renaming the deck keeps every card",
+                   kind="unpinned-namespace")
     elif not _ID_RE.fullmatch(namespace):
         check.error(root.key_lines["namespace"], f"namespace '{namespace}' must be one word of "
                     "letters, digits, '.', '-' or '_'")
@@ -208,7 +209,7 @@ def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
         _check_repeated_id(check, item, seen, namespace)
-        card = _validate_card(check, item, number, level)
+        card = _validate_card(check, item, number, level, namespace)
         if card is not None:
             cards.append(card)
     return cards
@@ -228,7 +229,8 @@ def _check_repeated_id(check: _Checker, item: Mapping, seen: dict[str, int],
         seen[node.text] = item.line
 
 
-def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level) -> Card | None:
+def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level,
+                   namespace: str) -> Card | None:
     before = len(check.errors)
     raw_id = check.text(item, "id", f"card #{number}")
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
@@ -276,7 +278,8 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     if raw_id is None:
         card_id = ids.derive_card_id(front)
         check.warn(item.line, f"{name} has no 'id'; editing its text would make it a new note "
-                   f"in Anki. Run 'flashcards ids --write' to pin id '{card_id}'")
+                   f"in Anki. Run 'flashcards ids --write' to pin id '{card_id}'",
+                   kind="unpinned-id", card=f"{namespace}/{card_id}")
     else:
         card_id = raw_id
         if len(card_id) > MAX_ID_LENGTH or not _ID_RE.fullmatch(card_id):

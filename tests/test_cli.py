@@ -56,7 +56,7 @@ def test_check_warns_about_unpinned_cards_and_strict_fails(runner, write_cards, 
     assert relaxed.stderr == (
         "cards/d.yaml:4: warning: card #1 has no 'id'; editing its text would make it a new "
         "note in Anki. Run 'flashcards ids --write' to pin id 'unpinned-a99030'\n")
-    assert relaxed.stdout == "ok: 1 deck file(s), 1 card(s), 1 warning(s)\n"
+    assert relaxed.stdout == "ok: 1 deck file, 1 note, 1 card, 1 warning\n"
     assert runner.invoke(main, ["check", "--strict"]).exit_code == 1
 
 
@@ -73,7 +73,7 @@ def test_yml_files_in_subfolders_are_found(runner, write_cards, tmp_path, monkey
                                  "    a: A\n", "notes.txt": "not a deck"})
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["check"])
-    assert result.stdout == "ok: 1 deck file(s), 1 card(s), 0 warning(s)\n"
+    assert result.stdout == "ok: 1 deck file, 1 note, 1 card, 0 warnings\n"
 
 
 def test_ci_runs_the_readme_commands():

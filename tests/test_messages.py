@@ -488,6 +488,9 @@ CATALOGUE = [
          "cards/deck.yaml:4: warning: image 'https://example.com/x.png' is not bundled: it is "
          "loaded from the network each time the card is shown, so offline it is missing (save "
          "it next to the deck file and use a relative path)"),
+    case("{}; --strict fails on warnings", check({"deck.yaml": "deck: D\ncards:\n" + CARD},
+                                                  "--strict"),
+         "1 deck file, 1 note, 1 card, 1 warning; --strict fails on warnings"),
     # the summary after errors
     case("{} error{} in {} file{}", deck("  - {id: a, q: b}\n  - {id: b, a: c}\n"),
          "2 errors in 1 file"),

@@ -62,7 +62,7 @@ def _run_hook(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_hook_passes_a_valid_repository(tmp_path):
     result = _run_hook(_project(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok: 1 deck file(s), 5 card(s), 0 warning(s)\n"
+    assert result.stdout == "ok: 1 deck file, 5 notes, 7 cards, 0 warnings\n"
 
 
 def test_the_hook_fails_on_an_invalid_deck(tmp_path):

@@ -43,7 +43,7 @@ def test_counts_of_a_known_deck(sample, runner):
         "geo                                           1      1",
         "",
         "total                                         5      7",
-        "0 card(s) over 60 words, 0 unpinned id(s) or namespace(s)",
+        "0 notes over 60 words, 0 unpinned ids or namespaces",
     ]
 
 
@@ -122,11 +122,12 @@ def test_max_words_decides_which_cards_warn(write_cards, tmp_path, monkeypatch, 
     ]
     result = runner.invoke(main, ["stats", "--max-words", "4", "--json"])
     warnings = json.loads(result.stdout)["warnings"]
-    assert [(w["kind"], w["card"], w["where"], w["words"]) for w in warnings] == [
-        ("long", "long/ten", "cards/long.yaml:7", 10),
-        ("long", "long/cloze-eight", "cards/long.yaml:10", 8),
-        ("long", "long/five", "cards/long.yaml:13", 5),
+    assert [(w["kind"], w["card"], w["file"], w["line"]) for w in warnings] == [
+        ("long", "long/ten", "cards/long.yaml", 7),
+        ("long", "long/cloze-eight", "cards/long.yaml", 10),
+        ("long", "long/five", "cards/long.yaml", 13),
     ]
+    assert "answer has 10 words" in warnings[0]["message"]
     assert json.loads(result.stdout)["max_words"] == 4
     assert result.stdout.count("split it into cards") == 3  # each with its message
 
@@ -143,10 +144,10 @@ def test_unpinned_ids_and_namespace_warn(write_cards, tmp_path, monkeypatch, run
         "'flashcards ids --write' to pin it",
     ]
     assert result.stdout.splitlines()[-1] == (
-        "0 card(s) over 60 words, 2 unpinned id(s) or namespace(s)")
+        "0 notes over 60 words, 2 unpinned ids or namespaces")
     warnings = json.loads(runner.invoke(main, ["stats", "--json"]).stdout)["warnings"]
-    assert [(w["kind"], w["card"], w["words"]) for w in warnings] == [
-        ("unpinned-namespace", "loose", None), ("unpinned-id", "loose/unpinned-a99030", None)]
+    assert [(w["kind"], w["card"]) for w in warnings] == [
+        ("unpinned-namespace", None), ("unpinned-id", "loose/unpinned-a99030")]
 
 
 def test_errors_in_the_input_are_reported_like_check(write_cards, tmp_path, monkeypatch,
@@ -156,7 +157,9 @@ def test_errors_in_the_input_are_reported_like_check(write_cards, tmp_path, monk
     result = runner.invoke(main, ["stats", "--json"])
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert result.stdout == ""
+    assert json.loads(result.stdout) == {"ok": False, "warnings": [], "errors": [
+        {"file": "cards/bad.yaml", "line": 4, "column": None,
+         "message": "card 'x': no answer; add 'a:' with the answer"}]}
     assert result.stderr == ("cards/bad.yaml:4: card 'x': no answer; add 'a:' with the answer\n"
                              "1 error in 1 file\n")
 
