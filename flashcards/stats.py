@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flashcards.model import Card, DeckFile, Level, Location, SourceWarning
+from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, pad
 from flashcards.pipeline import Compiled
 from flashcards.report import plural, warning_json
 
@@ -20,6 +20,11 @@ DEFAULT_MAX_WORDS = 60
 KINDS = ("basic", "reversed", "cloze")
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
 _WORD = re.compile(r"[^\W_]")
+# Chinese and Japanese are written without spaces between words. Their characters are counted
+# instead, two to a word: about how such text translates into English words and how long it
+# takes to read, so the same limit means the same reading time in either script.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+CJK_CHARACTERS_PER_WORD = 2
 
 
 @dataclass
@@ -74,12 +79,18 @@ def card_kind(card: Card) -> str:
 
 
 def count_words(text: str) -> int:
-    """Words in Markdown text: whitespace-separated pieces holding a letter or digit.
+    """Words in Markdown text: whitespace-separated pieces holding a letter or digit, plus
+    one word per two Chinese or Japanese characters (rounded up).
 
     Cloze markup counts as the hidden text only (`{{c1::harmonic mean::hint}}` is two words).
     """
     plain = _CLOZE.sub(r"\1", text)
-    return sum(1 for piece in plain.split() if _WORD.search(piece))
+    cjk = len(_CJK.findall(plain))
+    if not cjk:
+        return sum(1 for piece in plain.split() if _WORD.search(piece))
+    rest = _CJK.sub(" ", plain)  # what is left between the characters counts as words
+    words = sum(1 for piece in rest.split() if _WORD.search(piece))
+    return words + -(-cjk // CJK_CHARACTERS_PER_WORD)
 
 
 def collect(compiled: Compiled, max_words: int = DEFAULT_MAX_WORDS) -> Stats:
@@ -180,4 +191,4 @@ def _sorted_tags(stats: Stats) -> list[tuple[str, Count]]:
 
 
 def _row(name: str, notes: object, cards: object) -> str:
-    return f"{name:<40} {notes:>6} {cards:>6}"
+    return f"{pad(name, 40)} {notes:>6} {cards:>6}"

@@ -187,3 +187,37 @@ def test_the_command_line_default_is_the_documented_one():
 def test_count_words(text, words):
     assert stats.count_words(text) == words
 
+
+
+def test_chinese_and_japanese_are_counted_by_characters():
+    assert stats.count_words("什么是梯度下降") == 4  # 7 characters, two to a word
+    assert stats.count_words("梯" * 400) == 200
+    assert stats.count_words("softmax 函数的作用") == 1 + 3
+    assert stats.count_words("ひらがなとカタカナ") == 5
+    assert stats.count_words("{{c1::梯度}}下降") == 2
+    assert stats.count_words("two words") == 2 and stats.count_words("سلام دنیا") == 2
+
+
+def test_a_long_chinese_answer_warns(write_cards, tmp_path, monkeypatch, runner):
+    monkeypatch.chdir(tmp_path)
+    answer = "梯度下降沿着损失函数梯度的反方向更新参数。" * 20  # 420 characters
+    write_cards({"zh.yaml": "deck: 深度学习\nnamespace: zh\ncards:\n  - id: gd\n"
+                            f"    q: 什么是梯度下降？\n    a: {answer}\n"
+                            "  - id: short\n    q: 学习率\n    a: 步长的大小。\n"})
+    warned = _warned(runner)
+    assert warned == [
+        "cards/zh.yaml:6: warning: card 'gd': answer has 200 words (more than 60); split it "
+        "into cards of one fact each, or move details to 'extra'"]
+
+
+def test_tables_line_up_with_wide_characters(write_cards, tmp_path, monkeypatch, runner):
+    monkeypatch.chdir(tmp_path)
+    write_cards({"zh.yaml": "deck: 深度学习\nnamespace: zh\ntags: [数学]\ncards:\n"
+                            "  - {id: a, q: 问题, a: 答案}\n",
+                 "en.yaml": "deck: Plain\nnamespace: en\ncards:\n  - {id: a, q: Q, a: A}\n"})
+    lines = runner.invoke(main, ["stats"]).stdout.splitlines()
+    from flashcards.model import display_width
+
+    rows = [line for line in lines if line.startswith(("深度学习", "Plain", "数学", "total"))]
+    assert len(rows) == 4
+    assert {display_width(row) for row in rows} == {display_width(lines[0])}
