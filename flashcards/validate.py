@@ -9,7 +9,7 @@ from pathlib import Path
 from flashcards import ids
 from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
-from flashcards.model import Card, DeckFile, Level, Location, SourceWarning
+from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, printable
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
@@ -354,6 +354,12 @@ def _check_deletions(check: _Checker, line: int, name: str, cloze: str) -> None:
             open_at = (number, match.end())
         elif open_at is not None:
             hidden = cloze[open_at[1]:match.start()].split("::", 1)[0]
+            if _open_math(hidden):
+                check.error(line, f"{name}: the '}}}}' after '{printable(hidden[-20:])}' ends "
+                                  f"cloze deletion '{{{{c{open_at[0]}::' inside its math (Anki "
+                                  "closes a deletion at the first '}}'); write '} }' with a "
+                                  "space inside math")
+                return
             if not hidden.strip():
                 check.error(line, f"{name}: cloze deletion '{{{{c{open_at[0]}::' hides nothing; "
                                   "put the hidden text before its '}}'")
@@ -362,3 +368,9 @@ def _check_deletions(check: _Checker, line: int, name: str, cloze: str) -> None:
     if open_at is not None:
         check.error(line, f"{name}: cloze deletion '{{{{c{open_at[0]}::' is never closed; end "
                           "it with '}}'")
+
+
+def _open_math(text: str) -> bool:
+    """Whether text leaves a math span open: more \\( than \\), \\[ than \\], or an odd $."""
+    return (text.count("\\(") > text.count("\\)") or text.count("\\[") > text.count("\\]")
+            or (text.count("$") - text.count("\\$")) % 2 == 1)

@@ -427,6 +427,12 @@ CATALOGUE = [
          deck("  - {id: a, cloze: 'x {{c1::y'}\n"),
          "cards/deck.yaml:4: card 'a': cloze deletion '{{c1::' is never closed; end it with "
          "'}}'"),
+    case("{}: the '}}' after '{}' ends cloze deletion '{{c{}::' inside its math (Anki closes a "
+         "deletion at the first '}}'); write '} }' with a space inside math",
+         deck("  - {id: a, cloze: 'x {{c1::\\(e^{2^{k}}\\)}}'}\n"),
+         "cards/deck.yaml:4: card 'a': the '}}' after '\\(e^{2^{k' ends cloze deletion '{{c1::' "
+         "inside its math (Anki closes a deletion at the first '}}'); write '} }' with a space "
+         "inside math"),
     case("{}: 'reverse' only works with q/a cards",
          deck("  - {id: a, cloze: '{{c1::x}}', reverse: true}\n"),
          "cards/deck.yaml:4: card 'a': 'reverse' only works with q/a cards"),
