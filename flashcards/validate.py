@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from flashcards import ids
 from flashcards.errors import SourceError
@@ -305,10 +307,42 @@ def _flag(check: _Checker, item: Mapping, key: str, name: str) -> bool:
     return value
 
 
-def check_across_files(deck_files: list[DeckFile]) -> list[SourceError]:
-    """Problems that only show between files: duplicate ids, clashing descriptions, file names."""
+class IdClaim(NamedTuple):
+    """A card id as a file with errors writes it (its cards never became Card values)."""
+
+    namespace: str
+    id: str
+    location: Location
+
+
+def claims_in(source: SourceFile) -> list[IdClaim]:
+    """Every `id` a parsed deck file gives its cards, whether or not the file is valid."""
+    root = source.root
+    if not isinstance(root, Mapping) or not isinstance(root.items.get("cards"), Sequence):
+        return []
+    namespace = root.items.get("namespace")
+    deck = root.items.get("deck")
+    if isinstance(namespace, Scalar) and not namespace.is_null:
+        name = namespace.text
+    else:
+        name = ids.derive_namespace(deck.text if isinstance(deck, Scalar) else "")
+    claims = []
+    for item in root.items["cards"].items:  # type: ignore[union-attr]
+        node = item.items.get("id") if isinstance(item, Mapping) else None
+        if isinstance(node, Scalar) and not node.is_null:
+            claims.append(IdClaim(name, node.text, Location(source.display, item.line)))
+    return claims
+
+
+def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = ()
+                       ) -> list[SourceError]:
+    """Problems that only show between files: duplicate ids, clashing descriptions, file names.
+
+    `failed` holds the ids of files that have errors of their own, so that an id they share
+    with another file is reported now rather than after those errors are fixed.
+    """
     errors: list[SourceError] = []
-    first_use: dict[tuple[str, str], Card] = {}
+    first_use: dict[tuple[str, str], Card | IdClaim] = {}
     descriptions: dict[str, DeckFile] = {}
     stems: dict[str, str] = {}
     for deck_file in deck_files:
@@ -333,6 +367,12 @@ def check_across_files(deck_files: list[DeckFile]) -> list[SourceError]:
             errors.append(SourceError(Location(deck_file.display, 1),
                           f"deck '{deck_file.deck}' and deck '{owner_deck}' would both be "
                           f"written as {stem}-*.apkg; rename one"))
+    for claim in failed:
+        key = (claim.namespace, claim.id)
+        other = first_use.setdefault(key, claim)
+        if other.location.path != claim.location.path:
+            errors.append(SourceError(claim.location, f"card id '{claim.id}' is used twice in "
+                          f"namespace '{claim.namespace}': here and at {other.location}"))
     return errors
 
 

@@ -300,6 +300,7 @@ NOT_STRUCTURAL = {
     "alias-bomb": "refused while reading YAML",
     "duplicate-id": "ids unique across cards: JSON Schema cannot compare items' keys",
     "duplicate-id-across-files": "two files",
+    "duplicate-id-in-a-broken-file": "two files",
     "duplicate-key": "refused while reading YAML (JSON cannot even hold it)",
     "empty-file": "refused while reading YAML",
     "image-outside-source": "an image reference inside Markdown text",
