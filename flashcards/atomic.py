@@ -20,24 +20,31 @@ STALE_AFTER_SECONDS = 3600
 Data = bytes | Iterable[bytes] | Callable[[BinaryIO], None]
 
 
-def write_atomically(path: Path, data: Data, mode: int = 0o644) -> None:
+def write_atomically(path: Path, data: Data, mode: int = 0o644, clean: bool = True) -> None:
     """Write `data` to `path` via a temp file in the same folder and a rename.
 
     A crash or a full disk leaves the previous file as it was and no temp file behind. `data`
     is bytes, chunks of bytes, or a function that writes to the open file (so that a big file
-    need not be in memory at once).
+    need not be in memory at once). clean=False skips looking for temp files a killed run
+    left (which lists the whole folder: the build cache, which writes thousands of files
+    into one folder, cleans once per build instead, see remove_stale_temps).
     """
     with StagedWrites() as staged:
-        staged.stage(path, data, mode)
+        staged.stage(path, data, mode, clean)
         staged.commit()
 
 
 def _remove_stale_temps(path: Path) -> None:
     """Delete temp files of `path` left by a killed run; a concurrent run's fresh ones stay."""
+    remove_stale_temps(path.parent, f".{glob.escape(path.name)}.*.tmp")
+
+
+def remove_stale_temps(folder: Path, pattern: str = ".*.tmp") -> None:
+    """Delete the temp files matching pattern in folder that a killed run left."""
     cutoff = time.time() - STALE_AFTER_SECONDS
-    for name in glob.glob(f".{glob.escape(path.name)}.*.tmp", root_dir=path.parent):
+    for name in glob.glob(pattern, root_dir=folder):
         with contextlib.suppress(OSError):
-            stale = path.parent / name
+            stale = folder / name
             if stale.stat().st_mtime < cutoff:
                 stale.unlink()
 
@@ -55,8 +62,9 @@ class StagedWrites:
     def __enter__(self) -> StagedWrites:
         return self
 
-    def stage(self, path: Path, data: Data, mode: int = 0o644) -> None:
-        _remove_stale_temps(path)
+    def stage(self, path: Path, data: Data, mode: int = 0o644, clean: bool = True) -> None:
+        if clean:
+            _remove_stale_temps(path)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from flashcards import __version__
-from flashcards.atomic import write_atomically
+from flashcards.atomic import remove_stale_temps, write_atomically
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
@@ -78,11 +78,20 @@ class _Stored:
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
 
 
-def cache_root() -> Path:
-    """$FLASHCARDS_CACHE_DIR, else $XDG_CACHE_HOME/flashcards, else ~/.cache/flashcards."""
+def cache_root() -> Path | None:
+    """$FLASHCARDS_CACHE_DIR, else $XDG_CACHE_HOME/flashcards, else ~/.cache/flashcards; None
+    when there is no home folder to find (HOME unset for a user without a passwd entry, as
+    in some containers): builds then use a temporary cache."""
     if os.environ.get("FLASHCARDS_CACHE_DIR"):
         return Path(os.environ["FLASHCARDS_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    base = os.environ.get("XDG_CACHE_HOME")
+    if not base:
+        try:
+            base = str(Path.home() / ".cache")
+        except (RuntimeError, KeyError):
+            return None
+        if not os.path.isabs(base):
+            return None
     return Path(base) / "flashcards"
 
 
@@ -132,11 +141,15 @@ class BuildCache:
 
     def __init__(self, src_root: Path, folder: Path | None = None) -> None:
         project = hashlib.sha256(str(src_root.resolve()).encode()).hexdigest()[:16]
-        self.folder = folder or cache_root() / project
+        root = cache_root()
+        self.folder = folder or (root / project if root is not None else Path(os.devnull))
+        self.usable = folder is not None or root is not None
         self.used: set[str] = set()
 
     def writable(self) -> bool:
         """Whether entries can be stored here (a build needs that; see load_notes)."""
+        if not self.usable:
+            return False
         try:
             (self.folder / "files").mkdir(parents=True, exist_ok=True)
         except OSError:
@@ -174,13 +187,15 @@ class BuildCache:
         try:
             for item, is_summary in ((notes, False), (summary, True)):
                 data = pickle.dumps(_Stored(key, item, images), protocol=pickle.HIGHEST_PROTOCOL)
-                write_atomically(self._path(key, is_summary), data)
+                write_atomically(self._path(key, is_summary), data, clean=False)
         except (OutputError, OSError):
             return None
         return summary
 
     def prune(self) -> None:
-        """Forget the results this build did not use (old versions of files)."""
+        """Forget the results this build did not use (old versions of files), and the temp
+        files a killed build left."""
+        remove_stale_temps(self.folder / "files")
         with contextlib.suppress(OSError):
             for path in (self.folder / "files").iterdir():
                 if path.suffix == ".pickle" and path.name.split(".")[0] not in self.used:

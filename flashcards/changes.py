@@ -1,7 +1,7 @@
 """Compare this build with the last one: what an import will do, and every note's mod time.
 
-Input: the rendered decks, the previous lock, and a way to read the previous packages. Output:
-the new lock entries, one Change per card, and the decks with removed cards added back
+Input: the rendered decks, the previous lock, and a way to read a removed note's last content.
+Output: the new lock entries, one Change per card, and the decks with removed cards added back
 (tagged REMOVED_TAG) so that learners can find them in Anki.
 """
 
@@ -12,14 +12,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from flashcards import ids
-from flashcards.lock import Entry, content_digest, next_mod, text_digest
-from flashcards.model import Change, DeckLevel, Level, RenderedCard, RetiredCard
+from flashcards.lock import Entry, Note, next_mod, text_digest
+from flashcards.model import (
+    Change,
+    DeckLevel,
+    Level,
+    RenderedCard,
+    RetiredCard,
+    content_digest,
+    without_source,
+)
 
 REMOVED_TAG = "flashcards::removed"
 KINDS = ("basic", "cloze")
 
-# Reads a previous package's notes: (deck, level) -> {guid: (kind, fields, tags)}.
-OldNotes = Callable[[str, Level], dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]]
+# The last content of a note that is no longer in the sources (from the lock), or None.
+RemovedNote = Callable[[Entry], Note | None]
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,10 @@ class Plan:
     # a rebuild reports for the removed cards that are carried: see settled().
     current: int = 0
     retired: tuple[Change, ...] = ()
+    # Lock entries whose content comes with them (removed cards): key -> content.
+    notes: dict[str, Note] = dataclasses.field(default_factory=dict)
+    # The entries, as they were, of the cards whose content this build changed or removed.
+    replaced: dict[str, Entry] = dataclasses.field(default_factory=dict)
 
     def settled(self) -> list[Change]:
         """What a rebuild right after this one reports: nothing new, changed or moved, and the
@@ -43,9 +55,14 @@ class Plan:
 
 
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
-               notetype_signatures: dict[str, str], old_notes: OldNotes,
-               drop_removed: bool = False) -> Plan:
-    """Stamp every note, classify every card, and carry removed cards forward."""
+               notetype_signatures: dict[str, str], removed_note: RemovedNote,
+               drop_removed: bool = False, restorable: dict[str, Entry] | None = None) -> Plan:
+    """Stamp every note, classify every card, and carry removed cards forward.
+
+    `restorable` holds entries as they were before this session changed or removed their
+    cards (watch passes them): a card that comes back to exactly that content gets its old
+    time back, so a file saved half-written and then whole makes no note newer."""
+    restorable = restorable or {}
     entries: dict[str, Entry] = {}
     for kind, signature in notetype_signatures.items():
         key = f"notetype:{kind}"
@@ -53,67 +70,99 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         entries[key] = Entry(key, digest, next_mod(previous.get(key), digest, now))
     changes: list[Change] = []
     settled: list[Change] = []
+    replaced: dict[str, Entry] = {}
     for deck in decks:
         for card in deck.cards:
-            entries[card.guid] = _current_entry(card, deck, previous.get(card.guid), now)
-            changes.append(_current_change(card, deck, previous.get(card.guid)))
+            old = previous.get(card.guid)
+            back = restorable.get(card.guid)
+            if back is not None and old is not None and back.digest == card.digest \
+                    and (old.digest != card.digest or old.removed):
+                old = back._replace(at=0, size=0, verbatim=False)  # its line is gone
+            entries[card.guid] = _current_entry(card, deck, old, now)
+            changes.append(_current_change(card, deck, old))
+            if old is not None and entries[card.guid].mod != old.mod:
+                replaced[card.guid] = old
     current = len(changes)
     retired: dict[tuple[str, Level], list[RetiredCard]] = {}
+    notes: dict[str, Note] = {}
+    replaced.update((old.key, old) for old in previous.values()
+                    if old.label and not old.removed and old.key not in entries)
     for old in sorted(previous.values(), key=lambda e: (e.label, e.key)):
         if old.key in entries or not old.label or drop_removed:
             continue
-        carried = _carry_removed(old, now, old_notes)
+        carried = _carry_removed(old, now, removed_note)
         if carried is None:
-            changes.append(_removed_change(old, "removed"))
+            changes.append(_removed_change(old, "dropped"))
             continue
-        entry, card = carried
+        entry, card, note = carried
         entries[entry.key] = entry
+        notes[entry.key] = note
         retired.setdefault((entry.deck, Level(entry.level)), []).append(card)
         changes.append(_removed_change(old, "retired" if old.removed else "removed"))
         settled.append(_removed_change(entry, "retired"))
     return Plan(_with_retired(decks, retired), entries, tuple(changes),
                 {kind: entries[f"notetype:{kind}"].mod for kind in notetype_signatures},
-                current, tuple(settled))
+                current, tuple(settled), notes, replaced)
 
 
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
     digest = card.digest
-    return Entry(card.guid, digest, next_mod(old, digest, now), card.label, deck.deck,
-                 deck.level.value, card.file)
+    if old is not None and old.legacy:  # lock format 1: its digest included Source
+        same = not old.removed and old.digest == card.legacy_digest
+        mod = old.mod if same else next_mod(old, "", now)
+    else:
+        mod = next_mod(old, digest, now)
+        same = old is not None and not old.removed and old.digest == digest and mod == old.mod
+    entry = Entry(card.guid, digest, mod, card.label, deck.deck, deck.level.value, card.file,
+                  source=getattr(card, "source", ""))
+    if same and old is not None and not old.legacy and old.size:
+        # Its content is on that line of the old lock; the line itself can stay when nothing
+        # else about the note moved.
+        entry = entry._replace(at=old.at, size=old.size, verbatim=entry.line_facts()
+                               == old.line_facts())
+    return entry
 
 
 def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None) -> Change:
     where = card.where
     if old is None:
         return Change("new", card.label, deck.deck, deck.level, where)
-    digest = card.digest
-    status = "unchanged" if old.digest == digest and old.removed is None else "changed"
+    digest = card.legacy_digest if old.legacy else card.digest
+    status = "unchanged" if old.digest == digest and not old.removed else "changed"
     moved = ""
     if old.deck and (old.deck, old.level) != (deck.deck, deck.level.value):
         moved = f"{old.deck}::{_level_title(old.level)}"
     return Change(status, card.label, deck.deck, deck.level, where, moved)
 
 
-def _carry_removed(old: Entry, now: int, old_notes: OldNotes) -> tuple[Entry, RetiredCard] | None:
-    """The removed card's entry and note, tagged; None when its content is nowhere to be had."""
+def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
+                   ) -> tuple[Entry, RetiredCard, Note] | None:
+    """The removed card's entry and tagged note; None when its content is nowhere to be had."""
     try:
         level = Level(old.level)
     except ValueError:
         return None
-    content = old.removed
+    content = removed_note(old)
     if content is None:
-        found = old_notes(old.deck, level).get(old.key)
-        if found is None:
-            return None
-        kind, fields, tags = found
-        content = (kind, fields, tuple(dict.fromkeys((*tags, REMOVED_TAG))))
+        return None
     kind, fields, tags = content
     if kind not in KINDS:
         return None
-    digest = content_digest(kind, fields, tags)
-    entry = Entry(old.key, digest, next_mod(old, digest, now), old.label, old.deck, old.level,
-                  old.file, content)
-    return entry, RetiredCard(old.key, kind, fields, tags, old.label)
+    if old.legacy and old.removed:  # format 1 kept the tagged content
+        tags = tuple(tag for tag in tags if tag != REMOVED_TAG)
+    note = (kind, fields, tags)
+    shipped = tuple(dict.fromkeys((*tags, REMOVED_TAG)))
+    digest = content_digest(kind, without_source(kind, fields), shipped)
+    if old.legacy:
+        same = old.removed and old.digest == content_digest(kind, fields, shipped)
+        mod = old.mod if same else next_mod(old, "", now)
+    else:
+        mod = next_mod(old, digest, now)
+    entry = Entry(old.key, digest, mod, old.label, old.deck, old.level, old.file, removed=True)
+    if not old.legacy and old.removed and mod == old.mod and old.size:
+        entry = entry._replace(at=old.at, size=old.size,
+                               verbatim=entry.line_facts() == old.line_facts())
+    return entry, RetiredCard(old.key, kind, fields, shipped, old.label), note
 
 
 def _removed_change(old: Entry, status: str) -> Change:

@@ -95,21 +95,23 @@ def _build_options(command: Callable) -> Callable:
 def build(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
           verbose: bool, no_cache: bool, as_json: bool) -> None:
     """Build one .apkg per deck and level from the YAML under SOURCE (default: cards)."""
-    if not _build_and_report(source, out, combined, drop_removed, quiet, verbose, no_cache,
-                             as_json):
+    if _build_and_report(source, out, combined, drop_removed, quiet, verbose, no_cache,
+                         as_json) is None:
         raise SystemExit(1)
 
 
 def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: bool,
-                      quiet: bool, verbose: bool, no_cache: bool, as_json: bool) -> bool:
-    """One build with its report (errors included); True when it succeeded."""
+                      quiet: bool, verbose: bool, no_cache: bool, as_json: bool,
+                      restorable: dict | None = None) -> object | None:
+    """One build with its report (errors included); its result, or None when it failed."""
     from flashcards import pipeline
     from flashcards.terminal import ProgressLine
 
     progress = ProgressLine.for_stderr(quiet or as_json)
     try:
         result = pipeline.build(source, out, combined=combined, drop_removed=drop_removed,
-                                use_cache=not no_cache, progress=progress)
+                                use_cache=not no_cache, progress=progress,
+                                restorable=restorable)
     except FlashcardsError as error:
         progress.finish()
         _print_error(error)
@@ -117,14 +119,14 @@ def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: boo
             from flashcards import report
 
             click.echo(report.failure_json(error))
-        return False
+        return None
     progress.finish()
     from flashcards import report
 
     _report(result, as_json, quiet, report.closing_line(len(result.outputs),
                                                         result.packages_written, out,
                                                         result.lock_path), verbose)
-    return True
+    return result
 
 
 @main.command()
@@ -152,6 +154,8 @@ def _report(result: object, as_json: bool, quiet: bool, closing: str,
     from flashcards.terminal import colour
 
     _warn(result.warnings)
+    for notice in getattr(result, "notices", ()):
+        click.echo(notice, err=True)
     if as_json:
         packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}
                     for o in result.outputs]
@@ -313,13 +317,22 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
 
     from flashcards import watch as watching
 
+    # The lock entries of cards this session changed or removed, as they were before: a card
+    # that comes back to that content (a file saved half-written, then whole) gets its old
+    # time back instead of a newer one.
+    restorable: dict = {}
+
     def build_once() -> bool:
         started = time.monotonic()
-        ok = _build_and_report(source, out, combined, drop_removed, quiet, verbose, False,
-                               False)
+        result = _build_and_report(source, out, combined, drop_removed, quiet, verbose, False,
+                                   False, restorable)
         if not quiet:
-            click.echo(watching.status_line(ok, time.monotonic() - started))
-        return ok
+            click.echo(watching.status_line(result is not None, time.monotonic() - started))
+        if result is None:
+            return False
+        for key, entry in result.replaced.items():
+            restorable.setdefault(key, entry._replace(at=0, size=0, verbatim=False))
+        return True
 
     def announce(batch: object) -> None:
         names = sorted({Path(name).name for _, name in batch})  # type: ignore[attr-defined]
@@ -328,10 +341,14 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
 
     click.echo(f"watching {source} (Ctrl-C to stop)")
     watching.hush_watchfiles()
+    # watchfiles yields once nothing changed for `step` ms, and after `debounce` ms at the
+    # latest: so the quiet time asked for is the step, and the upper bound is far above it.
     batches = watchfiles.watch(source, watch_filter=watching.relevant(source, out),
-                               debounce=debounce, step=50, raise_interrupt=False)
+                               step=max(debounce, 1), debounce=watching.longest_wait(debounce),
+                               rust_timeout=watching.TICK, yield_on_timeout=True,
+                               raise_interrupt=False)
     try:
-        watching.run(build_once, batches, announce)
+        watching.run(build_once, batches, announce, ready_first=True)
     except KeyboardInterrupt:  # Ctrl-C during a build: the build is abandoned, nothing half
         pass                   # written (packages are renamed into place whole)
     click.echo("stopped watching")

@@ -2,175 +2,495 @@
 
 Anki replaces a note on import only when the package's note is newer than the collection's.
 Stamping every note "now" would overwrite a learner's own fixes on every import, so a note's
-modification time moves forward only when its content (fields, tags, notetype) changes. The
-lock file remembers content hashes and times between builds, where each card was, and the
-content of removed cards that packages still carry. Losing it only means every note counts
-as changed once.
+modification time moves forward only when its content (fields, tags, notetype) changes.
+
+The lock is written for git: one note a line (JSON), sorted by card, between a constant first
+and last line. Two branches that edit different cards change different lines; where git
+would call neighbouring lines a conflict, `merge=union` (in the `.gitattributes` next to the
+lock) keeps the lines of both sides, and so does this reader when it finds git's conflict
+markers. A key that appears more than once is resolved here (see `_resolve`): the newest
+line wins, and when the newest lines disagree no line wins, so the note is stamped newer than
+every one of them and the learners of every branch receive the merged content.
+
+Each line also keeps the note's content, so that a card removed from the sources can be
+shipped (tagged) from the lock alone, on any machine, into any OUT.
+
+A lock that cannot be read whole is refused with `flashcards.lock:LINE: what is wrong`; it is
+never taken as empty.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
-from flashcards.atomic import write_atomically
-from flashcards.model import content_digest
+from flashcards.atomic import StagedWrites
+from flashcards.errors import FlashcardsError, SourceError
+from flashcards.model import Location, SourceWarning, content_digest
 
-__all__ = ["Entry", "content_digest", "lock_path", "read_lock", "write_lock"]
+__all__ = ["Entry", "LockError", "LockFile", "content_digest", "lock_lines", "note_at",
+           "read_lock"]
 
 LOCK_NAME = "flashcards.lock"
-_ROW_ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True)
+VERSION = 2
 _text = encode_basestring  # one JSON string (ensure_ascii=False), in C where available
-_VERSION = 1
+_HEADER_KEY = "flashcards_lock"
+_END = '{"end": "flashcards_lock"}\n'
+_MARKERS = ("<<<<<<<", "|||||||", "=======", ">>>>>>>")
+# Anki keeps note times as seconds; the year 9999 is as far as any date type goes.
+MAX_MOD = 253_402_300_799
+# A lock time this far past the clock is a clock that was (or is) wrong, not a quick build.
+FUTURE_SLACK = 300
+
+# A note's content as a package needs it: notetype kind, fields, tags.
+Note = tuple[str, tuple[str, ...], tuple[str, ...]]
 
 
 class Entry(NamedTuple):
     """One note (or notetype) in the lock (a NamedTuple: there is one per card, made often)."""
 
     key: str  # note GUID, or "notetype:<kind>"
-    digest: str
+    digest: str  # content_digest of what the package carries ("" matches nothing)
     mod: int
     label: str = ""  # namespace/id of a card
     deck: str = ""
     level: str = ""
     file: str = ""
-    # Only for removed cards that packages still carry (tagged): their last content.
-    removed: tuple[str, tuple[str, ...], tuple[str, ...]] | None = None  # kind, fields, tags
+    removed: bool = False  # no longer in the sources; packages carry it tagged
+    # A line written in lock format 1: its digest includes the Source field, and a removed
+    # card's `note` holds its tagged content.
+    legacy: bool = False
+    # Where its line is in the lock it was read from (bytes), so that its content is read
+    # only when needed, and an unchanged line is copied as it is (verbatim).
+    at: int = 0
+    size: int = 0
+    verbatim: bool = False
+    source: str = ""  # during a build: the cache key of the compiled file holding its note
+
+    def line_facts(self) -> tuple:
+        """What its lock line says apart from the content."""
+        return (self.key, self.digest, self.mod, self.label, self.deck, self.level,
+                self.file, self.removed)
 
 
-def lock_path(src: Path) -> Path:
-    """Where the lock of a source folder (or of a single deck file) lives."""
-    return (src if src.is_dir() else src.parent) / LOCK_NAME
+class LockError(SourceError):
+    """A lock that cannot be trusted: refused with its file:line, never taken as empty."""
 
 
-_HEADER = f'{{"version": {_VERSION}, "entries": [\n'
-_FOOTER = "]}\n"
+class LockFile(NamedTuple):
+    """What reading a lock found."""
+
+    entries: dict[str, Entry]
+    project: str  # the project's id (made once, kept in the first line)
+    warnings: tuple[SourceWarning, ...]
+    legacy: bool  # written (at least partly) in lock format 1: rewrite it
+    merged: bool  # git's conflict markers or lines of both branches were resolved: rewrite it
 
 
-def read_lock(path: Path) -> dict[str, Entry]:
-    """Entries by key; a missing, unreadable or corrupt lock is an empty one.
+def lock_path(root: Path) -> Path:
+    """Where the lock of a project (its root folder) lives."""
+    return root / LOCK_NAME
 
-    The lock is read a line at a time when it has the layout we write (the usual case), so
-    that a lock of 200,000 cards never sits in memory as text and as JSON at once; any other
-    valid JSON (say, reformatted by hand) is read whole.
-    """
+
+def new_project_id(namespaces: Iterable[str]) -> str:
+    """An id for a project that has none yet, kept in its lock and so shared by every clone:
+    taken from its namespaces (two projects with one namespace make the same notes anyway),
+    so that the same sources always give the same lock."""
+    return hashlib.sha256("\0".join(sorted(set(namespaces))).encode()).hexdigest()[:16]
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+def read_lock(path: Path, display: str, now: float | None = None,
+              other_sides: Iterable[bytes] = ()) -> LockFile | None:
+    """The lock at path (None when there is none); LockError when it cannot be read whole.
+
+    Entries keep where their line is, not their content: see note_at. `other_sides` are the
+    locks of the other branches of a git merge in progress (see gitlock): their lines count
+    as if git had kept them (as merge=union does), so taking one side of a conflicted lock
+    loses nothing."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            entries = _read_lines(handle)
-        if entries is None:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            entries = dict(_entry(row, {}) for row in data["entries"])
-        return entries
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {}
-
-
-def _read_lines(handle: Iterable[str]) -> dict[str, Entry] | None:
-    """The entries of a lock in our own layout, or None if it is laid out otherwise."""
-    lines = iter(handle)
-    if next(lines, "") != _HEADER:
+        handle = open(path, "rb")  # noqa: SIM115 - closed below
+    except FileNotFoundError:
         return None
-    entries: dict[str, Entry] = {}
-    shared: dict[str, str] = {}  # one copy of each deck, level and file name
-    batch: list[str] = []
-
-    def flush() -> bool:
-        # Rows are parsed a few thousand at a time: one call into the JSON parser per batch
-        # is quick, and a batch is small.
+    except OSError as exc:
+        raise FlashcardsError(f"{display}: cannot read the lock: {exc.strerror}") from exc
+    with handle:
         try:
-            rows = json.loads("[" + "".join(batch).rstrip().rstrip(",") + "]")
-        except ValueError:
-            return False
-        for row in rows:
-            key, entry = _entry(row, shared)
-            entries[key] = entry
-        batch.clear()
-        return True
-
-    for line in lines:
-        if line == _FOOTER:
-            if batch and not flush():
-                return None
-            return entries if next(lines, "") == "" else None
-        if line.strip():
-            if not line.rstrip().endswith(","):
-                line = line.rstrip() + ",\n"  # the last row has no comma
-            batch.append(line)
-            if len(batch) >= 4096 and not flush():
-                return None
-    return None
+            return _read(handle, display, time.time() if now is None else now,
+                         list(other_sides))
+        except OSError as exc:
+            raise FlashcardsError(f"{display}: cannot read the lock: {exc.strerror}") from exc
 
 
-def _entry(row: dict, shared: dict[str, str]) -> tuple[str, Entry]:
-    removed = row.get("removed")
-    retired = None
-    if removed is not None:
-        retired = (str(removed["kind"]), tuple(map(str, removed["fields"])),
-                   tuple(map(str, removed["tags"])))
+def note_at(path: Path, entry: Entry) -> Note | None:
+    """The content kept on an entry's line of the lock it was read from (None if none)."""
+    if not entry.size:
+        return None
+    try:
+        with open(path, "rb") as handle:
+            handle.seek(entry.at)
+            row = json.loads(handle.read(entry.size).decode("utf-8").strip().removesuffix(","))
+        if "note" in row:
+            kind, fields, tags = row["note"]
+        elif isinstance(row.get("removed"), dict):  # format 1
+            kind, fields, tags = (row["removed"][name] for name in ("kind", "fields", "tags"))
+        else:
+            return None
+        return (str(kind), tuple(map(str, fields)), tuple(map(str, tags)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class _Reader:
+    """Collects the rows of a lock and what was odd about them."""
+
+    def __init__(self, display: str, now: float) -> None:
+        self.display = display
+        self.now = now
+        self.rows: dict[str, list[tuple[int, Entry]]] = {}
+        self.projects: set[str] = set()
+        self.legacy = False
+        self.merged = False
+        self.conflict_lines: list[int] = []
+        self.future: list[tuple[int, Entry]] = []
+        self.shared: dict[str, str] = {}  # one copy of each deck, level and file name
+
+    def fail(self, line: int, message: str) -> LockError:
+        return LockError(Location(self.display, line), message)
+
+
+_END_TEXT = _END.strip()
+
+
+def _read(handle: BinaryIO, display: str, now: float, other_sides: list[bytes]) -> LockFile:
+    reader = _Reader(display, now)
+    fix = _restore(reader.display)
+    ended_at = 0  # the line of the end marker
+    last = 0
+    offset = 0
+    batch: list[tuple[int, str, int, int]] = []  # line number, text, offset, size
+    saw_header = False
+    legacy_open = False  # inside a format 1 lock: its last line must close it
+    for number, raw in enumerate(handle, start=1):
+        last = number
+        at, offset = offset, offset + len(raw)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise reader.fail(number, "this line is not UTF-8 text; " + fix) from exc
+        text = line.strip()
+        if not line.endswith("\n") and text != _END_TEXT:
+            raise reader.fail(number, "the lock ends in the middle of a line (it was cut "
+                              "short); " + fix)
+        if not text:
+            continue
+        if text.startswith(_MARKERS):
+            reader.merged = True
+            reader.conflict_lines.append(number)
+            continue
+        if ended_at:
+            raise reader.fail(number, "text after the lock's last line; " + fix)
+        if text == _END_TEXT:
+            ended_at = number
+            continue
+        if text == '{"version": 1, "entries": [':  # format 1's first line
+            reader.legacy = legacy_open = saw_header = True
+            continue
+        if text == "]}":  # format 1's last line
+            if not legacy_open:
+                raise reader.fail(number, "a line of the old lock format out of place; "
+                                  + fix)
+            legacy_open = False
+            ended_at = number
+            continue
+        if text.startswith(f'{{"{_HEADER_KEY}"'):
+            _header(reader, number, text)
+            saw_header = True
+            continue
+        batch.append((number, text.removesuffix(","), at, len(raw)))
+        if len(batch) >= 4096:
+            _rows(reader, batch)
+            batch.clear()
+    if batch:
+        _rows(reader, batch)
+    if last == 0:
+        raise reader.fail(1, "the lock is empty (it was cut short?); " + fix)
+    if not saw_header:
+        raise reader.fail(1, "this is not a flashcards lock (its first line should be "
+                          f'{{"{_HEADER_KEY}": {VERSION}, ...}}); ' + fix)
+    if not ended_at:
+        raise reader.fail(last, "the lock's last line is missing (it was cut short); "
+                          + fix)
+    for side in other_sides:
+        _absorb(reader, side)
+    entries = {key: _resolve(reader, found) for key, found in reader.rows.items()}
+    return LockFile(entries, min(reader.projects) if reader.projects else "",
+                    tuple(_warnings(reader)), reader.legacy, reader.merged)
+
+
+def _restore(display: str) -> str:
+    return (f"restore it from git (git checkout -- {display}) or a backup. Deleting it makes "
+            "every note count as changed once, which overwrites learners' own edits in Anki")
+
+
+def _header(reader: _Reader, number: int, text: str) -> None:
+    fix = _restore(reader.display)
+    try:
+        header = json.loads(text)
+        version = header[_HEADER_KEY]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise reader.fail(number, "the lock's first line is damaged; " + fix) from exc
+    if not isinstance(version, int) or isinstance(version, bool) or version < 2:
+        raise reader.fail(number, f"unknown lock format {json.dumps(version)}; " + fix)
+    if version > VERSION:
+        raise reader.fail(number, f"this lock was written by a newer flashcards (lock format "
+                          f"{version}; this one reads up to {VERSION}); upgrade flashcards, "
+                          "or builds would lose what the newer one recorded")
+    project = header.get("project")
+    if isinstance(project, str) and project:
+        reader.projects.add(project)
+
+
+def _rows(reader: _Reader, batch: list[tuple[int, str, int, int]]) -> None:
+    fix = _restore(reader.display)
+    # One call into the JSON parser per batch is quick; a line at a time only to find the bad
+    # line when a batch does not parse.
+    try:
+        rows = json.loads("[" + ",".join(item[1] for item in batch) + "]")
+    except ValueError:
+        rows = []
+        for number, text, _, _ in batch:
+            try:
+                rows.append(json.loads(text))
+            except ValueError as exc:
+                raise reader.fail(number, f"this line is not a lock entry ({exc.msg}); "
+                                  + fix) from exc
+    for (number, _, at, size), row in zip(batch, rows, strict=True):
+        entry = _entry(reader, number, row, at, size)
+        reader.rows.setdefault(entry.key, []).append((number, entry))
+        if entry.mod > reader.now + FUTURE_SLACK:
+            reader.future.append((number, entry))
+
+
+def _entry(reader: _Reader, number: int, row: object, at: int, size: int) -> Entry:
+    fix = _restore(reader.display)
+    if not isinstance(row, dict):
+        raise reader.fail(number, "this line is not a lock entry (not a JSON object); "
+                          + fix)
+    key, digest, mod = row.get("key"), row.get("hash"), row.get("mod")
+    if not isinstance(key, str) or not key or not isinstance(digest, str):
+        raise reader.fail(number, "this lock entry has no 'key' or 'hash'; " + fix)
+    if not isinstance(mod, int) or isinstance(mod, bool) or not 0 < mod <= MAX_MOD:
+        raise reader.fail(number, f"mod {json.dumps(mod)} is not a time (whole seconds since "
+                          "1970, up to the year 9999); " + fix)
+    card = row.get("card", "")
+    removed = row.get("removed", False)
+    # Format 1 lines have no "note"; their removed cards keep a {"kind", "fields", "tags"}.
+    legacy = bool(card) and "note" not in row
+    note = row.get("note") if not legacy else removed if isinstance(removed, dict) else None
+    if note is not None and not _is_note(note):
+        raise reader.fail(number, "this lock entry's note is damaged; " + fix)
+    if legacy:
+        reader.legacy = True
 
     def common(name: str) -> str:
-        value = str(row.get(name, ""))
-        return shared.setdefault(value, value)
+        value = row.get(name, "")
+        value = value if isinstance(value, str) else str(value)
+        return reader.shared.setdefault(value, value)
 
-    entry = Entry(str(row["key"]), str(row["hash"]), int(row["mod"]), str(row.get("card", "")),
-                  common("deck"), common("level"), common("file"), retired)
-    return entry.key, entry
+    return Entry(key, digest, mod, common("card"), common("deck"), common("level"),
+                 common("file"), bool(removed), legacy, at, size)
 
 
-def lock_lines(entries: dict[str, Entry]) -> Iterator[str]:
-    """The lock as JSON with one entry a line, sorted, so that it diffs and merges well."""
-    yield _HEADER
+def _is_note(note: object) -> bool:
+    if isinstance(note, dict):  # format 1's removed content
+        note = [note.get("kind"), note.get("fields"), note.get("tags")]
+    return (isinstance(note, list) and len(note) == 3 and isinstance(note[0], str)
+            and all(isinstance(part, list) and all(isinstance(x, str) for x in part)
+                    for part in note[1:]))
+
+
+def _absorb(reader: _Reader, side: bytes) -> None:
+    """Add the entries of another branch's lock (their content stays there: size 0). A side
+    that does not read as a lock adds nothing."""
+    rows = []
+    for raw in side.splitlines():
+        text = raw.decode("utf-8", "replace").strip().removesuffix(",")
+        if text.startswith('{"key"') or text.startswith('{"card"'):
+            try:
+                rows.append(json.loads(text))
+            except ValueError:
+                return
+    found = []
+    for row in rows:
+        try:
+            found.append(_entry(reader, 0, row, 0, 0))
+        except LockError:
+            return
+    for entry in found:
+        if entry.key in reader.rows and all(entry.line_facts() == seen.line_facts()
+                                            for _, seen in reader.rows[entry.key]):
+            continue  # the same line as ours: nothing new
+        reader.rows.setdefault(entry.key, []).append((0, entry))
+
+
+def _resolve(reader: _Reader, found: list[tuple[int, Entry]]) -> Entry:
+    """One entry for a key that may appear on several lines (a union merge of two branches).
+
+    The newest line wins. If the newest lines disagree about the content, none can be kept:
+    the entry then matches no content, so the note is stamped newer than all of them, and
+    learners of either branch receive what the sources hold now.
+    """
+    if len(found) == 1:
+        return found[0][1]
+    reader.merged = True
+    newest = max(entry.mod for _, entry in found)
+    top = [entry for _, entry in found if entry.mod == newest]
+    top.sort(key=lambda entry: entry.size > 0)  # among equals, one whose content is here
+    if len({(entry.digest, entry.legacy, entry.removed) for entry in top}) == 1:
+        return top[-1]
+    return top[-1]._replace(digest="")
+
+
+def _warnings(reader: _Reader) -> Iterator[SourceWarning]:
+    if reader.conflict_lines:
+        first = reader.conflict_lines[0]
+        yield SourceWarning(Location(reader.display, first), (
+            "git left merge conflict markers in the lock; resolved by keeping the lines of "
+            "both sides (notes changed on either side are stamped newer), and the lock is "
+            "written back without them: commit it (git add). Add 'flashcards.lock "
+            "merge=union' to the .gitattributes next to it so git merges it by itself"))
+    if reader.future:
+        number, _ = min(reader.future, key=lambda item: item[0])
+        latest = max(entry.mod for _, entry in reader.future)
+        count = len(reader.future)
+        yield SourceWarning(Location(reader.display, number), (
+            f"{count} note time(s) in the lock are in the future (up to "
+            f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(latest))}); was a clock wrong, "
+            "or the lock edited? Until then every import of those notes overwrites "
+            "learners' own edits in Anki. Check the clock of every machine that builds; "
+            "once that time has passed, imports behave normally again"))
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+def header_line(project: str) -> str:
+    return (f'{{"{_HEADER_KEY}": {VERSION}, "project": {_text(project)}, "about": "one note '
+            'a line, merged by git line by line (merge=union); see the flashcards README"}\n')
+
+
+# The content of the notes a build changed: source (cache key) -> {guid: note}.
+NotesOf = Callable[[str], dict[str, Note]]
+
+
+def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
+               notes_of: NotesOf, notes: dict[str, Note]) -> Iterator[bytes]:
+    """The lock, one entry a line, sorted by card, so that it diffs and merges well.
+
+    An entry's content comes from `notes` (removed cards), from its line in the old lock
+    (copied as it is when nothing else about it changed), or from its compiled file."""
+    yield header_line(project).encode()
     rows = sorted(entries.values(), key=lambda e: (e.label, e.key))
-    for number, entry in enumerate(rows, start=1):
-        yield _row(entry) + (",\n" if number < len(rows) else "\n")
-    yield _FOOTER
+    loaded: dict[str, dict[str, Note]] = {}
+    with contextlib.ExitStack() as stack:
+        previous = stack.enter_context(open(old, "rb")) if old is not None else None
+        for entry in rows:
+            if entry.verbatim and previous is not None:
+                previous.seek(entry.at)
+                line = previous.read(entry.size).rstrip(b"\r\n")
+                yield line.removesuffix(b",") + b"\n"
+                continue
+            note = notes.get(entry.key)
+            if note is None and entry.size and previous is not None:
+                note = note_at(old, entry)
+            if note is None and entry.source:
+                if entry.source not in loaded:
+                    loaded.clear()  # one compiled file's notes in memory at a time
+                    loaded[entry.source] = notes_of(entry.source)
+                note = loaded[entry.source].get(entry.key)
+            yield (_row(entry, note) + "\n").encode("utf-8")
+    yield _END.encode()
 
 
-def _row(entry: Entry) -> str:
-    if entry.label and entry.removed is None:  # the common row, written out directly
-        return (f'{{"card": {_text(entry.label)}, "deck": {_text(entry.deck)}, '
-                f'"file": {_text(entry.file)}, "hash": {_text(entry.digest)}, '
-                f'"key": {_text(entry.key)}, "level": {_text(entry.level)}, '
-                f'"mod": {int(entry.mod)}}}')
-    row: dict[str, object] = {"key": entry.key, "card": entry.label, "hash": entry.digest,
-                              "mod": entry.mod}
+def _row(entry: Entry, note: Note | None) -> str:
+    parts = [f'{{"key": {_text(entry.key)}']
     if entry.label:
-        row.update(deck=entry.deck, level=entry.level, file=entry.file)
-    if entry.removed is not None:
-        kind, fields, tags = entry.removed
-        row["removed"] = {"kind": kind, "fields": list(fields), "tags": list(tags)}
-    return _ROW_ENCODER.encode(row)
+        parts.append(f'"card": {_text(entry.label)}')
+    parts.append(f'"hash": {_text(entry.digest)}')
+    parts.append(f'"mod": {int(entry.mod)}')
+    if entry.label:
+        parts.append(f'"deck": {_text(entry.deck)}, "level": {_text(entry.level)}, '
+                     f'"file": {_text(entry.file)}')
+    if entry.removed:
+        parts.append('"removed": true')
+    if note is not None:
+        kind, fields, tags = note
+        parts.append(f'"note": [{_text(kind)}, [{", ".join(map(_text, fields))}], '
+                     f'[{", ".join(map(_text, tags))}]]')
+    return ", ".join(parts) + "}"
 
 
-def lock_text(entries: dict[str, Entry]) -> str:
-    """The whole lock as one string (see lock_lines)."""
-    return "".join(lock_lines(entries))
+def stage_lock(staged: StagedWrites, path: Path, lines: Iterable[bytes]) -> None:
+    """Stage the lock in `staged` (renamed into place with the packages, all or nothing)."""
+    staged.stage(path, lines)
 
 
-def write_lock(path: Path, entries: dict[str, Entry]) -> None:
-    """Write the lock atomically, a line at a time."""
-    write_atomically(path, (line.encode("utf-8") for line in lock_lines(entries)))
+# ---- git -----------------------------------------------------------------------------------
 
+ATTRIBUTES_LINE = f"{LOCK_NAME} merge=union"
+
+
+def with_union_merge(attributes: bytes | None) -> bytes | None:
+    """The .gitattributes next to a lock with the line that makes git merge the lock line by
+    line, or None when a line for the lock is there already (whatever it says: the user's
+    choice stands). Every other byte stays as it was."""
+    if attributes is None:
+        return (ATTRIBUTES_LINE + "\n").encode()
+    for raw in attributes.splitlines():
+        words = raw.decode("utf-8", "replace").split()
+        if words and words[0] in (LOCK_NAME, f"/{LOCK_NAME}", "*.lock"):
+            return None
+    newline = b"\r\n" if b"\r\n" in attributes else b"\n"
+    separator = newline if attributes and not attributes.endswith(b"\n") else b""
+    return attributes + separator + ATTRIBUTES_LINE.encode() + newline
+
+
+# ---- times -----------------------------------------------------------------------------------
 
 def text_digest(text: str) -> str:
     """Hash of a notetype signature."""
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
+_EPOCH = re.compile(r"[0-9]+")
+
+
 def build_time() -> int:
-    """Seconds since the epoch; SOURCE_DATE_EPOCH (the reproducible-builds convention) wins."""
-    fixed = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
-    return int(fixed) if fixed.isdigit() else int(time.time())
+    """Seconds since the epoch; SOURCE_DATE_EPOCH (the reproducible-builds convention) wins.
+
+    An epoch that is not whole seconds, or a clock outside 1970..9999, is an error: a wrong
+    time here would overwrite learners' edits or hide changes from them."""
+    fixed = os.environ.get("SOURCE_DATE_EPOCH")
+    if fixed is not None and fixed.strip():
+        if not _EPOCH.fullmatch(fixed.strip()) or not 0 < int(fixed.strip()) <= MAX_MOD:
+            raise FlashcardsError(
+                f"SOURCE_DATE_EPOCH={fixed.strip()!r} is not a time: give whole seconds since "
+                "1970 (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it")
+        return int(fixed.strip())
+    return min(int(time.time()), MAX_MOD)
 
 
 def next_mod(old: Entry | None, digest: str, now: int) -> int:
     """The old time if the content is the same, else a time newer than both now and the old."""
-    if old is not None and old.digest == digest:
+    if old is not None and old.digest == digest and digest:
         return old.mod
-    return now if old is None else max(now, old.mod + 1)
+    return now if old is None else min(max(now, old.mod + 1), MAX_MOD)

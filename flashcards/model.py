@@ -167,7 +167,15 @@ class RenderedCard:
 
     @cached_property
     def digest(self) -> str:
-        """Hash of what an import writes into the note (computed once, kept in the cache)."""
+        """Hash of what an import writes into the note, leaving out the Source field (where
+        the card's file is): renaming the folder or moving a file must not make the note
+        newer. Computed once, kept in the cache."""
+        return content_digest(self.kind, without_source(self.kind, self.fields), self.tags)
+
+    @property
+    def legacy_digest(self) -> str:
+        """The digest as lock format 1 took it (Source included): read once, when a lock of
+        that format is converted."""
         return content_digest(self.kind, self.fields, self.tags)
 
     @property
@@ -189,6 +197,11 @@ class RenderedCard:
         return f"{self.deck_file.shown}:{self.card.location.line}"
 
     @property
+    def display(self) -> str:
+        """The file as messages name it."""
+        return self.deck_file.display
+
+    @property
     def cards(self) -> int:
         """Cards Anki generates for this note: 1 (+1 reversed), or one per cloze number."""
         if self.card.kind == "cloze":
@@ -203,7 +216,7 @@ class RenderedCard:
         """The card without its fields: what a build plans with (fields stay in the cache)."""
         return CardSummary(self.guid, self.label, self.kind, self.card.level, self.deck_file.deck,
                            self.deck_file.display, self.card.location.line, self.deck_file.rel,
-                           self.digest, self.cards, self.media, source)
+                           self.digest, self.cards, self.media, source, self.legacy_digest)
 
 
 _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
@@ -238,6 +251,7 @@ class CardSummary(NamedTuple):
     cards: int
     media: tuple[Media, ...]
     source: str
+    legacy_digest: str = ""
 
     @property
     def id(self) -> str:
@@ -250,6 +264,18 @@ class CardSummary(NamedTuple):
     @property
     def where(self) -> str:
         return f"{printable(self.display)}:{self.line}"
+
+
+# Where each notetype keeps the Source field ("never change", like the field lists in ids.py).
+SOURCE_FIELD = {"basic": 4, "cloze": 3}
+
+
+def without_source(kind: str, fields: tuple[str, ...]) -> tuple[str, ...]:
+    """The fields with Source emptied: what a note's digest is taken over."""
+    index = SOURCE_FIELD.get(kind)
+    if index is None or index >= len(fields):
+        return fields
+    return (*fields[:index], "", *fields[index + 1:])
 
 
 def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:

@@ -7,15 +7,19 @@ enough), so memory does not grow with the HTML of every card.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import gc
 import hashlib
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from flashcards.atomic import StagedWrites
 from flashcards.cache import BuildCache, fingerprint, load_notes, tool_fingerprint, unchanged
 from flashcards.changes import Plan
+from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckLevel, NoteContent
 from flashcards.workers import Progress, Workers, no_progress
 
@@ -83,13 +87,41 @@ def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ..
         full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
 
 
+# In OUT: which project wrote each package, so that two projects never replace each other's
+# packages and a build removes only packages it wrote itself.
+MANIFEST = ".flashcards-packages.json"
+
+
+def read_manifest(out: Path) -> dict[str, dict[str, str]]:
+    """{package file name: {"project": id, "root": folder}} of the builds into OUT."""
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+        return {str(name): {"project": str(row["project"]), "root": str(row.get("root", ""))}
+                for name, row in data.items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return {}
+
+
 def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bool,
-                   workers: Workers, progress: Progress = no_progress
-                   ) -> tuple[list[tuple], int]:
-    """Write every package whose inputs changed, all or nothing; skip the ones that did not.
+                  workers: Workers, progress: Progress, stage_first: Callable[[StagedWrites],
+                                                                             None],
+                  project: str, root: Path, whole: bool) -> tuple[list[tuple], int]:
+    """Write every package whose inputs changed and what stage_first stages (the lock), all
+    or nothing; skip the packages that did not change. A whole-project build also removes
+    the packages this project wrote into OUT before and no longer writes (say, of a renamed
+    deck); a package another project wrote is never touched: that is an error.
 
     Returns the packages' fingerprints when the cache is kept (else an empty list), and how
     many packages were written."""
+    out = outputs[0].path.parent if outputs else None
+    manifest = read_manifest(out) if out is not None else {}
+    for output in outputs:
+        owner = manifest.get(output.path.name)
+        if owner is not None and owner["project"] != project and output.path.exists():
+            raise OutputError(
+                f"{output.path}: written by another flashcards project ({owner['root']}); two "
+                "projects cannot share one package: build this one into another folder (-o), "
+                "or delete that file if the other project is gone")
     before = cache.outputs() if kept else {}
     after: dict[str, list] = {}
     todo = []
@@ -102,6 +134,15 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
         else:
             todo.append(output)
             after[key] = [signature, None]
+    stale = []
+    if whole and out is not None:
+        current = {output.path.name for output in outputs}
+        stale = [out / name for name, owner in manifest.items()
+                 if owner["project"] == project and name not in current]
+    mine = {output.path.name: {"project": project, "root": str(root.resolve())}
+            for output in outputs}
+    new_manifest = {**{name: row for name, row in manifest.items()
+                       if out is None or out / name not in stale}, **mine}
     jobs = []
     for output in todo:  # each job carries only its own notes' times
         items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
@@ -109,12 +150,19 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
                      plan.notetype_mods, cache.folder))
     parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
     with StagedWrites() as staged:
+        stage_first(staged)  # first: an unwritable lock stops the build before any package
+        if out is not None and new_manifest != manifest:
+            staged.stage(out / MANIFEST, json.dumps(new_manifest, indent=1,
+                                                    sort_keys=True).encode() + b"\n")
         for done, (output, data) in enumerate(
                 zip(todo, workers.in_order(package_in_worker, jobs, parallel), strict=True),
                 start=1):
             progress("packaging", done, len(todo))
             staged.stage(output.path, data)
         staged.commit()
+    for path in stale:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
     if not kept:
         return [], len(todo)
     for output in todo:  # fingerprints of the files as they are now on disk

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from flashcards import ids
@@ -19,9 +20,10 @@ from flashcards.cache import (
     tool_fingerprint,
 )
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
-from flashcards.load import find_sources, parse_source, read_bytes
+from flashcards.load import parse_source, read_bytes
 from flashcards.model import (
     Change,
+    Location,
     DeckFile,
     DeckLevel,
     Level,
@@ -29,7 +31,10 @@ from flashcards.model import (
     RenderedCard,
     SourceWarning,
 )
+from flashcards.atomic import StagedWrites
+from flashcards.cache import load_notes
 from flashcards.outputs import Output, Package, write_outputs
+from flashcards.project import Project, find_project
 from flashcards.validate import IdClaim, check_across_files, claims_in, validate_file
 from flashcards.workers import Progress, Workers, no_progress, without_gc
 
@@ -58,13 +63,10 @@ class BuildResult:
     files_cached: int = 0
     packages_written: int = 0
     packages_kept: int = 0
-
-
-def display_path(src: Path, path: Path) -> str:
-    """A file's path as the user would type it: SOURCE as given, then the path below it."""
-    if src.is_file():
-        return str(src)
-    return str(src / path.relative_to(src))
+    # Lock entries, as they were, of the cards whose content this build changed or removed
+    # (watch keeps them: a card that comes back to that content gets its old time back).
+    replaced: dict = field(default_factory=dict)
+    notices: tuple[str, ...] = ()  # things done besides packages and lock, to tell the user
 
 
 def compile_file(path: Path, display: str, src_root: Path, data: bytes
@@ -102,54 +104,68 @@ class _Job:
     path: Path
     display: str
     src_root: Path
-    keyed: bool  # whether results are keyed for a cache
+    key: str  # the cache key taken when the file was read
     cache_folder: Path | None  # store the result there (full and summary)
     summary: bool  # return only the summary (the HTML stays in the cache, if stored)
+    data: bytes | None  # the bytes read (None: read again, see KEEP_BYTES)
 
 
 def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[SourceError]]:
-    """Read and compile one file. The file is read here, not handed over, so that a build never
-    holds all its sources in memory; its key is taken again from the bytes compiled."""
+    """Compile one file from the bytes read for its key. (Past KEEP_BYTES of sources a build
+    does not hold them all: such a file is read again here, and refused if it changed.)"""
     gc.disable()  # as in the parent (see workers.without_gc); harmless when run in the parent
-    data, errors = read_bytes(job.path, job.display)
+    data = job.data
     if data is None:
-        return None, errors
+        data, errors = read_bytes(job.path, job.display)
+        if data is None:
+            return None, errors
+        if file_key(job.display, str(job.src_root.resolve()), data) != job.key:
+            return None, [SourceError(Location(job.display, 1), "the file changed while it was "
+                                      "being built (an editor still saving?); build again")]
     result, errors = compile_file(job.path, job.display, job.src_root, data)
+    del data
     if result is None:
         return None, errors
-    key = file_key(job.display, str(job.src_root.resolve()), data) if job.keyed else ""
-    del data
     if job.cache_folder is not None:
-        summary = BuildCache(job.src_root, folder=job.cache_folder).store(key, result)
+        summary = BuildCache(job.src_root, folder=job.cache_folder).store(job.key, result)
         # Not stored (no room)? Then the whole result travels on, and packaging uses it as is.
         return (summary if job.summary and summary is not None else result), errors
-    return (summarize(key, result) if job.summary else result), errors
+    return (summarize(job.key, result) if job.summary else result), errors
 
 
-@dataclass(frozen=True)
+# A build keeps the bytes it read of each deck file until the file is compiled, up to this
+# much in all (far beyond any hand-written deck): each file is then read exactly once, so
+# what is compiled is what was keyed, whatever an editor does meanwhile.
+KEEP_BYTES = 64 * 1024 * 1024
+
+
+@dataclass
 class _Source:
-    """One deck file as first read: its size and its cache key ("" without a cache)."""
+    """One deck file as read: its size, its key, and its bytes (see KEEP_BYTES)."""
 
     path: Path
     display: str
     size: int
     key: str
+    data: bytes | None
 
 
-def _read_sources(src: Path, cache: BuildCache | None) -> tuple[list[_Source], list[SourceError]]:
-    paths = find_sources(src)
+def _read_sources(project: Project, paths: list[Path]
+                  ) -> tuple[list[_Source], list[SourceError]]:
     if not paths:
-        raise FlashcardsError(f"{src}: no deck files (*.yaml, *.yml) found")
-    root = str((src if src.is_dir() else src.parent).resolve())
+        raise FlashcardsError(f"{project.selected}: no deck files (*.yaml, *.yml) found")
+    root = str(project.root.resolve())
     sources, errors = [], []
+    budget = KEEP_BYTES
     for path in paths:
-        display = display_path(src, path)
+        display = project.shown(path)
         data, read_errors = read_bytes(path, display)
         if data is None:
             errors.extend(read_errors)
             continue
-        sources.append(_Source(path, display, len(data), file_key(display, root, data) if cache
-                               else ""))
+        budget -= len(data)
+        sources.append(_Source(path, display, len(data), file_key(display, root, data),
+                               data if budget >= 0 else None))
     return sources, errors
 
 
@@ -158,13 +174,14 @@ def check(src: Path) -> Compiled:
 
     The result holds every card's HTML (check, preview, stats and ids use it; build plans with
     summaries instead, see _compile_sources)."""
+    project = find_project(src)
     with without_gc(), Workers() as workers:
-        sources, errors = _read_sources(src, None)
-        return _compile_sources(src, sources, errors, None, store=False, summaries=False,
+        sources, errors = _read_sources(project, project.selected_files())
+        return _compile_sources(project, sources, errors, None, store=False, summaries=False,
                                 workers=workers)
 
 
-def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError],
+def _compile_sources(project: Project, sources: list[_Source], errors: list[SourceError],
                      cache: BuildCache | None, store: bool, summaries: bool,
                      workers: Workers, progress: Progress = no_progress) -> Compiled:
     """Every file's result, from the cache or compiled (on all cores when there is enough).
@@ -172,7 +189,7 @@ def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError
     With summaries=True the decks hold CardSummary rows and the HTML is left in the cache
     (stored there when store=True), so that memory does not grow with the HTML of every card.
     """
-    src_root = src if src.is_dir() else src.parent
+    src_root = project.root
     found: dict[int, FileResult | FileSummary] = {}
     jobs: list[_Job] = []
     order: list[int] = []
@@ -182,8 +199,8 @@ def _compile_sources(src: Path, sources: list[_Source], errors: list[SourceError
         if hit is not None:
             found[index] = hit
             continue
-        jobs.append(_Job(source.path, source.display, src_root, bool(source.key),
-                         folder, summaries))
+        jobs.append(_Job(source.path, source.display, src_root, source.key,
+                         folder, summaries, source.data))
         order.append(index)
     parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
     for done, (index, (result, file_errors)) in enumerate(
@@ -246,17 +263,18 @@ def _group(rendered: list[RenderedCard],
 
 
 def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = False,
-          write: bool = True, use_cache: bool = True,
-          progress: Progress = no_progress) -> BuildResult:
+          write: bool = True, use_cache: bool = True, progress: Progress = no_progress,
+          restorable: dict | None = None) -> BuildResult:
     """See _build; runs without the cycle collector."""
     with without_gc():
         return _build(src, out, combined=combined, drop_removed=drop_removed, write=write,
-                      use_cache=use_cache, progress=progress)
+                      use_cache=use_cache, progress=progress, restorable=restorable)
 
 
 def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
-           use_cache: bool, progress: Progress) -> BuildResult:
-    """check(src), compare with the last build, then write one .apkg per deck level into out.
+           use_cache: bool, progress: Progress, restorable: dict | None) -> BuildResult:
+    """Check the project SOURCE belongs to, compare with its lock, then write one .apkg per
+    deck level into out (only the deck levels SOURCE's files are in) and the lock, together.
 
     With write=False (the `diff` command) nothing is written; the result says what would be.
     Packages whose inputs did not change since the last build are left as they are, and when
@@ -265,55 +283,139 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     """
     from flashcards import changes, lock, templates
 
-    src_root = src if src.is_dir() else src.parent
-    lock_file = lock.lock_path(src)
+    project = find_project(src)
+    lock_file = project.lock
+    now = lock.build_time()
+    # Read (and refuse, if it cannot be trusted) before anything else is done or written.
+    from flashcards.gitlock import other_sides
+
+    previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=other_sides(lock_file))
     with contextlib.ExitStack() as stack:
         workers = stack.enter_context(Workers())
         # The HTML of compiled files waits in a cache until its package is written: the
         # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
-        cache = BuildCache(src_root) if use_cache else None
+        cache = BuildCache(project.root) if use_cache else None
         # diff (write=False) only reads the cache, so it need not be writable or even exist.
         kept = cache is not None and (cache.writable() if write else True)
         if cache is None or not kept:
             temporary = stack.enter_context(tempfile.TemporaryDirectory(prefix="flashcards-"))
-            cache = BuildCache(src_root, folder=Path(temporary))
-        sources, errors = _read_sources(src, cache)
-        options = f"{src}\0{src_root.resolve()}\0{out.resolve()}\0{combined}\0{drop_removed}"
+            cache = BuildCache(project.root, folder=Path(temporary))
+        sources, errors = _read_sources(project, project.files())
+        selected = {project.shown(path) for path in project.selected_files()}
+        if not selected:
+            raise FlashcardsError(f"{src}: no deck files (*.yaml, *.yml) found")
+        options = "\0".join(map(str, (project.root.resolve(), out.resolve(), combined,
+                                      drop_removed, sorted(selected), sorted(restorable or ()))))
+        lock_warnings = previous_lock.warnings if previous_lock is not None else ()
         if kept and not errors:
             remembered = cache.recall(_state_key(options, sources, lock_file))
             if remembered is not None:
-                return _unpack_result(remembered, len(sources))
-        compiled = _compile_sources(src, sources, errors, cache, store=write, summaries=True,
-                                    workers=workers, progress=progress)
+                result = _unpack_result(remembered, len(sources))
+                return dataclasses.replace(result, warnings=(*lock_warnings, *result.warnings))
+        compiled = _compile_sources(project, sources, errors, cache, store=write,
+                                    summaries=True, workers=workers, progress=progress)
+        for source in sources:
+            source.data = None  # compiled: the bytes are not needed any more
+        previous = previous_lock.entries if previous_lock is not None else {}
 
-        def old_notes(deck: str, level: Level) -> dict:
-            from flashcards import apkg
+        def removed_note(entry: lock.Entry) -> lock.Note | None:
+            note = lock.note_at(lock_file, entry)
+            if note is None and entry.legacy:  # lock format 1 kept no content: the package
+                from flashcards import apkg
 
-            return apkg.read_notes(out / f"{_file_stem(deck)}-{level.value}.apkg")
+                try:
+                    level = Level(entry.level)
+                except ValueError:
+                    return None
+                note = apkg.read_notes(out / f"{_file_stem(entry.deck)}-{level.value}.apkg"
+                                       ).get(entry.key)
+            return note
 
         signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS}
-        previous = lock.read_lock(lock_file)
-        plan = changes.plan_build(compiled.decks, previous, lock.build_time(), signatures,
-                                  old_notes, drop_removed=drop_removed)
-        lock_changed = plan.entries != previous or not lock_file.exists()
-        del previous  # a big lock's old entries are not needed any more
-        outputs = _outputs(plan.decks, out, combined)
+        plan = changes.plan_build(compiled.decks, previous, now, signatures, removed_note,
+                                  drop_removed=drop_removed, restorable=restorable)
+        project_id = (previous_lock.project if previous_lock is not None
+                      and previous_lock.project else lock.new_project_id(
+                          deck_file.namespace for deck_file in compiled.deck_files))
+        lock_changed = (previous_lock is None or previous_lock.legacy or previous_lock.merged
+                        or not previous_lock.project or _facts(plan.entries) != _facts(previous))
+        chosen = _chosen_decks(plan, project, selected)
+        outputs = _outputs(tuple(d for d in plan.decks if (d.deck, d.level) in chosen), out,
+                           combined)
+        reported = tuple(c for c in plan.changes if (c.deck, c.level) in chosen)
         packages = tuple(Package.of(output) for output in outputs)
+        warnings = (*lock_warnings, *compiled.warnings)
         count = 0
+        notices: list[str] = []
         if write:
-            written, count = write_outputs(outputs, plan, cache, kept, workers, progress)
-            if lock_changed:
-                lock.write_lock(lock_file, plan.entries)
+            inline = dict(plan.notes)
+            for deck in plan.decks:
+                for card in deck.cards:
+                    if isinstance(card, RenderedCard):
+                        inline[card.guid] = (card.kind, card.fields, card.tags)
+
+            def notes_of(key: str) -> dict[str, lock.Note]:
+                return {n.guid: (n.kind, n.fields, n.tags) for n in load_notes(cache.folder, key)}
+
+            def stage_lock(staged: StagedWrites) -> None:
+                if not lock_changed:
+                    return
+                old = lock_file if previous_lock is not None else None
+                staged.stage(lock_file, lock.lock_lines(plan.entries, project_id, old,
+                                                        notes_of, inline))
+                attributes = project.root / ".gitattributes"
+                if not _in_git(project.root):
+                    return
+                try:
+                    text = attributes.read_bytes()
+                except FileNotFoundError:
+                    text = None
+                except OSError:
+                    return
+                added = lock.with_union_merge(text)
+                if added is not None:
+                    staged.stage(attributes, added)
+                    notices.append(f"added '{lock.ATTRIBUTES_LINE}' to {attributes}, so that "
+                                   "git merges the lock line by line; commit it with the lock")
+
+            written, count = write_outputs(outputs, plan, cache, kept, workers, progress,
+                                           stage_lock, project_id, project.root,
+                                           whole=project.whole)
             if kept:
                 # What a rebuild from exactly this state will report.
+                settled = [c for c in plan.settled() if (c.deck, c.level) in chosen]
                 cache.remember(_state_key(options, sources, lock_file),
-                               _pack_result(packages, plan.settled(), compiled.warnings,
-                                            lock_file),
+                               _pack_result(packages, settled, compiled.warnings, lock_file),
                                [m.path for deck in plan.decks for m in deck.media], written)
                 cache.prune()
-        return BuildResult(packages, plan.changes, compiled.warnings, lock_file,
+        return BuildResult(packages, reported, tuple(warnings), lock_file,
                            compiled.files_compiled, len(sources) - compiled.files_compiled,
-                           count, len(outputs) - count if write else 0)
+                           count, len(outputs) - count if write else 0, plan.replaced,
+                           tuple(notices))
+
+
+def _in_git(folder: Path) -> bool:
+    """Whether folder is inside a git work tree."""
+    here = folder.resolve()
+    return any((parent / ".git").exists() for parent in (here, *here.parents))
+
+
+def _facts(entries: dict) -> dict:
+    return {key: entry.line_facts() for key, entry in entries.items()}
+
+
+def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tuple[str, Level]]:
+    """The deck levels a build writes: all of them, or those SOURCE's files have cards in
+    (removed cards count where their file was)."""
+    every = {(deck.deck, deck.level) for deck in plan.decks}
+    if project.whole:
+        return every
+    chosen = {(deck.deck, deck.level) for deck in plan.decks for card in deck.cards
+              if card.display in selected}
+    files = {project.rel(Path(shown)) for shown in selected}
+    chosen |= {(deck.deck, deck.level) for deck in plan.decks for card in deck.retired
+               if plan.entries[card.guid].file in files}
+    return chosen & every
 
 
 def _pack_result(packages: tuple[Package, ...], changes: list[Change],

@@ -13,8 +13,9 @@ from flashcards.model import Change, SourceWarning, pad
 STATUSES = ("new", "changed", "unchanged", "removed")
 # In `changes` (JSON) and `diff`: a card is new, changed, unchanged (listed only when it moved),
 # removed (gone from the sources since the last build) or retired (removed in an earlier build,
-# still shipped tagged). `diff` shows an unchanged card that changed deck or level as "moved".
-JSON_STATUSES = (*STATUSES, "retired")
+# still shipped tagged) or dropped (removed, but in no package: see notices). `diff` shows an
+# unchanged card that changed deck or level as "moved".
+JSON_STATUSES = (*STATUSES, "retired", "dropped")
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -59,7 +60,9 @@ def failure_json(error: FlashcardsError, warnings: tuple[SourceWarning, ...] = (
                        "warnings": [warning_json(w) for w in warnings]},
                       indent=2, ensure_ascii=False)
 
-_MARKS = {"new": "+", "changed": "~", "removed": "-", "retired": "-", "unchanged": "="}
+
+_MARKS = {"new": "+", "changed": "~", "removed": "-", "retired": "-", "dropped": "-",
+          "unchanged": "="}
 
 
 def counts_by_deck(changes: tuple[Change, ...]) -> dict[str, Counter]:
@@ -89,10 +92,21 @@ def count_line(counter: Counter, style: Callable[..., str] | None = None) -> str
     return text
 
 
+def _literal(text: str) -> str:
+    """Text that Anki's search takes as it is: its wildcards and quotes escaped."""
+    for special in ("\\", '"', "*", "_"):
+        text = text.replace(special, "\\" + special)
+    return text
+
+
 def search_for(change: Change, deck_name: str) -> str:
-    """The Anki browser search that finds this card in the given deck."""
+    """The Anki browser search that finds exactly this card in the given deck: the deck name
+    taken literally, and the Id field matched whole and case-sensitively (a plain `Id:x`
+    search ignores case and reads `_` as a wildcard). Ids hold only letters, digits, `.`, `-`
+    and `_`, of which only `.` means something in a regular expression."""
     card_id = change.label.split("/", 1)[1]
-    return f'"deck:{deck_name}" "Id:{card_id}"'
+    pattern = "".join("[.]" if char == "." else char for char in card_id)
+    return f'"deck:{_literal(deck_name)}" "Id:re:(?-i)^{pattern}$"'
 
 
 def notices(changes: tuple[Change, ...]) -> list[str]:
@@ -104,6 +118,13 @@ def notices(changes: tuple[Change, ...]) -> list[str]:
                 f"moved: {change.label} from {change.moved_from} to {change.deck_name}. Anki "
                 "keeps cards already imported in their old deck; find them with the search "
                 f"{search_for(change, change.moved_from)} and use Change Deck")
+    dropped = sum(1 for c in changes if c.status == "dropped")
+    if dropped:
+        lines.append(
+            f"dropped: {dropped} removed card(s) are in no package: the lock, written by an "
+            "older flashcards, does not hold their content and the packages that did are gone. "
+            "Learners keep them in Anki untagged; delete them there by hand (see build -v for "
+            "which)")
     removed = sum(1 for c in changes if c.status in ("removed", "retired"))
     if removed:
         stay = "stays" if removed == 1 else "stay"

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flashcards.atomic import write_atomically
 from flashcards.errors import FlashcardsError, OutputError
+from flashcards.lock import with_union_merge
 from flashcards.schema import SCHEMA_NAME, schema_text
 
 CARDS_DIR = "cards"
@@ -83,6 +84,8 @@ def init_project(root: Path) -> Scaffold:
         raise ExistingFiles(existing)
     gitignore_path = root / ".gitignore"
     new_gitignore = ignore_build(_read(gitignore_path))
+    attributes_path = cards_dir / ".gitattributes"
+    new_attributes = with_union_merge(_read(attributes_path))
     new_dirs = [d for d in (root, cards_dir) if not d.exists()]
     written: list[Path] = []
     try:
@@ -90,10 +93,15 @@ def init_project(root: Path) -> Scaffold:
         for path, text in files.items():
             _create(path, text.encode("utf-8"))
             written.append(path)
-        if new_gitignore is not None:
-            target = gitignore_path.resolve() if gitignore_path.is_symlink() else gitignore_path
+        for path, data in ((attributes_path, new_attributes), (gitignore_path, new_gitignore)):
+            if data is None:
+                continue
+            target = path.resolve() if path.is_symlink() else path
             mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644
-            write_atomically(target, new_gitignore, mode)
+            existed = target.exists()
+            write_atomically(target, data, mode)
+            if not existed and path == attributes_path:
+                written.append(target)
     except BaseException:
         for path in written:
             with contextlib.suppress(OSError):
@@ -114,7 +122,7 @@ def next_steps(result: Scaffold) -> str:
 def _read(path: Path) -> bytes | None:
     try:
         return path.read_bytes()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise OutputError(f"cannot read {path}: {exc.strerror}") from exc

@@ -66,3 +66,16 @@ def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:
         else:
             path.write_text(content, encoding="utf-8")
     return folder
+
+
+def lock_rows(path: Path) -> list[dict]:
+    """The entries of a lock file (its first and last lines left out)."""
+    import json
+
+    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+    return [row for row in rows if "key" in row]
+
+
+def packages_in(folder: Path) -> list[str]:
+    """The names of the files a build wrote into OUT that a user imports (not hidden ones)."""
+    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))

@@ -12,7 +12,7 @@ from flashcards.cli import main
 from flashcards.errors import OutputError
 from flashcards.lock import LOCK_NAME
 from tests.conftest import read_apkg
-from tests.helpers import SAMPLE, png_bytes
+from tests.helpers import SAMPLE, lock_rows, packages_in, png_bytes
 
 
 @pytest.fixture
@@ -35,7 +35,7 @@ def test_build_writes_one_package_per_level_and_a_summary(sample, tmp_path, runn
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["build", "cards", "-o", "out"])
     assert result.exit_code == 0, result.output
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+    assert packages_in(tmp_path / "out") == [
         "sample-deck-advanced.apkg", "sample-deck-basic.apkg"]
     assert result.stdout.splitlines() == [
         "Sample Deck::Basic                           4 notes     6 cards  -> "
@@ -62,7 +62,8 @@ def test_build_defaults_to_cards_and_build(sample, tmp_path, runner, monkeypatch
 def test_nothing_is_left_in_out_or_the_system_temp_dir(sample, tmp_path, private_tmp):
     out = tmp_path / "out"
     pipeline.build(sample, out)
-    assert sorted(p.name for p in out.iterdir()) == ["sample-deck-advanced.apkg",
+    assert sorted(p.name for p in out.iterdir()) == [".flashcards-packages.json",
+                                                     "sample-deck-advanced.apkg",
                                                      "sample-deck-basic.apkg"]
     assert list(private_tmp.iterdir()) == []
 
@@ -117,19 +118,36 @@ def test_note_mod_moves_only_when_content_changes(sample, tmp_path, monkeypatch)
             if len(n["fields"]) == 7}
     assert mods["capital-france"] == 1800000000
     assert mods["precision"] == 1700000000
-    lock = json.loads((sample / LOCK_NAME).read_text())
-    assert {e["card"] for e in lock["entries"]} >= {"sample/capital-france", "sample/f1"}
+    rows = lock_rows(sample / LOCK_NAME)
+    assert {e.get("card") for e in rows} >= {"sample/capital-france", "sample/f1"}
 
 
-def test_lost_or_corrupt_lock_only_means_everything_changed_once(sample, tmp_path, monkeypatch):
+def test_a_deleted_lock_means_everything_changed_once(sample, tmp_path, monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     pipeline.build(sample, tmp_path / "out")
-    (sample / LOCK_NAME).write_text("{not json")
+    (sample / LOCK_NAME).unlink()
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
     result = pipeline.build(sample, tmp_path / "out")
     notes = read_apkg(result.outputs[0].path).notes
     assert {n["mod"] for n in notes} == {1700000100}
-    assert json.loads((sample / LOCK_NAME).read_text())["version"] == 1
+    assert json.loads((sample / LOCK_NAME).read_text().splitlines()[0])["flashcards_lock"] == 2
+
+
+def test_a_corrupt_lock_is_refused_and_nothing_is_written(sample, tmp_path, runner,
+                                                         monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(main, ["build", "cards", "-o", "out"]).exit_code == 0
+    before = {p: p.read_bytes() for p in [*(tmp_path / "out").iterdir(), sample / LOCK_NAME]}
+    (sample / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris!"))
+    (sample / LOCK_NAME).write_text("{not json\n")
+    result = runner.invoke(main, ["build", "cards", "-o", "out"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"cards/{LOCK_NAME}:1: this line is not a lock entry")
+    assert "Traceback" not in result.output
+    assert (sample / LOCK_NAME).read_text() == "{not json\n"
+    for path, data in before.items():
+        if path.name != LOCK_NAME:
+            assert path.read_bytes() == data
 
 
 def test_question_and_answer_may_be_spelled_out(write_cards):

@@ -48,7 +48,7 @@ def test_concurrent_builds_into_one_folder_give_valid_packages(tmp_path):
     processes = [_build(tmp_path, src, out) for _ in range(3)]
     results = [(p.wait(), p.stderr.read().decode()) for p in processes]
     assert all(code == 0 for code, _ in results), results
-    assert sorted(os.listdir(out)) == ["big-basic.apkg"]
+    assert sorted(os.listdir(out)) == [".flashcards-packages.json", "big-basic.apkg"]
     assert len(read_apkg(out / "big-basic.apkg").notes) == 1500
 
 
@@ -60,6 +60,7 @@ def test_full_disk_is_a_clear_error_and_keeps_the_old_package(tmp_path):
     assert _build(tmp_path, src, out).wait() == 0
     package = out / "big-basic.apkg"
     good = package.read_bytes()
+    good_lock = (src / "flashcards.lock").read_bytes()
     (src / "big.yaml").write_text((src / "big.yaml").read_text().replace("answer 1\n", "new 1\n"))
     limit = f"import resource; resource.setrlimit(resource.RLIMIT_FSIZE, ({len(good) // 2}, -1))"
     code = (f"{limit}\nimport sys; sys.argv = ['flashcards', 'build', {str(src)!r}, '-o', "
@@ -67,10 +68,12 @@ def test_full_disk_is_a_clear_error_and_keeps_the_old_package(tmp_path):
     result = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                             text=True, check=False)
     assert result.returncode == 1
-    assert result.stderr.startswith(f"cannot write {out}/big-basic.apkg: File too large")
-    assert "Traceback" not in result.stderr
+    # The lock is staged first, so it is the first file too big to write.
+    assert result.stderr == f"cannot write {src}/flashcards.lock: File too large\n"
     assert package.read_bytes() == good
-    assert sorted(os.listdir(out)) == ["big-basic.apkg"]
+    assert (src / "flashcards.lock").read_bytes() == good_lock
+    assert sorted(os.listdir(out)) == [".flashcards-packages.json", "big-basic.apkg"]
+    assert sorted(os.listdir(src)) == ["big.yaml", "flashcards.lock"]
 
 
 def test_no_space_left_on_device_keeps_the_old_package(tmp_path):
@@ -101,7 +104,7 @@ def test_no_space_left_on_device_keeps_the_old_package(tmp_path):
     assert stderr.startswith(f"cannot write {out}/full-basic.apkg: No space left on device")
     assert "Traceback" not in stderr
     assert (tmp_path / "same").exists()
-    assert (tmp_path / "listing").read_text() == "full-basic.apkg\n"
+    assert (tmp_path / "listing").read_text() == ".flashcards-packages.json\nfull-basic.apkg\n"
 
 
 def test_temp_files_of_a_killed_build_are_removed_later_but_fresh_ones_stay(tmp_path):
@@ -116,5 +119,5 @@ def test_temp_files_of_a_killed_build_are_removed_later_but_fresh_ones_stay(tmp_
     for path in (stale, other):
         os.utime(path, (two_hours_ago, two_hours_ago))
     assert _build(tmp_path, src, out).wait() == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(["big-basic.apkg", fresh.name,
-                                                            other.name])
+    assert sorted(p.name for p in out.iterdir()) == sorted([
+        ".flashcards-packages.json", "big-basic.apkg", fresh.name, other.name])

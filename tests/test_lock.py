@@ -1,46 +1,161 @@
-"""The lock file is read a line at a time in our layout, and whole in any other valid layout."""
+"""The lock file on its own: one note a line, merged lines resolved, damage refused by line."""
 
 from __future__ import annotations
 
 import json
 
-from flashcards import lock
-from flashcards.lock import Entry
+import pytest
 
+from flashcards import lock
+from flashcards.lock import Entry, LockError
+
+NOTES = {
+    "g1": ("basic", ("Q1", "A1", "", "", "cards/a.yaml", "one", ""), ("t",)),
+    "g2": ("basic", ("Q2", "A2", "", "", "cards/a.yaml", "two", ""), ("t",)),
+}
 ENTRIES = {
     "notetype:basic": Entry("notetype:basic", "aa", 5),
-    "g1": Entry("g1", "bb", 7, "ns/one", "Deck", "basic", "cards/a.yaml"),
-    "g2": Entry("g2", "cc", 8, "ns/two", "Deck", "advanced", "cards/a.yaml",
-                ("basic", ("Q", "A"), ("t", "flashcards::removed"))),
+    "g1": Entry("g1", "bb", 1_700_000_007, "ns/one", "Deck", "basic", "cards/a.yaml"),
+    "g2": Entry("g2", "cc", 1_700_000_008, "ns/two", "Deck", "advanced", "cards/a.yaml",
+                removed=True),
 }
 
 
-def test_lock_round_trips_line_by_line(tmp_path):
+def _write(path, entries=ENTRIES, notes=NOTES, project="p1"):
+    lines = b"".join(lock.lock_lines(entries, project, None, lambda key: {}, notes))
+    path.write_bytes(lines)
+    return lines.decode()
+
+
+def _read(path, now=1_700_000_100):
+    return lock.read_lock(path, "cards/flashcards.lock", now=now)
+
+
+def _facts(entries):
+    return {key: entry.line_facts() for key, entry in entries.items()}
+
+
+def test_lock_round_trips_one_note_a_line_with_its_content(tmp_path):
     path = tmp_path / "flashcards.lock"
-    lock.write_lock(path, ENTRIES)
-    text = path.read_text(encoding="utf-8")
-    assert text == lock.lock_text(ENTRIES)
-    assert text.count("\n") == len(ENTRIES) + 2  # one entry a line
-    assert lock.read_lock(path) == ENTRIES
-    assert lock._read_lines(text.splitlines(keepends=True)) == ENTRIES
+    text = _write(path)
+    lines = text.splitlines()
+    assert len(lines) == len(ENTRIES) + 2  # a first line, one entry a line, a last line
+    assert json.loads(lines[0])["flashcards_lock"] == lock.VERSION
+    assert lines[-1] == '{"end": "flashcards_lock"}'
+    found = _read(path)
+    assert found.project == "p1" and not found.merged and not found.legacy
+    assert _facts(found.entries) == _facts(ENTRIES)
+    assert lock.note_at(path, found.entries["g1"]) == NOTES["g1"]
+    assert lock.note_at(path, found.entries["notetype:basic"]) is None
 
 
-def test_a_lock_reformatted_by_hand_is_still_read(tmp_path):
+def test_unchanged_lines_are_copied_verbatim(tmp_path):
     path = tmp_path / "flashcards.lock"
-    lock.write_lock(path, ENTRIES)
-    data = json.loads(path.read_text(encoding="utf-8"))
-    path.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    assert lock._read_lines(path.read_text(encoding="utf-8").splitlines(True)) is None
-    assert lock.read_lock(path) == ENTRIES
+    text = _write(path)
+    found = _read(path).entries
+    same = {key: entry._replace(verbatim=True) for key, entry in found.items()}
+    again = b"".join(lock.lock_lines(same, "p1", path, lambda key: {}, {})).decode()
+    assert again == text
 
 
-def test_a_damaged_lock_reads_as_empty(tmp_path):
+def test_conflict_markers_are_resolved_as_a_union_of_both_sides(tmp_path):
     path = tmp_path / "flashcards.lock"
-    lock.write_lock(path, ENTRIES)
-    good = path.read_text(encoding="utf-8")
-    for damaged in (good.replace('"ns/one"', '"ns/one'),  # broken line
-                    good + "<<<<<<< HEAD\n",  # text after the end
-                    good[: good.rindex("]}")],  # cut short
-                    "not json at all"):
-        path.write_text(damaged, encoding="utf-8")
-        assert lock.read_lock(path) == {}
+    text = _write(path)
+    lines = text.splitlines(keepends=True)
+    ours = lines[2].replace('"hash": "bb"', '"hash": "b2"').replace("1700000007", "1700000050")
+    theirs = lines[2].replace('"hash": "bb"', '"hash": "b3"').replace("1700000007", "1700000060")
+    merged = "".join([*lines[:2], "<<<<<<< HEAD\n", ours, "=======\n", theirs,
+                      ">>>>>>> other\n", *lines[3:]])
+    path.write_text(merged)
+    found = _read(path)
+    assert found.merged
+    # The newest line wins when it is alone at that time.
+    assert (found.entries["g1"].digest, found.entries["g1"].mod) == ("b3", 1_700_000_060)
+    [warning] = found.warnings
+    assert str(warning).startswith("cards/flashcards.lock:3: warning: git left merge conflict")
+
+
+def test_newest_lines_that_disagree_match_no_content(tmp_path):
+    path = tmp_path / "flashcards.lock"
+    text = _write(path)
+    lines = text.splitlines(keepends=True)
+    twin = lines[2].replace('"hash": "bb"', '"hash": "b9"')  # same time, other content
+    path.write_text("".join([*lines[:3], twin, *lines[3:]]))
+    entry = _read(path).entries["g1"]
+    assert entry.digest == "" and entry.mod == 1_700_000_007
+    assert lock.next_mod(entry, "bb", 1_600_000_000) == 1_700_000_008  # newer than both
+    assert lock.next_mod(entry, "b9", 1_600_000_000) == 1_700_000_008
+
+
+@pytest.mark.parametrize("damage, line, words", [
+    (lambda t: t[:-5], 5, "cut short"),  # the end marker cut
+    (lambda t: t[: t.index("\n", t.index('"g1"')) + 1], 3, "last line is missing"),
+    (lambda t: "", 1, "empty"),
+    (lambda t: t.replace('"card": "ns/one"', '"card": "ns/one'), 3, "not a lock entry"),
+    (lambda t: t.replace("1700000007", "99999999999999999999"), 3, "is not a time"),
+    (lambda t: t.replace("1700000007", "-5"), 3, "is not a time"),
+    (lambda t: t.replace("1700000007", '"soon"'), 3, "is not a time"),
+    (lambda t: t.replace('"flashcards_lock": 2', '"flashcards_lock": 99'), 1, "newer flashcards"),
+    (lambda t: t + "extra\n", 6, "after the lock's last line"),
+    (lambda t: "hello\n" + t, 1, "not a lock entry"),
+    (lambda t: t.replace('"note": ["basic", ["Q1"', '"note": ["basic", [7'), 3, "note is damaged"),
+])
+def test_a_damaged_lock_is_refused_at_its_line(tmp_path, damage, line, words):
+    path = tmp_path / "flashcards.lock"
+    path.write_text(damage(_write(path)))
+    with pytest.raises(LockError) as caught:
+        _read(path)
+    assert str(caught.value).startswith(f"cards/flashcards.lock:{line}: ")
+    assert words in str(caught.value)
+    assert "git checkout" in str(caught.value) or "upgrade" in str(caught.value)
+
+
+def test_a_missing_lock_is_none_not_an_error(tmp_path):
+    assert _read(tmp_path / "flashcards.lock") is None
+
+
+def test_times_in_the_future_are_a_warning_at_the_first_such_line(tmp_path):
+    path = tmp_path / "flashcards.lock"
+    _write(path)
+    found = lock.read_lock(path, "cards/flashcards.lock", now=1_600_000_000)
+    [warning] = found.warnings
+    assert str(warning).startswith("cards/flashcards.lock:3: warning: 2 note time(s) in the "
+                                   "lock are in the future")
+    assert "overwrites learners' own edits" in str(warning)
+    assert not _read(path).warnings  # the same lock, read at a later time
+
+
+def test_a_format_1_lock_is_read_as_legacy(tmp_path):
+    path = tmp_path / "flashcards.lock"
+    path.write_text(
+        '{"version": 1, "entries": [\n'
+        '{"card": "", "hash": "aa", "key": "notetype:basic", "mod": 5},\n'
+        '{"card": "ns/one", "deck": "Deck", "file": "cards/a.yaml", "hash": "bb", "key": "g1", '
+        '"level": "basic", "mod": 1700000007},\n'
+        '{"card": "ns/two", "deck": "Deck", "file": "cards/a.yaml", "hash": "cc", "key": "g2", '
+        '"level": "basic", "mod": 1700000008, "removed": {"kind": "basic", "fields": ["Q"], '
+        '"tags": ["flashcards::removed"]}}\n'
+        ']}\n')
+    found = _read(path)
+    assert found.legacy and found.project == ""
+    assert found.entries["g1"].legacy and not found.entries["g1"].removed
+    assert found.entries["g2"].removed
+    assert lock.note_at(path, found.entries["g2"]) == ("basic", ("Q",), ("flashcards::removed",))
+    assert lock.note_at(path, found.entries["g1"]) is None
+    path.write_text(path.read_text()[:-3])  # without its last line
+    with pytest.raises(LockError, match="last line is missing"):
+        _read(path)
+
+
+@pytest.mark.parametrize("epoch", ["1e16", "\u00b2", "12.5", "-3", "99999999999999999999"])
+def test_an_odd_source_date_epoch_is_an_error(monkeypatch, epoch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    with pytest.raises(lock.FlashcardsError, match="SOURCE_DATE_EPOCH=.* is not a time"):
+        lock.build_time()
+
+
+def test_a_plain_source_date_epoch_fixes_the_clock(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", " 1700000000 ")
+    assert lock.build_time() == 1_700_000_000
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "")
+    assert lock.build_time() > 1_700_000_000

@@ -94,7 +94,7 @@ def test_level_change_is_reported_with_a_search_that_finds_the_old_cards(
     assert len(notice) == 1
     assert "sample/capital-france from Sample Deck::Basic to Sample Deck::Advanced" in notice[0]
     search = notice[0].split("search ")[1].split(" and use")[0]
-    assert search == '"deck:Sample Deck::Basic" "Id:capital-france"'
+    assert search == '"deck:Sample Deck::Basic" "Id:re:(?-i)^capital-france$"'
     for path in sorted(out.glob("*.apkg")):
         import_apkg(collection, path)
     # Anki keeps the existing card in its old deck, exactly where the printed search looks.
@@ -116,7 +116,7 @@ def test_build_summary_counts_new_changed_unchanged_removed(sample, tmp_path, ru
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["decks"]["Sample Deck::Basic"] == {
-        "new": 1, "changed": 1, "unchanged": 2, "removed": 1, "retired": 0}
+        "new": 1, "changed": 1, "unchanged": 2, "removed": 1, "retired": 0, "dropped": 0}
     assert report["decks"]["Sample Deck::Advanced"]["unchanged"] == 1
     assert {(c["status"], c["card"]) for c in report["changes"]} == {
         ("new", "sample/brand-new"), ("changed", "sample/capital-france"),

@@ -29,7 +29,7 @@ from tests.helpers import png_bytes, write_tree
 PACKAGE = Path(__file__).resolve().parent.parent / "flashcards"
 # Calls whose last argument is a message a user reads.
 _MESSAGE_CALLS = {"SourceError", "SourceWarning", "OutputError", "FlashcardsError", "error",
-                  "warn", "__init__"}
+                  "warn", "__init__", "fail", "LockError"}
 
 
 # --- reading the messages out of the source -----------------------------------------------
@@ -44,10 +44,19 @@ def _templates(node: ast.expr, scope: ast.AST, functions: dict[str, ast.Function
         return []
     if isinstance(node, ast.JoinedStr):
         return [tuple(v.value if isinstance(v, ast.Constant) else None for v in node.values)]
-    if isinstance(node, ast.Name):  # a local variable: every value assigned to it
-        return [t for sub in ast.walk(scope) if isinstance(sub, ast.Assign)
-                and any(isinstance(t, ast.Name) and t.id == node.id for t in sub.targets)
-                for t in _templates(sub.value, scope, functions)]
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):  # "text " + _CONSTANT
+        return [left + right for left in _templates(node.left, scope, functions)
+                for right in _templates(node.right, scope, functions)]
+    if isinstance(node, ast.Name):  # a variable: every value assigned to it, here or at the top
+        found = [t for sub in ast.walk(scope) if isinstance(sub, ast.Assign)
+                 and any(isinstance(t, ast.Name) and t.id == node.id for t in sub.targets)
+                 for t in _templates(sub.value, scope, functions)]
+        if not found and "__module__" in functions:
+            module = functions["__module__"]
+            found = [t for sub in module.body if isinstance(sub, ast.Assign)
+                     and any(isinstance(t, ast.Name) and t.id == node.id for t in sub.targets)
+                     for t in _templates(sub.value, module, functions)]
+        return found
     if isinstance(node, ast.Call) and getattr(node.func, "id", None) in functions:
         function = functions[node.func.id]
         return [t for ret in ast.walk(function) if isinstance(ret, ast.Return) and ret.value
@@ -65,7 +74,8 @@ def messages_in_code() -> dict[str, tuple[str | None, ...]]:
     for path in sorted(PACKAGE.glob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
-        for function in functions.values():
+        functions["__module__"] = tree
+        for function in [f for name, f in functions.items() if name != "__module__"]:
             for call in ast.walk(function):
                 name = getattr(call, "func", None)
                 name = getattr(name, "id", getattr(name, "attr", None))
@@ -234,6 +244,77 @@ def case(template: str, run: Callable[[Path], str], *expected: str) -> Case:
 
 CARD = "  - {id: a, q: b, a: c}\n"
 QUOTE = "quote the whole value (q: 'like this') or write it as a block scalar (q: |)"
+
+
+def _damaged_lock(damage: Callable[[str], str], *options: str) -> Callable[[Path], str]:
+    """Build a one-card project, damage its lock, and build again: stderr of the second."""
+    def run(root: Path) -> str:
+        _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+        old = Path.cwd()
+        os.chdir(root)
+        try:
+            os.environ["SOURCE_DATE_EPOCH"] = "1700000000"
+            assert CliRunner().invoke(main, ["build"]).exit_code == 0
+        finally:
+            del os.environ["SOURCE_DATE_EPOCH"]
+            os.chdir(old)
+        lock = root / "cards" / "flashcards.lock"
+        text = damage(lock.read_text(encoding="utf-8"))
+        lock.write_bytes(text.encode("utf-8", "surrogateescape"))
+        return _cli(root, "build", *options)
+    return run
+
+
+def _lines(text: str) -> list[str]:
+    return text.splitlines(keepends=True)
+
+
+def _epoch(value: str) -> Callable[[Path], str]:
+    def run(root: Path) -> str:
+        _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+        os.environ["SOURCE_DATE_EPOCH"] = value
+        try:
+            return _cli(root, "build")
+        finally:
+            del os.environ["SOURCE_DATE_EPOCH"]
+    return run
+
+
+def _lock_is_a_folder(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+    (root / "cards" / "flashcards.lock").mkdir()
+    return _cli(root, "build")
+
+
+def _two_projects_one_out(root: Path) -> str:
+    write_tree(root / "one", {"deck.yaml": "deck: D\nnamespace: one\ncards:\n" + CARD})
+    write_tree(root / "two", {"deck.yaml": "deck: D\nnamespace: two\ncards:\n" + CARD})
+    assert _cli(root, "build", "one", "-o", "out") == ""
+    return _cli(root, "build", "two", "-o", "out").replace(str(root) + "/", "")
+
+
+def _file_changed_while_building(root: Path) -> str:
+    # Past KEEP_BYTES a build reads a file again to compile it; a save in between is caught.
+    src = _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+    original = pipeline._read_sources
+
+    def read_then_save(*args: object) -> object:
+        found = original(*args)
+        (src / "deck.yaml").write_text("deck: D\nnamespace: d\ncards:\n  - {id: a, q: b, a: d}\n")
+        return found
+
+    saved = pipeline.KEEP_BYTES
+    pipeline.KEEP_BYTES, pipeline._read_sources = 0, read_then_save
+    try:
+        return _cli(root, "build")
+    finally:
+        pipeline.KEEP_BYTES, pipeline._read_sources = saved, original
+
+
+_FIX_T = ("restore it from git (git checkout -- {}) or a backup. Deleting it makes "
+          "every note count as changed once, which overwrites learners' own edits in Anki")
+_FIX = ("restore it from git (git checkout -- cards/flashcards.lock) or a backup. Deleting it "
+        "makes every note count as changed once, which overwrites learners' own edits in Anki")
 CATALOGUE = [
     # reading files
     case("cannot read file: {}", _read_missing_file,
@@ -552,6 +633,92 @@ CATALOGUE = [
          "cards of one fact each, or move details to 'extra'",
          "cards/deck.yaml:5: warning: card 'c': cloze has 2 words (more than 1); split it into "
          "cards of one fact each, or move details to 'extra'"),
+    # the lock
+    case("the lock ends in the middle of a line (it was cut short); " + _FIX_T,
+         _damaged_lock(lambda t: t[: t.index('"card"')]),
+         "cards/flashcards.lock:4: the lock ends in the middle of a line (it was cut short); "
+         + _FIX),
+    case("text after the lock's last line; " + _FIX_T, _damaged_lock(lambda t: t + "more\n"),
+         "cards/flashcards.lock:6: text after the lock's last line; " + _FIX),
+    case("a line of the old lock format out of place; " + _FIX_T, _damaged_lock(lambda t: "]}\n" + t),
+         "cards/flashcards.lock:1: a line of the old lock format out of place; " + _FIX),
+    case("the lock is empty (it was cut short?); " + _FIX_T, _damaged_lock(lambda t: ""),
+         "cards/flashcards.lock:1: the lock is empty (it was cut short?); " + _FIX),
+    case('this is not a flashcards lock (its first line should be {"{}": {}, ...}); ' + _FIX_T,
+         _damaged_lock(lambda t: "".join(_lines(t)[1:])),
+         'cards/flashcards.lock:1: this is not a flashcards lock (its first line should be '
+         '{"flashcards_lock": 2, ...}); ' + _FIX),
+    case("the lock's last line is missing (it was cut short); " + _FIX_T,
+         _damaged_lock(lambda t: "".join(_lines(t)[:-1])),
+         "cards/flashcards.lock:4: the lock's last line is missing (it was cut short); " + _FIX),
+    case("this line is not UTF-8 text; " + _FIX_T, _damaged_lock(lambda t: t.replace('"d/a"', '"d/\udcff"')),
+         "cards/flashcards.lock:4: this line is not UTF-8 text; " + _FIX),
+    case("the lock's first line is damaged; " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"flashcards_lock": 2,', '"flashcards_lock": 2')),
+         "cards/flashcards.lock:1: the lock's first line is damaged; " + _FIX),
+    case("unknown lock format {}; " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"flashcards_lock": 2', '"flashcards_lock": "two"')),
+         'cards/flashcards.lock:1: unknown lock format "two"; ' + _FIX),
+    case("this lock was written by a newer flashcards (lock format {}; this one reads up to {}); "
+         "upgrade flashcards, or builds would lose what the newer one recorded",
+         _damaged_lock(lambda t: t.replace('"flashcards_lock": 2', '"flashcards_lock": 3')),
+         "cards/flashcards.lock:1: this lock was written by a newer flashcards (lock format 3; "
+         "this one reads up to 2); upgrade flashcards, or builds would lose what the newer one "
+         "recorded"),
+    case("this line is not a lock entry ({}); " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"d/a"', '"d/a')),
+         "cards/flashcards.lock:4: this line is not a lock entry (Expecting ',' delimiter); "
+         + _FIX),
+    case("this line is not a lock entry (not a JSON object); " + _FIX_T,
+         _damaged_lock(lambda t: "".join([_lines(t)[0], "[1, 2]\n", *_lines(t)[2:]])),
+         "cards/flashcards.lock:2: this line is not a lock entry (not a JSON object); " + _FIX),
+    case("this lock entry has no 'key' or 'hash'; " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"hash"', '"hush"', 1)),
+         "cards/flashcards.lock:2: this lock entry has no 'key' or 'hash'; " + _FIX),
+    case("mod {} is not a time (whole seconds since 1970, up to the year 9999); " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"mod": 1700000000, "deck"',
+                                           '"mod": 99999999999999999999, "deck"')),
+         "cards/flashcards.lock:4: mod 99999999999999999999 is not a time (whole seconds since "
+         "1970, up to the year 9999); " + _FIX),
+    case("this lock entry's note is damaged; " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"note": ["basic", ["b"', '"note": ["basic", [1')),
+         "cards/flashcards.lock:4: this lock entry's note is damaged; " + _FIX),
+    case("git left merge conflict markers in the lock; resolved by keeping the lines of both "
+         "sides (notes changed on either side are stamped newer), and the lock is written back "
+         "without them: commit it (git add). Add 'flashcards.lock merge=union' to the "
+         ".gitattributes next to it so git merges it by itself",
+         _damaged_lock(lambda t: "".join([*_lines(t)[:3], "<<<<<<< HEAD\n", _lines(t)[3],
+                                          "=======\n", ">>>>>>> other\n", *_lines(t)[4:]])),
+         "cards/flashcards.lock:4: warning: git left merge conflict markers in the lock; "
+         "resolved by keeping the lines of both sides (notes changed on either side are stamped "
+         "newer), and the lock is written back without them: commit it (git add). Add "
+         "'flashcards.lock merge=union' to the .gitattributes next to it so git merges it by "
+         "itself"),
+    case("{} note time(s) in the lock are in the future (up to {}); was a clock wrong, or the "
+         "lock edited? Until then every import of those notes overwrites learners' own edits in "
+         "Anki. Check the clock of every machine that builds; once that time has passed, "
+         "imports behave normally again",
+         _damaged_lock(lambda t: t.replace('"mod": 1700000000, "deck"', '"mod": 4102444800, '
+                                           '"deck"')),
+         "cards/flashcards.lock:4: warning: 1 note time(s) in the lock are in the future (up to "
+         "2100-01-01 00:00 UTC); was a clock wrong, or the lock edited? Until then every import "
+         "of those notes overwrites learners' own edits in Anki. Check the clock of every "
+         "machine that builds; once that time has passed, imports behave normally again"),
+    case("{}: cannot read the lock: {}", _lock_is_a_folder,
+         "cards/flashcards.lock: cannot read the lock: Is a directory"),
+    case("SOURCE_DATE_EPOCH={} is not a time: give whole seconds since 1970 (e.g. "
+         "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it", _epoch("1e16"),
+         "SOURCE_DATE_EPOCH='1e16' is not a time: give whole seconds since 1970 (e.g. "
+         "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it"),
+    case("{}: written by another flashcards project ({}); two projects cannot share one "
+         "package: build this one into another folder (-o), or delete that file if the other "
+         "project is gone", _two_projects_one_out, "out/d-basic.apkg: written by another flashcards project (one); two projects "
+         "cannot share one package: build this one into another folder (-o), or delete that "
+         "file if the other project is gone"),
+    case("the file changed while it was being built (an editor still saving?); build again",
+         _file_changed_while_building,
+         "cards/deck.yaml:1: the file changed while it was being built (an editor still "
+         "saving?); build again"),
 ]
 
 

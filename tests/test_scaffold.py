@@ -33,10 +33,11 @@ def test_init_writes_the_deck_its_schema_and_gitignore(tmp_path, runner, monkeyp
     result = runner.invoke(main, ["init"])
     assert result.exit_code == 0
     assert result.stdout == ("wrote cards/example.yaml\nwrote cards/deck.schema.json\n"
-                             "added build/ to .gitignore\n" + NEXT)
+                             "wrote cards/.gitattributes\nadded build/ to .gitignore\n" + NEXT)
+    assert (tmp_path / "cards" / ".gitattributes").read_text() == "flashcards.lock merge=union\n"
     assert result.stderr == ""
-    assert sorted(_files(tmp_path)) == [".gitignore", "cards/deck.schema.json",
-                                        "cards/example.yaml"]
+    assert sorted(_files(tmp_path)) == [".gitignore", "cards/.gitattributes",
+                                        "cards/deck.schema.json", "cards/example.yaml"]
     assert (tmp_path / "cards" / "deck.schema.json").read_text(encoding="utf-8") == schema_text()
     assert (tmp_path / ".gitignore").read_bytes() == b"build/\n"
 
@@ -61,7 +62,8 @@ def test_init_creates_a_missing_folder(tmp_path, runner, monkeypatch):
     assert result.stdout.splitlines()[-1] == (
         "next: edit new/deck/cards/example.yaml, then run: cd new/deck && flashcards check "
         "&& flashcards build")
-    assert sorted(_files(tmp_path)) == ["new/deck/.gitignore", "new/deck/cards/deck.schema.json",
+    assert sorted(_files(tmp_path)) == ["new/deck/.gitignore", "new/deck/cards/.gitattributes",
+                                        "new/deck/cards/deck.schema.json",
                                         "new/deck/cards/example.yaml"]
     monkeypatch.chdir(tmp_path / "new" / "deck")
     assert runner.invoke(main, ["check", "--strict"]).exit_code == 0

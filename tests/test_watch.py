@@ -31,6 +31,21 @@ def test_loop_builds_once_then_once_per_batch_and_counts_failures():
     assert failures == 1
 
 
+def test_loop_waits_for_the_watcher_before_the_first_build_and_skips_ticks():
+    events: list[str] = []
+
+    def batches():
+        events.append("watching")
+        yield set()  # the watcher is ready
+        yield set()  # a tick: nothing changed
+        yield {"a"}
+
+    failures = watch.run(lambda: events.append("build") or True, batches(), events.append,
+                         ready_first=True)
+    assert events == ["watching", "build", {"a"}, "build"]
+    assert failures == 0
+
+
 def test_filter_skips_the_lock_hidden_files_and_the_output_folder(tmp_path):
     keep = watch.relevant(tmp_path, tmp_path / "build")
     assert keep(None, str(tmp_path / "deck.yaml"))
@@ -120,3 +135,76 @@ def test_watch_help_lists_its_options(runner):
     for option in ("--debounce", "--out", "--combined", "--drop-removed", "--quiet",
                    "--verbose"):
         assert option in result.output
+
+
+FOUR = DECK + "".join(f"  - {{id: c{n}, q: Card {n}?, a: Yes}}\n" for n in range(2, 5))
+
+
+def _watch(tmp_path, debounce: int):
+    env = {**os.environ, "NO_COLOR": "1", "SOURCE_DATE_EPOCH": ""}
+    return subprocess.Popen(
+        [sys.executable, "-m", "flashcards", "watch", "cards", "--debounce", str(debounce)],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def _mods(tmp_path) -> dict[str, int]:
+    from tests.helpers import lock_rows
+
+    return {row["card"]: row["mod"] for row in lock_rows(tmp_path / "cards" / "flashcards.lock")
+            if row.get("card")}
+
+
+def test_watch_waits_for_a_save_in_two_writes(tmp_path):
+    # An editor that writes a file in two parts, the second 0.2 s after the first, while the
+    # watch waits for 3 s of quiet: one build, of the whole file, and no card removed.
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "deck.yaml").write_text(FOUR, encoding="utf-8")
+    process = _watch(tmp_path, 3000)
+    try:
+        lines = _Lines(process.stdout)
+        lines.wait_for(r"^wrote 1 package\(s\) to build")
+        edited = FOUR.replace("Card 4?, a: Yes", "Card 4?, a: Yes indeed")
+        cut = edited.index("  - {id: c3")
+        with open(src / "deck.yaml", "w", encoding="utf-8") as handle:
+            handle.write(edited[:cut])
+            handle.flush()
+            time.sleep(0.2)
+            handle.write(edited[cut:])
+        lines.wait_for(r"0 new, 1 changed, 3 unchanged, 0 removed")
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0, lines.seen + list(iter(lines.lines.get_nowait, None)) if False else lines.seen
+        assert not any("removed" in line and "0 removed" not in line for line in lines.seen)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cards_back_after_a_half_save_keep_their_old_times(tmp_path):
+    # A save cut in two with a long pause: the watch builds the first half (two cards look
+    # removed), then the whole file. The cards that come back unchanged keep their old time,
+    # so an import after the whole save leaves learners' edits of them alone.
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "deck.yaml").write_text(FOUR, encoding="utf-8")
+    process = _watch(tmp_path, 100)
+    try:
+        lines = _Lines(process.stdout)
+        lines.wait_for(r"^wrote 1 package\(s\) to build")
+        before = _mods(tmp_path)
+        time.sleep(1.1)  # builds stamp whole seconds: a later stamp must be visible
+        cut = FOUR.index("  - {id: c3")
+        (src / "deck.yaml").write_text(FOUR[:cut], encoding="utf-8")
+        lines.wait_for(r"0 new, 0 changed, 2 unchanged, 2 removed")
+        assert _mods(tmp_path)["watched/c3"] > before["watched/c3"]
+        (src / "deck.yaml").write_text(FOUR, encoding="utf-8")
+        lines.wait_for(r"0 new, 0 changed, 4 unchanged, 0 removed")
+        lines.wait_for(r"^wrote 1 package\(s\)")
+        assert _mods(tmp_path) == before
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0, lines.seen + list(iter(lines.lines.get_nowait, None)) if False else lines.seen
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
