@@ -225,11 +225,14 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
 
 
 def _claims_of_failed(failed: list[_Source]) -> list[IdClaim]:
-    """The card ids of files that failed, read again (only when the build fails anyway) so
-    that ids they share with other files are reported in the same run."""
+    """The card ids of files that failed (parsed again, and read again unless their bytes were
+    kept; only when the build fails anyway), so that ids they share with other files are
+    reported in the same run."""
     claims: list[IdClaim] = []
     for source in failed:
-        data, _ = read_bytes(source.path, source.display)
+        data = source.data
+        if data is None:
+            data, _ = read_bytes(source.path, source.display)
         parsed, parse_errors = parse_source(source.path, source.display, data or b"")
         if data is not None and not parse_errors:
             claims += claims_in(parsed)

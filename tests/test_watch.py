@@ -163,7 +163,7 @@ def test_watch_waits_for_a_save_in_two_writes(tmp_path):
     process = _watch(tmp_path, 3000)
     try:
         lines = _Lines(process.stdout)
-        lines.wait_for(r"^wrote 1 package\(s\) to build")
+        lines.wait_for(r"^wrote 1 package to build")
         edited = FOUR.replace("Card 4?, a: Yes", "Card 4?, a: Yes indeed")
         cut = edited.index("  - {id: c3")
         with open(src / "deck.yaml", "w", encoding="utf-8") as handle:
@@ -191,7 +191,7 @@ def test_cards_back_after_a_half_save_keep_their_old_times(tmp_path):
     process = _watch(tmp_path, 100)
     try:
         lines = _Lines(process.stdout)
-        lines.wait_for(r"^wrote 1 package\(s\) to build")
+        lines.wait_for(r"^wrote 1 package to build")
         before = _mods(tmp_path)
         time.sleep(1.1)  # builds stamp whole seconds: a later stamp must be visible
         cut = FOUR.index("  - {id: c3")
@@ -200,7 +200,7 @@ def test_cards_back_after_a_half_save_keep_their_old_times(tmp_path):
         assert _mods(tmp_path)["watched/c3"] > before["watched/c3"]
         (src / "deck.yaml").write_text(FOUR, encoding="utf-8")
         lines.wait_for(r"0 new, 0 changed, 4 unchanged, 0 removed")
-        lines.wait_for(r"^wrote 1 package\(s\)")
+        lines.wait_for(r"^(wrote 1 package |1 package in build)")
         assert _mods(tmp_path) == before
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0, lines.seen + list(iter(lines.lines.get_nowait, None)) if False else lines.seen
