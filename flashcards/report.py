@@ -121,8 +121,9 @@ def notices(changes: tuple[Change, ...]) -> list[str]:
     dropped = sum(1 for c in changes if c.status == "dropped")
     if dropped:
         lines.append(
-            f"dropped: {dropped} removed card(s) are in no package: the lock, written by an "
-            "older flashcards, does not hold their content and the packages that did are gone. "
+            f"dropped: {plural(dropped, 'removed note')} {'is' if dropped == 1 else 'are'} in "
+            "no package: the lock, written by an older flashcards, does not hold their content "
+            "and the packages that did are gone. "
             "Learners keep them in Anki untagged; delete them there by hand (see build -v for "
             "which)")
     removed = sum(1 for c in changes if c.status in ("removed", "retired"))
