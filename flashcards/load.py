@@ -164,7 +164,7 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
                 "file is empty; a deck file is a mapping with 'deck' and 'cards'",
             )
         ]
-    converter = _Converter(display, anchors="&" in text)
+    converter = _Converter(display, anchors="&" in text, text=text)
     root = converter.convert(top)
     return (None if converter.errors else root), converter.errors
 
@@ -172,8 +172,9 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
 class _Converter:
     """Turns composed nodes into Scalar/Mapping/Sequence, collecting errors."""
 
-    def __init__(self, display: str, anchors: bool = True) -> None:
+    def __init__(self, display: str, anchors: bool = True, text: str = "") -> None:
         self.display = display
+        self.text = text
         # Without an '&' in the text there are no anchors, hence no aliases to count.
         self.anchors = anchors
         self.errors: list[SourceError] = []
@@ -182,6 +183,12 @@ class _Converter:
 
     def error(self, line: int, message: str) -> None:
         self.errors.append(SourceError(Location(self.display, line), message))
+
+    def tag_error(self, node: yaml.Node) -> None:
+        """A tag is a YAML mistake like a syntax error: shown at its column, line quoted."""
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        self.errors.append(SourceError(Location(self.display, line, column),
+                                       _tag_message(node.tag), excerpt(self.text, line, column)))
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Node | None:
         line = node.start_mark.line + 1
@@ -199,13 +206,13 @@ class _Converter:
                 return None
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in _SCALAR_TAGS:
-                self.error(line, _tag_message(node.tag))
+                self.tag_error(node)
                 return None
             # A block scalar's text starts on the line after its `|` or `>`.
             first = line + 1 if node.style in _BLOCK_STYLES else line
             return Scalar(node.value, node.tag, first, node.style or "")
         if node.tag not in _COLLECTION_TAG_NAMES:
-            self.error(line, _tag_message(node.tag))
+            self.tag_error(node)
             return None
         if isinstance(node, yaml.SequenceNode):
             seq = Sequence(line)

@@ -424,9 +424,9 @@ CATALOGUE = [
          "(quote a value that starts with '!')",
          deck("  - {id: a, q: !!python/name:os.system b, a: c}\n"
               "  - {id: b, q: !!set {x}, a: c}\n"),
-         "cards/deck.yaml:4: YAML tag '!!python/name:os.system' is not allowed; deck files hold "
-         "plain text, numbers and booleans only (quote a value that starts with '!')",
-         "cards/deck.yaml:5: YAML tag '!!set' is not allowed; deck files hold plain text, "
+         "cards/deck.yaml:4:16: YAML tag '!!python/name:os.system' is not allowed; deck files "
+         "hold plain text, numbers and booleans only (quote a value that starts with '!')",
+         "cards/deck.yaml:5:16: YAML tag '!!set' is not allowed; deck files hold plain text, "
          "numbers and booleans only (quote a value that starts with '!')"),
     case("keys must be plain words (no '<<' merges or complex keys)",
          deck("  - &base {id: a, q: b, a: c}\n  - <<: *base\n    id: b\n"),
