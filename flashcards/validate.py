@@ -394,7 +394,7 @@ def _check_deletions(check: _Checker, line: int, name: str, cloze: str) -> None:
             open_at = (number, match.end())
         elif open_at is not None:
             hidden = cloze[open_at[1]:match.start()].split("::", 1)[0]
-            if _open_math(hidden):
+            if _open_math(hidden, cloze[match.end():]):
                 check.error(line, f"{name}: the '}}}}' after '{printable(hidden[-20:])}' ends "
                                   f"cloze deletion '{{{{c{open_at[0]}::' inside its math (Anki "
                                   "closes a deletion at the first '}}'); write '} }' with a "
@@ -410,7 +410,19 @@ def _check_deletions(check: _Checker, line: int, name: str, cloze: str) -> None:
                           "it with '}}'")
 
 
-def _open_math(text: str) -> bool:
-    """Whether text leaves a math span open: more \\( than \\), \\[ than \\], or an odd $."""
-    return (text.count("\\(") > text.count("\\)") or text.count("\\[") > text.count("\\]")
-            or (text.count("$") - text.count("\\$")) % 2 == 1)
+def _open_math(hidden: str, rest: str) -> bool:
+    """Whether a deletion's '}}' falls inside math: its text opens \\( or \\[ without closing
+    it, or opens $..$ / $$..$$ that the rest of the cloze closes (by the Markdown rules: `$5`
+    with no closing `$` is money, not math)."""
+    if hidden.count("\\(") > hidden.count("\\)") or hidden.count("\\[") > hidden.count("\\]"):
+        return True
+    hidden, rest = hidden.replace("\\$", ""), rest.replace("\\$", "")
+    if hidden.count("$$") % 2 == 1 and "$$" in rest:
+        return True
+    inline = hidden.replace("$$", "")
+    opened = inline.count("$") % 2 == 1 and not inline[inline.rfind("$") + 1:][:1].isspace()
+    return opened and _CLOSING_DOLLAR.search(rest.replace("$$", "")) is not None
+
+
+# A `$` that can close inline math: not after a space, not before a digit.
+_CLOSING_DOLLAR = re.compile(r"(?<!\s)\$(?!\d)")
