@@ -164,6 +164,29 @@ def test_details_open_when_their_summary_is_clicked(page):
     assert details.evaluate(height) == closed
 
 
+def test_chinese_japanese_and_persian_text_has_glyphs(page):
+    # Without a font for a script, Chromium draws every character as the same empty box: so
+    # two different characters drawn alike mean that nobody could read the card.
+    for card_id, text in (("chinese", "梯度"), ("japanese-ruby", "勾配"), ("rtl-list", "مدل")):
+        entry = page.locator(_entry(card_id)).first
+        font = entry.locator(".back").first.evaluate(
+            "(back) => getComputedStyle(back).fontSize + ' ' + getComputedStyle(back).fontFamily")
+        drawn = page.evaluate("""([text, font]) => {
+            const pixels = (char) => {
+                const canvas = document.createElement("canvas");
+                canvas.width = canvas.height = 64;
+                const context = canvas.getContext("2d");
+                context.font = font;
+                context.fillText(char, 8, 48);
+                return Array.from(context.getImageData(0, 0, 64, 64).data).join(",");
+            };
+            const chars = [...text];
+            return chars.map(pixels);
+        }""", [text, font])
+        alike = len(drawn) - len(set(drawn))
+        assert alike == 0, f"{card_id}: {text} is drawn as empty boxes (no font for it)"
+
+
 def test_day_and_night_screenshots_are_kept(page):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     light = ARTIFACTS / "authoring-phone.png"
