@@ -68,9 +68,11 @@ def _yaml_block(text: str, indent: str) -> str:
     return "|\n" + "".join(f"{indent}{line}\n" if line else "\n" for line in text.split("\n"))
 
 
-def deck_yaml(file_number: int, cards: list[SynthCard]) -> str:
+def deck_yaml(file_number: int, cards: list[SynthCard], decks: int | None = None) -> str:
+    """One deck file; with `decks`, the files share that many decks (else one deck each)."""
     level = ("basic", "intermediate", "advanced")[file_number % 3]
-    out = [f"deck: Synthetic {file_number:03d}\n", f"namespace: synth{file_number:03d}\n",
+    deck = file_number if decks is None else file_number % decks
+    out = [f"deck: Synthetic {deck:03d}\n", f"namespace: synth{file_number:03d}\n",
            f"level: {level}\n", "tags: [synthetic]\n", "cards:\n"]
     for card in cards:
         out.append(f"  - id: c{card.number}\n")
@@ -95,14 +97,16 @@ def ankdown_markdown(cards: list[SynthCard]) -> str:
     return "\n---\n\n".join(parts)
 
 
-def write_project(root: Path, files: int, per_file: int) -> tuple[Path, Path]:
-    """Write cards/ (ours) and ankdown/ (the peer's) under root; return both folders."""
+def write_project(root: Path, files: int, per_file: int, decks: int | None = None
+                  ) -> tuple[Path, Path]:
+    """Write cards/ (ours) and ankdown/ (the peer's) under root; return both folders. With
+    `decks`, the files feed that many decks (else each file is a deck of its own)."""
     ours, theirs = root / "cards", root / "ankdown" / "Synthetic"
     ours.mkdir(parents=True, exist_ok=True)
     theirs.mkdir(parents=True, exist_ok=True)
     for f in range(files):
         cards = [make_card(f * per_file + i) for i in range(per_file)]
-        (ours / f"deck{f:03d}.yaml").write_text(deck_yaml(f, cards), encoding="utf-8")
+        (ours / f"deck{f:03d}.yaml").write_text(deck_yaml(f, cards, decks), encoding="utf-8")
         (theirs / f"deck{f:03d}.md").write_text(ankdown_markdown(cards), encoding="utf-8")
         for card in cards:
             if card.image:

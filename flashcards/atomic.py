@@ -20,23 +20,20 @@ STALE_AFTER_SECONDS = 3600
 Data = bytes | Iterable[bytes] | Callable[[BinaryIO], None]
 
 
-def write_atomically(path: Path, data: Data, mode: int = 0o644, clean: bool = True) -> None:
+def write_atomically(path: Path, data: Data, mode: int | None = 0o644, clean: bool = True,
+                     durable: bool = True) -> None:
     """Write `data` to `path` via a temp file in the same folder and a rename.
 
     A crash or a full disk leaves the previous file as it was and no temp file behind. `data`
     is bytes, chunks of bytes, or a function that writes to the open file (so that a big file
     need not be in memory at once). clean=False skips looking for temp files a killed run
     left (which lists the whole folder: the build cache, which writes thousands of files
-    into one folder, cleans once per build instead, see remove_stale_temps).
+    into one folder, cleans once per build instead, see remove_stale_temps). durable=False
+    skips the fsync: for files whose loss only costs time (the build cache).
     """
     with StagedWrites() as staged:
-        staged.stage(path, data, mode, clean)
+        staged.stage(path, data, mode, clean, durable)
         staged.commit()
-
-
-def _remove_stale_temps(path: Path) -> None:
-    """Delete temp files of `path` left by a killed run; a concurrent run's fresh ones stay."""
-    remove_stale_temps(path.parent, f".{glob.escape(path.name)}.*.tmp")
 
 
 def remove_stale_temps(folder: Path, pattern: str = ".*.tmp") -> None:
@@ -58,17 +55,27 @@ class StagedWrites:
 
     def __init__(self) -> None:
         self._staged: list[tuple[str, Path]] = []
+        # Temp files found in each folder written to, by the name they were for: a folder is
+        # listed once however many files are staged into it (thousands of packages).
+        self._temps: dict[Path, dict[str, list[str]]] = {}
 
     def __enter__(self) -> StagedWrites:
         return self
 
-    def stage(self, path: Path, data: Data, mode: int = 0o644, clean: bool = True) -> None:
+    def stage(self, path: Path, data: Data, mode: int | None = 0o644, clean: bool = True,
+              durable: bool = True) -> None:
+        """Write data to a temp file next to path. mode None leaves mkstemp's private 0600
+        (for the build cache)."""
         if clean:
-            _remove_stale_temps(path)
+            self._remove_stale_temps(path)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
-                                                 suffix=".tmp")
+            try:
+                handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                                     suffix=".tmp")
+            except FileNotFoundError:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.",
+                                                     suffix=".tmp")
         except OSError as exc:
             raise OutputError(f"cannot write to {path.parent}: {exc.strerror}") from exc
         self._staged.append((temp_name, path))
@@ -81,10 +88,28 @@ class StagedWrites:
                 else:
                     stream.writelines(data)
                 stream.flush()
-                os.fsync(stream.fileno())
-            os.chmod(temp_name, mode)
+                if durable:
+                    os.fsync(stream.fileno())
+            if mode is not None:
+                os.chmod(temp_name, mode)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror}") from exc
+
+    def _remove_stale_temps(self, path: Path) -> None:
+        """Delete temp files of `path` left by a killed run; a concurrent run's fresh ones
+        stay."""
+        temps = self._temps.get(path.parent)
+        if temps is None:
+            temps = self._temps[path.parent] = {}
+            for name in glob.glob(".*.tmp", root_dir=path.parent):
+                target = name[1:].rsplit(".", 2)[0]  # ".NAME.random.tmp" -> "NAME"
+                temps.setdefault(target, []).append(name)
+        cutoff = time.time() - STALE_AFTER_SECONDS
+        for name in temps.pop(path.name, ()):
+            with contextlib.suppress(OSError):
+                stale = path.parent / name
+                if stale.stat().st_mtime < cutoff:
+                    stale.unlink()
 
     def commit(self) -> None:
         try:

@@ -7,8 +7,9 @@ The images a file uses are checked again on every read (by size and time, then b
 since they live outside the file. Anything unreadable, from another version, or not matching
 is treated as missing: the file is simply compiled again.
 
-Each compiled file is kept twice: as a summary (every card without its HTML, which a build
-plans with) and as its notes (the HTML, read back only while writing a package). The cache
+Each compiled file is kept in one file holding two pickles: a summary (every card without its
+HTML, which a build plans with) and then its notes (the HTML, read back only while writing a
+package). The cache
 also remembers which package each output file was made from, and the last build's report.
 
 The cache lives in the user's cache folder, never in the project, so a deck repository (or a
@@ -35,7 +36,7 @@ from flashcards.atomic import remove_stale_temps, write_atomically
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
-_FORMAT = 1
+_FORMAT = 3
 # Libraries whose version can change the HTML we write.
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
@@ -76,6 +77,7 @@ class _Stored:
     key: str
     result: FileSummary | tuple[NoteContent, ...]  # the summary, or what packages need
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
+    rest: str = ""  # in the summary: a digest of the notes that follow it in the file
 
 
 def cache_root() -> Path | None:
@@ -132,6 +134,10 @@ def _installed(names: tuple[str, ...]) -> list[str]:
     return sorted(found)
 
 
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -140,10 +146,13 @@ class BuildCache:
     """The cache of one source folder."""
 
     def __init__(self, src_root: Path, folder: Path | None = None) -> None:
-        project = hashlib.sha256(str(src_root.resolve()).encode()).hexdigest()[:16]
-        root = cache_root()
-        self.folder = folder or (root / project if root is not None else Path(os.devnull))
-        self.usable = folder is not None or root is not None
+        if folder is not None:
+            self.folder, self.usable = folder, True
+        else:
+            project = hashlib.sha256(str(src_root.resolve()).encode()).hexdigest()[:16]
+            root = cache_root()
+            self.folder = root / project if root is not None else Path(os.devnull)
+            self.usable = root is not None
         self.used: set[str] = set()
 
     def writable(self) -> bool:
@@ -156,22 +165,21 @@ class BuildCache:
             return False
         return os.access(self.folder / "files", os.W_OK | os.X_OK)
 
-    def _path(self, key: str, summary: bool = False) -> Path:
-        return file_path(self.folder, key, summary)
+    def _path(self, key: str) -> Path:
+        return Path(file_path(self.folder, key))
 
     def get_summary(self, key: str) -> FileSummary | None:
         """The stored summary for key, if there is a sound one whose images are unchanged."""
         try:
-            with open(self._path(key, summary=True), "rb") as handle:
-                stored = pickle.load(handle)
-            if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
-                    stored.result, FileSummary):
-                return None
+            with open(self._path(key), "rb") as handle:
+                handle.read(8)  # the summary's length
+                stored = pickle.load(handle)  # the summary comes first
+                if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
+                        stored.result, FileSummary) or _digest(handle.read()) != stored.rest:
+                    return None
             if not all(map(unchanged, stored.images)):
                 return None
         except Exception:  # noqa: BLE001 - any damage to the cache only means "compile again"
-            return None
-        if not file_path(self.folder, key).exists():  # its notes must be there for packaging
             return None
         self.used.add(key)
         return stored.result
@@ -185,9 +193,13 @@ class BuildCache:
         notes = tuple(card.content() for card in result.cards)
         images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
         try:
-            for item, is_summary in ((notes, False), (summary, True)):
-                data = pickle.dumps(_Stored(key, item, images), protocol=pickle.HIGHEST_PROTOCOL)
-                write_atomically(self._path(key, is_summary), data, clean=False)
+            # One file: the summary, then the notes (read only while packaging), whose digest
+            # the summary holds, so that a damaged file is never taken for a sound one.
+            tail = pickle.dumps(_Stored(key, notes, images), protocol=pickle.HIGHEST_PROTOCOL)
+            head = pickle.dumps(_Stored(key, summary, images, _digest(tail)),
+                                protocol=pickle.HIGHEST_PROTOCOL)
+            data = len(head).to_bytes(8, "little") + head + tail
+            write_atomically(self._path(key), data, mode=None, clean=False, durable=False)
         except (OutputError, OSError):
             return None
         return summary
@@ -270,14 +282,15 @@ def unchanged(fingerprint: tuple[str, int, int, str]) -> bool:
     return (info.st_size, info.st_mtime_ns) == (size, mtime) or _sha256(Path(name)) == sha
 
 
-def file_path(folder: Path, key: str, summary: bool = False) -> Path:
-    return folder / "files" / f"{key}.{'summary' if summary else 'notes'}.pickle"
+def file_path(folder: Path, key: str) -> str:
+    return os.path.join(folder, "files", f"{key}.pickle")
 
 
 def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
     """A file's notes stored earlier in this build (by store); its images were just checked."""
     try:
         with open(file_path(folder, key), "rb") as handle:
+            handle.seek(8 + int.from_bytes(handle.read(8), "little"))  # past the summary
             stored = pickle.load(handle)
         if isinstance(stored, _Stored) and stored.key == key and isinstance(stored.result,
                                                                              tuple):

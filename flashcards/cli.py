@@ -349,6 +349,6 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
                                raise_interrupt=False)
     try:
         watching.run(build_once, batches, announce, ready_first=True)
-    except KeyboardInterrupt:  # Ctrl-C during a build: the build is abandoned, nothing half
-        pass                   # written (packages are renamed into place whole)
+    except KeyboardInterrupt:  # Ctrl-C between two waits for changes, or during a build (it is
+        pass                   # abandoned, nothing half written: packages are renamed whole)
     click.echo("stopped watching")

@@ -133,6 +133,29 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
     return (summarize(job.key, result) if job.summary else result), errors
 
 
+def _compile_batch(jobs: list[_Job]) -> list[tuple[FileResult | FileSummary | None,
+                                                  list[SourceError]]]:
+    return [_compile_job(job) for job in jobs]
+
+
+BATCH_BYTES = 64 * 1024
+BATCH_FILES = 64
+
+
+def _batches(jobs: list[_Job]) -> list[list[_Job]]:
+    """Consecutive jobs in groups of at most BATCH_FILES files or about BATCH_BYTES."""
+    batches: list[list[_Job]] = []
+    size = 0
+    for job in jobs:
+        length = len(job.data) if job.data is not None else BATCH_BYTES
+        if not batches or len(batches[-1]) >= BATCH_FILES or size + length > BATCH_BYTES:
+            batches.append([])
+            size = 0
+        batches[-1].append(job)
+        size += length
+    return batches
+
+
 # A build keeps the bytes it read of each deck file until the file is compiled, up to this
 # much in all (far beyond any hand-written deck): each file is then read exactly once, so
 # what is compiled is what was keyed, whatever an editor does meanwhile.
@@ -203,8 +226,13 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
                          folder, summaries, source.data))
         order.append(index)
     parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
+    # Small files travel to the workers in batches: one task per file would cost more in
+    # messages between processes than the compiling itself (thousands of one-card files).
+    batches = _batches(jobs) if parallel else [[job] for job in jobs]
+    outcomes = (outcome for batch in workers.in_order(_compile_batch, batches, parallel)
+                for outcome in batch)
     for done, (index, (result, file_errors)) in enumerate(
-            zip(order, workers.in_order(_compile_job, jobs, parallel), strict=True), start=1):
+            zip(order, outcomes, strict=True), start=1):
         progress("compiling", done, len(jobs))
         if cache is not None and isinstance(result, FileSummary):
             cache.used.add(result.key)  # stored by a worker: keep it when pruning
@@ -303,8 +331,9 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         if cache is None or not kept:
             temporary = stack.enter_context(tempfile.TemporaryDirectory(prefix="flashcards-"))
             cache = BuildCache(project.root, folder=Path(temporary))
-        sources, errors = _read_sources(project, project.files())
-        selected = {project.shown(path) for path in project.selected_files()}
+        every = project.files()
+        sources, errors = _read_sources(project, every)
+        selected = {project.shown(path) for path in project.selected_files(every)}
         if not selected:
             raise FlashcardsError(f"{src}: no deck files (*.yaml, *.yml) found")
         options = "\0".join(map(str, (project.root.resolve(), out.resolve(), combined,

@@ -11,7 +11,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from flashcards.errors import FlashcardsError
 from flashcards.lock import LOCK_NAME
 from flashcards.load import SUFFIXES
 
@@ -39,21 +38,30 @@ class Project:
         """Every deck file of the project, sorted by its path below the root."""
         return find_deck_files(self.root)
 
-    def selected_files(self) -> list[Path]:
-        """The deck files SOURCE names: itself if it is a file, else every one below it."""
+    def selected_files(self, every: list[Path] | None = None) -> list[Path]:
+        """The deck files SOURCE names: itself if it is a file, else every one below it
+        (taken from `every`, the project's files, when given)."""
         if self.selected.is_file():
             return [self.root / self.relative(self.selected)]
         below = self.relative(self.selected)
-        return [self.root / below / path for path in
-                map(lambda p: p.relative_to(self.root / below), find_deck_files(
-                    self.root / below))]
+        if every is not None:
+            if below == Path("."):
+                return list(every)
+            return [path for path in every if self.relative(path).is_relative_to(below)]
+        return [self.root / below / path.relative_to(self.root / below)
+                for path in find_deck_files(self.root / below)]
 
     def relative(self, path: Path) -> Path:
         """A path inside the project, relative to its root."""
-        return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(self.root)))
+        try:
+            return path.relative_to(self.root)  # the paths files() found: no disk access
+        except ValueError:
+            return Path(os.path.relpath(os.path.abspath(path), os.path.abspath(self.root)))
 
     def shown(self, path: Path) -> str:
         """How messages name a deck file: the root as reached from SOURCE, then the path."""
+        if str(path).startswith(str(self.root)):
+            return str(path)
         return str(self.root / self.relative(path))
 
     def rel(self, path: Path) -> str:
@@ -69,24 +77,25 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
+def _exists(path: Path, kind: str) -> bool:
+    """path.is_file() / exists(), where a folder we may not look into counts as "no"."""
+    try:
+        return path.is_file() if kind == "file" else path.exists()
+    except OSError:
+        return False
+
+
 def find_project(src: Path) -> Project:
     """The project SOURCE belongs to (see the module docstring)."""
-    try:
-        return _find_project(src)
-    except OSError as exc:
-        raise FlashcardsError(f"{exc.filename or src}: cannot read: {exc.strerror}") from exc
-
-
-def _find_project(src: Path) -> Project:
     start = src if src.is_dir() else src.parent
     here = Path(os.path.abspath(start))
     chain = [here, *here.parents]
     found = None
     for folder in chain:
-        if (folder / LOCK_NAME).is_file():
+        if _exists(folder / LOCK_NAME, "file"):
             found = folder
             break
-        if (folder / ".git").exists():
+        if _exists(folder / ".git", "any"):
             chain = chain[: chain.index(folder) + 1]
             break
     if found is None:

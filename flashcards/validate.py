@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -176,11 +177,12 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     tags = check.tags(root, "the deck file")
     description = check.text(root, "description", "the deck file") or ""
     cards = _validate_cards(check, root, level, namespace, "cards" in meant)
-    try:
-        root_dir = src_root.resolve()
-        rel = Path(root_dir.name) / source.path.resolve().relative_to(root_dir)
-    except ValueError:
-        rel = Path(source.path.name)
+    # The file as cards show it: the root folder's name, then the path below it (as the
+    # path is spelled, symbolic links and all: see project.find_deck_files).
+    root_dir, here = os.path.abspath(src_root), os.path.abspath(source.path)
+    below = os.path.relpath(here, root_dir)
+    rel = (Path(os.path.basename(root_dir)) / below if not below.startswith(os.pardir)
+           else Path(source.path.name))
     if check.errors:
         return None, check.errors, check.warnings
     deck_file = DeckFile(

@@ -70,9 +70,8 @@ def _cache_files(folder: Path) -> list[Path]:
 def test_cached_build_equals_uncached_build(project, tmp_path, private_cache):
     out = tmp_path / "out"
     pipeline.build(project, out)  # fills the cache
-    # Each file is kept twice: whole, and as a summary without HTML for planning.
-    assert len(list(private_cache.rglob("files/*.summary.pickle"))) == 2
-    assert len(list(private_cache.rglob("files/*.pickle"))) == 4
+    # Each file is kept once: a summary without HTML for planning, then its notes.
+    assert len(list(private_cache.rglob("files/*.pickle"))) == 2
     (project / "flashcards.lock").unlink()
     shutil.rmtree(out)
     cached = pipeline.build(project, out)  # every file from the cache
@@ -179,13 +178,16 @@ def test_corrupt_or_foreign_cache_entries_are_rebuilt_not_fatal(project, tmp_pat
     pipeline.build(project, out)
     good = _packages(out)
     entries = _cache_files(private_cache)
-    assert len(entries) == 5  # two files, whole and summarised, and the remembered build
-    damage = [b"\x80\x04garbage", pickle.dumps({"not": "ours"}), b""]
-    for number, entry in enumerate(entries):
-        entry.write_bytes(damage[number % 3])
-    (out / "sample-deck-basic.apkg").unlink()
-    pipeline.build(project, out)
-    assert _packages(out) == good
+    assert len(entries) == 3  # two files (summary, then notes) and the remembered build
+    damage = [lambda data: b"\x80\x04garbage", lambda data: pickle.dumps({"not": "ours"}),
+              lambda data: b"", lambda data: data[:-10],  # the notes cut short
+              lambda data: data[:-1] + bytes([data[-1] ^ 1])]  # one bit of the notes
+    for spoil in damage:
+        for entry in _cache_files(private_cache):
+            entry.write_bytes(spoil(entry.read_bytes()))
+        (out / "sample-deck-basic.apkg").unlink()
+        pipeline.build(project, out)  # compiles again, and stores sound entries again
+        assert _packages(out) == good
 
 
 def test_cache_key_covers_the_tool_and_the_file_name(project, tmp_path, monkeypatch):

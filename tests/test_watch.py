@@ -173,7 +173,11 @@ def test_watch_waits_for_a_save_in_two_writes(tmp_path):
             handle.write(edited[cut:])
         lines.wait_for(r"0 new, 1 changed, 3 unchanged, 0 removed")
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0, lines.seen + list(iter(lines.lines.get_nowait, None)) if False else lines.seen
+        code = process.wait(timeout=60)
+        time.sleep(0.5)
+        while not lines.lines.empty():
+            lines.seen.append(lines.lines.get())
+        assert code == 0, "\n".join(lines.seen)
         assert not any("removed" in line and "0 removed" not in line for line in lines.seen)
     finally:
         if process.poll() is None:
@@ -203,7 +207,11 @@ def test_cards_back_after_a_half_save_keep_their_old_times(tmp_path):
         lines.wait_for(r"^(wrote 1 package |1 package in build)")
         assert _mods(tmp_path) == before
         process.send_signal(signal.SIGINT)
-        assert process.wait(timeout=60) == 0, lines.seen + list(iter(lines.lines.get_nowait, None)) if False else lines.seen
+        code = process.wait(timeout=60)
+        time.sleep(0.5)
+        while not lines.lines.empty():
+            lines.seen.append(lines.lines.get())
+        assert code == 0, "\n".join(lines.seen)
     finally:
         if process.poll() is None:
             process.kill()
