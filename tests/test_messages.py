@@ -311,19 +311,6 @@ def _file_changed_while_building(root: Path) -> str:
         pipeline.KEEP_BYTES, pipeline._read_sources = saved, original
 
 
-def _path_too_long(root: Path) -> str:
-    # Finding the project stats SOURCE/../flashcards.lock and so on upwards; a path past
-    # PATH_MAX fails with an error that is not "no such file" (even for root).
-    deep = root
-    while len(str(deep)) + 251 < 3830:
-        deep = deep / ("d" * 250)
-    if len(str(deep)) < 3829:
-        deep = deep / ("e" * (3830 - len(str(deep)) - 1))
-    cards = deep / ("c" * 251)  # 4,082 characters: with "/flashcards.lock" past 4,095
-    write_tree(cards, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
-    return _cli(root, "check", str(cards.relative_to(root))).replace(str(cards), "SOURCE")
-
-
 _FIX_T = ("restore it from git (git checkout -- {}) or a backup. Deleting it makes "
           "every note count as changed once, which overwrites learners' own edits in Anki")
 _FIX = ("restore it from git (git checkout -- cards/flashcards.lock) or a backup. Deleting it "
@@ -717,8 +704,6 @@ CATALOGUE = [
          "2100-01-01 00:00 UTC); was a clock wrong, or the lock edited? Until then every import "
          "of those notes overwrites learners' own edits in Anki. Check the clock of every "
          "machine that builds; once that time has passed, imports behave normally again"),
-    case("{}: cannot read: {}", _path_too_long,
-         "SOURCE/flashcards.lock: cannot read: File name too long"),
     case("{}: cannot read the lock: {}", _lock_is_a_folder,
          "cards/flashcards.lock: cannot read the lock: Is a directory"),
     case("SOURCE_DATE_EPOCH={} is not a time: give whole seconds since 1970 (e.g. "
