@@ -129,15 +129,94 @@ def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: boo
     return result
 
 
+_COLLECTION = click.option("--collection", "collection_path", metavar="PATH",
+                           type=click.Path(path_type=Path),
+                           help="The Anki collection file (collection.anki2).")
+_PROFILE = click.option("--profile", metavar="NAME",
+                        help="An Anki profile: its collection in Anki's data folder.")
+
+
+def _target(collection_path: Path | None, profile: str | None) -> Path:
+    """The collection file named by --collection or --profile (exactly one of them)."""
+    from flashcards.push.locate import find_collection
+    from flashcards.push.session import require_anki
+
+    if (collection_path is None) == (profile is None):
+        raise click.UsageError("give the collection: --collection PATH or --profile NAME")
+    try:
+        require_anki()
+        return find_collection(collection_path, profile)
+    except FlashcardsError as error:
+        _fail(error)
+
+
 @main.command()
 @_colour_option
 @_SOURCE
 @_OUT
+@_COLLECTION
+@_PROFILE
+@click.option("--dry-run", is_flag=True,
+              help="Print what would happen; write nothing (no packages, lock or collection).")
+@click.option("--removed", type=click.Choice(["tag", "suspend", "delete"]), default="tag",
+              show_default=True,
+              help="What happens to notes whose cards left the sources: tagged "
+                   "flashcards::removed, tagged and suspended, or deleted.")
+@click.option("--force", is_flag=True,
+              help="Let the source win where a note was edited both in Anki and in the YAML.")
 @_JSON
-def diff(source: Path, out: Path, as_json: bool) -> None:
-    """Show card by card what the next build and import will change; write nothing."""
+def push(source: Path, out: Path, collection_path: Path | None, profile: str | None,
+         dry_run: bool, removed: str, force: bool, as_json: bool) -> None:
+    """Build, then apply the result to an Anki collection (close Anki first)."""
+    _push_and_report(source, out, _target(collection_path, profile), dry_run, removed, force,
+                     as_json)
+
+
+def _push_and_report(source: Path, out: Path, target: Path, dry_run: bool, removed: str,
+                     force: bool, as_json: bool) -> None:
+    from flashcards.push import report
+    from flashcards.push.run import push as push_to
+    from flashcards.terminal import ProgressLine, echo_error
+
+    progress = ProgressLine.for_stderr(as_json)
+    try:
+        result = push_to(source, out, target, removed=removed, force=force, dry_run=dry_run,
+                         progress=progress)
+    except FlashcardsError as error:
+        progress.finish()
+        _fail(error, as_json)
+    progress.finish()
+    _warn(result.build.warnings)
+    plan = result.plan
+    for error in (*(b.error for b in plan.blocked), *(c.error() for c in plan.conflicts)):
+        echo_error(str(error))
+    if as_json:
+        click.echo(report.as_json(result))
+    else:
+        for line in report.change_lines(plan):
+            click.echo(line)
+        click.echo(report.summary(plan, str(target), dry_run))
+    if result.failed:
+        raise SystemExit(1)
+
+
+@main.command()
+@_colour_option
+@_SOURCE
+@_OUT
+@_COLLECTION
+@_PROFILE
+@_JSON
+def diff(source: Path, out: Path, collection_path: Path | None, profile: str | None,
+         as_json: bool) -> None:
+    """Show card by card what the next build and import (or push, with --collection or
+    --profile) will change; write nothing."""
     from flashcards import pipeline, report
 
+    if collection_path is not None or profile is not None:
+        _push_and_report(source, out, _target(collection_path, profile), True, "tag", False,
+                         as_json)
+        return
     try:
         result = pipeline.build(source, out, write=False)
     except FlashcardsError as error:

@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import hashlib
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from flashcards.cache import (
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import parse_source, read_bytes
 from flashcards.model import (
+    BuiltDecks,
     Change,
     Location,
     DeckFile,
@@ -302,8 +304,28 @@ def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = 
                       use_cache=use_cache, progress=progress, restorable=restorable)
 
 
+def build_for_push(src: Path, out: Path, *, write: bool = True, drop_removed: bool = False,
+                   progress: Progress = no_progress) -> tuple[BuildResult, BuiltDecks]:
+    """build (or with write=False, diff), plus every card with its HTML for `push`.
+
+    Never answers from the last build's record: push needs the cards themselves. With
+    write=False nothing is written, the user's build cache included."""
+    found: list[BuiltDecks] = []
+
+    def collect(plan: object, cache: BuildCache, previous: dict) -> None:
+        from flashcards.handover import built_decks
+
+        found.append(built_decks(plan, cache.folder, previous))
+
+    with without_gc():
+        result = _build(src, out, combined=False, drop_removed=drop_removed, write=write,
+                        use_cache=True, progress=progress, collect=collect)
+    return result, found[0]
+
+
 def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
-           use_cache: bool, progress: Progress, restorable: dict | None) -> BuildResult:
+           use_cache: bool, progress: Progress, restorable: dict | None = None,
+           collect: Callable[[object, BuildCache, dict], None] | None = None) -> BuildResult:
     """Check the project SOURCE belongs to, compare with its lock, then write one .apkg per
     deck level into out (only the deck levels SOURCE's files are in) and the lock, together.
 
@@ -311,6 +333,8 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     Packages whose inputs did not change since the last build are left as they are, and when
     nothing at all changed (same sources, lock, options, tool and packages) the result of the
     last build's own "what would a rebuild say" is reused without compiling anything.
+    With `collect` (push), the plan, the cache holding every card's HTML and the previous lock
+    entries are handed to it.
     """
     from flashcards import changes, lock, templates
 
@@ -327,7 +351,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
         cache = BuildCache(project.root) if use_cache else None
         # diff (write=False) only reads the cache, so it need not be writable or even exist.
-        kept = cache is not None and (cache.writable() if write else True)
+        kept = cache is not None and (cache.writable() if write else collect is None)
         if cache is None or not kept:
             temporary = stack.enter_context(tempfile.TemporaryDirectory(prefix="flashcards-"))
             cache = BuildCache(project.root, folder=Path(temporary))
@@ -339,13 +363,14 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         options = "\0".join(map(str, (project.root.resolve(), out.resolve(), combined,
                                       drop_removed, sorted(selected), sorted(restorable or ()))))
         lock_warnings = previous_lock.warnings if previous_lock is not None else ()
-        if kept and not errors:
+        if kept and not errors and collect is None:
             remembered = cache.recall(_state_key(options, sources, lock_file))
             if remembered is not None:
                 result = _unpack_result(remembered, len(sources))
                 return dataclasses.replace(result, warnings=(*lock_warnings, *result.warnings))
-        compiled = _compile_sources(project, sources, errors, cache, store=write,
-                                    summaries=True, workers=workers, progress=progress)
+        compiled = _compile_sources(project, sources, errors, cache,
+                                    store=write or collect is not None, summaries=True,
+                                    workers=workers, progress=progress)
         for source in sources:
             source.data = None  # compiled: the bytes are not needed any more
         previous = previous_lock.entries if previous_lock is not None else {}
@@ -366,6 +391,8 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS}
         plan = changes.plan_build(compiled.decks, previous, now, signatures, removed_note,
                                   drop_removed=drop_removed, restorable=restorable)
+        if collect is not None:
+            collect(plan, cache, previous)
         project_id = (previous_lock.project if previous_lock is not None
                       and previous_lock.project else lock.new_project_id(
                           deck_file.namespace for deck_file in compiled.deck_files))

@@ -292,3 +292,23 @@ def test_diff_reads_the_cache_but_writes_nothing_to_it(project, tmp_path, privat
     result = runner.invoke(main, ["diff", str(project), "-o", str(tmp_path / "out")])
     assert "~ changed   second/s1" in result.output
     assert snapshot() == before
+
+
+def test_each_deck_file_is_read_once_per_build(project, tmp_path, monkeypatch):
+    reads: list[str] = []
+    original = pipeline.read_bytes
+
+    def counting(path, display):
+        reads.append(display)
+        return original(path, display)
+
+    monkeypatch.setattr(pipeline, "read_bytes", counting)
+    out = tmp_path / "out"
+    pipeline.build(project, out, use_cache=False)  # cold: every file compiled
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == 2
+    reads.clear()
+    text = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *green* dot."),
+                                         encoding="utf-8")
+    pipeline.build(project, out)  # one file from the cache, one compiled
+    assert sorted(reads) == sorted(set(reads)) and len(reads) == 2

@@ -71,7 +71,7 @@ def _readable(parts: tuple[str | None, ...]) -> str:
 
 def messages_in_code() -> dict[str, tuple[str | None, ...]]:
     found: dict[str, tuple[str | None, ...]] = {}
-    for path in sorted(PACKAGE.glob("*.py")):
+    for path in sorted(PACKAGE.rglob("*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         functions = {n.name: n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)}
         functions["__module__"] = tree
@@ -226,6 +226,205 @@ def _stats(files: dict[str, str], *options: str) -> Callable[[Path], str]:
         _write(root, files)
         return _cli(root, "stats", "cards", *options)
     return run
+
+
+
+# --- push -----------------------------------------------------------------------------------
+
+_ZOO = "deck: Z\nnamespace: z\ncards:\n  - {id: a, q: b, a: c}\n  - {id: d, q: e, a: f}\n"
+
+
+def _collection(root: Path) -> Path:
+    from anki.collection import Collection
+
+    path = root / "profile" / "collection.anki2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Collection(str(path)).close()
+    return path
+
+
+def _with_collection(change: Callable[[object], None]) -> None:
+    def run(col_path: Path) -> None:
+        from anki.collection import Collection
+
+        col = Collection(str(col_path))
+        try:
+            change(col)
+        finally:
+            col.close()
+    return run
+
+
+def _push(files: dict[str, str], *options: str, before: Callable | None = None,
+          then: dict[str, str] | None = None) -> Callable[[Path], str]:
+    """Push files to a new collection; optionally change the collection, rewrite the files
+    and push again with options. Returns the stderr of the last push."""
+    def run(root: Path) -> str:
+        col_path = _collection(root)
+        _write(root, files)
+        if before is not None or then is not None:
+            _cli(root, "push", "cards", "--collection", str(col_path))
+        if before is not None:
+            before(col_path)
+        if then is not None:
+            _write(root, then)
+        return _cli(root, "push", "cards", "--collection", str(col_path),
+                    *options).replace(str(root) + "/", "")
+    return run
+
+
+def _edit_back(col) -> None:
+    from tests.conftest import notes_by_id
+
+    note = notes_by_id(col)["a"]
+    note["Back"] = "mine"
+    col.update_note(note)
+
+
+def _foreign_note(col) -> None:
+    from flashcards.ids import note_guid
+
+    note = col.new_note(col.models.by_name("Basic"))
+    note["Front"] = "x"
+    note.guid = note_guid("z", "a")
+    col.add_note(note, 1)
+
+
+def _add_field(col) -> None:
+    notetype = col.models.get(2000328871)
+    col.models.add_field(notetype, col.models.new_field("Mine"))
+    col.models.update_dict(notetype)
+
+
+def _collection_file(content: bytes | None) -> Callable[[Path], str]:
+    """push to a collection path that is a folder (content None) or a file of these bytes."""
+    def run(root: Path) -> str:
+        _write(root, {"deck.yaml": _ZOO})
+        target = root / "col"
+        if content is None:
+            target.mkdir()
+        else:
+            target.write_bytes(content)
+        return _cli(root, "push", "cards", "--collection", "col")
+    return run
+
+
+def _missing_collection(root: Path) -> str:
+    _write(root, {"deck.yaml": _ZOO})
+    return _cli(root, "push", "cards", "--collection", "gone.anki2")
+
+
+def _no_profile(root: Path) -> str:
+    _write(root, {"deck.yaml": _ZOO})
+    os.environ["ANKI_BASE"] = "anki-data"
+    try:
+        return _cli(root, "push", "cards", "--profile", "Me")
+    finally:
+        del os.environ["ANKI_BASE"]
+
+
+def _without_anki(root: Path) -> str:
+    import subprocess
+    import sys
+
+    _write(root, {"deck.yaml": _ZOO})
+    code = "import sys; sys.modules['anki'] = None; from flashcards.cli import main; main()"
+    return subprocess.run([sys.executable, "-c", code, "push", "cards", "--collection", "c"],
+                          cwd=root, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(PACKAGE.parent))).stderr
+
+
+def _held_open(root: Path) -> str:
+    import subprocess
+    import sys
+
+    col_path = _collection(root)
+    _write(root, {"deck.yaml": _ZOO})
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from anki.collection import Collection; "
+         f"c = Collection({str(col_path)!r}); print(1, flush=True); sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        holder.stdout.readline()
+        return _cli(root, "push", "cards", "--collection", "profile/collection.anki2")
+    finally:
+        holder.communicate("")
+
+
+def _apply_stale(change: Callable[[object], None], first: bool = False,
+                 files: dict[str, str] | None = None) -> Callable[[Path], str]:
+    """Plan a push, then change the collection before applying it (as if something else
+    wrote to it in between); return the error the apply stops with."""
+    def run(root: Path) -> str:
+        from anki.collection import Collection
+
+        from flashcards.push.apply import apply_plan
+        from flashcards.push.plan import plan_push
+        from flashcards.push.state import read_state
+
+        col_path = _collection(root)
+        src = _write(root, files or {"deck.yaml": _ZOO})
+        if first:
+            _cli(root, "push", "cards", "--collection", str(col_path))
+            _write(root, {"deck.yaml": _ZOO + "  - {id: g, q: h, a: i}\n"})
+        col = Collection(str(col_path))
+        try:
+            _, built = pipeline.build_for_push(src, root / "build", write=False)
+            plan = plan_push(built, read_state(col, built))
+            change(col)
+            with pytest.raises(FlashcardsError) as caught:
+                apply_plan(col, plan, built)
+        finally:
+            col.close()
+        return str(caught.value).replace(str(root) + "/", "")
+    return run
+
+
+def _media_taken(root: Path) -> str:
+    from anki.collection import Collection
+
+    from flashcards.push.apply import apply_plan
+    from flashcards.push.plan import plan_push
+    from flashcards.push.state import read_state
+
+    col_path = _collection(root)
+    src = _write(root, {"deck.yaml": "deck: Z\nnamespace: z\ncards:\n"
+                                     "  - {id: a, q: '![x](pic.png)', a: c}\n",
+                        "pic.png": png_bytes()})
+    col = Collection(str(col_path))
+    try:
+        _, built = pipeline.build_for_push(src, root / "build", write=False)
+        name = built.cards[0].media[0].name
+        (Path(col.media.dir()) / name).write_bytes(b"some other picture")  # same name
+        with pytest.raises(FlashcardsError) as caught:
+            apply_plan(col, plan_push(built, read_state(col, built)), built)
+    finally:
+        col.close()
+    return str(caught.value).replace(name, "pic-NAME.png")
+
+
+def _schema_meddled(root: Path) -> str:
+    from anki.collection import Collection
+
+    from flashcards.push.apply import apply_plan
+    from flashcards.push.plan import plan_push
+    from flashcards.push.state import read_state
+
+    col_path = _collection(root)
+    src = _write(root, {"deck.yaml": _ZOO})
+    col = Collection(str(col_path))
+    try:
+        _, built = pipeline.build_for_push(src, root / "build", write=False)
+
+        def meddle(stage: str, done: int, total: int) -> None:
+            if stage == "recording":
+                col.set_schema_modified()
+
+        with pytest.raises(FlashcardsError) as caught:
+            apply_plan(col, plan_push(built, read_state(col, built)), built, meddle)
+    finally:
+        col.close()
+    return str(caught.value)
 
 
 # --- the catalogue -------------------------------------------------------------------------
@@ -605,6 +804,71 @@ CATALOGUE = [
                                                   "  - ? q\n    : b\n    a: c\n"}),
          "cards/deck.yaml: pinning would change the file's meaning; nothing was written. "
          "Please pin this file's ids by hand"),
+    # push
+    case("card '{}': field '{}' was edited in Anki ({}) and changed in the source ({}); make "
+         "the YAML match Anki's text, undo the edit in Anki, or push --force to let the "
+         "source win",
+         _push({"deck.yaml": _ZOO}, before=_with_collection(_edit_back),
+               then={"deck.yaml": _ZOO.replace("a: c", "a: C")}),
+         "cards/deck.yaml:4: card 'z/a': field 'Back' was edited in Anki ('mine') and changed "
+         "in the source ('C'); make the YAML match Anki's text, undo the edit in Anki, or push "
+         "--force to let the source win"),
+    case("card '{}': field '{}': the source's {} replaces the edit made in Anki, {} (--force)",
+         _push({"deck.yaml": _ZOO}, "--force", before=_with_collection(_edit_back),
+               then={"deck.yaml": _ZOO.replace("a: c", "a: C")}),
+         "cards/deck.yaml:4: card 'z/a': field 'Back': the source's 'C' replaces the edit made "
+         "in Anki, 'mine' (--force)"),
+    case("card '{}': Anki has this note with notetype '{}', not '{}'; changing a note's "
+         "notetype forces a full sync, so push leaves it alone (a card that changed between "
+         "q/a and cloze needs a new id)",
+         _push({"deck.yaml": _ZOO}, before=_with_collection(_foreign_note)),
+         "cards/deck.yaml:4: card 'z/a': Anki has this note with notetype 'Basic', not "
+         "'flashcards Q/A'; changing a note's notetype forces a full sync, so push leaves it "
+         "alone (a card that changed between q/a and cloze needs a new id)"),
+    case("card '{}': the notetype '{}' in the collection has the fields {} but flashcards "
+         "needs {}; restore its fields in Anki (Tools > Manage Note Types) and push again",
+         _push({"deck.yaml": _ZOO}, before=_with_collection(_add_field)),
+         "cards/deck.yaml:4: card 'z/a': the notetype 'flashcards Q/A' in the collection has "
+         "the fields Front, Back, Extra, Hint, Source, Id, Reverse, Mine but flashcards needs "
+         "Front, Back, Extra, Hint, Source, Id, Reverse; restore its fields in Anki (Tools > "
+         "Manage Note Types) and push again"),
+    case("no Anki profile '{}' (looked for {}); give the profile's name as Anki shows it, or "
+         "--collection PATH", _no_profile,
+         "no Anki profile 'Me' (looked for anki-data/Me/collection.anki2); give the profile's "
+         "name as Anki shows it, or --collection PATH"),
+    case("{}: no such collection; push never creates one (a profile's collection is the file "
+         "{} in its folder)", _missing_collection,
+         "gone.anki2: no such collection; push never creates one (a profile's collection is "
+         "the file collection.anki2 in its folder)"),
+    case("{}: cannot read the collection: {}", _collection_file(None),
+         "col: cannot read the collection: Is a directory"),
+    case("{}: not an Anki collection (not an SQLite file)", _collection_file(b"notes\n"),
+         "col: not an Anki collection (not an SQLite file)"),
+    case("{}: cannot open the collection: {}",
+         _collection_file(b"SQLite format 3\x00" + b"\x01" * 2000),
+         "col: cannot open the collection: the file is not a database"),
+    case("this command needs Anki's Python library; install it with {} (or pip install anki)",
+         _without_anki,
+         "this command needs Anki's Python library; install it with pip install "
+         "'flashcards[push]' (or pip install anki)"),
+    case("{}: the collection is open in Anki (or its media is syncing); close Anki and run "
+         "again", _held_open,
+         "profile/collection.anki2: the collection is open in Anki (or its media is syncing); "
+         "close Anki and run again"),
+    case("the push would have changed the collection's schema (which forces a full sync); "
+         "nothing was changed", _schema_meddled,
+         "the push would have changed the collection's schema (which forces a full sync); "
+         "nothing was changed"),
+    case("Anki's importer added {} of {} new notes; nothing was changed",
+         _apply_stale(_foreign_note),
+         "Anki's importer added 1 of 2 new notes; nothing was changed"),
+    case("Anki's importer did not add {} with flashcards' notetype; nothing was changed",
+         _apply_stale(_add_field, first=True),
+         "Anki's importer did not add z/g with flashcards' notetype; nothing was changed"),
+    case("the collection's media folder has another file named {}; move it away and push "
+         "again (nothing was changed)", _media_taken,
+         "the collection's media folder has another file named pic-NAME.png; move it away and "
+         "push again (nothing was changed)"),
     # init
     case("{}: already exists; nothing was written",
          _init_over({"cards/example.yaml": "mine", "cards/deck.schema.json": "{}"}),

@@ -1,0 +1,44 @@
+"""What a build hands over to `push`: every card with its HTML, and the removed cards.
+
+The build plans with card summaries and keeps the HTML in its cache; push needs the notes
+themselves, so they are read back here, once, from the same cache the packages are made from.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flashcards import ids
+from flashcards.changes import Plan
+from flashcards.lock import Entry
+from flashcards.model import BuiltCard, BuiltDecks, GoneCard, Media
+from flashcards.outputs import with_html
+
+
+def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> BuiltDecks:
+    """Every card of a planned build with its HTML (read back from the build cache in
+    cache_folder), where it comes from and what the lock knew of it; the removed cards."""
+    full = {note.guid: note for deck in with_html(plan.decks, cache_folder)
+            for note in deck.cards}
+    moved = {change.label: change.moved_from for change in plan.changes if change.moved_from}
+    status = {change.label: change.status for change in plan.changes}
+    cards = []
+    descriptions: dict[str, str] = {}
+    media: dict[str, Media] = {}
+    for deck in plan.decks:
+        if not deck.cards:
+            continue  # a level whose every card was removed: nothing to describe
+        descriptions.setdefault(deck.deck, deck.description)
+        descriptions[deck.name] = deck.description
+        media.update((m.name, m) for m in deck.description_media)
+        for card in deck.cards:
+            note = full[card.guid]
+            cards.append(BuiltCard(card.guid, card.label, card.where, deck.deck, deck.level,
+                                   note.kind, note.fields, note.tags, note.media,
+                                   moved.get(card.label, ""), status[card.label],
+                                   previous[card.guid].digest if card.guid in previous else ""))
+    removed = tuple(GoneCard(ids.note_guid(*change.label.split("/", 1)), change.label,
+                             change.where, change.deck_name)
+                    for change in plan.changes if change.status in ("removed", "retired", "dropped"))
+    return BuiltDecks(tuple(cards), removed, descriptions,
+                      tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods))

@@ -1,0 +1,51 @@
+"""The push job: locate and open the collection, build, read, plan, apply, close."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from flashcards import pipeline
+from flashcards.push.apply import Progress, apply_plan
+from flashcards.push.plan import PushPlan, plan_push
+from flashcards.push.session import open_collection
+from flashcards.push.state import read_state
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What the build wrote and what the push did (or, with dry_run, would do)."""
+
+    collection: Path
+    build: pipeline.BuildResult
+    plan: PushPlan
+    dry_run: bool
+
+    @property
+    def failed(self) -> bool:
+        """Conflicts or notes push could not update: the command exits non-zero."""
+        return bool(self.plan.open_conflicts or self.plan.blocked)
+
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    """Progress callback that reports nothing."""
+
+
+def push(src: Path, out: Path, collection: Path, *, removed: str = "tag", force: bool = False,
+         dry_run: bool = False, progress: Progress = _quiet) -> PushResult:
+    """Build src into out, then make the collection match it (see flashcards.push.plan).
+
+    The collection is opened first: when it is locked (Anki is running) or missing, nothing is
+    written at all. With dry_run, nothing is written anywhere: no packages, lock or collection.
+    """
+    col = open_collection(collection)
+    try:
+        result, built = pipeline.build_for_push(src, out, write=not dry_run,
+                                                progress=progress)
+        plan = plan_push(built, read_state(col, built), removed, force)
+        if not dry_run and plan.writes:
+            packages = {package.name: package.path for package in result.outputs}
+            apply_plan(col, plan, built, progress, packages)
+    finally:
+        col.close()
+    return PushResult(collection, result, plan, dry_run)

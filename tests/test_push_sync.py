@@ -1,0 +1,304 @@
+"""push, proven the way a learner lives with it: a desktop and a phone syncing through Anki's own
+sync server, reviews on the phone, fixes made in Anki, sources edited, push, sync both.
+
+Every sync after a device's first must be a normal one: a full sync would throw away one
+side's reviews.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("anki")
+
+from flashcards.changes import REMOVED_TAG  # noqa: E402
+from flashcards.cli import main  # noqa: E402
+from tests.anki_sync import new_device, start_server, stop_server  # noqa: E402
+from tests.helpers import png_bytes  # noqa: E402
+
+V1 = """\
+deck: Geography
+namespace: geo
+tags: [geo]
+cards:
+  - id: capital-france
+    q: What is the capital of France?
+    a: Paris
+  - id: river
+    q: Which river flows through Paris?
+    a: Teh Seine
+  - id: mover
+    q: Which is the largest country by area?
+    a: Russia
+  - id: doomed
+    q: What is the capital of Atlantis?
+    a: Nobody knows
+  - id: danube
+    cloze: "The {{c1::Danube}} flows into the {{c2::Black Sea}}."
+  - id: own-deck
+    q: Which is the longest river?
+    a: The Nile
+"""
+
+V2 = """\
+deck: Geography
+namespace: geo
+tags: [geo]
+cards:
+  - id: capital-france
+    q: What is the capital of France?
+    a: Paris, on the Seine
+  - id: river
+    q: Which river flows through Paris?
+    a: Teh Seine
+  - id: mover
+    level: advanced
+    q: Which is the largest country by area?
+    a: Russia
+  - id: danube
+    cloze: "The {{c1::Danube}} flows into the {{c2::Black Sea}}."
+  - id: own-deck
+    level: advanced
+    q: Which is the longest river?
+    a: The Nile
+  - id: brand-new
+    q: Which is the smallest country?
+    a: Vatican City ![its flag](flag.png)
+"""
+
+NORMAL = {"NORMAL_SYNC", "NO_CHANGES"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("syncserver"))
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
+@pytest.fixture
+def devices(server, tmp_path):
+    """A desktop and a phone of one user, synced once already (their one full sync each), so
+    that the first push, which brings in our notetypes, must sync normally too."""
+    user = server.user()
+    desktop = new_device(tmp_path / "desktop" / "collection.anki2", server, user)
+    phone = new_device(tmp_path / "phone" / "collection.anki2", server, user)
+    col = desktop.open()
+    try:  # a collection in use: one note of the learner's own
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "my own question", "my own answer"
+        col.add_note(note, col.decks.id("Default"))
+    finally:
+        col.close()
+    assert desktop.sync() == "FIRST_FULL_UPLOAD"
+    assert phone.sync().startswith("FIRST_FULL")
+    return desktop, phone
+
+
+def _push(runner, src: Path, device, *options: str) -> object:
+    out = src.parent / "build"
+    return runner.invoke(main, ["push", str(src), "-o", str(out), "--collection",
+                                str(device.path), *options])
+
+
+def _ours(col) -> dict:
+    """Our notes by card id (the learner's own notes have no Id field)."""
+    notes = (col.get_note(note_id) for note_id in col.find_notes(""))
+    return {note["Id"]: note for note in notes if "Id" in note.keys()}
+
+
+def _review_everything(col) -> None:
+    """Answer every card of the deck once, Easy, through the real scheduler (v3)."""
+    from anki.scheduler.v3 import CardAnswer
+
+    col.decks.select(col.decks.id_for_name("Geography"))
+    seen = set()
+    while (card := col.sched.getCard()) is not None and card.id not in seen:
+        seen.add(card.id)
+        states = col._backend.get_scheduling_states(card.id)
+        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
+                                                     rating=CardAnswer.EASY))
+    assert len(seen) == 7  # 5 q/a cards and the cloze's two
+
+
+def _history(col, note) -> list[tuple]:
+    """Scheduling and review log of each of a note's cards."""
+    return [(card.reps, card.ivl, card.due, card.type, card.queue,
+             col.db.all("select id, ease, ivl, type from revlog where cid = ? order by id",
+                        card.id))
+            for card in note.cards()]
+
+
+def _deck_of(col, card) -> str:
+    return col.decks.name(card.odid or card.did)
+
+
+def _modified(device) -> tuple:
+    """The collection's modification time and schema mark."""
+    col = device.open()
+    try:
+        return col.db.first("select mod, scm, usn from col")
+    finally:
+        col.close()
+
+
+def _duplicates(col) -> list:
+    return col.db.all("select guid from notes group by guid having count(*) > 1")
+
+
+def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, devices):
+    desktop, phone = devices
+    src = write_cards({"geo.yaml": V1})
+    assert _push(runner, src, desktop).exit_code == 0
+    assert desktop.sync() == "NORMAL_SYNC"  # new notetypes, decks and notes: a normal sync
+    assert phone.sync() in NORMAL
+
+    # On the phone: study, fix a typo, file one card in a deck of one's own, tag a note.
+    col = phone.open()
+    try:
+        _review_everything(col)
+        notes = _ours(col)
+        notes["river"]["Back"] = "The Seine"
+        col.update_note(notes["river"])
+        col.set_deck([c.id for c in notes["own-deck"].cards()], col.decks.id("My own deck"))
+        notes["mover"].add_tag("marked")
+        col.update_note(notes["mover"])
+        before = {key: _history(col, notes[key]) for key in ("mover", "capital-france")}
+    finally:
+        col.close()
+    assert phone.sync() in NORMAL
+    assert desktop.sync() in NORMAL
+
+    (src / "geo.yaml").write_text(V2, encoding="utf-8")
+    (src / "flag.png").write_bytes(png_bytes(rgb=(255, 255, 0)))
+    result = _push(runner, src, desktop, "--removed", "delete")
+    assert result.exit_code == 0, result.output
+    assert "= kept      geo/river" in result.output
+    assert "in conflict" in result.output and "0 in conflict" in result.output
+    assert "> moved     geo/mover" in result.output
+    assert "geo/own-deck" not in result.output.split("pushed to")[0].replace("moved", "")
+    assert desktop.sync() in NORMAL
+    assert phone.sync() in NORMAL
+
+    col = phone.open()
+    try:
+        notes = _ours(col)
+        assert notes["capital-france"]["Back"] == "Paris, on the Seine"
+        assert notes["river"]["Back"] == "The Seine"  # the learner's fix survives
+        assert "doomed" not in notes
+        new_card, = notes["brand-new"].cards()
+        assert _deck_of(col, new_card) == "Geography::Basic"
+        mover, = notes["mover"].cards()
+        assert _deck_of(col, mover) == "Geography::Advanced"
+        assert "marked" in notes["mover"].tags and "geo" in notes["mover"].tags
+        own, = notes["own-deck"].cards()
+        assert _deck_of(col, own) == "My own deck"  # the learner's filing is respected
+        assert _history(col, notes["mover"]) == before["mover"]
+        assert _history(col, notes["capital-france"]) == before["capital-france"]
+        assert before["mover"][0][0] == 1 and len(before["mover"][0][5]) == 1  # reviewed once
+        assert _duplicates(col) == []
+        assert col.note_count() == 7  # six of ours and the learner's own
+        image = notes["brand-new"]["Back"].split('src="')[1].split('"')[0]
+    finally:
+        col.close()
+    desktop.sync_media()
+    phone.sync_media()
+    col = phone.open()
+    try:  # the image reached the phone's media folder through the sync server
+        assert (Path(col.media.dir()) / image).read_bytes() == png_bytes(rgb=(255, 255, 0))
+        assert list(col.media.check().missing) == []
+    finally:
+        col.close()
+
+    # A second computer pushing the same sources finds nothing to do: the record synced.
+    assert desktop.sync() in NORMAL
+    stamp = _modified(phone)
+    again = _push(runner, src, phone, "--removed", "delete")
+    assert again.exit_code == 0, again.output
+    assert "is up to date: 0 new, 0 changed, 0 moved, 0 removed" in again.output
+    assert _modified(phone) == stamp
+    assert phone.sync() in NORMAL
+    # The second computer pushes a change; the first, given the same sources after a sync,
+    # sees its own record there and takes nothing for a learner's edit.
+    (src / "geo.yaml").write_text(V2.replace("a: Russia", "a: Russia (17 million km²)"),
+                                  encoding="utf-8")
+    second = _push(runner, src, phone, "--removed", "delete")
+    assert "~ changed   geo/mover" in second.output and second.exit_code == 0
+    assert phone.sync() in NORMAL
+    assert desktop.sync() in NORMAL
+    first = _push(runner, src, desktop, "--removed", "delete")
+    assert first.exit_code == 0, first.output
+    assert [line for line in first.output.splitlines() if not line.startswith("= kept      "
+                                                                             "geo/river")] == [
+        f"{desktop.path} is up to date: 0 new, 0 changed, 0 moved, 0 removed, 6 unchanged, "
+        "1 with edits kept, 0 in conflict"]
+    assert desktop.syncs[0].startswith("FIRST_") and phone.syncs[0].startswith("FIRST_")
+    assert set(desktop.syncs[1:] + phone.syncs[1:]) <= NORMAL
+    assert "NORMAL_SYNC" in desktop.syncs and "NORMAL_SYNC" in phone.syncs
+
+
+def test_conflict_made_on_the_phone_is_kept_until_forced(runner, write_cards, devices):
+    desktop, phone = devices
+    src = write_cards({"geo.yaml": V1})
+    assert _push(runner, src, desktop).exit_code == 0
+    assert desktop.sync() in NORMAL
+    assert phone.sync() in NORMAL
+    col = phone.open()
+    try:
+        notes = _ours(col)
+        notes["capital-france"]["Back"] = "Paris (my note: 2.1 million people)"
+        notes["capital-france"].add_tag("leech")
+        col.update_note(notes["capital-france"])
+        # A filtered deck holding the card that is about to change level.
+        filtered = col.sched.get_or_create_filtered_deck(deck_id=0)
+        filtered.name = "Cram"
+        del filtered.config.search_terms[:]
+        filtered.config.search_terms.add(search="Id:mover", limit=10, order=0)
+        col.sched.add_or_update_filtered_deck(filtered)
+    finally:
+        col.close()
+    phone.sync()
+    desktop.sync()
+
+    (src / "geo.yaml").write_text(V2, encoding="utf-8")
+    (src / "flag.png").write_bytes(png_bytes(rgb=(255, 255, 0)))
+    result = _push(runner, src, desktop)
+    assert result.exit_code == 1
+    assert ("cards/geo.yaml:5: card 'geo/capital-france': field 'Back' was edited in Anki "
+            "('Paris (my note: 2.1 million people)') and changed in the source ('Paris, on the "
+            "Seine'); make the YAML match Anki's text, undo the edit in Anki, or push --force "
+            "to let the source win") in result.stderr
+    assert "+ new       geo/brand-new" in result.output  # everything else was applied
+    assert "- removed   geo/doomed" in result.output
+    assert desktop.sync() in NORMAL
+    assert phone.sync() in NORMAL
+    col = phone.open()
+    try:
+        notes = _ours(col)
+        assert notes["capital-france"]["Back"] == "Paris (my note: 2.1 million people)"
+        assert REMOVED_TAG in notes["doomed"].tags  # --removed tag is the default
+        mover, = notes["mover"].cards()
+        assert col.decks.name(mover.did) == "Cram"  # still in the filtered deck...
+        assert col.decks.name(mover.odid) == "Geography::Advanced"  # ...with a new home
+    finally:
+        col.close()
+
+    assert _push(runner, src, desktop).exit_code == 1  # reported until resolved
+    forced = _push(runner, src, desktop, "--force")
+    assert forced.exit_code == 0, forced.output
+    assert "replaces the edit made in Anki" in forced.stderr
+    assert desktop.sync() in NORMAL
+    assert phone.sync() in NORMAL
+    col = phone.open()
+    try:
+        note = _ours(col)["capital-france"]
+        assert note["Back"] == "Paris, on the Seine"
+        assert "leech" in note.tags  # Anki's own tag is never ours to drop
+    finally:
+        col.close()
+    assert _push(runner, src, desktop).exit_code == 0
+    assert set(desktop.syncs[1:] + phone.syncs[1:]) <= NORMAL
