@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import hashlib
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,7 +345,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     # Read (and refuse, if it cannot be trusted) before anything else is done or written.
     from flashcards.gitlock import other_sides
 
-    previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=other_sides(lock_file))
+    sides = other_sides(lock_file)
     with contextlib.ExitStack() as stack:
         workers = stack.enter_context(Workers())
         # The HTML of compiled files waits in a cache until its package is written: the
@@ -361,13 +362,17 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         if not selected:
             raise FlashcardsError(f"{src}: no deck files (*.yaml, *.yml) found")
         options = "\0".join(map(str, (project.root.resolve(), out.resolve(), combined,
-                                      drop_removed, sorted(selected), sorted(restorable or ()))))
-        lock_warnings = previous_lock.warnings if previous_lock is not None else ()
+                                      drop_removed, sorted(selected), sorted(restorable or ()),
+                                      *(hashlib.sha256(side).hexdigest() for side in sides))))
         if kept and not errors and collect is None:
             remembered = cache.recall(_state_key(options, sources, lock_file))
-            if remembered is not None:
-                result = _unpack_result(remembered, len(sources))
-                return dataclasses.replace(result, warnings=(*lock_warnings, *result.warnings))
+            # The same lock as last time, whose times were all in the past then; still in the
+            # past now (else it is read again, to warn about them)?
+            if remembered is not None and remembered[-1] <= time.time() + lock.FUTURE_SLACK:
+                return _unpack_result(remembered, len(sources))
+        # Read (and refuse, if it cannot be trusted) before anything is written.
+        previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=sides)
+        lock_warnings = previous_lock.warnings if previous_lock is not None else ()
         compiled = _compile_sources(project, sources, errors, cache,
                                     store=write or collect is not None, summaries=True,
                                     workers=workers, progress=progress)
@@ -443,8 +448,10 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             if kept:
                 # What a rebuild from exactly this state will report.
                 settled = [c for c in plan.settled() if (c.deck, c.level) in chosen]
+                latest = max((entry.mod for entry in plan.entries.values()), default=0)
                 cache.remember(_state_key(options, sources, lock_file),
-                               _pack_result(packages, settled, compiled.warnings, lock_file),
+                               _pack_result(packages, settled, compiled.warnings, lock_file,
+                                            latest),
                                [m.path for deck in plan.decks for m in deck.media], written)
                 cache.prune()
         return BuildResult(packages, reported, tuple(warnings), lock_file,
@@ -478,18 +485,18 @@ def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tup
 
 
 def _pack_result(packages: tuple[Package, ...], changes: list[Change],
-                 warnings: tuple[SourceWarning, ...], lock_file: Path) -> tuple:
+                 warnings: tuple[SourceWarning, ...], lock_file: Path, latest: int) -> tuple:
     """A build result as plain rows (deck names by number), small to store and quick to load
     for the biggest builds."""
     decks = list(dict.fromkeys(change.deck for change in changes))
     number = {deck: index for index, deck in enumerate(decks)}
     rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from)
             for c in changes]
-    return (packages, decks, rows, warnings, lock_file)
+    return (packages, decks, rows, warnings, lock_file, latest)  # latest: the lock's newest time
 
 
 def _unpack_result(packed: tuple, files: int) -> BuildResult:
-    packages, decks, rows, warnings, lock_file = packed
+    packages, decks, rows, warnings, lock_file, _ = packed
     levels = {level.value: level for level in Level}
     changes = tuple(Change(status, label, decks[deck], levels[level], where, moved)
                     for status, label, deck, level, where, moved in rows)
