@@ -38,7 +38,7 @@ from flashcards.atomic import StagedWrites
 from flashcards.cache import load_notes
 from flashcards.outputs import Output, Package, write_outputs
 from flashcards.project import Project, find_project
-from flashcards.validate import check_across_files, validate_file
+from flashcards.validate import IdClaim, check_across_files, claims_in, validate_file
 from flashcards.workers import Progress, Workers, no_progress, without_gc
 
 
@@ -244,7 +244,8 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
             found[index] = result
     results = [found[index] for index in sorted(found)]
     deck_files = [result.deck_file for result in results]
-    errors.extend(check_across_files(deck_files))
+    failed = [sources[index] for index in order if index not in found] if errors else []
+    errors.extend(check_across_files(deck_files, _claims_of_failed(failed)))
     descriptions = _render_descriptions(deck_files, src_root, errors)
     if errors:
         raise InvalidSources(errors)
@@ -252,6 +253,21 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     warnings = [warning for result in results for warning in result.warnings]
     warnings.sort(key=lambda w: (w.location.path, w.location.line, w.message))
     return Compiled(tuple(deck_files), decks, tuple(warnings), len(jobs))
+
+
+def _claims_of_failed(failed: list[_Source]) -> list[IdClaim]:
+    """The card ids of files that failed (parsed again, and read again unless their bytes were
+    kept; only when the build fails anyway), so that ids they share with other files are
+    reported in the same run."""
+    claims: list[IdClaim] = []
+    for source in failed:
+        data = source.data
+        if data is None:
+            data, _ = read_bytes(source.path, source.display)
+        parsed, parse_errors = parse_source(source.path, source.display, data or b"")
+        if data is not None and not parse_errors:
+            claims += claims_in(parsed)
+    return claims
 
 
 def _render_descriptions(deck_files: list[DeckFile], src_root: Path,

@@ -4,6 +4,7 @@ which cannot finish (locked, missing, bad input, killed) leaves everything as it
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -538,6 +539,13 @@ def test_bad_input_leaves_the_collection_untouched(runner, project, col_path):
     result = _push(runner, project, col_path)
     assert result.exit_code == 1
     assert "cards/zoo.yaml:15: unknown key 'answr' in card 'cow'" in result.stderr
+    assert _files(col_path.parent) == before
+    # With --json the same failure is JSON on stdout, as for build, diff and stats.
+    as_json = _push(runner, project, col_path, "--json")
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)["errors"] == [
+        {"file": "cards/zoo.yaml", "line": 15, "column": None,
+         "message": "unknown key 'answr' in card 'cow'; did you mean 'answer'?"}]
     assert _files(col_path.parent) == before
 
 

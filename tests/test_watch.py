@@ -94,29 +94,34 @@ def test_watch_rebuilds_on_save_survives_errors_and_stops_on_ctrl_c(tmp_path):
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = _Lines(process.stdout)
-        lines.wait_for(r"^wrote 1 package\(s\) to build")
+        lines.wait_for(r"^wrote 1 package to build")
+        lines.wait_for(r"^\[\d\d:\d\d:\d\d\] built in \d+\.\d s; watching for changes$")
         package = tmp_path / "build" / "watched-basic.apkg"
         assert len(read_apkg(package).notes) == 1
 
         deck.write_text(DECK + "  - {id: two, q: Second?, a: Yes}\n", encoding="utf-8")
         lines.wait_for(r"^changed: deck\.yaml; building")
         lines.wait_for(r"1 new, 0 changed, 1 unchanged")
-        lines.wait_for(r"^wrote 1 package\(s\)")
+        lines.wait_for(r"^wrote 1 package ")
         assert len(read_apkg(package).notes) == 2
 
         deck.write_text(DECK + "  - {id: three, q: No answer?}\n", encoding="utf-8")
         lines.wait_for(r"cards/deck\.yaml:5: card 'three': no answer")
         lines.wait_for(r"^1 error in 1 file")
+        lines.wait_for(r"^\[\d\d:\d\d:\d\d\] build failed; fix the file and save it again$")
         assert process.poll() is None  # still watching
         assert len(read_apkg(package).notes) == 2  # the good package is kept
 
         deck.write_text(DECK + "  - {id: three, q: Now?, a: Yes}\n", encoding="utf-8")
         lines.wait_for(r"1 new, 0 changed, 1 unchanged, 1 removed")
-        lines.wait_for(r"^wrote 1 package\(s\)")
+        lines.wait_for(r"^wrote 1 package ")
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         lines.wait_for(r"^stopped watching")
         assert not any("Traceback" in line for line in lines.seen)
+        # watchfiles' own "KeyboardInterrupt caught, stopping watch" (logged as the watch
+        # stops, so before our last line) is not shown.
+        assert not any("KeyboardInterrupt" in line for line in lines.seen), lines.seen
     finally:
         if process.poll() is None:
             process.kill()
@@ -146,7 +151,7 @@ def _watching(tmp_path, debounce: int):
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = _Lines(process.stdout)
-        lines.wait_for(r"^wrote 1 package\(s\) to build")
+        lines.wait_for(r"^wrote 1 package to build")
         yield lines
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=60)
@@ -199,5 +204,5 @@ def test_cards_back_after_a_half_save_keep_their_old_times(tmp_path):
         assert _mods(tmp_path)["watched/c3"] > before["watched/c3"]
         (src / "deck.yaml").write_text(FOUR, encoding="utf-8")
         lines.wait_for(r"0 new, 0 changed, 4 unchanged, 0 removed")
-        lines.wait_for(r"^wrote 1 package\(s\)")
+        lines.wait_for(r"^(wrote 1 package |1 package in build)")
         assert _mods(tmp_path) == before
