@@ -138,9 +138,7 @@ def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None) -> C
 def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
                    ) -> tuple[Entry, RetiredCard, Note] | None:
     """The removed card's entry and tagged note; None when its content is nowhere to be had."""
-    try:
-        level = Level(old.level)
-    except ValueError:
+    if old.level not in {level.value for level in Level}:
         return None
     content = removed_note(old)
     if content is None:

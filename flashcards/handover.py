@@ -37,8 +37,9 @@ def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> B
                                    note.kind, note.fields, note.tags, note.media,
                                    moved.get(card.label, ""), status[card.label],
                                    previous[card.guid].digest if card.guid in previous else ""))
+    gone = ("removed", "retired", "dropped")
     removed = tuple(GoneCard(ids.note_guid(*change.label.split("/", 1)), change.label,
                              change.where, change.deck_name)
-                    for change in plan.changes if change.status in ("removed", "retired", "dropped"))
+                    for change in plan.changes if change.status in gone)
     return BuiltDecks(tuple(cards), removed, descriptions,
                       tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import hashlib
 import tempfile
@@ -13,11 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from flashcards import ids
+from flashcards.atomic import StagedWrites
 from flashcards.cache import (
     BuildCache,
     FileResult,
     FileSummary,
     file_key,
+    load_notes,
     summarize,
     tool_fingerprint,
 )
@@ -26,16 +27,14 @@ from flashcards.load import parse_source, read_bytes
 from flashcards.model import (
     BuiltDecks,
     Change,
-    Location,
     DeckFile,
     DeckLevel,
     Level,
+    Location,
     Media,
     RenderedCard,
     SourceWarning,
 )
-from flashcards.atomic import StagedWrites
-from flashcards.cache import load_notes
 from flashcards.outputs import Output, Package, write_outputs
 from flashcards.project import Project, find_project
 from flashcards.validate import IdClaim, check_across_files, claims_in, validate_file

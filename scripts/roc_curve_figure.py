@@ -25,9 +25,9 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from statistics import NormalDist
 
 import figure_cli
-from statistics import NormalDist
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "cards" / "ml-interview" / "img" / "roc-curve.svg"

@@ -904,7 +904,8 @@ CATALOGUE = [
          + _FIX),
     case("text after the lock's last line; " + _FIX_T, _damaged_lock(lambda t: t + "more\n"),
          "cards/flashcards.lock:6: text after the lock's last line; " + _FIX),
-    case("a line of the old lock format out of place; " + _FIX_T, _damaged_lock(lambda t: "]}\n" + t),
+    case("a line of the old lock format out of place; " + _FIX_T,
+         _damaged_lock(lambda t: "]}\n" + t),
          "cards/flashcards.lock:1: a line of the old lock format out of place; " + _FIX),
     case("the lock is empty (it was cut short?); " + _FIX_T, _damaged_lock(lambda t: ""),
          "cards/flashcards.lock:1: the lock is empty (it was cut short?); " + _FIX),
@@ -915,7 +916,8 @@ CATALOGUE = [
     case("the lock's last line is missing (it was cut short); " + _FIX_T,
          _damaged_lock(lambda t: "".join(_lines(t)[:-1])),
          "cards/flashcards.lock:4: the lock's last line is missing (it was cut short); " + _FIX),
-    case("this line is not UTF-8 text; " + _FIX_T, _damaged_lock(lambda t: t.replace('"d/a"', '"d/\udcff"')),
+    case("this line is not UTF-8 text; " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"d/a"', '"d/\udcff"')),
          "cards/flashcards.lock:4: this line is not UTF-8 text; " + _FIX),
     case("the lock's first line is damaged; " + _FIX_T,
          _damaged_lock(lambda t: t.replace('"flashcards_lock": 2,', '"flashcards_lock": 2')),
@@ -976,7 +978,8 @@ CATALOGUE = [
          "SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it"),
     case("{}: written by another flashcards project ({}); two projects cannot share one "
          "package: build this one into another folder (-o), or delete that file if the other "
-         "project is gone", _two_projects_one_out, "out/d-basic.apkg: written by another flashcards project (one); two projects "
+         "project is gone", _two_projects_one_out,
+         "out/d-basic.apkg: written by another flashcards project (one); two projects "
          "cannot share one package: build this one into another folder (-o), or delete that "
          "file if the other project is gone"),
     case("the file changed while it was being built (an editor still saving?); build again",

@@ -26,8 +26,8 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
 
 def deck(answers: dict[str, str] | None = None, ids: int = 6, deck_name: str = "Team") -> str:
     answers = answers or {}
-    cards = "".join(f"  - id: c{n}\n    q: Question {n}?\n    a: {answers.get(f'c{n}', f'Answer {n}.')}\n"
-                    for n in range(1, ids + 1))
+    cards = "".join(f"  - id: c{n}\n    q: Question {n}?\n"
+                    f"    a: {answers.get(f'c{n}', f'Answer {n}.')}\n" for n in range(1, ids + 1))
     return f"deck: {deck_name}\nnamespace: team\ncards:\n{cards}"
 
 
@@ -256,7 +256,7 @@ def test_building_a_file_or_a_subfolder_is_the_same_project(repo, learners):
     for source in ("cards/net/net.yaml", "cards/net", "cards/deck.yaml"):
         result = repo.flashcards("build", source, epoch=1_700_000_100)
         assert "removed" not in result.stdout.replace("0 removed", ""), result.stdout
-        assert f"lock: cards/flashcards.lock" in result.stdout
+        assert "lock: cards/flashcards.lock" in result.stdout
         assert lock.read_bytes() == before
         assert not (repo.root / "cards" / "net" / "flashcards.lock").exists()
         assert {p.name: p.read_bytes() for p in repo.packages()} == packages
@@ -271,7 +271,8 @@ def test_building_a_file_or_a_subfolder_is_the_same_project(repo, learners):
     assert learner.take(repo.packages())["updated"] == 1
     assert learner.back("c5") == "My own better answer 5."
     # Messages name the file the same way whichever SOURCE was given.
-    write_tree(repo.root, {"cards/net/net.yaml": "deck: Net\nnamespace: net\ncards:\n  - {id: x}\n"})
+    write_tree(repo.root, {"cards/net/net.yaml":
+                           "deck: Net\nnamespace: net\ncards:\n  - {id: x}\n"})
     for source in ("cards", "cards/net", "cards/net/net.yaml"):
         failed = repo.flashcards("build", source, check=False)
         assert failed.returncode == 1
@@ -442,3 +443,19 @@ def test_a_format_1_lock_is_converted_without_making_any_note_newer(tmp_path, le
     # The removed card the old lock carried is still carried, tagged.
     [package] = project.packages()
     assert any("flashcards::removed" in n["tags"] for n in read_apkg(package).notes)
+
+
+def test_a_package_this_project_no_longer_writes_is_removed(repo):
+    repo.flashcards("build", "--combined", epoch=1_700_000_000)
+    assert packages_in(repo.root / "build") == ["team-all.apkg", "team-basic.apkg"]
+    (repo.root / "build" / "older.apkg").write_bytes(b"built by hand, or by flashcards 0.x")
+    result = repo.flashcards("build", epoch=1_700_000_000)
+    assert packages_in(repo.root / "build") == ["older.apkg", "team-basic.apkg"]
+    assert "team-all.apkg" not in result.stdout
+    # A build of one file leaves the project's other packages alone.
+    write_tree(repo.root, {"cards/more.yaml": deck(ids=1, deck_name="More").replace(
+        "namespace: team", "namespace: more")})
+    repo.flashcards("build", epoch=1_700_000_100)
+    repo.flashcards("build", "cards/more.yaml", epoch=1_700_000_100)
+    assert packages_in(repo.root / "build") == ["more-basic.apkg", "older.apkg",
+                                                "team-basic.apkg"]
