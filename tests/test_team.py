@@ -446,11 +446,14 @@ def test_a_format_1_lock_is_converted_without_making_any_note_newer(tmp_path, le
 
 
 def test_a_package_this_project_no_longer_writes_is_removed(repo):
+    repo.write(deck() + "  - {id: hard, q: Hard?, a: Yes., level: advanced}\n")
     repo.flashcards("build", "--combined", epoch=1_700_000_000)
-    assert packages_in(repo.root / "build") == ["team-all.apkg", "team-basic.apkg"]
+    assert packages_in(repo.root / "build") == ["team-advanced.apkg", "team-all.apkg",
+                                                "team-basic.apkg"]
     (repo.root / "build" / "older.apkg").write_bytes(b"built by hand, or by flashcards 0.x")
     result = repo.flashcards("build", epoch=1_700_000_000)
-    assert packages_in(repo.root / "build") == ["older.apkg", "team-basic.apkg"]
+    assert packages_in(repo.root / "build") == ["older.apkg", "team-advanced.apkg",
+                                                "team-basic.apkg"]
     assert "team-all.apkg" not in result.stdout
     # A build of one file leaves the project's other packages alone.
     write_tree(repo.root, {"cards/more.yaml": deck(ids=1, deck_name="More").replace(
@@ -458,4 +461,4 @@ def test_a_package_this_project_no_longer_writes_is_removed(repo):
     repo.flashcards("build", epoch=1_700_000_100)
     repo.flashcards("build", "cards/more.yaml", epoch=1_700_000_100)
     assert packages_in(repo.root / "build") == ["more-basic.apkg", "older.apkg",
-                                                "team-basic.apkg"]
+                                                "team-advanced.apkg", "team-basic.apkg"]
