@@ -507,7 +507,9 @@ def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Ou
     groups = [[deck] for deck in decks]
     if combined:
         for name in dict.fromkeys(deck.deck for deck in decks):
-            groups.append([deck for deck in decks if deck.deck == name])
+            levels = [deck for deck in decks if deck.deck == name]
+            if len(levels) > 1:  # a deck of one level has its package already
+                groups.append(levels)
     outputs = []
     for group in groups:
         stem = group[0].file_stem if len(group) == 1 else f"{_file_stem(group[0].deck)}-all"
