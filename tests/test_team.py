@@ -242,6 +242,28 @@ def test_taking_either_side_and_committing_before_the_build_loses_nothing(repo, 
         assert learner.back("c5") == "My own better answer 5."
 
 
+def test_two_branches_that_each_made_the_lock_merge(repo, learners):
+    repo.commit("deck without a lock")
+    repo.git("checkout", "-q", "-b", "a")
+    repo.flashcards("build", epoch=1_700_000_100)
+    repo.commit("a builds first")
+    learner_a = _learner(learners, "a", repo)
+    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", "-b", "b")
+    repo.write(deck({"c3": "Answer three, by B."}))
+    repo.flashcards("build", epoch=1_700_000_200)
+    repo.commit("b builds first too")
+    repo.git("checkout", "-q", "a")
+    merged = repo.git("merge", "--no-edit", "b", check=False)  # add/add of the lock
+    if merged.returncode != 0:  # the deck conflicts only if git cannot merge the YAML
+        repo.git("checkout", "--theirs", "--", "cards/deck.yaml")
+    repo.flashcards("build", epoch=1_700_000_300)
+    log = learner_a.take(repo.packages())
+    assert (log["new"], log["updated"], log["conflicting"]) == (0, 1, 0)
+    assert learner_a.back("c3") == "Answer three, by B."
+    assert learner_a.back("c5") == "My own better answer 5."
+
+
 def test_building_a_file_or_a_subfolder_is_the_same_project(repo, learners):
     write_tree(repo.root, {"cards/net/net.yaml": deck(ids=2, deck_name="Net").replace(
         "namespace: team", "namespace: net")})
