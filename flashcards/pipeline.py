@@ -140,6 +140,12 @@ def _compile_batch(jobs: list[_Job]) -> list[tuple[FileResult | FileSummary | No
     return [_compile_job(job) for job in jobs]
 
 
+# A small file compiled in this build comes back whole (its HTML too, while the cache keeps a
+# copy for later builds), so that packages and the lock need not read it back from the cache:
+# a project of thousands of one-card files would otherwise read each cache entry twice more.
+SMALL_FILE = 16 * 1024
+KEEP_WHOLE = 16 * 1024 * 1024
+
 BATCH_BYTES = 64 * 1024
 BATCH_FILES = 64
 
@@ -219,13 +225,18 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     jobs: list[_Job] = []
     order: list[int] = []
     folder = cache.folder if cache is not None and store else None
+    whole = KEEP_WHOLE  # small files compiled now come back whole, up to this much YAML
     for index, source in enumerate(sources):
         hit = cache.get_summary(source.key) if cache is not None and summaries else None
         if hit is not None:
             found[index] = hit
             continue
+        summary = summaries
+        if summaries and source.size <= SMALL_FILE and whole >= source.size:
+            whole -= source.size
+            summary = False
         jobs.append(_Job(source.path, source.display, src_root, source.key,
-                         folder, summaries, source.data))
+                         folder, summary, source.data))
         order.append(index)
     parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
     # Small files travel to the workers in batches: one task per file would cost more in
@@ -236,8 +247,8 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     for done, (index, (result, file_errors)) in enumerate(
             zip(order, outcomes, strict=True), start=1):
         progress("compiling", done, len(jobs))
-        if cache is not None and isinstance(result, FileSummary):
-            cache.used.add(result.key)  # stored by a worker: keep it when pruning
+        if cache is not None and store and result is not None:
+            cache.used.add(sources[index].key)  # stored by a worker: keep it when pruning
         errors.extend(file_errors)
         if result is not None:
             found[index] = result
