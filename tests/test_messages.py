@@ -850,7 +850,7 @@ CATALOGUE = [
     case("this command needs Anki's Python library; install it with {} (or pip install anki)",
          _without_anki,
          "this command needs Anki's Python library; install it with pip install "
-         "'flashcards[push]' (or pip install anki)"),
+         "'.[push]' in a clone of flashcards (or pip install anki)"),
     case("{}: the collection is open in Anki (or its media is syncing); close Anki and run "
          "again", _held_open,
          "profile/collection.anki2: the collection is open in Anki (or its media is syncing); "

@@ -666,7 +666,8 @@ def test_without_anki_push_says_what_to_install_and_build_still_works(project, c
     pushed = run("push", str(project), "--collection", str(col_path))
     assert pushed.returncode == 1
     assert pushed.stderr == ("this command needs Anki's Python library; install it with "
-                             "pip install 'flashcards[push]' (or pip install anki)\n")
+                             "pip install '.[push]' in a clone of flashcards (or pip install "
+                             "anki)\n")
     assert not (project / "flashcards.lock").exists()
     built = run("build", str(project), "-o", str(project.parent / "build"))
     assert built.returncode == 0, built.stderr
