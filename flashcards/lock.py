@@ -369,9 +369,10 @@ def _warnings(reader: _Reader) -> Iterator[SourceWarning]:
         first = reader.conflict_lines[0]
         yield SourceWarning(Location(reader.display, first), (
             "git left merge conflict markers in the lock; resolved by keeping the lines of "
-            "both sides (notes changed on either side are stamped newer), and the lock is "
-            "written back without them: commit it (git add). Add 'flashcards.lock "
-            "merge=union' to the .gitattributes next to it so git merges it by itself"))
+            "both sides (each note gets a time that reaches the learners of both), and the "
+            "lock is written back without them: commit it (git add). Add 'flashcards.lock "
+            "merge=union' to the .gitattributes next to it so git merges it by itself"),
+            kind="lock-conflict")
     if reader.future:
         number, _ = min(reader.future, key=lambda item: item[0])
         latest = max(entry.mod for _, entry in reader.future)
@@ -381,7 +382,7 @@ def _warnings(reader: _Reader) -> Iterator[SourceWarning]:
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(latest))}); was a clock wrong, "
             "or the lock edited? Until then every import of those notes overwrites "
             "learners' own edits in Anki. Check the clock of every machine that builds; "
-            "once that time has passed, imports behave normally again"))
+            "once that time has passed, imports behave normally again"), kind="future-time")
 
 
 # ---- writing ---------------------------------------------------------------------------------

@@ -950,14 +950,14 @@ CATALOGUE = [
          _damaged_lock(lambda t: t.replace('"note": ["basic", ["b"', '"note": ["basic", [1')),
          "cards/flashcards.lock:4: this lock entry's note is damaged; " + _FIX),
     case("git left merge conflict markers in the lock; resolved by keeping the lines of both "
-         "sides (notes changed on either side are stamped newer), and the lock is written back "
-         "without them: commit it (git add). Add 'flashcards.lock merge=union' to the "
+         "sides (each note gets a time that reaches the learners of both), and the lock is "
+         "written back without them: commit it (git add). Add 'flashcards.lock merge=union' to the "
          ".gitattributes next to it so git merges it by itself",
          _damaged_lock(lambda t: "".join([*_lines(t)[:3], "<<<<<<< HEAD\n", _lines(t)[3],
                                           "=======\n", ">>>>>>> other\n", *_lines(t)[4:]])),
          "cards/flashcards.lock:4: warning: git left merge conflict markers in the lock; "
-         "resolved by keeping the lines of both sides (notes changed on either side are stamped "
-         "newer), and the lock is written back without them: commit it (git add). Add "
+         "resolved by keeping the lines of both sides (each note gets a time that reaches the "
+         "learners of both), and the lock is written back without them: commit it (git add). Add "
          "'flashcards.lock merge=union' to the .gitattributes next to it so git merges it by "
          "itself"),
     case("{} note time(s) in the lock are in the future (up to {}); was a clock wrong, or the "
