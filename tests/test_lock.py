@@ -160,7 +160,8 @@ def test_a_format_1_lock_is_read_as_legacy(tmp_path):
     assert found.legacy and found.project == ""
     assert found.entries["g1"].legacy and not found.entries["g1"].removed
     assert found.entries["g2"].removed
-    assert lock.note_at(path, found.entries["g2"], "x") == ("basic", ("Q",), ("flashcards::removed",))
+    assert lock.note_at(path, found.entries["g2"], "x") == ("basic", ("Q",),
+                                                            ("flashcards::removed",))
     assert lock.note_at(path, found.entries["g1"], "x") is None
     path.write_text(path.read_text()[:-3])  # without its last line
     with pytest.raises(LockError, match="last line is missing"):
