@@ -14,6 +14,7 @@ from typing import NamedTuple
 import yaml
 
 from flashcards.errors import SourceError
+from flashcards.reading import read_bytes  # noqa: F401 - where load's users found it
 from flashcards.model import Location, display_width, printable
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same marks.
@@ -120,14 +121,6 @@ def find_sources(src: Path) -> list[Path]:
         return [src]
     found = [p for p in src.rglob("*") if p.suffix in SUFFIXES and p.is_file()]
     return sorted(found, key=lambda p: p.relative_to(src).as_posix())
-
-
-def read_bytes(path: Path, display: str) -> tuple[bytes | None, list[SourceError]]:
-    """A file's bytes, or an error saying why they cannot be read."""
-    try:
-        return path.read_bytes(), []
-    except OSError as exc:
-        return None, [SourceError(Location(display, 1), f"cannot read file: {exc.strerror}")]
 
 
 def parse_source(path: Path, display: str, data: bytes) -> tuple[SourceFile, list[SourceError]]:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flashcards import ids
 from flashcards.atomic import StagedWrites
@@ -23,7 +24,7 @@ from flashcards.cache import (
     tool_fingerprint,
 )
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
-from flashcards.load import parse_source, read_bytes
+from flashcards.reading import read_bytes
 from flashcards.model import (
     BuiltDecks,
     Card,
@@ -38,8 +39,10 @@ from flashcards.model import (
 )
 from flashcards.outputs import Output, Package, write_outputs
 from flashcards.project import Project, find_project
-from flashcards.validate import IdClaim, check_across_files, claims_in, validate_file
 from flashcards.workers import Progress, Workers, no_progress, without_gc
+
+if TYPE_CHECKING:
+    from flashcards.validate import IdClaim
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,9 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     there and whose images are unchanged is not rendered again, so editing one card of a big
     file renders one card. Cards that had warnings are always rendered (warnings name lines)."""
     from flashcards.cache import unchanged
+    from flashcards.load import parse_source
     from flashcards.render import render_card
+    from flashcards.validate import validate_file
 
     source, errors = parse_source(path, display, data)
     if errors:
@@ -302,6 +307,8 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     results = [found[index] for index in sorted(found)]
     deck_files = [result.deck_file for result in results]
     failed = [sources[index] for index in order if index not in found] if errors else []
+    from flashcards.validate import check_across_files
+
     errors.extend(check_across_files(deck_files, _claims_of_failed(failed)))
     descriptions = _render_descriptions(deck_files, src_root, errors)
     if errors:
@@ -313,6 +320,9 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
 
 
 def _claims_of_failed(failed: list[_Source]) -> list[IdClaim]:
+    from flashcards.load import parse_source
+    from flashcards.validate import claims_in
+
     """The card ids of files that failed (parsed again, and read again unless their bytes were
     kept; only when the build fails anyway), so that ids they share with other files are
     reported in the same run."""
@@ -629,6 +639,7 @@ def pin(src: Path, write: bool) -> list[PinnedFile]:
 def _verify_pinned(before: DeckFile, new_text: str, src_root: Path) -> None:
     """Refuse to write a pinned file that would not build to the very same GUIDs."""
     from flashcards.load import SourceFile, parse_yaml
+    from flashcards.validate import validate_file
 
     root, errors = parse_yaml(new_text, before.display)
     after, more_errors, _ = validate_file(SourceFile(before.path, before.display, new_text, root),

@@ -8,8 +8,10 @@ import gc
 import os
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:  # imported when a pool starts: a build with nothing to do needs none
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -41,6 +43,7 @@ class Workers:
     def pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
 
             # Linux: fork, so that workers share what is imported already, unless other
             # threads run (watch's file watcher): forking those is unsafe, so a fork server.
