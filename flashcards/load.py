@@ -14,8 +14,8 @@ from typing import NamedTuple
 import yaml
 
 from flashcards.errors import SourceError
-from flashcards.reading import read_bytes  # noqa: F401 - where load's users found it
 from flashcards.model import Location, display_width, printable
+from flashcards.reading import read_bytes  # noqa: F401 - where load's users found it
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same marks.
     _BaseLoader: type = yaml.CSafeLoader

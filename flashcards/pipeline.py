@@ -24,7 +24,6 @@ from flashcards.cache import (
     tool_fingerprint,
 )
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
-from flashcards.reading import read_bytes
 from flashcards.model import (
     BuiltDecks,
     Card,
@@ -39,6 +38,7 @@ from flashcards.model import (
 )
 from flashcards.outputs import Output, Package, write_outputs
 from flashcards.project import Project, find_project
+from flashcards.reading import read_bytes
 from flashcards.workers import Progress, Workers, no_progress, without_gc
 
 if TYPE_CHECKING:
