@@ -643,6 +643,18 @@ CATALOGUE = [
          deck("  - {id: two words, q: b, a: c}\n"),
          "cards/deck.yaml:4: card 'two words': id must be one word of letters, digits, '.', "
          "'-' or '_' (at most 100 characters)"),
+    case("{}: guid '{}' must be one word of printable characters (at most 100); it is the "
+         "note's GUID in Anki, copy it exactly", deck("  - {id: a, q: b, a: c, guid: 'x y'}\n"),
+         "cards/deck.yaml:4: card 'a': guid 'x y' must be one word of printable characters (at "
+         "most 100); it is the note's GUID in Anki, copy it exactly"),
+    case("{}: a card with 'guid' needs its own 'id' (the id names the card in the lock and in "
+         "messages); add one, e.g. id: my-card", deck("  - {q: b, a: c, guid: xyz}\n"),
+         "cards/deck.yaml:4: card #1: a card with 'guid' needs its own 'id' (the id names the "
+         "card in the lock and in messages); add one, e.g. id: my-card"),
+    case("card '{}': guid '{}' is already the note of card '{}' at {}; every card needs its own",
+         deck("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n"),
+         "cards/deck.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at "
+         "cards/deck.yaml:4; every card needs its own"),
     case("{}: '{}' must be true or false", deck("  - {id: a, q: b, a: c, reverse: maybe}\n"),
          "cards/deck.yaml:4: card 'a': 'reverse' must be true or false"),
     # across files
