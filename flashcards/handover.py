@@ -42,6 +42,7 @@ def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> B
     removed = tuple(GoneCard(lock_guid.get(change.label)
                              or ids.note_guid(*change.label.split("/", 1)), change.label,
                              change.where, change.deck_name)
-                    for change in plan.changes if change.status in ("removed", "retired", "dropped"))
+                    for change in plan.changes
+                    if change.status in ("removed", "retired", "dropped"))
     return BuiltDecks(tuple(cards), removed, descriptions,
                       tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods))

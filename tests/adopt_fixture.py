@@ -23,8 +23,8 @@ NOTES = [
     ("Basic (and reversed card)", "Lang::Basic", ["chat", "cat"], ["lang::fr"]),
     ("Basic (optional reversed card)", "Lang::Basic", ["chien", "dog", "y"], []),
     ("Basic (optional reversed card)", "Lang::Basic", ["oiseau", "bird", ""], []),
-    ("Cloze", "Lang::Advanced", ["{{c1::Paris::capital}} is in {{c2::France}}", "Extra <i>note</i>"],
-     ["geo"]),
+    ("Cloze", "Lang::Advanced",
+     ["{{c1::Paris::capital}} is in {{c2::France}}", "Extra <i>note</i>"], ["geo"]),
     ("Cloze", "Science::Intermediate", [r"{{c1::\(H_2O\)::formula}} is water", ""], []),
     ("Question/Answer", "Science::Intermediate", ["renamed fields", "still Basic"], []),
     ("Basic (type in the answer)", "Lang::Basic", ["type me", "typed"], []),
@@ -54,7 +54,8 @@ def build_collection(path: Path) -> object:
     for name in ("Word", "Meaning", "Example"):
         col.models.add_field(vocab, col.models.new_field(name))
     template = col.models.new_template("Card 1")
-    template["qfmt"], template["afmt"] = "{{Word}}", "{{FrontSide}}<hr id=answer>{{Meaning}}<br>{{Example}}"
+    template["qfmt"] = "{{Word}}"
+    template["afmt"] = "{{FrontSide}}<hr id=answer>{{Meaning}}<br>{{Example}}"
     col.models.add_template(vocab, template)
     col.models.add(vocab)
     for notetype, deck, fields, tags in NOTES:

@@ -184,6 +184,8 @@ def convert_field(field_html: str, media_dir: Path, stage: Path) -> Converted | 
         if not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(media_dir / name, target)
+    # A sound Anki itself lacks stays a sound reference, as it is in Anki.
+    sounds = tuple(name for name in sounds if (media_dir / name).exists())
     media = tuple(dict.fromkeys((*images, *sounds)))
     wanted = original.tokens
     if original.tags <= _SIMPLE_TAGS:

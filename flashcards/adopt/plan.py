@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from flashcards import ids
-from flashcards.adopt.convert import MEDIA_FOLDER, Converted, convert_field
+from flashcards.adopt.convert import Converted, convert_field
 from flashcards.adopt.notetypes import Shape, SourceNotetype, recognise
 from flashcards.adopt.read import SourceCollection, SourceNote
 from flashcards.model import Level
@@ -111,7 +111,7 @@ def plan_import(source: SourceCollection, stage: Path, *, deck: str | None = Non
     for _ in range(_ROUNDS):
         files = _files(cards, namespace)
         refused: dict[int, str] = {}
-        for name, (deck_name, text, starts) in files.items():
+        for name, (_deck, text, starts) in files.items():
             path = stage / name
             path.write_text(text, encoding="utf-8")
             result, errors = compile_file(path, name, stage, text.encode())

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flashcards import ids
 from flashcards.adopt.notetypes import Shape, SourceNotetype, recognise
+from flashcards.atomic import write_atomically
 from flashcards.errors import FlashcardsError
 from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, NoteContent
 from flashcards.push.plan import PushPlan
@@ -84,7 +85,10 @@ def read_notetypes(col: object, notetype_ids: set[int]) -> dict[int, SourceNotet
 
 def adopt_notes(col: object, adoptions: list[Adoption], built: BuiltDecks) -> int:
     """Change the notes' notetypes to ours and set their fields, in one transaction; return
-    how many notes were adopted."""
+    how many notes were adopted. The media the new fields name are copied in first (under
+    content-derived names, as push does: an aborted adoption can leave an unused file)."""
+    _copy_media(col, [card for adoption in adoptions for _, card in adoption.cards])
+
     def run() -> None:
         for kind in sorted({a.kind for a in adoptions}):
             if col.models.get(KIND_IDS[kind]) is None:
@@ -111,6 +115,24 @@ def adopt_notes(col: object, adoptions: list[Adoption], built: BuiltDecks) -> in
     return sum(len(a.cards) for a in adoptions)
 
 
+def _copy_media(col: object, cards: list[BuiltCard]) -> None:
+    folder = Path(col.media.dir())
+    wanted = {media.name: media for card in cards for media in card.media}
+    for name in sorted(wanted):
+        try:
+            data = wanted[name].path.read_bytes()
+        except OSError as exc:
+            raise FlashcardsError(f"cannot read image {wanted[name].path}: {exc.strerror}"
+                                  ) from exc
+        if col.media.have(name):
+            if (folder / name).read_bytes() != data:
+                raise FlashcardsError(f"the collection's media folder has another file named "
+                                      f"{name}; move it away and push again (nothing was "
+                                      "changed)")
+            continue
+        write_atomically(folder / name, data)
+
+
 def _bring_in_notetype(col: object, kind: str, card: BuiltCard, built: BuiltDecks) -> None:
     """Our notetype, imported through Anki's package importer (the only way to keep its id)
     with one placeholder note in the card's own deck, which is then removed."""
@@ -135,8 +157,8 @@ def _bring_in_notetype(col: object, kind: str, card: BuiltCard, built: BuiltDeck
                                                          options=options))
     note_ids = [nid for (nid,) in col.db.all("select id from notes where guid = ?", guid)]
     if col.models.get(KIND_IDS[kind]) is None or len(note_ids) != 1:
-        raise FlashcardsError("Anki's importer did not bring in flashcards' notetype; nothing "
-                              "was changed")
+        # Not the learner's doing: an Anki whose importer behaves differently (a bug to fix).
+        raise RuntimeError("Anki's importer did not bring in flashcards' notetype")
     col.remove_notes(note_ids)
 
 
