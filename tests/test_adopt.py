@@ -347,3 +347,119 @@ def test_dry_run_adopt_says_what_it_would_do_and_changes_nothing(runner, tmp_pat
     assert result.exit_code == 0, result.stderr
     assert f"adopt: would change the notetype of {CONVERTED} note(s)" in result.stdout
     assert col_path.read_bytes() == before
+
+
+def test_adopted_notes_follow_later_pushes(runner, tmp_path, learner):
+    """After the takeover, push works on the kept GUIDs like on any others: an edit updates
+    the note, a removed card's note is tagged, and no sync-breaking change happens again."""
+    from anki.collection import Collection
+
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    assert _run(runner, tmp_path, "push", "cards", "--collection", col_path,
+                "--adopt").exit_code == 0
+    adopted = _state(col_path)
+    deck_file = tmp_path / "cards/lang.yaml"
+    text = deck_file.read_text(encoding="utf-8")
+    start = text.index("  - id: oiseau-")
+    end = text.index("  - id: paris-")
+    deck_file.write_text(text[:start].replace("a: cat", "a: a cat") + text[end:],
+                         encoding="utf-8")
+    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    assert result.exit_code == 0, result.stderr
+    assert "1 changed" in result.stdout and "1 removed" in result.stdout
+    col = Collection(str(col_path))
+    try:
+        by_front = {col.get_note(nid)["Front"]: col.get_note(nid)
+                    for nid in col.find_notes('"note:flashcards Q/A"')}
+    finally:
+        col.close()
+    assert by_front["chat"]["Back"] == "a cat"
+    assert "flashcards::removed" in by_front["oiseau"].tags
+    after = _state(col_path)
+    assert after["scheduling"] == adopted["scheduling"]
+    assert after["scm"] == adopted["scm"]
+
+
+# --- the guid key ------------------------------------------------------------------------------
+
+_KEPT = """deck: D
+namespace: d
+cards:
+  - id: kept
+    guid: "a&B:c{1}"
+    q: Old question
+    a: Old answer
+  - q: Unpinned
+    a: card
+"""
+
+
+def test_a_kept_guid_is_the_notes_guid_in_the_package(runner, tmp_path, write_cards):
+    from flashcards.ids import note_guid
+    from tests.conftest import read_apkg
+
+    write_cards({"d.yaml": _KEPT.replace("  - q: Unpinned", "  - id: other\n    q: Unpinned")})
+    result = _run(runner, tmp_path, "build", "cards")
+    assert result.exit_code == 0, result.stderr
+    guids = {note["guid"] for note in read_apkg(tmp_path / "build/d-basic.apkg").notes}
+    assert guids == {"a&B:c{1}", note_guid("d", "other")}
+
+
+def test_ids_write_pins_ids_and_keeps_guid_lines(runner, tmp_path, write_cards):
+    write_cards({"d.yaml": _KEPT})
+    result = _run(runner, tmp_path, "ids", "--write", "cards")
+    assert result.exit_code == 0, result.stderr
+    text = (tmp_path / "cards/d.yaml").read_text()
+    assert '    guid: "a&B:c{1}"\n' in text
+    assert "  - id: unpinned-" in text
+    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
+
+
+@pytest.mark.parametrize("cards, message", [
+    ("  - {id: a, q: b, a: c, guid: 'two words'}\n",
+     "cards/d.yaml:4: card 'a': guid 'two words' must be one word"),
+    ("  - {q: b, a: c, guid: xyz}\n", "cards/d.yaml:4: card #1: a card with 'guid' needs its "
+     "own 'id'"),
+    ("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n",
+     "cards/d.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at cards/d.yaml:4"),
+    ("  - {id: a, q: b, a: c}\n  - {id: b, q: b, a: c, guid: 'DERIVED'}\n",
+     "cards/d.yaml:5: card 'b': guid 'DERIVED' is already the note of card 'a'"),
+])
+def test_guid_rules(runner, tmp_path, write_cards, cards, message):
+    from flashcards.ids import note_guid
+
+    cards = cards.replace("DERIVED", note_guid("d", "a"))
+    write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n" + cards})
+    result = _run(runner, tmp_path, "check", "cards")
+    assert result.exit_code == 1
+    assert message.replace("DERIVED", note_guid("d", "a")) in result.stderr
+
+
+# --- the YAML the import writes ----------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TRICKY = st.sampled_from(["yes", "No", "~", "null", "1.5", "0x1F", "12:30", "2024-01-01",
+                           "- a", "a: b", "a #b", "#x", " lead", "trail ", "'q'", '"d"',
+                           "a\n\nb", "a\n", "\n", "x\r\ny", "tab\there", "[a, b]", "{x}",
+                           "%x", "@x", "`x`", "|", ">", "!x", "&a", "*a", "a:", ":", "é\u2028",
+                           "\ufeffbom", "line  \nspaces", "x\x85y"])
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None)
+@given(value=st.one_of(_TRICKY, st.text(min_size=1)),
+       tag=st.text(alphabet=st.characters(blacklist_categories=("Z", "C"),
+                                          blacklist_characters='"'), min_size=1))
+def test_every_text_reads_back_as_written(value, tag):
+    from flashcards.adopt.plan import _card_text
+    from flashcards.load import Mapping, parse_yaml
+
+    text = "cards:\n" + _card_text({"id": "x", "q": value, "tags": [tag]}) + "\n"
+    root, errors = parse_yaml(text, "x.yaml")
+    assert not errors, text
+    card = root.items["cards"].items[0]
+    assert isinstance(card, Mapping)
+    assert card.items["q"].text == value, text
+    assert [item.text for item in card.items["tags"].items] == [tag], text

@@ -77,14 +77,27 @@ class _Tokens(HTMLParser):
                 self.tokens.append(("t", words))
 
 
-def _parse(text: str, media_names: dict[str, str] | None = None) -> _Tokens:
+@dataclass
+class _PlainText:
+    """Text without markup, read without a parser (most fields of most decks)."""
+
+    tokens: list[tuple]
+    tags: set[str]
+    images: list[str]
+    text: list[str]
+
+
+def _parse(text: str, media_names: dict[str, str] | None = None) -> _Tokens | _PlainText:
+    if "<" not in text and "&" not in text:
+        words = " ".join(text.split())
+        return _PlainText([("t", words)] if words else [], set(), [], [text])
     parser = _Tokens(media_names or {})
     parser.feed(text)
     parser.close()
     return parser
 
 
-def _plain(tokens: _Tokens) -> tuple[str, tuple[str, ...]]:
+def _plain(tokens: _Tokens | _PlainText) -> tuple[str, tuple[str, ...]]:
     """What a reader sees: the text, spaces collapsed, and the images in order."""
     return " ".join("".join(tokens.text).split()), tuple(tokens.images)
 
@@ -189,10 +202,13 @@ def convert_field(field_html: str, media_dir: Path, stage: Path) -> Converted | 
     media = tuple(dict.fromkeys((*images, *sounds)))
     wanted = original.tokens
     if original.tags <= _SIMPLE_TAGS:
-        converter = _ToMarkdown()
-        converter.feed(field_html)
-        converter.close()
-        candidate = converter.markdown().strip()
+        if isinstance(original, _PlainText):
+            candidate = _escape(field_html).strip()
+        else:
+            converter = _ToMarkdown()
+            converter.feed(field_html)
+            converter.close()
+            candidate = converter.markdown().strip()
         rendered, names, problems = _render(candidate, stage)
         if not problems and _parse(rendered, names).tokens == wanted:
             return Converted(candidate, True, media)

@@ -4,12 +4,11 @@ that rendering reads."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import yaml
 
 from flashcards import ids
 from flashcards.adopt.convert import Converted, convert_field
@@ -116,6 +115,8 @@ def plan_import(source: SourceCollection, stage: Path, *, deck: str | None = Non
             path.write_text(text, encoding="utf-8")
             result, errors = compile_file(path, name, stage, text.encode())
             problems = list(errors) + list(result.warnings if result else ())
+            if result is not None:
+                _same_as_written(result.deck_file.cards, [n for _, n in starts], cards)
             for problem in problems:
                 note = _note_at(starts, problem.location.line)
                 if note is not None:
@@ -199,21 +200,43 @@ def _assign_ids(cards: list[_Card]) -> None:
         card.data["id"] = card_id
 
 
-class _Dumper(yaml.SafeDumper):
-    """Text with line breaks as literal blocks (`|`), everything else as PyYAML decides."""
+# A scalar written plain must read back as the same text in YAML 1.1 and 1.2 alike: no
+# indicator first, no ": " or " #" inside, nothing a YAML reader would type (bool, null,
+# number, date), no surrounding spaces.
+_PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n:#]|:(?! )|(?<! )#)*(?<![\s:])")
+_TYPED = re.compile(r"(?i:y|n|yes|no|on|off|true|false|null|~)|[-+.0-9][-+.0-9_:eE]*|"
+                    r"\.(?i:inf|nan)|[0-9]{4}-.*")
+# Characters YAML wants escaped (control characters, line and paragraph separators, BOM).
+_ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
 
-def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value,
-                                   style="|" if "\n" in value else None)
+def _scalar(value: str, indent: str, flow: bool = False) -> str:
+    """A text value as YAML: plain where it is safe, a literal block for lines of text,
+    otherwise double-quoted (JSON's escapes are YAML's). flow: inside [...]."""
+    if (_PLAIN.fullmatch(value) and not _TYPED.fullmatch(value) and not _ESCAPED.search(value)
+            and not (flow and any(c in value for c in ",[]{}"))):
+        return value
+    lines = value.split("\n")
+    if (len(lines) > 1 and lines[-1] and not value[0].isspace() and "\t" not in value
+            and not _ESCAPED.search(value) and "\r" not in value
+            and all(line == line.rstrip() for line in lines)):
+        return "|-\n" + "\n".join(indent + line if line else "" for line in lines)
+    quoted = json.dumps(value, ensure_ascii=False)
+    return _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 
 
-_Dumper.add_representer(str, _text)
-
-
-def _dump(value: object) -> str:
-    return yaml.dump(value, Dumper=_Dumper, allow_unicode=True, sort_keys=False,
-                     width=1 << 20)
+def _card_text(data: dict) -> str:
+    """One card as a block sequence item of a deck file's `cards:` list."""
+    rows = []
+    for key, value in data.items():
+        lead = "  - " if not rows else "    "
+        if isinstance(value, bool):
+            rows.append(f"{lead}{key}: {'true' if value else 'false'}")
+        elif isinstance(value, list):
+            rows.append(f"{lead}{key}: [{', '.join(_scalar(v, '', True) for v in value)}]")
+        else:
+            rows.append(f"{lead}{key}: {_scalar(value, '      ')}")
+    return "\n".join(rows)
 
 
 def _files(cards: list[_Card], namespace: str | None
@@ -232,19 +255,32 @@ def _files(cards: list[_Card], namespace: str | None
         head = {"deck": deck, "namespace": namespace or ids.derive_namespace(deck),
                 "level": level.value}
         lines = ["# Imported from Anki by flashcards import: each card keeps its note's GUID.",
-                 _dump(head).rstrip("\n"), "cards:"]
+                 *(f"{key}: {_scalar(value, '  ')}" for key, value in head.items()), "cards:"]
         starts = []
         line = sum(part.count("\n") + 1 for part in lines) + 1  # the first card's line
         for card in mine:
             data = dict(card.data)
             if card.level is not level:
                 data["level"] = card.level.value
-            chunk = _dump([data]).rstrip("\n")
+            chunk = _card_text(data)
             starts.append((line, card.note))
             line += chunk.count("\n") + 1
-            lines.append("\n".join("  " + row if row else row for row in chunk.split("\n")))
+            lines.append(chunk)
         files[name] = (deck, "\n".join(lines) + "\n", starts)
     return files
+
+
+def _same_as_written(read: tuple, notes: list[SourceNote], cards: list[_Card]) -> None:
+    """Each card as the deck file reads back is the card meant (a guard on the YAML writer)."""
+    meant = {card.note.id: card.data for card in cards}
+    for card, note in zip(read, notes, strict=True):
+        data = meant[note.id]
+        got = {"id": card.id, "guid": card.guid, "q": card.front, "a": card.back,
+               "cloze": card.front, "extra": card.extra, "tags": list(card.tags),
+               "reverse": card.reverse}
+        if any(got[key] != value for key, value in data.items() if key in got):
+            raise AssertionError(f"import wrote card {card.id!r} so that it reads back "
+                                 "differently")
 
 
 def _note_at(starts: list[tuple[int, SourceNote]], line: int) -> SourceNote | None:
