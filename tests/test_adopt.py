@@ -463,3 +463,30 @@ def test_every_text_reads_back_as_written(value, tag):
     assert isinstance(card, Mapping)
     assert card.items["q"].text == value, text
     assert [item.text for item in card.items["tags"].items] == [tag], text
+
+
+def test_without_anki_import_says_what_to_install(tmp_path, learner):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['anki'] = None; from flashcards.cli import main; "
+            "main(sys.argv[1:])")
+    done = subprocess.run([sys.executable, "-c", code, "import", str(learner["apkg"]), "-o",
+                           str(tmp_path / "cards")], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 1
+    assert done.stderr == ("this command needs Anki's Python library; install it with "
+                           "pip install 'flashcards[push]' (or pip install anki)\n")
+    assert not (tmp_path / "cards").exists()
+
+
+def test_the_import_modules_load_without_anki():
+    import subprocess
+    import sys
+
+    code = ("import sys, flashcards.adopt.run, flashcards.adopt.report, "
+            "flashcards.adopt.takeover; "
+            "print(any(m == 'anki' or m.startswith('anki.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout == "False\n", out.stderr
