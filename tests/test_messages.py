@@ -804,6 +804,11 @@ CATALOGUE = [
                then={"deck.yaml": _ZOO.replace("a: c", "a: C")}),
          "cards/deck.yaml:4: card 'z/a': field 'Back': the source's 'C' replaces the edit made "
          "in Anki, 'mine' (--force)"),
+    case("{}: no note is in deck '{}' or its subdecks (give the deck's full name as Anki "
+         "shows it, e.g. 'Spanish' or 'Languages::Spanish'); nothing was written",
+         lambda root: _cli(root, "import", _anki_export(root).name, "--deck", "E"),
+         "d.apkg: no note is in deck 'E' or its subdecks (give the deck's full name as Anki "
+         "shows it, e.g. 'Spanish' or 'Languages::Spanish'); nothing was written"),
     case("{}: not an Anki package (not a zip file)", _import_file("x.apkg", b"text"),
          "x.apkg: not an Anki package (not a zip file)"),
     case("{}: Anki cannot read this package: {}", _import_file("x.apkg", _zip_of({"a": "b"})),
