@@ -31,9 +31,12 @@ NOTES = [
     ("Vocab", "Lang::Basic", ["word", "meaning", "example"], []),
     ("Basic", "Lang::Advanced::Deep", ["deep", "tree"], []),
     ("Basic", "Loose", ["no level", "deck"], []),
+    ("Basic", "Lang::Basic", ["no answer", ""], []),  # check refuses a card without answer
+    ("Cloze", "Lang::Basic", ["{{c1::outer {{c2::inner}}}}", ""], []),  # nested: refused
 ]
 UNSUPPORTED = {"Basic (type in the answer)": 1, "Vocab": 1}
 UNPLACED = 2  # the notes in Lang::Advanced::Deep and Loose
+REFUSED = 2  # the notes flashcards check refuses
 
 
 def build_collection(path: Path) -> object:

@@ -16,6 +16,7 @@ from flashcards.adopt.notetypes import SourceNotetype, recognise
 from flashcards.cli import main
 from tests.adopt_fixture import (
     NOTES,
+    REFUSED,
     UNPLACED,
     UNSUPPORTED,
     build_collection,
@@ -26,7 +27,7 @@ from tests.adopt_fixture import (
 )
 from tests.helpers import png_bytes
 
-CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - UNPLACED
+CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - UNPLACED - REFUSED
 
 
 @pytest.fixture(scope="module")
@@ -160,9 +161,12 @@ def _cards(folder: Path) -> list[dict]:
 def test_import_writes_deck_files_that_check_strict_accepts(runner, tmp_path, learner, kind):
     from anki.collection import Collection
 
-    result = _import(runner, tmp_path, learner[kind] if kind != "collection"
-                     else _copy_collection(learner, tmp_path / "profile"), "-o", "cards")
+    source = learner[kind] if kind != "collection" else _copy_collection(learner,
+                                                                         tmp_path / "profile")
+    before = source.read_bytes()
+    result = _import(runner, tmp_path, source, "-o", "cards")
     assert result.exit_code == 0, result.stderr
+    assert source.read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "cards").iterdir()) == [
         "lang.yaml", "media", "science.yaml"]
     assert (tmp_path / "cards/media/fig one.png").read_bytes() == png_bytes()
@@ -182,6 +186,10 @@ def test_import_writes_deck_files_that_check_strict_accepts(runner, tmp_path, le
     assert "'Vocab' (fields Word, Meaning, Example)" in result.stderr
     assert "deck 'Loose' is not" in result.stderr
     assert "deck 'Lang::Advanced::Deep' is not" in result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Basic' (fields Front, Back): flashcards "
+            "check refuses it: card 'no-answer-") in result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Cloze' (fields Text, Back Extra): "
+            "flashcards check refuses it: card 'outer-") in result.stderr
     checked = _import_check(runner, tmp_path)
     assert checked.exit_code == 0, checked.stderr
     assert f"{CONVERTED} card(s), 0 warning(s)" in checked.stdout

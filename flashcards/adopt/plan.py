@@ -19,7 +19,9 @@ from flashcards.model import Level
 _LEVELS = {level.title: level for level in Level}
 _GUID = re.compile(r"[^\s\x00-\x1f\x7f]{1,100}")
 _TAG = re.compile(r"[^\s\"]+")
-_ROUNDS = 3  # checking twice settles it: a note the check refuses is dropped, then recheck
+# A note check refuses is dropped and the files checked again; dropping one changes no other
+# card, so the second check passes.
+_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -130,6 +132,8 @@ def plan_import(source: SourceCollection, stage: Path, *, deck: str | None = Non
                 left[(card.note.notetype, f"flashcards check refuses it: "
                       f"{refused[card.note.id]}")] += 1
         cards = [card for card in cards if card.note.id not in refused]
+    else:
+        raise AssertionError("import kept writing deck files check refuses")
     for (notetype_id, reason), count in sorted(left.items(), key=lambda i: (
             source.notetypes[i[0][0]].name, i[0][1])):
         notetype = source.notetypes[notetype_id]
