@@ -79,7 +79,7 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
                     and (old.digest != card.digest or old.removed):
                 old = back._replace(at=0, size=0, verbatim=False)  # its line is gone
             entries[card.guid] = _current_entry(card, deck, old, now)
-            changes.append(_current_change(card, deck, old))
+            changes.append(_current_change(card, deck, old, entries[card.guid].mod))
             if old is not None and entries[card.guid].mod != old.mod:
                 replaced[card.guid] = old
     current = len(changes)
@@ -112,7 +112,8 @@ def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: 
         mod = old.mod if same else next_mod(old, "", now)
     else:
         mod = next_mod(old, digest, now)
-        same = old is not None and not old.removed and old.digest == digest and mod == old.mod
+        same = (old is not None and not old.removed and old.digest == digest and mod == old.mod
+                and not old.others)
     entry = Entry(card.guid, digest, mod, card.label, deck.deck, deck.level.value, card.file,
                   source=getattr(card, "source", ""))
     if same and old is not None and not old.legacy and old.size:
@@ -123,12 +124,17 @@ def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: 
     return entry
 
 
-def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None) -> Change:
+def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
+                    mod: int) -> Change:
     where = card.where
     if old is None:
         return Change("new", card.label, deck.deck, deck.level, where)
     digest = card.legacy_digest if old.legacy else card.digest
-    status = "unchanged" if old.digest == digest and not old.removed else "changed"
+    if old.others:  # merged lines: unchanged if a line already had this content and time
+        same = (card.digest, mod) in old.others
+    else:
+        same = old.digest == digest and not old.removed
+    status = "unchanged" if same else "changed"
     moved = ""
     if old.deck and (old.deck, old.level) != (deck.deck, deck.level.value):
         moved = f"{old.deck}::{_level_title(old.level)}"
@@ -138,9 +144,7 @@ def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None) -> C
 def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
                    ) -> tuple[Entry, RetiredCard, Note] | None:
     """The removed card's entry and tagged note; None when its content is nowhere to be had."""
-    try:
-        level = Level(old.level)
-    except ValueError:
+    if old.level not in {level.value for level in Level}:
         return None
     content = removed_note(old)
     if content is None:
@@ -159,7 +163,7 @@ def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
     else:
         mod = next_mod(old, digest, now)
     entry = Entry(old.key, digest, mod, old.label, old.deck, old.level, old.file, removed=True)
-    if not old.legacy and old.removed and mod == old.mod and old.size:
+    if not old.legacy and old.removed and mod == old.mod and old.size and not old.others:
         entry = entry._replace(at=old.at, size=old.size,
                                verbatim=entry.line_facts() == old.line_facts())
     return entry, RetiredCard(old.key, kind, fields, shipped, old.label), note

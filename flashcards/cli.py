@@ -26,8 +26,12 @@ def _print_error(error: FlashcardsError) -> None:
     echo_error(str(error))
 
 
-def _fail(error: FlashcardsError) -> NoReturn:
+def _fail(error: FlashcardsError, as_json: bool = False) -> NoReturn:
     _print_error(error)
+    if as_json:  # a program reading stdout learns what failed, and where
+        from flashcards import report
+
+        click.echo(report.failure_json(error))
     raise SystemExit(1)
 
 
@@ -38,8 +42,23 @@ def _warn(warnings: tuple) -> None:
         echo_warning(str(warning))
 
 
+def _colour_option(command: Callable) -> Callable:
+    """--color/--no-color, on the group and on every command (where people type it)."""
+
+    def remember(_ctx: click.Context, _param: click.Parameter, value: bool | None) -> None:
+        from flashcards.terminal import choose_colour
+
+        choose_colour(value)
+
+    return click.option("--color/--no-color", default=None, expose_value=False,
+                        is_eager=True, callback=remember,
+                        help="Colour the output, or not (default: on a terminal, unless "
+                             "NO_COLOR is set; FORCE_COLOR turns it on).")(command)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="flashcards")
+@_colour_option
 def main() -> None:
     """Compile question/answer YAML into Anki decks that merge cleanly on re-import."""
 
@@ -68,6 +87,7 @@ def _build_options(command: Callable) -> Callable:
 
 
 @main.command()
+@_colour_option
 @_build_options
 @click.option("--no-cache", is_flag=True,
               help="Compile every file afresh and neither read nor write the build cache.")
@@ -95,9 +115,17 @@ def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: boo
     except FlashcardsError as error:
         progress.finish()
         _print_error(error)
+        if as_json:
+            from flashcards import report
+
+            click.echo(report.failure_json(error))
         return None
     progress.finish()
-    _report(result, as_json, quiet, f"wrote {len(result.outputs)} package(s) to {out}", verbose)
+    from flashcards import report
+
+    _report(result, as_json, quiet, report.closing_line(len(result.outputs),
+                                                        result.packages_written, out,
+                                                        result.lock_path), verbose)
     return result
 
 
@@ -154,6 +182,7 @@ def import_command(source: Path | None, out: Path, deck: str | None, namespace: 
 
 
 @main.command()
+@_colour_option
 @_SOURCE
 @_OUT
 @_COLLECTION
@@ -195,7 +224,7 @@ def _push_and_report(source: Path, out: Path, target: Path, dry_run: bool, remov
                          progress=progress, adopt=adopt, announce=announce)
     except FlashcardsError as error:
         progress.finish()
-        _fail(error)
+        _fail(error, as_json)
     progress.finish()
     _warn(result.build.warnings)
     plan = result.plan
@@ -214,6 +243,7 @@ def _push_and_report(source: Path, out: Path, target: Path, dry_run: bool, remov
 
 
 @main.command()
+@_colour_option
 @_SOURCE
 @_OUT
 @_COLLECTION
@@ -232,11 +262,11 @@ def diff(source: Path, out: Path, collection_path: Path | None, profile: str | N
     try:
         result = pipeline.build(source, out, write=False)
     except FlashcardsError as error:
-        _fail(error)
+        _fail(error, as_json)
     if not as_json:
         for line in report.diff_lines(result.changes):
             click.echo(line)
-    _report(result, as_json, False, "nothing written (diff)")
+    _report(result, as_json, False, f"nothing written (diff); lock: {result.lock_path}")
 
 
 def _report(result: object, as_json: bool, quiet: bool, closing: str,
@@ -250,15 +280,13 @@ def _report(result: object, as_json: bool, quiet: bool, closing: str,
     if as_json:
         packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}
                     for o in result.outputs]
-        warnings = [str(w) for w in result.warnings]
-        click.echo(report.as_json(packages, result.changes, warnings))
+        click.echo(report.as_json(packages, result.changes, result.warnings))
         return
     if quiet:
         return
     counts = report.counts_by_deck(result.changes)
     for output in result.outputs:
-        click.echo(f"{output.name:<40} {output.notes:>5} notes {output.cards:>5} cards"
-                   f"  -> {output.path}")
+        click.echo(report.package_line(output.name, output.notes, output.cards, output.path))
         if output.level and output.name in counts:
             click.echo(f"    {report.count_line(counts[output.name], click.style)}",
                        color=colour())
@@ -267,32 +295,35 @@ def _report(result: object, as_json: bool, quiet: bool, closing: str,
     if verbose:
         for line in report.diff_lines(result.changes):
             click.echo(line)
-        click.echo(f"{result.files_compiled} deck file(s) compiled, {result.files_cached} "
-                   f"taken from the cache; {result.packages_written} package(s) written, "
+        click.echo(f"{report.plural(result.files_compiled, 'deck file')} compiled, "
+                   f"{result.files_cached} taken from the cache; "
+                   f"{report.plural(result.packages_written, 'package')} written, "
                    f"{result.packages_kept} unchanged and left alone")
-    click.echo(f"{closing}; lock: {result.lock_path}")
+    click.echo(closing)
 
 
 @main.command()
+@_colour_option
 @_SOURCE
 @click.option("--strict", is_flag=True, help="Fail (exit 1) on warnings too.")
 def check(source: Path, strict: bool) -> None:
     """Validate the deck files under SOURCE as build would, writing nothing."""
-    from flashcards import pipeline
+    from flashcards import pipeline, report
 
     try:
         compiled = pipeline.check(source)
     except FlashcardsError as error:
         _fail(error)
     _warn(compiled.warnings)
-    cards = sum(len(deck.cards) for deck in compiled.decks)
-    click.echo(f"ok: {len(compiled.deck_files)} deck file(s), {cards} card(s), "
-               f"{len(compiled.warnings)} warning(s)")
-    if strict and compiled.warnings:
+    summary = report.check_summary(compiled)
+    if strict and compiled.warnings:  # not "ok": the warnings fail this check
+        _print_error(FlashcardsError(f"{summary}; --strict fails on warnings"))
         raise SystemExit(1)
+    click.echo(f"ok: {summary}")
 
 
 @main.command()
+@_colour_option
 @_SOURCE
 @click.option("--write", is_flag=True, help="Insert the missing ids into the YAML files.")
 def ids(source: Path, write: bool) -> None:
@@ -303,6 +334,8 @@ def ids(source: Path, write: bool) -> None:
         files = pipeline.pin(source, write)
     except FlashcardsError as error:
         _fail(error)
+    from flashcards.report import plural
+
     count = sum(len(item.pins) for item in files)
     for item in files:
         for pin in item.pins:
@@ -310,12 +343,14 @@ def ids(source: Path, write: bool) -> None:
     if not files:
         click.echo("every card id and namespace is pinned")
     elif write:
-        click.echo(f"pinned {count} value(s) in {len(files)} file(s)")
+        click.echo(f"pinned {plural(count, 'value')} in {plural(len(files), 'file')}")
     else:
-        click.echo(f"{count} value(s) to pin in {len(files)} file(s); run with --write to pin them")
+        click.echo(f"{plural(count, 'value')} to pin in {plural(len(files), 'file')}; run with "
+                   "--write to pin them")
 
 
 @main.command()
+@_colour_option
 @click.argument("directory", metavar="[DIR]", default=".", required=False,
                 type=click.Path(file_okay=False, path_type=Path))
 def init(directory: Path) -> None:
@@ -334,6 +369,7 @@ def init(directory: Path) -> None:
 
 
 @main.command()
+@_colour_option
 def schema() -> None:
     """Print the JSON Schema of a deck file, for editors and other tools."""
     from flashcards.schema import schema_text
@@ -342,6 +378,7 @@ def schema() -> None:
 
 
 @main.command()
+@_colour_option
 @_SOURCE
 @click.option("--max-words", metavar="N", default=60, show_default=True,
               type=click.IntRange(min=1),
@@ -355,7 +392,7 @@ def stats(source: Path, max_words: int, as_json: bool) -> None:
     try:
         result = statistics.collect(pipeline.check(source), max_words)
     except FlashcardsError as error:
-        _fail(error)
+        _fail(error, as_json)
     _warn(tuple(result.findings))
     if as_json:
         click.echo(statistics.as_json(result))
@@ -366,6 +403,7 @@ def stats(source: Path, max_words: int, as_json: bool) -> None:
 
 
 @main.command()
+@_colour_option
 @_SOURCE
 @click.option("-o", "--out", default="build/preview.html", show_default=True,
               type=click.Path(dir_okay=False, path_type=Path),
@@ -378,11 +416,15 @@ def preview(source: Path, out: Path) -> None:
         result = previewing.write_preview(source, out)
     except FlashcardsError as error:
         _fail(error)
+    from flashcards.report import plural
+
     _warn(result.warnings)
-    click.echo(f"wrote {result.cards} card(s) from {result.decks} deck level(s) to {out}")
+    click.echo(f"wrote {plural(result.cards, 'card')} ({plural(result.notes, 'note')}) from "
+               f"{plural(result.decks, 'deck level')} to {out}")
 
 
 @main.command()
+@_colour_option
 @_build_options
 @click.option("--debounce", metavar="MS", default=300, show_default=True,
               type=click.IntRange(min=0),
@@ -390,6 +432,8 @@ def preview(source: Path, out: Path) -> None:
 def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
           verbose: bool, debounce: int) -> None:
     """Build, then build again whenever a file under SOURCE changes (Ctrl-C stops)."""
+    import time
+
     import watchfiles
 
     from flashcards import watch as watching
@@ -400,8 +444,11 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
     restorable: dict = {}
 
     def build_once() -> bool:
+        started = time.monotonic()
         result = _build_and_report(source, out, combined, drop_removed, quiet, verbose, False,
                                    False, restorable)
+        if not quiet:
+            click.echo(watching.status_line(result is not None, time.monotonic() - started))
         if result is None:
             return False
         for key, entry in result.replaced.items():
@@ -414,6 +461,7 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
         click.echo(f"\nchanged: {shown}; building")
 
     click.echo(f"watching {source} (Ctrl-C to stop)")
+    watching.hush_watchfiles()
     # watchfiles yields once nothing changed for `step` ms, and after `debounce` ms at the
     # latest: so the quiet time asked for is the step, and the upper bound is far above it.
     batches = watchfiles.watch(source, watch_filter=watching.relevant(source, out),
@@ -422,6 +470,6 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
                                raise_interrupt=False)
     try:
         watching.run(build_once, batches, announce, ready_first=True)
-    except KeyboardInterrupt:  # Ctrl-C between two waits for changes, or during a build
-        pass
+    except KeyboardInterrupt:  # Ctrl-C between two waits for changes, or during a build (it is
+        pass                   # abandoned, nothing half written: packages are renamed whole)
     click.echo("stopped watching")

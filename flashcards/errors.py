@@ -15,16 +15,22 @@ class FlashcardsError(Exception):
 
 
 class SourceError(FlashcardsError):
-    """One problem in one input file, at one line."""
+    """One problem in one input file, at one line.
 
-    def __init__(self, location: Location, message: str) -> None:
-        super().__init__(f"{location}: {printable(message)}")
+    `excerpt` (optional) is the offending source line with a caret under the column, printed
+    under the message.
+    """
+
+    def __init__(self, location: Location, message: str, excerpt: str = "") -> None:
+        text = f"{location}: {printable(message)}"
+        super().__init__(f"{text}\n{excerpt}" if excerpt else text)
         self.location = location
         self.message = message
+        self.excerpt = excerpt
 
-    def __reduce__(self) -> tuple[type, tuple[Location, str]]:
-        # Errors travel back from worker processes; rebuild them from their two parts.
-        return (type(self), (self.location, self.message))
+    def __reduce__(self) -> tuple[type, tuple[Location, str, str]]:
+        # Errors travel back from worker processes; rebuild them from their parts.
+        return (type(self), (self.location, self.message, self.excerpt))
 
     def sort_key(self) -> tuple[str, int, str]:
         """Order errors by file, then line, then text."""

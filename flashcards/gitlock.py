@@ -1,9 +1,11 @@
-"""The other side of a git merge in progress, so that a lock resolved by taking one side
-(`git checkout --ours`) still knows what the other branch's learners were given.
+"""The other sides of a git merge, so that a lock resolved by taking one side (`git checkout
+--ours` or `--theirs`, during the merge or committed with it) still knows what every branch's
+learners were given.
 
-Only consulted when the project is in a git work tree with a merge under way (MERGE_HEAD);
-git is run as a subprocess, and any trouble with it (no git, a bare checkout) means "no other
-side", never an error.
+Consulted when the project is in a git work tree and either a merge is under way (MERGE_HEAD:
+the locks at HEAD and at each merged head) or HEAD is a merge commit (the locks at each of its
+parents). git runs as a subprocess; any trouble with it (no git, no commits yet) means "no
+other side", never an error.
 """
 
 from __future__ import annotations
@@ -14,34 +16,49 @@ from pathlib import Path
 
 
 def other_sides(lock: Path) -> list[bytes]:
-    """The lock as it is on every branch being merged into this one (MERGE_HEAD), if any."""
+    """The lock as it is in every commit being (or just) merged, if any."""
     top = _work_tree(lock.parent)
     if top is None:
         return []
+    git_dir = _git_dir(top)
+    if git_dir is None:
+        return []
+    try:
+        commits = ["HEAD", *(git_dir / "MERGE_HEAD").read_text(encoding="ascii").split()]
+    except OSError:
+        parents = _git(top, "rev-parse", "HEAD^@")
+        commits = parents.decode("ascii", "replace").split() if parents else []
+        if len(commits) < 2:
+            return []
+    relative = Path(os.path.relpath(lock.resolve(), top.resolve())).as_posix()
+    found = []
+    for commit in commits:
+        shown = _git(top, "show", f"{commit}:{relative}")
+        if shown:
+            found.append(shown)
+    return found
+
+
+def _git(top: Path, *args: str) -> bytes | None:
+    try:
+        done = subprocess.run(["git", *args], cwd=top, capture_output=True, check=False,
+                              timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return done.stdout if done.returncode == 0 else None
+
+
+def _git_dir(top: Path) -> Path | None:
     git_dir = top / ".git"
     if git_dir.is_file():  # a worktree or submodule: ".git" names the real folder
         try:
             text = git_dir.read_text(encoding="utf-8").strip()
         except OSError:
-            return []
+            return None
         if not text.startswith("gitdir:"):
-            return []
+            return None
         git_dir = (top / text.split(":", 1)[1].strip()).resolve()
-    try:
-        heads = (git_dir / "MERGE_HEAD").read_text(encoding="ascii").split()
-    except OSError:
-        return []
-    relative = Path(os.path.relpath(lock.resolve(), top.resolve())).as_posix()
-    found = []
-    for head in heads:
-        try:
-            shown = subprocess.run(["git", "show", f"{head}:{relative}"], cwd=top,
-                                   capture_output=True, check=False, timeout=30)
-        except (OSError, subprocess.SubprocessError):
-            continue
-        if shown.returncode == 0:
-            found.append(shown.stdout)
-    return found
+    return git_dir
 
 
 def _work_tree(folder: Path) -> Path | None:

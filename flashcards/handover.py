@@ -39,10 +39,10 @@ def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> B
                                    previous[card.guid].digest if card.guid in previous else ""))
     # A removed card's GUID is the lock's (it may be a kept Anki GUID, not a derived one).
     lock_guid = {entry.label: entry.key for entry in previous.values() if entry.label}
+    gone = ("removed", "retired", "dropped")
     removed = tuple(GoneCard(lock_guid.get(change.label)
                              or ids.note_guid(*change.label.split("/", 1)), change.label,
                              change.where, change.deck_name)
-                    for change in plan.changes
-                    if change.status in ("removed", "retired", "dropped"))
+                    for change in plan.changes if change.status in gone)
     return BuiltDecks(tuple(cards), removed, descriptions,
                       tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods))

@@ -6,6 +6,7 @@ node tree into plain values ourselves and remember where each came from.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
@@ -13,7 +14,7 @@ from typing import NamedTuple
 import yaml
 
 from flashcards.errors import SourceError
-from flashcards.model import Location
+from flashcards.model import Location, display_width, printable
 
 try:  # libyaml is several times faster; the pure-Python loader gives the same marks.
     _BaseLoader: type = yaml.CSafeLoader
@@ -64,6 +65,7 @@ class Scalar(NamedTuple):
     text: str
     tag: str
     line: int  # where the text itself starts
+    style: str = ""  # how it was written: '"' or "'" (quoted), "|" or ">" (block), "" (plain)
 
     @property
     def is_null(self) -> bool:
@@ -147,20 +149,14 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
     try:
         top = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 1
-        what = f"YAML syntax error: {exc.problem or exc.context}"
-        if exc.context and exc.problem:
-            context = exc.context
-            if exc.context_mark is not None and exc.context_mark.line + 1 != line:
-                context += f" that starts at line {exc.context_mark.line + 1}"
-            what += f" ({context})"
-        return None, [SourceError(Location(display, line), what)]
+        return None, [_syntax_error(exc, text, display)]
     except yaml.reader.ReaderError as exc:
         # Text (not bytes) is parsed, so the only reader error is a forbidden character.
         line = text.count("\n", 0, exc.position) + 1
-        return None, [SourceError(Location(display, line), f"character U+{exc.character:04X} "
-                                  "is not allowed in YAML (a control character); remove it")]
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        return None, [SourceError(Location(display, line, column), f"character U+"
+                                  f"{exc.character:04X} is not allowed in YAML (a control "
+                                  "character); remove it", excerpt(text, line, column))]
     if top is None:
         return None, [
             SourceError(
@@ -168,7 +164,7 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
                 "file is empty; a deck file is a mapping with 'deck' and 'cards'",
             )
         ]
-    converter = _Converter(display, anchors="&" in text)
+    converter = _Converter(display, anchors="&" in text, text=text)
     root = converter.convert(top)
     return (None if converter.errors else root), converter.errors
 
@@ -176,8 +172,9 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
 class _Converter:
     """Turns composed nodes into Scalar/Mapping/Sequence, collecting errors."""
 
-    def __init__(self, display: str, anchors: bool = True) -> None:
+    def __init__(self, display: str, anchors: bool = True, text: str = "") -> None:
         self.display = display
+        self.text = text
         # Without an '&' in the text there are no anchors, hence no aliases to count.
         self.anchors = anchors
         self.errors: list[SourceError] = []
@@ -186,6 +183,12 @@ class _Converter:
 
     def error(self, line: int, message: str) -> None:
         self.errors.append(SourceError(Location(self.display, line), message))
+
+    def tag_error(self, node: yaml.Node) -> None:
+        """A tag is a YAML mistake like a syntax error: shown at its column, line quoted."""
+        line, column = node.start_mark.line + 1, node.start_mark.column + 1
+        self.errors.append(SourceError(Location(self.display, line, column),
+                                       _tag_message(node.tag), excerpt(self.text, line, column)))
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Node | None:
         line = node.start_mark.line + 1
@@ -203,13 +206,13 @@ class _Converter:
                 return None
         if isinstance(node, yaml.ScalarNode):
             if node.tag not in _SCALAR_TAGS:
-                self.error(line, _tag_message(node.tag))
+                self.tag_error(node)
                 return None
             # A block scalar's text starts on the line after its `|` or `>`.
             first = line + 1 if node.style in _BLOCK_STYLES else line
-            return Scalar(node.value, node.tag, first)
+            return Scalar(node.value, node.tag, first, node.style or "")
         if node.tag not in _COLLECTION_TAG_NAMES:
-            self.error(line, _tag_message(node.tag))
+            self.tag_error(node)
             return None
         if isinstance(node, yaml.SequenceNode):
             seq = Sequence(line)
@@ -242,3 +245,125 @@ def _tag_message(tag: str) -> str:
     short = "!!" + tag[len(_CORE):] if tag.startswith(_CORE) else tag
     return (f"YAML tag '{short}' is not allowed; deck files hold plain text, numbers and "
             "booleans only (quote a value that starts with '!')")
+
+
+def excerpt(text: str, line: int, column: int) -> str:
+    """The 1-based line of text, quoted, with a caret under the 1-based column."""
+    lines = text.splitlines()
+    if not 1 <= line <= len(lines):
+        return ""
+    shown = lines[line - 1].replace("\t", "\u2192")  # a tab shows as an arrow, one column
+    before, after = shown[:max(0, column - 1)], shown[max(0, column - 1):]
+    if len(before) > _EXCERPT_WIDTH // 2:  # a long line: the part around the column
+        before = "..." + before[-(_EXCERPT_WIDTH // 2):]
+    if len(after) > _EXCERPT_WIDTH // 2:
+        after = after[:_EXCERPT_WIDTH // 2] + "..."
+    before, after = printable(before), printable(after)
+    gutter = f"{line:>5} | "
+    return (f"{gutter}{before}{after}\n{' ' * (len(gutter) - 2)}| "
+            f"{' ' * display_width(before)}^")
+
+
+_EXCERPT_WIDTH = 100
+_QUOTE_ADVICE = "quote the whole value (q: 'like this') or write it as a block scalar (q: |)"
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, display: str) -> SourceError:
+    """A YAML syntax error in plain words: where, what it usually means, how to fix it."""
+    problem, context = exc.problem or "", exc.context or ""
+    mark = exc.problem_mark or exc.context_mark
+    lines = text.splitlines()
+    line, column, char = _at(mark, lines)
+    start_line, start_column, start_char = _at(exc.context_mark or mark, lines)
+    # Some mistakes are best shown where the construct began (the opening quote, the '*'),
+    # not where the parser gave up.
+    message = _explain_at_start(problem, context, start_char)
+    if message is not None:
+        line, column = start_line, start_column
+    else:
+        message = _explain(problem, context, char, lines, mark)
+    if message is None:
+        where = f" that starts at line {start_line}" if start_line != line else ""
+        detail = f" ({context}{where})" if context and problem else ""
+        message = f"YAML syntax error: {problem or context}{detail}"
+    return SourceError(Location(display, line, column), message, excerpt(text, line, column))
+
+
+def _at(mark: yaml.Mark | None, lines: list[str]) -> tuple[int, int, str]:
+    """1-based line and column of a mark, and the character there."""
+    if mark is None:
+        return 1, 0, ""
+    line_text = lines[mark.line] if mark.line < len(lines) else ""
+    char = line_text[mark.column] if mark.column < len(line_text) else ""
+    return mark.line + 1, mark.column + 1, char
+
+
+def _explain_at_start(problem: str, context: str, start_char: str) -> str | None:
+    """Advice for mistakes shown where the construct began; None for the rest."""
+    if "tab" in problem:
+        return None
+    if "alias" in context or problem == "found undefined alias":
+        return ("YAML syntax error: a value starting with '*' is read as a YAML alias; "
+                f"{_QUOTE_ADVICE}")
+    if "anchor" in context:
+        return ("YAML syntax error: a value starting with '&' is read as a YAML anchor; "
+                f"{_QUOTE_ADVICE}")
+    if "end of stream" in problem and "quoted scalar" in context:
+        return (f"YAML syntax error: the quote {start_char} that starts here is never closed; "
+                f"add the closing {start_char}, or write the value as a block scalar (q: |) "
+                "without quotes")
+    if "flow sequence" in context:
+        return ("YAML syntax error: a value starting with '[' is read as a list, and this one "
+                f"is never closed with ']'; close it, or {_QUOTE_ADVICE}")
+    if "flow mapping" in context:
+        return ("YAML syntax error: a value starting with '{' is read as a mapping, and this "
+                f"one is never closed with '}}'; close it, or {_QUOTE_ADVICE}")
+    if "could not find expected ':'" in problem:
+        return ("YAML syntax error: this line is text without a 'key:'; a value that goes on "
+                "over several lines must be indented under its key, or written as a block "
+                "scalar (a: |)")
+    return None
+
+
+def _explain(problem: str, context: str, char: str, lines: list[str],
+             mark: yaml.Mark | None) -> str | None:
+    """Advice for the other mistakes people make most, shown where the parser stopped."""
+    line_text = lines[mark.line] if mark is not None and mark.line < len(lines) else ""
+    column = mark.column if mark is not None else 0
+    if "tab" in problem or (char == "\t" and "cannot start any token" in problem):
+        return ("YAML syntax error: a tab is used for indentation; YAML indents with spaces "
+                "only (replace the tab with spaces)")
+    if "cannot start any token" in problem and char in "@`%":
+        return (f"YAML syntax error: a value cannot start with '{char}' unless it is quoted; "
+                f"{_QUOTE_ADVICE}")
+    if "escape" in problem or "hexdecimal" in problem:
+        slash = line_text.rfind("\\", 0, column + 1)
+        word = re.match(r"\\[A-Za-z]*", line_text[slash:]) if slash >= 0 else None
+        escape = word.group(0) if word else "\\"
+        return ("YAML syntax error: in double quotes a backslash starts an escape, and "
+                f"'{escape}' is not one; write text with backslashes (TeX, paths) in single "
+                "quotes (q: '$\\sigma$') or as a block scalar (q: |)")
+    if "mapping values are not allowed" in problem:
+        if line_text[:column].strip().lstrip("- ").strip().isidentifier():
+            return ("YAML syntax error: this key is indented differently from the keys "
+                    "above it; keys of one card (or one mapping) must start in the same column")
+        return f"YAML syntax error: ': ' inside an unquoted value starts a new key; {_QUOTE_ADVICE}"
+    if ("expected '-' indicator" in problem or "expected key" in problem) and char == "-":
+        return ("YAML syntax error: this list item is not lined up with the items above it; "
+                "start each '- ' of a list in the same column")
+    if "expected key" in problem or "expected '-' indicator" in problem:
+        value = line_text.split(": ", 1)[1].lstrip() if ": " in line_text else ""
+        opening = value[:1]
+        if opening in _CLOSING and column > len(line_text) - len(value):
+            shown, kind, closing = _CLOSING[opening]
+            return (f"YAML syntax error: a value starting with {shown} is read as {kind}, and "
+                    f"text after its closing {closing} is not allowed; {_QUOTE_ADVICE}")
+        return ("YAML syntax error: this line is indented differently from the lines above "
+                "it; keys of one mapping (and the '- ' of one list) must start in the same "
+                "column")
+    return None
+
+
+_CLOSING = {"[": ("'['", "a list", "']'"), "{": ("'{'", "a mapping", "'}'"),
+            '"': ('a quote (")', "quoted text", "quote"), "'": ("a quote (')", "quoted text",
+                                                                "quote")}

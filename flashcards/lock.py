@@ -74,6 +74,8 @@ class Entry(NamedTuple):
     size: int = 0
     verbatim: bool = False
     source: str = ""  # during a build: the cache key of the compiled file holding its note
+    # When the key was on several lines (a union merge): every line's (digest, mod).
+    others: tuple[tuple[str, int], ...] = ()
 
     def line_facts(self) -> tuple:
         """What its lock line says apart from the content."""
@@ -198,7 +200,12 @@ def _read(handle: BinaryIO, display: str, now: float, other_sides: list[bytes]) 
             reader.conflict_lines.append(number)
             continue
         if ended_at:
-            raise reader.fail(number, "text after the lock's last line; " + fix)
+            # Two whole locks one after the other: what a union merge of two branches that
+            # each made the lock (git's add/add) gives. Anything else after the end is damage.
+            if not text.startswith((f'{{"{_HEADER_KEY}"', '{"version": 1, "entries": [')):
+                raise reader.fail(number, "text after the lock's last line; " + fix)
+            reader.merged = True
+            ended_at = 0
         if text == _END_TEXT:
             ended_at = number
             continue
@@ -344,21 +351,17 @@ def _absorb(reader: _Reader, side: bytes) -> None:
 
 
 def _resolve(reader: _Reader, found: list[tuple[int, Entry]]) -> Entry:
-    """One entry for a key that may appear on several lines (a union merge of two branches).
-
-    The newest line wins. If the newest lines disagree about the content, none can be kept:
-    the entry then matches no content, so the note is stamped newer than all of them, and
-    learners of either branch receive what the sources hold now.
-    """
+    """One entry for a key that may appear on several lines (a union merge of two branches):
+    the newest line, holding every line's (digest, time) in `others` so that next_mod can
+    choose a time that reaches every branch's learners (see there)."""
     if len(found) == 1:
         return found[0][1]
     reader.merged = True
     newest = max(entry.mod for _, entry in found)
     top = [entry for _, entry in found if entry.mod == newest]
     top.sort(key=lambda entry: entry.size > 0)  # among equals, one whose content is here
-    if len({(entry.digest, entry.legacy, entry.removed) for entry in top}) == 1:
-        return top[-1]
-    return top[-1]._replace(digest="")
+    others = tuple(sorted({(entry.digest, entry.mod) for _, entry in found}))
+    return top[-1]._replace(others=others)
 
 
 def _warnings(reader: _Reader) -> Iterator[SourceWarning]:
@@ -366,9 +369,10 @@ def _warnings(reader: _Reader) -> Iterator[SourceWarning]:
         first = reader.conflict_lines[0]
         yield SourceWarning(Location(reader.display, first), (
             "git left merge conflict markers in the lock; resolved by keeping the lines of "
-            "both sides (notes changed on either side are stamped newer), and the lock is "
-            "written back without them: commit it (git add). Add 'flashcards.lock "
-            "merge=union' to the .gitattributes next to it so git merges it by itself"))
+            "both sides (each note gets a time that reaches the learners of both), and the "
+            "lock is written back without them: commit it (git add). Add 'flashcards.lock "
+            "merge=union' to the .gitattributes next to it so git merges it by itself"),
+            kind="lock-conflict")
     if reader.future:
         number, _ = min(reader.future, key=lambda item: item[0])
         latest = max(entry.mod for _, entry in reader.future)
@@ -378,7 +382,7 @@ def _warnings(reader: _Reader) -> Iterator[SourceWarning]:
             f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(latest))}); was a clock wrong, "
             "or the lock edited? Until then every import of those notes overwrites "
             "learners' own edits in Anki. Check the clock of every machine that builds; "
-            "once that time has passed, imports behave normally again"))
+            "once that time has passed, imports behave normally again"), kind="future-time")
 
 
 # ---- writing ---------------------------------------------------------------------------------
@@ -490,7 +494,21 @@ def build_time() -> int:
 
 
 def next_mod(old: Entry | None, digest: str, now: int) -> int:
-    """The old time if the content is the same, else a time newer than both now and the old."""
-    if old is not None and old.digest == digest and digest:
+    """The old time if the content is the same, else a time newer than both now and the old.
+
+    After a union merge (old.others), each line is what some branch's learners may have. The
+    time must be newer than every line with other content (so they receive this content), and
+    is kept as low as a line with this very content allows (so learners who have it already,
+    with their own edits, are left alone): the oldest such line newer than all the others, or
+    else a time newer than every line."""
+    if old is None:
+        return now
+    if old.others:
+        floor = max((mod for seen, mod in old.others if seen != digest), default=0)
+        fits = [mod for seen, mod in old.others if seen == digest and mod > floor]
+        if fits and digest:
+            return min(fits)
+        return min(max(now, max(mod for _, mod in old.others) + 1), MAX_MOD)
+    if old.digest == digest and digest:
         return old.mod
-    return now if old is None else min(max(now, old.mod + 1), MAX_MOD)
+    return min(max(now, old.mod + 1), MAX_MOD)

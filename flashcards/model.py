@@ -45,23 +45,48 @@ class Level(enum.Enum):
         return list(Level).index(self)
 
 
+def display_width(text: str) -> int:
+    """Terminal columns the text takes: wide and full-width characters (CJK) count two,
+    combining marks none."""
+    if text.isascii():
+        return len(text)
+    return sum(0 if unicodedata.combining(char) else
+               2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text: str, width: int, right: bool = False) -> str:
+    """The text padded with spaces to `width` terminal columns (on the left when right=True)."""
+    fill = " " * max(0, width - display_width(text))
+    return fill + text if right else text + fill
+
+
 @dataclass(frozen=True, order=True)
 class Location:
-    """A place in an input: the path as the user would type it and a 1-based line."""
+    """A place in an input: the path as the user would type it, a 1-based line and, where it
+    is known, a 1-based column (0: not known)."""
 
     path: str
     line: int = 1
+    column: int = 0
 
     def __str__(self) -> str:
-        return f"{printable(self.path)}:{self.line}"
+        column = f":{self.column}" if self.column else ""
+        return f"{printable(self.path)}:{self.line}{column}"
 
 
 @dataclass(frozen=True)
 class SourceWarning:
-    """Something worth fixing that does not stop a build (e.g. an unpinned card id)."""
+    """Something worth fixing that does not stop a build (e.g. an unpinned card id).
+
+    `kind` names the sort of warning for machines (`--json`): unpinned-id,
+    unpinned-namespace, removed-html, remote-image or long; `card` is the card's
+    namespace/id when the warning is about one card.
+    """
 
     location: Location
     message: str
+    kind: str = "warning"
+    card: str = ""
 
     def __str__(self) -> str:
         return f"{self.location}: warning: {printable(self.message)}"

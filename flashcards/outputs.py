@@ -21,7 +21,7 @@ from flashcards.cache import BuildCache, fingerprint, load_notes, tool_fingerpri
 from flashcards.changes import Plan
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckLevel, NoteContent
-from flashcards.workers import Progress, Workers, no_progress
+from flashcards.workers import Progress, Workers
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import hashlib
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from flashcards import ids
+from flashcards.atomic import StagedWrites
 from flashcards.cache import (
     BuildCache,
     FileResult,
     FileSummary,
     file_key,
+    load_notes,
     summarize,
     tool_fingerprint,
 )
@@ -25,19 +27,17 @@ from flashcards.load import parse_source, read_bytes
 from flashcards.model import (
     BuiltDecks,
     Change,
-    Location,
     DeckFile,
     DeckLevel,
     Level,
+    Location,
     Media,
     RenderedCard,
     SourceWarning,
 )
-from flashcards.atomic import StagedWrites
-from flashcards.cache import load_notes
 from flashcards.outputs import Output, Package, write_outputs
 from flashcards.project import Project, find_project
-from flashcards.validate import check_across_files, validate_file
+from flashcards.validate import IdClaim, check_across_files, claims_in, validate_file
 from flashcards.workers import Progress, Workers, no_progress, without_gc
 
 
@@ -140,6 +140,12 @@ def _compile_batch(jobs: list[_Job]) -> list[tuple[FileResult | FileSummary | No
     return [_compile_job(job) for job in jobs]
 
 
+# A small file compiled in this build comes back whole (its HTML too, while the cache keeps a
+# copy for later builds), so that packages and the lock need not read it back from the cache:
+# a project of thousands of one-card files would otherwise read each cache entry twice more.
+SMALL_FILE = 16 * 1024
+KEEP_WHOLE = 16 * 1024 * 1024
+
 BATCH_BYTES = 64 * 1024
 BATCH_FILES = 64
 
@@ -219,13 +225,18 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     jobs: list[_Job] = []
     order: list[int] = []
     folder = cache.folder if cache is not None and store else None
+    whole = KEEP_WHOLE  # small files compiled now come back whole, up to this much YAML
     for index, source in enumerate(sources):
         hit = cache.get_summary(source.key) if cache is not None and summaries else None
         if hit is not None:
             found[index] = hit
             continue
+        summary = summaries
+        if summaries and source.size <= SMALL_FILE and whole >= source.size:
+            whole -= source.size
+            summary = False
         jobs.append(_Job(source.path, source.display, src_root, source.key,
-                         folder, summaries, source.data))
+                         folder, summary, source.data))
         order.append(index)
     parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
     # Small files travel to the workers in batches: one task per file would cost more in
@@ -236,14 +247,15 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     for done, (index, (result, file_errors)) in enumerate(
             zip(order, outcomes, strict=True), start=1):
         progress("compiling", done, len(jobs))
-        if cache is not None and isinstance(result, FileSummary):
-            cache.used.add(result.key)  # stored by a worker: keep it when pruning
+        if cache is not None and store and result is not None:
+            cache.used.add(sources[index].key)  # stored by a worker: keep it when pruning
         errors.extend(file_errors)
         if result is not None:
             found[index] = result
     results = [found[index] for index in sorted(found)]
     deck_files = [result.deck_file for result in results]
-    errors.extend(check_across_files(deck_files))
+    failed = [sources[index] for index in order if index not in found] if errors else []
+    errors.extend(check_across_files(deck_files, _claims_of_failed(failed)))
     descriptions = _render_descriptions(deck_files, src_root, errors)
     if errors:
         raise InvalidSources(errors)
@@ -251,6 +263,21 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     warnings = [warning for result in results for warning in result.warnings]
     warnings.sort(key=lambda w: (w.location.path, w.location.line, w.message))
     return Compiled(tuple(deck_files), decks, tuple(warnings), len(jobs))
+
+
+def _claims_of_failed(failed: list[_Source]) -> list[IdClaim]:
+    """The card ids of files that failed (parsed again, and read again unless their bytes were
+    kept; only when the build fails anyway), so that ids they share with other files are
+    reported in the same run."""
+    claims: list[IdClaim] = []
+    for source in failed:
+        data = source.data
+        if data is None:
+            data, _ = read_bytes(source.path, source.display)
+        parsed, parse_errors = parse_source(source.path, source.display, data or b"")
+        if data is not None and not parse_errors:
+            claims += claims_in(parsed)
+    return claims
 
 
 def _render_descriptions(deck_files: list[DeckFile], src_root: Path,
@@ -328,7 +355,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     # Read (and refuse, if it cannot be trusted) before anything else is done or written.
     from flashcards.gitlock import other_sides
 
-    previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=other_sides(lock_file))
+    sides = other_sides(lock_file)
     with contextlib.ExitStack() as stack:
         workers = stack.enter_context(Workers())
         # The HTML of compiled files waits in a cache until its package is written: the
@@ -345,13 +372,17 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         if not selected:
             raise FlashcardsError(f"{src}: no deck files (*.yaml, *.yml) found")
         options = "\0".join(map(str, (project.root.resolve(), out.resolve(), combined,
-                                      drop_removed, sorted(selected), sorted(restorable or ()))))
-        lock_warnings = previous_lock.warnings if previous_lock is not None else ()
+                                      drop_removed, sorted(selected), sorted(restorable or ()),
+                                      *(hashlib.sha256(side).hexdigest() for side in sides))))
         if kept and not errors and collect is None:
             remembered = cache.recall(_state_key(options, sources, lock_file))
-            if remembered is not None:
-                result = _unpack_result(remembered, len(sources))
-                return dataclasses.replace(result, warnings=(*lock_warnings, *result.warnings))
+            # The same lock as last time, whose times were all in the past then; still in the
+            # past now (else it is read again, to warn about them)?
+            if remembered is not None and remembered[-1] <= time.time() + lock.FUTURE_SLACK:
+                return _unpack_result(remembered, len(sources))
+        # Read (and refuse, if it cannot be trusted) before anything is written.
+        previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=sides)
+        lock_warnings = previous_lock.warnings if previous_lock is not None else ()
         compiled = _compile_sources(project, sources, errors, cache,
                                     store=write or collect is not None, summaries=True,
                                     workers=workers, progress=progress)
@@ -427,8 +458,10 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             if kept:
                 # What a rebuild from exactly this state will report.
                 settled = [c for c in plan.settled() if (c.deck, c.level) in chosen]
+                latest = max((entry.mod for entry in plan.entries.values()), default=0)
                 cache.remember(_state_key(options, sources, lock_file),
-                               _pack_result(packages, settled, compiled.warnings, lock_file),
+                               _pack_result(packages, settled, compiled.warnings, lock_file,
+                                            latest),
                                [m.path for deck in plan.decks for m in deck.media], written)
                 cache.prune()
         return BuildResult(packages, reported, tuple(warnings), lock_file,
@@ -462,18 +495,18 @@ def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tup
 
 
 def _pack_result(packages: tuple[Package, ...], changes: list[Change],
-                 warnings: tuple[SourceWarning, ...], lock_file: Path) -> tuple:
+                 warnings: tuple[SourceWarning, ...], lock_file: Path, latest: int) -> tuple:
     """A build result as plain rows (deck names by number), small to store and quick to load
     for the biggest builds."""
     decks = list(dict.fromkeys(change.deck for change in changes))
     number = {deck: index for index, deck in enumerate(decks)}
     rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from)
             for c in changes]
-    return (packages, decks, rows, warnings, lock_file)
+    return (packages, decks, rows, warnings, lock_file, latest)  # latest: the lock's newest time
 
 
 def _unpack_result(packed: tuple, files: int) -> BuildResult:
-    packages, decks, rows, warnings, lock_file = packed
+    packages, decks, rows, warnings, lock_file, _ = packed
     levels = {level.value: level for level in Level}
     changes = tuple(Change(status, label, decks[deck], levels[level], where, moved)
                     for status, label, deck, level, where, moved in rows)
@@ -485,7 +518,9 @@ def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Ou
     groups = [[deck] for deck in decks]
     if combined:
         for name in dict.fromkeys(deck.deck for deck in decks):
-            groups.append([deck for deck in decks if deck.deck == name])
+            levels = [deck for deck in decks if deck.deck == name]
+            if len(levels) > 1:  # a deck of one level has its package already
+                groups.append(levels)
     outputs = []
     for group in groups:
         stem = group[0].file_stem if len(group) == 1 else f"{_file_stem(group[0].deck)}-all"

@@ -56,9 +56,10 @@ class PreviewResult:
     """What `preview` wrote."""
 
     path: Path
-    cards: int
+    cards: int  # what Anki asks (a reversed note makes two)
     decks: int
     warnings: tuple[SourceWarning, ...]
+    notes: int = 0  # what the deck files hold
 
 
 def write_preview(src: Path, out: Path) -> PreviewResult:
@@ -71,7 +72,8 @@ def write_preview(src: Path, out: Path) -> PreviewResult:
     media = {m.name: m for deck in compiled.decks for m in deck.media}
     page = render_page(cards, embed_media(media.values()))
     write_atomically(out, page.encode("utf-8"))
-    return PreviewResult(out, len(cards), len(compiled.decks), compiled.warnings)
+    notes = sum(len(deck.cards) for deck in compiled.decks)
+    return PreviewResult(out, len(cards), len(compiled.decks), compiled.warnings, notes)
 
 
 def preview_cards(decks: Sequence[DeckLevel]) -> list[PreviewCard]:

@@ -11,8 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from flashcards.lock import LOCK_NAME
 from flashcards.load import SUFFIXES
+from flashcards.lock import LOCK_NAME
 
 # Without a lock yet, a folder of this name above SOURCE is the project (init makes one).
 DEFAULT_FOLDER = "cards"

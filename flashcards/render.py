@@ -6,6 +6,7 @@ be cached and computed in parallel.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import html
@@ -28,19 +29,35 @@ from flashcards.errors import SourceError
 from flashcards.model import Card, DeckFile, Location, Media, RenderedCard, SourceWarning
 
 _ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "div", "dl", "dt",
-    "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins",
-    "kbd", "li", "mark", "ol", "p", "pre", "rp", "rt", "ruby", "s", "small", "span", "strong",
-    "sub", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul",
+    "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite", "code",
+    "col", "colgroup", "dd", "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption",
+    "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img", "ins", "kbd", "li", "mark",
+    "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "small", "span", "strong", "sub",
+    "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul",
+    "var", "wbr",
 }
+# Structure and presentation that cannot run code or load anything: kept as written.
+_ALIGNABLE = ("caption", "col", "colgroup", "div", "h1", "h2", "h3", "h4", "h5", "h6", "img",
+              "p", "table", "tbody", "td", "tfoot", "th", "thead", "tr")
 _ALLOWED_ATTRIBUTES = {
-    "*": {"class", "title", "lang", "dir"},
+    "*": {"class", "title", "lang", "dir", "style"},
+    **{tag: {"align"} for tag in _ALIGNABLE},
     "a": {"href"},
-    "img": {"src", "alt", "width", "height"},
-    "ol": {"start"},
-    "th": {"style", "colspan", "rowspan"},
-    "td": {"style", "colspan", "rowspan"},
+    "img": {"src", "alt", "width", "height", "align"},
+    "ol": {"start", "reversed", "type"},
+    "ul": {"type"},
+    "li": {"value"},
+    "details": {"open"},
+    "th": {"colspan", "rowspan", "align", "scope"},
+    "td": {"colspan", "rowspan", "align"},
+    "col": {"span", "align"},
+    "colgroup": {"span", "align"},
+    "q": {"cite"},
+    "time": {"datetime"},
 }
+# Inline style is kept for these properties only (nh3 drops the others from the attribute).
+_STYLE_PROPERTIES = {"text-align", "direction", "font-weight", "font-style", "text-decoration",
+                     "vertical-align", "color", "background-color"}
 _FORMATTER = HtmlFormatter(nowrap=True)
 # Bigger files make packages slow to import and sync to phones; nobody needs one on a card.
 MAX_IMAGE_BYTES = 10 * 2**20
@@ -60,14 +77,25 @@ class _Env:
 
 
 _OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
-            | pyromark.Options.ENABLE_MATH)
+            | pyromark.Options.ENABLE_MATH | pyromark.Options.ENABLE_FOOTNOTES)
 _FENCE = re.compile(r'<pre><code class="language-([^"]+)">(.*?)</code></pre>', re.DOTALL)
 _MATH = re.compile(r'<span class="math math-(inline|display)">(.*?)</span>', re.DOTALL)
 # Display math alone in its paragraph is a block of its own.
 _MATH_BLOCK = re.compile(r'<p><span class="math math-display">\s*((?:(?!</span>).)*?)\s*'
                          r'</span></p>', re.DOTALL)
-# Exactly how the renderer writes a Markdown image; raw HTML <img> is left to the sanitiser.
-_MARKDOWN_IMG = re.compile(r'(<img src=")([^"]*)(" alt="[^"]*"(?: title="[^"]*")? />)')
+# Every image after sanitising (nh3 writes each attribute once, in double quotes), whether
+# Markdown or raw HTML wrote it.
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
+# Anki's own math delimiters. Markdown would read `\(` as an escaped parenthesis and `_` as
+# emphasis, so these spans are set aside before Markdown and put back as MathJax wants them.
+_TEX_MATH = re.compile(rb"(?<!\\)\\\((.+?)(?<!\\)\\\)|(?<!\\)\\\[(.+?)(?<!\\)\\\]", re.DOTALL)
+# A set-aside span: private-use characters that Markdown passes through as plain text.
+_SLOT = re.compile("\ue000(\\d+)\ue001")
+_SLOT_BLOCK = re.compile("<p>\ue000(\\d+)\ue001</p>")
+# Footnotes are numbered notes, not links: an in-page link on a card would jump, in Anki's
+# webview, to whatever else on the screen has that id (the front and back are one page).
+_FOOTNOTE_REF = re.compile(r'<sup class="footnote-reference"><a href="[^"]*">([^<]*)</a></sup>')
+_FOOTNOTE_DEF = re.compile(r'<div class="footnote-definition" id="[^"]*">')
 # Raw HTML needs '<'; a link or image needs '](' or a reference definition ']:'. Markdown
 # without any of them renders to tags of our own choosing only, so it skips the sanitiser.
 _NEEDS_SANITISER = re.compile(r"<|\]\(|\]:")
@@ -97,41 +125,103 @@ def _math(match: re.Match[str]) -> str:
     return f'<span class="math-display">\\[{match.group(2).strip()}\\]</span>'
 
 
+def _set_math_aside(text: str) -> tuple[str, list[tuple[bool, str]]]:
+    """Replace each \\(..\\) and \\[..\\] outside code with a slot; return the spans."""
+    data = text.encode()
+    code: list[tuple[int, int]] = []
+    for event, span in pyromark.events_with_range(text, options=_OPTIONS):
+        if not isinstance(event, dict):
+            continue
+        start = event.get("Start")
+        if "Code" in event or (isinstance(start, dict) and "CodeBlock" in start):
+            code.append((span["start"], span["end"]))
+    spans: list[tuple[bool, str]] = []
+    out: list[bytes] = []
+    last = 0
+    for match in _TEX_MATH.finditer(data):
+        if any(start <= match.start() < end for start, end in code):
+            continue
+        display = match.group(2) is not None
+        spans.append((display, (match.group(2) if display else match.group(1)).decode()))
+        out += [data[last:match.start()], f"\ue000{len(spans) - 1}\ue001".encode()]
+        last = match.end()
+    if not spans:
+        return text, spans
+    out.append(data[last:])
+    return b"".join(out).decode(), spans
+
+
+def _put_math_back(rendered: str, spans: list[tuple[bool, str]]) -> str:
+    """Each slot as the same MathJax markup $..$ and $$..$$ get."""
+
+    def block(match: re.Match[str]) -> str:
+        display, tex = spans[int(match.group(1))]
+        if not display:
+            return match.group(0)
+        return f'<div class="math-display">\\[{html.escape(tex.strip(), quote=False)}\\]</div>'
+
+    def inline(match: re.Match[str]) -> str:
+        display, tex = spans[int(match.group(1))]
+        if display:
+            return (f'<span class="math-display">\\[{html.escape(tex.strip(), quote=False)}'
+                    '\\]</span>')
+        return f"\\({html.escape(tex, quote=False)}\\)"
+
+    return _SLOT.sub(inline, _SLOT_BLOCK.sub(block, rendered))
+
+
 def _markdown_html(text: str) -> str:
-    """CommonMark + tables + strikethrough + $math$, with our touches on code, math, tables."""
+    """CommonMark + tables + strikethrough + footnotes + math, with our touches on code, math,
+    tables and footnotes."""
+    spans: list[tuple[bool, str]] = []
+    if "\\(" in text or "\\[" in text:
+        text, spans = _set_math_aside(text)
     out = pyromark.html(text, options=_OPTIONS)
     if "<pre><code class=" in out:
         out = _FENCE.sub(_highlight, out)
     if '<span class="math' in out:
         out = _MATH_BLOCK.sub(r'<div class="math-display">\\[\1\\]</div>', out)
         out = _MATH.sub(_math, out)
+    if spans:
+        out = _put_math_back(out, spans)
     if "<table>" in out:
         out = out.replace("<table>", '<div class="table-wrap"><table>').replace(
             "</table>", "</table></div>")
+    if 'class="footnote-' in out:
+        out = _FOOTNOTE_REF.sub(r'<sup class="footnote-reference">\1</sup>', out)
+        out = _FOOTNOTE_DEF.sub('<div class="footnote-definition">', out)
     return out
 
 
-def _bundle_images(rendered: str, env: _Env) -> str:
-    """Point every local Markdown image at a content-named media file (errors for bad ones)."""
+def _bundle_images(clean: str, env: _Env) -> str:
+    """Point every local image (Markdown or raw HTML) at a content-named media file; errors
+    for bad ones, a warning for images loaded from the network."""
 
     def replace(match: re.Match[str]) -> str:
         name = _bundle_image(html.unescape(match.group(2)), env)
-        return match.group(0) if name is None else match.expand(r"\1") + name + match.group(3)
+        if name is None:
+            return match.group(0)
+        return match.group(1) + html.escape(name) + match.group(3)
 
-    return _MARKDOWN_IMG.sub(replace, rendered)
+    return _IMG_SRC.sub(replace, clean)
 
 
 def _bundle_image(src: str, env: _Env) -> str | None:
     """Resolve a local image to a content-named media file; None leaves the src alone."""
     parts = urlsplit(src)
-    if parts.scheme or parts.netloc:
-        return None
     relative = unquote(parts.path)
-    where = max(env.text.find(relative), env.text.find(parts.path))
+    where = max(env.text.find(src), env.text.find(relative), env.text.find(parts.path))
     if where > 0:  # point at the image's own line, not the start of the field
         line = env.location.line + env.text.count("\n", 0, where)
         env = _Env(env.base_dir, env.src_root, Location(env.location.path, line), env.text,
                    env.media, env.errors, env.warnings)
+    if parts.scheme or parts.netloc:
+        env.warnings.append(SourceWarning(env.location, f"image '{src}' is not bundled: it is "
+                                          "loaded from the network each time the card is "
+                                          "shown, so offline it is missing (save it next to "
+                                          "the deck file and use a relative path)",
+                                          kind="remote-image"))
+        return None
     if not relative:
         env.errors.append(SourceError(env.location, "image has an empty path"))
         return None
@@ -185,14 +275,20 @@ class _UnsafeHtmlScanner(HTMLParser):
                 self.dropped.append(f"{name}=")
             elif name in ("href", "src") and value and _unsafe_url(value):
                 self.dropped.append(f"{name}={value.split(':', 1)[0].strip()}:")
-            elif name == "style" and value and not _ALIGN_ONLY.fullmatch(value.strip()):
-                self.dropped.append("style=")
+            elif name == "style" and value:
+                self.dropped.extend(f"style {prop}" for prop in _style_properties(value)
+                                    if prop not in _STYLE_PROPERTIES)
 
     handle_startendtag = handle_starttag
 
 
-_ALIGN_ONLY = re.compile(r"text-align\s*:\s*\w+;?")
 _SAFE_SCHEMES = {"http", "https", "mailto"}
+
+
+def _style_properties(style: str) -> list[str]:
+    """The property names of an inline style, lower case (what nh3 filters on)."""
+    names = (part.split(":", 1)[0].strip().lower() for part in style.split(";") if ":" in part)
+    return [name for name in names if name]
 
 
 def _unsafe_url(value: str) -> bool:
@@ -208,21 +304,22 @@ def render_markdown(text: str, env: _Env) -> str:
     if not text.strip():
         return ""
     rendered = _markdown_html(text)
-    if "<img src=" in rendered:
-        rendered = _bundle_images(rendered, env)
     if "<" in text:
         scanner = _UnsafeHtmlScanner()
         scanner.feed(rendered)
         scanner.close()
         if scanner.dropped:
             what = ", ".join(dict.fromkeys(scanner.dropped))
-            env.warnings.append(SourceWarning(env.location, f"removed unsafe HTML: {what} "
-                                              "(cards allow formatting tags, tables and images)"))
+            env.warnings.append(SourceWarning(env.location, "removed HTML that cards do not "
+                                              f"allow: {what}", kind="removed-html"))
     if _NEEDS_SANITISER.search(text):
         clean = nh3.clean(
             rendered, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
-            filter_style_properties={"text-align"}, url_schemes=_SAFE_SCHEMES, link_rel=None,
+            filter_style_properties=_STYLE_PROPERTIES, url_schemes=_SAFE_SCHEMES,
+            link_rel=None,
         ).strip()
+        if "<img" in clean:
+            clean = _bundle_images(clean, env)
     else:
         clean = rendered.strip()
     # One paragraph and nothing else: drop its <p> so short answers sit inline in the card.
@@ -248,7 +345,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         out = render_markdown(text, env)
         media.update(env.media)
         errors.extend(env.errors)
-        warnings.extend(env.warnings)
+        label = f"{deck_file.namespace}/{card.id}"
+        warnings.extend(dataclasses.replace(w, card=label) for w in env.warnings)
         return out
 
     front = field_html("cloze" if card.kind == "cloze" else "q", card.front)

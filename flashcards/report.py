@@ -7,9 +7,60 @@ from collections import Counter
 from collections.abc import Callable
 
 from flashcards.changes import REMOVED_TAG
-from flashcards.model import Change
+from flashcards.errors import FlashcardsError, SourceError
+from flashcards.model import Change, SourceWarning, pad
 
 STATUSES = ("new", "changed", "unchanged", "removed")
+# In `changes` (JSON) and `diff`: a card is new, changed, unchanged (listed only when it moved),
+# removed (gone from the sources since the last build) or retired (removed in an earlier build,
+# still shipped tagged) or dropped (removed, but in no package: see notices). `diff` shows an
+# unchanged card that changed deck or level as "moved".
+JSON_STATUSES = (*STATUSES, "retired", "dropped")
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """"1 note", "2 notes" (or the plural given)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def package_line(name: str, notes: int, cards: int, path: object) -> str:
+    """One package of a build report, in columns that stay aligned with wide characters."""
+    return (f"{pad(name, 40)} {notes:>5} {'note ' if notes == 1 else 'notes'} {cards:>5} "
+            f"{'card ' if cards == 1 else 'cards'}  -> {path}")
+
+
+def closing_line(packages: int, written: int, out: object, lock_path: object) -> str:
+    """The last line of a build: how many packages are in OUT and how many were written."""
+    if written == packages:
+        return f"wrote {plural(packages, 'package')} to {out}; lock: {lock_path}"
+    return (f"{plural(packages, 'package')} in {out}: {written} written, "
+            f"{packages - written} unchanged; lock: {lock_path}")
+
+
+def warning_json(warning: SourceWarning) -> dict:
+    """The one JSON shape of a warning, in every command."""
+    return {"kind": warning.kind, "file": warning.location.path, "line": warning.location.line,
+            "column": warning.location.column or None, "card": warning.card or None,
+            "message": warning.message}
+
+
+def error_json(error: FlashcardsError) -> dict:
+    """An error as JSON; file, line and column are null for one that is not about a source."""
+    if isinstance(error, SourceError):
+        where = error.location
+        return {"file": where.path, "line": where.line, "column": where.column or None,
+                "message": error.message}
+    return {"file": None, "line": None, "column": None, "message": str(error)}
+
+
+def failure_json(error: FlashcardsError, warnings: tuple[SourceWarning, ...] = ()) -> str:
+    """What `--json` prints when the command fails: every error, with its place."""
+    errors = getattr(error, "errors", None) or [error]
+    return json.dumps({"ok": False, "errors": [error_json(e) for e in errors],
+                       "warnings": [warning_json(w) for w in warnings]},
+                      indent=2, ensure_ascii=False)
+
+
 _MARKS = {"new": "+", "changed": "~", "removed": "-", "retired": "-", "dropped": "-",
           "unchanged": "="}
 
@@ -70,15 +121,17 @@ def notices(changes: tuple[Change, ...]) -> list[str]:
     dropped = sum(1 for c in changes if c.status == "dropped")
     if dropped:
         lines.append(
-            f"dropped: {dropped} removed card(s) are in no package: the lock, written by an "
-            "older flashcards, does not hold their content and the packages that did are gone. "
+            f"dropped: {plural(dropped, 'removed note')} {'is' if dropped == 1 else 'are'} in "
+            "no package: the lock, written by an older flashcards, does not hold their content "
+            "and the packages that did are gone. "
             "Learners keep them in Anki untagged; delete them there by hand (see build -v for "
             "which)")
     removed = sum(1 for c in changes if c.status in ("removed", "retired"))
     if removed:
+        stay = "stays" if removed == 1 else "stay"
         lines.append(
-            f"removed: {removed} card(s) no longer in the sources stay in the packages tagged "
-            f"{REMOVED_TAG}; search tag:{REMOVED_TAG} in Anki to delete or suspend them "
+            f"removed: {plural(removed, 'note')} no longer in the sources {stay} in the packages "
+            f"tagged {REMOVED_TAG}; search tag:{REMOVED_TAG} in Anki to delete or suspend them "
             "(build --drop-removed stops shipping them)")
     return lines
 
@@ -98,17 +151,32 @@ def diff_lines(changes: tuple[Change, ...]) -> list[str]:
     return lines
 
 
-def as_json(outputs: list[dict], changes: tuple[Change, ...], warnings: list[str]) -> str:
+def as_json(outputs: list[dict], changes: tuple[Change, ...],
+            warnings: tuple[SourceWarning, ...]) -> str:
     """The machine-readable report of `build --json` and `diff --json`."""
     payload = {
+        "ok": True,
+        "errors": [],
         "packages": outputs,
-        "decks": {name: {s: counter[s] for s in (*STATUSES, "retired", "dropped")}
+        "decks": {name: {s: counter[s] for s in JSON_STATUSES}
                   for name, counter in counts_by_deck(changes).items()},
         "changes": [
             {"status": c.status, "card": c.label, "deck": c.deck_name, "where": c.where,
              "moved_from": c.moved_from or None}
             for c in changes if c.status != "unchanged" or c.moved_from
         ],
-        "warnings": warnings,
+        "warnings": [warning_json(w) for w in warnings],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False)
+
+
+def check_summary(compiled: object) -> str:
+    """What `check` found, counted as `stats` and `build` count: deck files, notes (what you
+    write), cards (what Anki asks) and warnings."""
+    decks = compiled.decks  # type: ignore[attr-defined]
+    notes = sum(len(deck.cards) for deck in decks)
+    cards = sum(item.cards for deck in decks for item in deck.cards)
+    files = len(compiled.deck_files)  # type: ignore[attr-defined]
+    warnings = len(compiled.warnings)  # type: ignore[attr-defined]
+    return (f"{plural(files, 'deck file')}, {plural(notes, 'note')}, {plural(cards, 'card')}, "
+            f"{plural(warnings, 'warning')}")

@@ -10,8 +10,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flashcards.model import Card, DeckFile, Level, Location, SourceWarning
+from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, pad
 from flashcards.pipeline import Compiled
+from flashcards.report import plural, warning_json
 
 # About what fits one phone screen under the question, and 20-30 seconds of reading: past it, a
 # card usually holds several facts that are better learned (and scheduled) one by one.
@@ -19,6 +20,11 @@ DEFAULT_MAX_WORDS = 60
 KINDS = ("basic", "reversed", "cloze")
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
 _WORD = re.compile(r"[^\W_]")
+# Chinese and Japanese are written without spaces between words. Their characters are counted
+# instead, two to a word: about how such text translates into English words and how long it
+# takes to read, so the same limit means the same reading time in either script.
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
+CJK_CHARACTERS_PER_WORD = 2
 
 
 @dataclass
@@ -73,12 +79,18 @@ def card_kind(card: Card) -> str:
 
 
 def count_words(text: str) -> int:
-    """Words in Markdown text: whitespace-separated pieces holding a letter or digit.
+    """Words in Markdown text: whitespace-separated pieces holding a letter or digit, plus
+    one word per two Chinese or Japanese characters (rounded up).
 
     Cloze markup counts as the hidden text only (`{{c1::harmonic mean::hint}}` is two words).
     """
     plain = _CLOZE.sub(r"\1", text)
-    return sum(1 for piece in plain.split() if _WORD.search(piece))
+    cjk = len(_CJK.findall(plain))
+    if not cjk:
+        return sum(1 for piece in plain.split() if _WORD.search(piece))
+    rest = _CJK.sub(" ", plain)  # what is left between the characters counts as words
+    words = sum(1 for piece in rest.split() if _WORD.search(piece))
+    return words + -(-cjk // CJK_CHARACTERS_PER_WORD)
 
 
 def collect(compiled: Compiled, max_words: int = DEFAULT_MAX_WORDS) -> Stats:
@@ -103,13 +115,15 @@ def _findings(deck_file: DeckFile, compiled: Compiled, max_words: int) -> Iterab
     if not deck_file.namespace_pinned:
         yield Finding("unpinned-namespace", deck_file.namespace, SourceWarning(
             Location(deck_file.display, 1),
-            f"no 'namespace'; run 'flashcards ids --write' to pin '{deck_file.namespace}'"))
+            f"no 'namespace'; run 'flashcards ids --write' to pin '{deck_file.namespace}'",
+            kind="unpinned-namespace"))
     for card in deck_file.cards:
         label = f"{deck_file.namespace}/{card.id}"
         if not card.id_pinned:
             yield Finding("unpinned-id", label, SourceWarning(
                 card.location, f"card '{card.id}' has no id of its own; run "
-                               "'flashcards ids --write' to pin it"))
+                               "'flashcards ids --write' to pin it", kind="unpinned-id",
+                card=label))
         field_name = "cloze" if card.kind == "cloze" else "answer"
         text = card.front if card.kind == "cloze" else card.back
         words = count_words(text)
@@ -119,7 +133,8 @@ def _findings(deck_file: DeckFile, compiled: Compiled, max_words: int) -> Iterab
             yield Finding("long", label, SourceWarning(
                 Location(card.location.path, line),
                 f"card '{card.id}': {field_name} has {words} words (more than {max_words}); "
-                "split it into cards of one fact each, or move details to 'extra'"), words)
+                "split it into cards of one fact each, or move details to 'extra'", kind="long",
+                card=label), words)
 
 
 def text_lines(stats: Stats) -> list[str]:
@@ -146,8 +161,8 @@ def summary(stats: Stats) -> str:
     """The closing line: how many long and unpinned cards there are."""
     long = sum(1 for f in stats.findings if f.kind == "long")
     unpinned = len(stats.findings) - long
-    return (f"{long} card(s) over {stats.max_words} words, {unpinned} unpinned id(s) or "
-            "namespace(s)")
+    return (f"{plural(long, 'note')} over {stats.max_words} words, "
+            f"{plural(unpinned, 'unpinned id or namespace', 'unpinned ids or namespaces')}")
 
 
 def as_json(stats: Stats) -> str:
@@ -166,11 +181,7 @@ def as_json(stats: Stats) -> str:
         "types": {kind: c.as_dict() for kind, c in stats.kinds.items()},
         "tags": {tag: c.as_dict() for tag, c in _sorted_tags(stats)},
         "max_words": stats.max_words,
-        "warnings": [
-            {"kind": f.kind, "card": f.label, "where": str(f.warning.location),
-             "words": f.words, "message": f.warning.message}
-            for f in stats.findings
-        ],
+        "warnings": [warning_json(f.warning) for f in stats.findings],
     }
     return json.dumps(payload, indent=2, ensure_ascii=False)
 
@@ -180,4 +191,4 @@ def _sorted_tags(stats: Stats) -> list[tuple[str, Count]]:
 
 
 def _row(name: str, notes: object, cards: object) -> str:
-    return f"{name:<40} {notes:>6} {cards:>6}"
+    return f"{pad(name, 40)} {notes:>6} {cards:>6}"

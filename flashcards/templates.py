@@ -41,7 +41,7 @@ _BASE_CSS = """\
   font-family: -apple-system, "Segoe UI", Roboto, "Noto Sans", Helvetica, Arial, sans-serif;
   font-size: 20px;
   line-height: 1.45;
-  text-align: left;
+  text-align: start;
   color: #1d1d1f;
   background-color: #ffffff;
   max-width: 42em;
@@ -54,13 +54,22 @@ _BASE_CSS = """\
 .card.nightMode, .nightMode .card, .night_mode .card { color: #e6e6e6; background-color: #1f1f1f; }
 .front { font-weight: 500; }
 hr#answer { border: none; border-top: 1px solid #c8c8c8; margin: 0.8em 0; }
-.extra { margin-top: 0.9em; padding: 0.5em 0.75em; border-left: 3px solid #8aa4d6;
+.extra { margin-top: 0.9em; padding: 0.5em 0.75em; border-inline-start: 3px solid #8aa4d6;
   background: rgba(138, 164, 214, 0.12); font-size: 0.9em; }
 .hint { margin-top: 0.8em; font-size: 0.85em; }
 .source { margin-top: 1.2em; font-size: 0.7em; color: #8a8a8a; font-family: ui-monospace,
   "SFMono-Regular", Menlo, Consolas, monospace; }
 p { margin: 0.5em 0; }
-ul, ol { padding-left: 1.4em; margin: 0.4em 0; }
+ul, ol { padding-inline-start: 1.4em; margin: 0.4em 0; }
+blockquote { margin: 0.5em 0; padding-inline-start: 0.8em; border-inline-start: 3px solid #c8c8c8; }
+details { margin: 0.5em 0; }
+summary { cursor: pointer; }
+kbd { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace; font-size: 0.85em;
+  padding: 0.05em 0.35em; border: 1px solid #b5b5b5; border-bottom-width: 2px;
+  border-radius: 4px; }
+.footnote-definition { font-size: 0.8em; margin-top: 0.4em; }
+.footnote-definition p { display: inline; }
+.footnote-definition-label { margin-inline-end: 0.3em; }
 img { max-width: 100%; height: auto; }
 pre { overflow-x: auto; padding: 0.6em 0.8em; border-radius: 6px; font-size: 0.8em;
   line-height: 1.35; background: #f6f8fa; }
@@ -78,7 +87,10 @@ th { background: rgba(127, 127, 127, 0.12); }
 .nightMode pre, .night_mode pre { background: #272822; }
 .nightMode th, .nightMode td, .night_mode th, .night_mode td { border-color: #555555; }
 .nightMode hr#answer, .night_mode hr#answer { border-top-color: #555555; }
-.nightMode .extra, .night_mode .extra { border-left-color: #5f7fbf; }
+.nightMode .extra, .night_mode .extra { border-inline-start-color: #5f7fbf; }
+.nightMode blockquote, .night_mode blockquote, .nightMode kbd, .night_mode kbd {
+  border-color: #666666; }
+.nightMode mark, .night_mode mark { background: #6b5b00; color: #ffffff; }
 @media (max-width: 480px) {
   .card { font-size: 18px; padding: 0 8px; }
   table { font-size: 0.8em; }

@@ -1,7 +1,9 @@
 """Terminal manners: colour only where it helps and is wanted, and a progress line for slow builds.
 
-Colour follows https://no-color.org: any non-empty NO_COLOR turns it off; otherwise Click adds
-it only when the stream is a terminal (a pipe or a file gets plain text). The progress line is
+Colour: `--color` / `--no-color` decide when given; else any non-empty NO_COLOR turns it off
+(https://no-color.org); else a FORCE_COLOR other than "0" turns it on (for CI logs that show
+colour); else Click adds it only when the stream is a terminal (a pipe or a file gets plain
+text). The progress line is
 drawn only on a terminal, only after a build has run for a while (FLASHCARDS_PROGRESS_DELAY
 seconds, default 1), on stderr, and is erased when the build ends.
 """
@@ -20,9 +22,25 @@ DEFAULT_DELAY = 1.0
 _BAR = 24
 
 
+_CHOICE: list[bool | None] = [None]  # what --color / --no-color said, if anything
+
+
+def choose_colour(choice: bool | None) -> None:
+    """Record --color (True) or --no-color (False); None leaves it to the environment."""
+    if choice is not None:
+        _CHOICE[0] = choice
+
+
 def colour() -> bool | None:
-    """The `color` argument for click.echo: False with NO_COLOR, else None (Click decides)."""
-    return False if os.environ.get("NO_COLOR") else None
+    """The `color` argument for click.echo: True or False when decided, else None (Click
+    decides by whether the stream is a terminal)."""
+    if _CHOICE[0] is not None:
+        return _CHOICE[0]
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR", "0") not in ("", "0"):
+        return True
+    return None
 
 
 def echo_error(text: str) -> None:
@@ -61,7 +79,9 @@ class ProgressLine:
         if not self.enabled or self.clock() - self.started < self.delay or total <= 0:
             return
         filled = _BAR * done // total
-        self.stream.write(f"\r{stage} {done}/{total} [{'#' * filled}{'.' * (_BAR - filled)}]")
+        # Erase the line first: "packaging 3/3" is shorter than "compiling 12/20" was.
+        self.stream.write(f"\r\x1b[K{stage} {done}/{total} [{'#' * filled}"
+                          f"{'.' * (_BAR - filled)}]")
         self.stream.flush()
         self.shown = True
 

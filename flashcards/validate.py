@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
-
 import difflib
+import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
+from typing import NamedTuple
 
 from flashcards import ids
 from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
-from flashcards.model import Card, DeckFile, Level, Location, SourceWarning
+from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, printable
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
@@ -26,6 +27,19 @@ _CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 MAX_ID_LENGTH = 100
 # A kept Anki GUID (`guid:`, written by `flashcards import`): any printable text without spaces.
 _GUID_RE = re.compile(r"[^\s\x00-\x1f\x7f]{1,100}")
+# What a double-quoted YAML escape can put into text that nobody means on a card: control
+# characters and line separators (\\f in \\frac, \\b in \\beta, \\t in \\theta, \\a in \\alpha,
+# \\L in \\Lambda...), and a line break written as \\n right before a TeX word (\\nabla, \\neq).
+_ESCAPED = re.compile(r"([\x00-\x08\x0b-\x1f\x7f\x85\u2028\u2029\t])([A-Za-z]*)"
+                      r"|\n(abla|eq|eg|ot|otin|u|i|mid|leq|geq|exists|ewline|subseteq)\b")
+_ESCAPES = {"\0": "\\0", "\a": "\\a", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\v": "\\v",
+            "\f": "\\f", "\r": "\\r", "\x1b": "\\e", "\x85": "\\N", "\u2028": "\\L",
+            "\u2029": "\\P"}
+_CHAR_NAMES = {"\0": "a NUL character", "\a": "a bell character", "\b": "a backspace",
+               "\t": "a tab", "\n": "a line break", "\v": "a vertical tab", "\f": "a form feed",
+               "\r": "a carriage return", "\x1b": "an escape character",
+               "\x85": "a next-line character", "\u2028": "a line separator",
+               "\u2029": "a paragraph separator"}
 
 
 class _Checker:
@@ -42,16 +56,22 @@ class _Checker:
     def error(self, line: int, message: str) -> None:
         self.errors.append(SourceError(self.at(line), message))
 
-    def warn(self, line: int, message: str) -> None:
-        self.warnings.append(SourceWarning(self.at(line), message))
+    def warn(self, line: int, message: str, kind: str, card: str = "") -> None:
+        self.warnings.append(SourceWarning(self.at(line), message, kind, card))
 
-    def unknown_keys(self, mapping: Mapping, allowed: tuple[str, ...], what: str) -> None:
+    def unknown_keys(self, mapping: Mapping, allowed: tuple[str, ...], what: str) -> set[str]:
+        """Report keys that are not allowed; return the allowed keys they were probably meant
+        to be (so that "missing" errors for those are not reported on top)."""
+        meant: set[str] = set()
         for key, line in mapping.key_lines.items():
             if key in allowed:
                 continue
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"; did you mean '{close[0]}'?" if close else f" (allowed: {', '.join(allowed)})"
+            close = _suggest(key, allowed)
+            hint = f"; did you mean '{close}'?" if close else f" (allowed: {', '.join(allowed)})"
             self.error(line, f"unknown key '{key}' in {what}{hint}")
+            if close:
+                meant.add(_ALIASES.get(close, close))
+        return meant
 
     def text(self, mapping: Mapping, key: str, what: str) -> str | None:
         """A text value: any scalar, exactly as written. None when absent or null."""
@@ -62,7 +82,22 @@ class _Checker:
             kind = "a list" if isinstance(node, Sequence) else "a mapping"
             self.error(mapping.key_lines[key], f"{what}: '{key}' must be text, not {kind}")
             return None
-        return node.text
+        if node.style == '"' and _ESCAPED.search(node.text):
+            self.escaped_control(node, key, what)  # an error; the text goes on, so that the
+        return node.text  # card's other checks do not report the same mistake again
+
+    def escaped_control(self, node: Scalar, key: str, what: str) -> None:
+        """A control character that a double-quoted YAML escape put into the text: almost
+        always TeX (`"$\\frac{a}{b}$"` holds a form feed, `"$\\theta$"` a tab)."""
+        match = _ESCAPED.search(node.text)
+        assert match is not None
+        char = match.group(1) or "\n"
+        escape = _ESCAPES.get(char, f"\\u{ord(char):04X}")
+        word = escape + (match.group(2) or match.group(3) or "")
+        name = _CHAR_NAMES.get(char, "a control character")
+        self.error(node.line, f"{what}: '{key}' holds {name} (U+{ord(char):04X}): in double "
+                   f"quotes YAML reads the {escape} of {word} as an escape; write the value in "
+                   "single quotes or as a block scalar (|), where backslashes stay as typed")
 
     def tags(self, mapping: Mapping, what: str) -> tuple[str, ...]:
         node = mapping.items.get("tags")
@@ -95,9 +130,20 @@ class _Checker:
         try:
             return Level(value)
         except ValueError:
+            close = _suggest(value, tuple(level.value for level in Level))
+            hint = f"; did you mean '{close}'?" if close else ""
             self.error(mapping.key_lines["level"],
-                       f"{what}: level '{value}' is not one of {_LEVELS}")
+                       f"{what}: level '{value}' is not one of {_LEVELS}{hint}")
             return default
+
+
+def _suggest(word: str, allowed: tuple[str, ...]) -> str | None:
+    """The allowed word closest to `word`, ignoring case (`Q` -> `q`), or None."""
+    lower = word.strip().lower()
+    if lower in allowed:
+        return lower
+    close = difflib.get_close_matches(lower, allowed, n=1, cutoff=0.6)
+    return close[0] if close else None
 
 
 def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, list[SourceError],
@@ -109,9 +155,11 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         line = getattr(root, "line", 1)
         check.error(line, "a deck file is a mapping with 'deck' and 'cards' at the top level")
         return None, check.errors, check.warnings
-    check.unknown_keys(root, FILE_KEYS, "the deck file")
+    meant = check.unknown_keys(root, FILE_KEYS, "the deck file")
     deck = check.text(root, "deck", "the deck file")
-    if deck is None or not deck.strip():
+    if (deck is None or not deck.strip()) and "deck" in meant:
+        deck = ""
+    elif deck is None or not deck.strip():
         check.error(root.line, "missing 'deck': name the Anki deck, e.g. deck: Machine Learning")
         deck = ""
     elif "::" in deck or deck != deck.strip():
@@ -122,14 +170,15 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     if namespace is None:
         namespace = ids.derive_namespace(deck)
         check.warn(root.line, f"no 'namespace'; using '{namespace}' derived from the deck name; "
-                   "run 'flashcards ids --write' to pin it so renaming the deck keeps every card")
+                   "run 'flashcards ids --write' to pin it so renaming the deck keeps every card",
+                   kind="unpinned-namespace")
     elif not _ID_RE.fullmatch(namespace):
         check.error(root.key_lines["namespace"], f"namespace '{namespace}' must be one word of "
                     "letters, digits, '.', '-' or '_'")
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
     description = check.text(root, "description", "the deck file") or ""
-    cards = _validate_cards(check, root, level)
+    cards = _validate_cards(check, root, level, namespace, "cards" in meant)
     # The file as cards show it: the root folder's name, then the path below it (as the
     # path is spelled, symbolic links and all: see project.find_deck_files).
     root_dir, here = os.path.abspath(src_root), os.path.abspath(source.path)
@@ -148,31 +197,50 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     return deck_file, check.errors, check.warnings
 
 
-def _validate_cards(check: _Checker, root: Mapping, level: Level) -> list[Card]:
+def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
+                    misspelt: bool = False) -> list[Card]:
     node = root.items.get("cards")
     if node is None:
-        check.error(root.line, "missing 'cards': add a list of cards, "
-                    "e.g. cards: [{q: ..., a: ...}]")
+        if not misspelt:  # else the unknown key's "did you mean 'cards'?" says it all
+            check.error(root.line, "missing 'cards': add a list of cards, "
+                        "e.g. cards: [{q: ..., a: ...}]")
         return []
     if not isinstance(node, Sequence):
         check.error(root.key_lines["cards"], "'cards' must be a list; start each card with '- '")
         return []
     cards = []
+    seen: dict[str, int] = {}  # id -> line, for every card with an id, valid or not
     for number, item in enumerate(node.items, start=1):
         if not isinstance(item, Mapping):
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
-        card = _validate_card(check, item, number, level)
+        _check_repeated_id(check, item, seen, namespace)
+        card = _validate_card(check, item, number, level, namespace)
         if card is not None:
             cards.append(card)
     return cards
 
 
-def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level) -> Card | None:
+def _check_repeated_id(check: _Checker, item: Mapping, seen: dict[str, int],
+                       namespace: str) -> None:
+    """An id used twice in one file is an error even when either card has other errors (the
+    check across files sees only valid files)."""
+    node = item.items.get("id")
+    if not isinstance(node, Scalar) or node.is_null:
+        return
+    if node.text in seen:
+        check.error(item.line, f"card id '{node.text}' is used twice in namespace '{namespace}': "
+                    f"here and at {check.at(seen[node.text])}")
+    else:
+        seen[node.text] = item.line
+
+
+def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level,
+                   namespace: str) -> Card | None:
     before = len(check.errors)
     raw_id = check.text(item, "id", f"card #{number}")
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
-    check.unknown_keys(item, CARD_KEYS, name)
+    meant = check.unknown_keys(item, CARD_KEYS, name)
     values: dict[str, str | None] = {}
     for key, long in _LONG_NAMES:
         if key in item.items and long in item.items:
@@ -192,7 +260,9 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if long in lines:
             lines[short] = lines[long]
 
-    if cloze is not None:
+    if cloze is None and "cloze" in meant and question is None and answer is None:
+        kind, front, back = "cloze", "", ""  # `Cloze:` or `clozes:`; said once, above
+    elif cloze is not None:
         kind, front, back = "cloze", cloze, ""
         if question is not None or answer is not None:
             check.error(item.line, f"{name}: has both 'cloze' and q/a; a card is either a cloze "
@@ -206,15 +276,16 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
             check.error(lines["reverse"], f"{name}: 'reverse' only works with q/a cards")
     else:
         kind, front, back = "basic", question or "", answer or ""
-        if question is None or not question.strip():
+        if (question is None or not question.strip()) and "q" not in meant:
             check.error(item.line, f"{name}: no question; add 'q:' (or use 'cloze:')")
-        if answer is None or not answer.strip():
+        if (answer is None or not answer.strip()) and "a" not in meant:
             check.error(item.line, f"{name}: no answer; add 'a:' with the answer")
 
     if raw_id is None:
         card_id = ids.derive_card_id(front)
         check.warn(item.line, f"{name} has no 'id'; editing its text would make it a new note "
-                   f"in Anki. Run 'flashcards ids --write' to pin id '{card_id}'")
+                   f"in Anki. Run 'flashcards ids --write' to pin id '{card_id}'",
+                   kind="unpinned-id", card=f"{namespace}/{card_id}")
     else:
         card_id = raw_id
         if len(card_id) > MAX_ID_LENGTH or not _ID_RE.fullmatch(card_id):
@@ -256,17 +327,49 @@ def _flag(check: _Checker, item: Mapping, key: str, name: str) -> bool:
     return value
 
 
-def check_across_files(deck_files: list[DeckFile]) -> list[SourceError]:
-    """Problems that only show between files: duplicate ids, clashing descriptions, file names."""
+class IdClaim(NamedTuple):
+    """A card id as a file with errors writes it (its cards never became Card values)."""
+
+    namespace: str
+    id: str
+    location: Location
+
+
+def claims_in(source: SourceFile) -> list[IdClaim]:
+    """Every `id` a parsed deck file gives its cards, whether or not the file is valid."""
+    root = source.root
+    if not isinstance(root, Mapping) or not isinstance(root.items.get("cards"), Sequence):
+        return []
+    namespace = root.items.get("namespace")
+    deck = root.items.get("deck")
+    if isinstance(namespace, Scalar) and not namespace.is_null:
+        name = namespace.text
+    else:
+        name = ids.derive_namespace(deck.text if isinstance(deck, Scalar) else "")
+    claims = []
+    for item in root.items["cards"].items:  # type: ignore[union-attr]
+        node = item.items.get("id") if isinstance(item, Mapping) else None
+        if isinstance(node, Scalar) and not node.is_null:
+            claims.append(IdClaim(name, node.text, Location(source.display, item.line)))
+    return claims
+
+
+def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = ()
+                       ) -> list[SourceError]:
+    """Problems that only show between files: duplicate ids, clashing descriptions, file names.
+
+    `failed` holds the ids of files that have errors of their own, so that an id they share
+    with another file is reported now rather than after those errors are fixed.
+    """
     errors: list[SourceError] = []
-    first_use: dict[tuple[str, str], Card] = {}
+    first_use: dict[tuple[str, str], Card | IdClaim] = {}
     descriptions: dict[str, DeckFile] = {}
     stems: dict[str, str] = {}
     errors.extend(_guids_used_twice(deck_files))
     for deck_file in deck_files:
         for card in deck_file.cards:
             key = (deck_file.namespace, card.id)
-            if key in first_use:
+            if key in first_use and first_use[key].location.path != card.location.path:
                 other = first_use[key]
                 errors.append(SourceError(card.location, f"card id '{card.id}' is used twice in "
                               f"namespace '{deck_file.namespace}': here and at {other.location}"))
@@ -285,6 +388,12 @@ def check_across_files(deck_files: list[DeckFile]) -> list[SourceError]:
             errors.append(SourceError(Location(deck_file.display, 1),
                           f"deck '{deck_file.deck}' and deck '{owner_deck}' would both be "
                           f"written as {stem}-*.apkg; rename one"))
+    for claim in failed:
+        key = (claim.namespace, claim.id)
+        other = first_use.setdefault(key, claim)
+        if other.location.path != claim.location.path:
+            errors.append(SourceError(claim.location, f"card id '{claim.id}' is used twice in "
+                          f"namespace '{claim.namespace}': here and at {other.location}"))
     return errors
 
 
@@ -324,6 +433,12 @@ def _check_deletions(check: _Checker, line: int, name: str, cloze: str) -> None:
             open_at = (number, match.end())
         elif open_at is not None:
             hidden = cloze[open_at[1]:match.start()].split("::", 1)[0]
+            if _open_math(hidden, cloze[match.end():]):
+                check.error(line, f"{name}: the '}}}}' after '{printable(hidden[-20:])}' ends "
+                                  f"cloze deletion '{{{{c{open_at[0]}::' inside its math (Anki "
+                                  "closes a deletion at the first '}}'); write '} }' with a "
+                                  "space inside math")
+                return
             if not hidden.strip():
                 check.error(line, f"{name}: cloze deletion '{{{{c{open_at[0]}::' hides nothing; "
                                   "put the hidden text before its '}}'")
@@ -332,3 +447,21 @@ def _check_deletions(check: _Checker, line: int, name: str, cloze: str) -> None:
     if open_at is not None:
         check.error(line, f"{name}: cloze deletion '{{{{c{open_at[0]}::' is never closed; end "
                           "it with '}}'")
+
+
+def _open_math(hidden: str, rest: str) -> bool:
+    """Whether a deletion's '}}' falls inside math: its text opens \\( or \\[ without closing
+    it, or opens $..$ / $$..$$ that the rest of the cloze closes (by the Markdown rules: `$5`
+    with no closing `$` is money, not math)."""
+    if hidden.count("\\(") > hidden.count("\\)") or hidden.count("\\[") > hidden.count("\\]"):
+        return True
+    hidden, rest = hidden.replace("\\$", ""), rest.replace("\\$", "")
+    if hidden.count("$$") % 2 == 1 and "$$" in rest:
+        return True
+    inline = hidden.replace("$$", "")
+    opened = inline.count("$") % 2 == 1 and not inline[inline.rfind("$") + 1:][:1].isspace()
+    return opened and _CLOSING_DOLLAR.search(rest.replace("$$", "")) is not None
+
+
+# A `$` that can close inline math: not after a space, not before a digit.
+_CLOSING_DOLLAR = re.compile(r"(?<!\s)\$(?!\d)")

@@ -7,6 +7,8 @@ loop goes on: fixing the file triggers the next build.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -59,3 +61,17 @@ def run(build_once: Callable[[], bool], batches: Iterable[object],
         if not build_once():
             failures += 1
     return failures
+
+
+def status_line(ok: bool, seconds: float, now: time.struct_time | None = None) -> str:
+    """The line after each build: when it ended, and whether it worked."""
+    clock = time.strftime("%H:%M:%S", now or time.localtime())
+    if ok:
+        return f"[{clock}] built in {seconds:.1f} s; watching for changes"
+    return f"[{clock}] build failed; fix the file and save it again"
+
+
+def hush_watchfiles() -> None:
+    """Keep watchfiles' own "KeyboardInterrupt caught" warning off the terminal: Ctrl-C is
+    how watch is meant to stop, and we say so ourselves."""
+    logging.getLogger("watchfiles").setLevel(logging.ERROR)

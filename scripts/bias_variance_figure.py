@@ -26,9 +26,10 @@ the repository root (the parent of this script's folder).
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
+
+import figure_cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = REPO_ROOT / "cards" / "ml-interview" / "img" / "bias-variance.svg"
@@ -220,22 +221,8 @@ def build_svg() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Parse arguments, write the SVG and report where it went."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "output",
-        nargs="?",
-        type=Path,
-        default=DEFAULT_OUTPUT,
-        help=f"where to write the SVG (default: {DEFAULT_OUTPUT.relative_to(REPO_ROOT)})",
-    )
-    args = parser.parse_args(argv)
-    output: Path = args.output
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with open(output, "w", encoding="utf-8", newline="\n") as handle:
-        handle.write(build_svg())
-    print(f"wrote {output}")
-    return 0
+    """Write the SVG and report where it went."""
+    return figure_cli.main(__doc__.splitlines()[0], build_svg, DEFAULT_OUTPUT, argv)
 
 
 if __name__ == "__main__":

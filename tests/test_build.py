@@ -41,10 +41,10 @@ def test_build_writes_one_package_per_level_and_a_summary(sample, tmp_path, runn
         "Sample Deck::Basic                           4 notes     6 cards  -> "
         "out/sample-deck-basic.apkg",
         "    4 new, 0 changed, 0 unchanged, 0 removed",
-        "Sample Deck::Advanced                        1 notes     1 cards  -> "
+        "Sample Deck::Advanced                        1 note      1 card   -> "
         "out/sample-deck-advanced.apkg",
         "    1 new, 0 changed, 0 unchanged, 0 removed",
-        f"wrote 2 package(s) to out; lock: cards/{LOCK_NAME}",
+        f"wrote 2 packages to out; lock: cards/{LOCK_NAME}",
     ]
     basic = read_apkg(tmp_path / "out" / "sample-deck-basic.apkg")
     assert len(basic.notes) == 4

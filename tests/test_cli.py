@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import subprocess
 import sys
 
@@ -56,8 +58,12 @@ def test_check_warns_about_unpinned_cards_and_strict_fails(runner, write_cards, 
     assert relaxed.stderr == (
         "cards/d.yaml:4: warning: card #1 has no 'id'; editing its text would make it a new "
         "note in Anki. Run 'flashcards ids --write' to pin id 'unpinned-a99030'\n")
-    assert relaxed.stdout == "ok: 1 deck file(s), 1 card(s), 1 warning(s)\n"
-    assert runner.invoke(main, ["check", "--strict"]).exit_code == 1
+    assert relaxed.stdout == "ok: 1 deck file, 1 note, 1 card, 1 warning\n"
+    strict = runner.invoke(main, ["check", "--strict"])
+    assert strict.exit_code == 1
+    assert strict.stdout == ""  # a failed check never says "ok"
+    assert strict.stderr.splitlines()[-1] == (
+        "1 deck file, 1 note, 1 card, 1 warning; --strict fails on warnings")
 
 
 def test_check_writes_nothing(runner, write_cards, tmp_path, monkeypatch):
@@ -73,16 +79,83 @@ def test_yml_files_in_subfolders_are_found(runner, write_cards, tmp_path, monkey
                                  "    a: A\n", "notes.txt": "not a deck"})
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(main, ["check"])
-    assert result.stdout == "ok: 1 deck file(s), 1 card(s), 0 warning(s)\n"
+    assert result.stdout == "ok: 1 deck file, 1 note, 1 card, 0 warnings\n"
 
 
 def test_ci_runs_the_readme_commands():
     from pathlib import Path
 
     root = Path(__file__).parent.parent
-    readme = (root / "README.md").read_text(encoding="utf-8")
-    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
-    for command in ("python3 -m pip install . && flashcards build",
-                    "scripts/install-test-deps && python3 -m pytest"):
-        assert f"\n{command}\n" in readme
-        assert f"\n{command}\n" in ci
+    # What .ci/run extracts: the first two sh blocks of the README's "Two commands" section.
+    extract = re.search(r"<<'PY'\n(.*?)\nPY\n", (root / ".ci" / "run").read_text(), re.DOTALL)
+    found = subprocess.run([sys.executable, "-c", extract.group(1)], cwd=root,
+                           capture_output=True, text=True, check=True).stdout.splitlines()
+    assert found == [
+        "python3 -m venv .venv && . .venv/bin/activate && python3 -m pip install . && "
+        "flashcards build",
+        ". .venv/bin/activate && scripts/install-test-deps && python3 -m pytest",
+    ]
+    # Both start from a virtual environment: stock Debian refuses pip outside one.
+    assert all(". .venv/bin/activate &&" in command for command in found)
+
+
+def test_check_counts_notes_and_cards_as_stats_and_build_do(runner, write_cards, tmp_path,
+                                                           monkeypatch):
+    write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n"
+                           "  - {id: r, q: Q, a: A, reverse: true}\n"
+                           "  - {id: c, cloze: '{{c1::a}} {{c2::b}} {{c3::c}}'}\n"})
+    monkeypatch.chdir(tmp_path)
+    checked = runner.invoke(main, ["check"]).stdout
+    assert checked == "ok: 1 deck file, 2 notes, 5 cards, 0 warnings\n"
+    stats = json.loads(runner.invoke(main, ["stats", "--json"]).stdout)
+    assert (stats["notes"], stats["cards"]) == (2, 5)
+    build = json.loads(runner.invoke(main, ["build", "--json"]).stdout)
+    assert [(p["notes"], p["cards"]) for p in build["packages"]] == [(2, 5)]
+    preview = runner.invoke(main, ["preview"]).stdout
+    assert preview == "wrote 5 cards (2 notes) from 1 deck level to build/preview.html\n"
+
+
+@pytest.mark.parametrize("command", [["build", "--json"], ["diff", "--json"], ["stats", "--json"]])
+def test_json_commands_report_invalid_input_as_json(command, runner, write_cards, tmp_path,
+                                                    monkeypatch):
+    write_cards({"a.yaml": "deck: D\nnamespace: d\ncards:\n  - id: x\n    q: \"What: [\n",
+                 "b.yaml": "deck: E\nnamespace: e\ncards:\n  - {id: y, q: no answer}\n"})
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, command)
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["ok"] is False and report["warnings"] == []
+    assert report["errors"] == [
+        {"file": "cards/a.yaml", "line": 5, "column": 8,
+         "message": "YAML syntax error: the quote \" that starts here is never closed; add the "
+                    "closing \", or write the value as a block scalar (q: |) without quotes"},
+        {"file": "cards/b.yaml", "line": 4, "column": None,
+         "message": "card 'y': no answer; add 'a:' with the answer"},
+    ]
+    assert "2 errors in 2 files" in result.stderr  # people still read stderr
+
+
+def test_json_reports_errors_that_are_not_about_a_file(runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cards").mkdir()
+    result = runner.invoke(main, ["build", "--json"])
+    assert result.exit_code == 1
+    assert json.loads(result.stdout)["errors"] == [
+        {"file": None, "line": None, "column": None,
+         "message": "cards: no deck files (*.yaml, *.yml) found"}]
+
+
+def test_warnings_have_one_json_shape_in_every_command(runner, write_cards, tmp_path,
+                                                       monkeypatch):
+    write_cards({"d.yaml": "deck: D\ncards:\n  - q: 'x <script>y</script>'\n    a: b\n"})
+    monkeypatch.chdir(tmp_path)
+    shape = ["kind", "file", "line", "column", "card", "message"]
+    for command in ("build", "diff", "stats"):
+        warnings = json.loads(runner.invoke(main, [command, "--json"]).stdout)["warnings"]
+        assert {w["kind"] for w in warnings} >= {"unpinned-namespace", "unpinned-id"}, command
+        assert all(list(w) == shape for w in warnings), (command, warnings)
+    build = json.loads(runner.invoke(main, ["build", "--json"]).stdout)["warnings"]
+    [removed] = [w for w in build if w["kind"] == "removed-html"]
+    assert removed["message"] == "removed HTML that cards do not allow: <script>"
+    assert (removed["file"], removed["line"], removed["column"]) == ("cards/d.yaml", 3, None)
+    assert removed["card"].startswith("d/x-")

@@ -18,7 +18,9 @@ EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=5000, derandomize="FUZZ_EXAMPLES" not in os.environ,
                 suppress_health_check=[HealthCheck.function_scoped_fixture,
                                        HealthCheck.too_slow])
-_ERROR_LINE = re.compile(r"cards/x\.yaml:\d+: .+")
+_ERROR_LINE = re.compile(r"cards/x\.yaml:\d+(?::\d+)?: .+"
+                         # under a YAML syntax error: the line quoted, a caret under the column
+                         r"| {2}\s*\d+ \| .*| {2}\s*\| *\^")
 _WARNING_LINE = re.compile(r"cards/x\.yaml:\d+: warning: .+")
 _SUMMARY = re.compile(r"\d+ errors? in \d+ files?")
 

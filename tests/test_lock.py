@@ -82,9 +82,18 @@ def test_newest_lines_that_disagree_match_no_content(tmp_path):
     twin = lines[2].replace('"hash": "bb"', '"hash": "b9"')  # same time, other content
     path.write_text("".join([*lines[:3], twin, *lines[3:]]))
     entry = _read(path).entries["g1"]
-    assert entry.digest == "" and entry.mod == 1_700_000_007
+    assert entry.others == (("b9", 1_700_000_007), ("bb", 1_700_000_007))
     assert lock.next_mod(entry, "bb", 1_600_000_000) == 1_700_000_008  # newer than both
     assert lock.next_mod(entry, "b9", 1_600_000_000) == 1_700_000_008
+    assert lock.next_mod(entry, "b0", 1_600_000_000) == 1_700_000_008
+
+
+def test_merged_lines_keep_the_lowest_time_that_reaches_every_branch():
+    merged = Entry("g", "b2", 300, others=(("b0", 100), ("b1", 200), ("b2", 300), ("b1", 400)))
+    assert lock.next_mod(merged, "b1", 50) == 400  # newer than b0 and b2's lines
+    assert lock.next_mod(merged, "b2", 50) == 401  # b1 at 400 is newer: all must update
+    same = Entry("g", "b1", 200, others=(("b1", 100), ("b1", 200), ("b0", 50)))
+    assert lock.next_mod(same, "b1", 999) == 100  # both branches have it: nobody updates
 
 
 @pytest.mark.parametrize("damage, line, words", [

@@ -58,7 +58,7 @@ def test_ids_without_write_lists_and_changes_nothing(tmp_path, runner, monkeypat
         "cards/block.yaml:12: id: what-is-the-median-c117a7",
         "cards/block.yaml:16: id: odd-indentation-3e823f",
         "cards/block.yaml:18: id: the-mode-is-the-most-frequent-value-7aba78",
-        "4 value(s) to pin in 1 file(s); run with --write to pin them",
+        "4 values to pin in 1 file; run with --write to pin them",
     ]
     assert (src / "block.yaml").read_bytes() == (DATA / "block.yaml").read_bytes()
 

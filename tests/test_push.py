@@ -4,6 +4,7 @@ which cannot finish (locked, missing, bad input, killed) leaves everything as it
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import sqlite3
@@ -540,6 +541,13 @@ def test_bad_input_leaves_the_collection_untouched(runner, project, col_path):
     assert result.exit_code == 1
     assert "cards/zoo.yaml:15: unknown key 'answr' in card 'cow'" in result.stderr
     assert _files(col_path.parent) == before
+    # With --json the same failure is JSON on stdout, as for build, diff and stats.
+    as_json = _push(runner, project, col_path, "--json")
+    assert as_json.exit_code == 1
+    assert json.loads(as_json.stdout)["errors"] == [
+        {"file": "cards/zoo.yaml", "line": 15, "column": None,
+         "message": "unknown key 'answr' in card 'cow'; did you mean 'answer'?"}]
+    assert _files(col_path.parent) == before
 
 
 _KILLER = """\
@@ -659,7 +667,8 @@ def test_without_anki_push_says_what_to_install_and_build_still_works(project, c
     pushed = run("push", str(project), "--collection", str(col_path))
     assert pushed.returncode == 1
     assert pushed.stderr == ("this command needs Anki's Python library; install it with "
-                             "pip install 'flashcards[push]' (or pip install anki)\n")
+                             "pip install '.[push]' in a clone of flashcards (or pip install "
+                             "anki)\n")
     assert not (project / "flashcards.lock").exists()
     built = run("build", str(project), "-o", str(project.parent / "build"))
     assert built.returncode == 0, built.stderr

@@ -62,7 +62,7 @@ def _run_hook(root: Path) -> subprocess.CompletedProcess[str]:
 def test_the_hook_passes_a_valid_repository(tmp_path):
     result = _run_hook(_project(tmp_path))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok: 1 deck file(s), 5 card(s), 0 warning(s)\n"
+    assert result.stdout == "ok: 1 deck file, 5 notes, 7 cards, 0 warnings\n"
 
 
 def test_the_hook_fails_on_an_invalid_deck(tmp_path):
@@ -79,6 +79,87 @@ def test_the_hook_is_strict_about_unpinned_ids(tmp_path):
     result = _run_hook(_project(tmp_path, SAMPLE.replace("  - id: hard-one\n", "  -\n")))
     assert result.returncode == 1
     assert "has no 'id'" in result.stderr
+
+
+def _readme_block(after: str, language: str) -> str:
+    """The first fenced block of a language after a piece of README text."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rest = readme.split(after, 1)[1]
+    return re.search(rf"```{language}\n(.*?)\n```", rest, re.DOTALL).group(1)
+
+
+def _git(cwd: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
+                          check=True, env=_git_env()).stdout.strip()
+
+
+def _git_env() -> dict[str, str]:
+    return {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@example.org",
+            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org",
+            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+
+
+def _this_repository(where: Path) -> Path:
+    """This repository's files as they are now, committed on a branch `main` of a repository
+    of their own: what a deck repository's configuration points pre-commit at."""
+    files = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                           cwd=ROOT, capture_output=True, check=True).stdout.decode().split("\0")
+    for name in filter(None, files):
+        if (ROOT / name).is_file():
+            (where / name).parent.mkdir(parents=True, exist_ok=True)
+            (where / name).write_bytes((ROOT / name).read_bytes())
+    _git(where, "init", "-q", "-b", "main")
+    _git(where, "add", "-A")
+    _git(where, "commit", "-q", "-m", "flashcards")
+    return where
+
+
+def test_the_readme_pre_commit_configuration_works_with_real_pre_commit(tmp_path):
+    config = _readme_block("In your deck\nrepository's `.pre-commit-config.yaml`", "yaml")
+    repo = yaml.safe_load(config)["repos"][0]
+    assert repo["rev"] == "main"  # a branch that exists: we publish no tags
+    hooks = _this_repository(tmp_path / "flashcards")
+    decks = _project(tmp_path / "decks")
+    (decks / ".pre-commit-config.yaml").write_text(
+        config.replace(repo["repo"], hooks.as_uri()), encoding="utf-8")
+    _git(decks, "init", "-q")
+    _git(decks, "add", "-A")
+    env = {**_git_env(), "PRE_COMMIT_HOME": str(tmp_path / "pre-commit-home"),
+           "PATH": os.environ.get("PATH", "")}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "pre_commit", *args], cwd=decks, env=env,
+                              capture_output=True, text=True, check=False)
+
+    passed = run("run", "--all-files")
+    assert passed.returncode == 0, passed.stdout + passed.stderr
+    assert re.search(r"^flashcards check\.+Passed$", passed.stdout, re.MULTILINE), passed.stdout
+    (decks / "cards" / "sample.yaml").write_text(SAMPLE.replace("level: advanced",
+                                                                "level: expert"))
+    failed = run("run", "--all-files")
+    assert failed.returncode == 1
+    assert "cards/sample.yaml:26: card 'hard-one': level 'expert' is not one of" in failed.stdout
+    # `autoupdate --freeze` (what the README suggests) pins the newest commit's hash.
+    frozen = run("autoupdate", "--freeze")
+    assert frozen.returncode == 0, frozen.stdout + frozen.stderr
+    pinned = yaml.safe_load((decks / ".pre-commit-config.yaml").read_text())["repos"][0]["rev"]
+    assert pinned == _git(hooks, "rev-parse", "HEAD")
+
+
+def test_the_workflow_installs_a_ref_that_exists(tmp_path):
+    [line] = [step["run"] for step in _steps() if "pip install" in step.get("run", "")]
+    requirement = shlex.split(line)[-1]
+    url, ref = requirement.split("git+", 1)[1].rsplit("@", 1)
+    assert ref == "main"
+    hooks = _this_repository(tmp_path / "flashcards")
+    # pip resolves the branch of a local copy and reads the project there (a dry run: nothing
+    # is installed). (A PEP 508 file URL needs a host, hence localhost.)
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--no-deps",
+         requirement.replace(url, f"file://localhost{hooks.as_posix()}")],
+        capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"Would install flashcards-\S+", result.stdout), result.stdout
 
 
 # --- GitHub Actions ------------------------------------------------------------------------
@@ -170,10 +251,15 @@ def test_readme_documents_every_command_and_option():
     headings = re.findall(r"^### `flashcards (\w+)(.*)`$", readme, flags=re.MULTILINE)
     documented = dict(headings)
     assert set(documented) == set(main.commands)
+    # --color/--no-color belong to every command; "On a terminal" documents them once.
+    everywhere = {"--color", "--no-color"}
+    assert "`--color` or `--no-color` (accepted by `flashcards` itself and by every command" \
+        in readme
     for name, command in main.commands.items():
+        assert everywhere <= {f for p in command.params for f in (*p.opts, *p.secondary_opts)}
         for param in command.params:
             for flag in (*param.opts, *param.secondary_opts):
-                if flag.startswith("-") and flag not in ("-h", "--help"):
+                if flag.startswith("-") and flag not in ("-h", "--help", *everywhere):
                     assert flag in documented[name], f"{name}: {flag} is not in the README"
 
 

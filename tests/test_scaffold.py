@@ -52,7 +52,7 @@ def test_the_scaffold_passes_strict_check_and_the_schema_file_is_not_a_deck(proj
     result = runner.invoke(main, ["check", "--strict"])
     assert result.exit_code == 0, result.output
     assert result.stderr == ""
-    assert result.stdout == "ok: 1 deck file(s), 6 card(s), 0 warning(s)\n"
+    assert result.stdout == "ok: 1 deck file, 6 notes, 8 cards, 0 warnings\n"
 
 
 def test_init_creates_a_missing_folder(tmp_path, runner, monkeypatch):

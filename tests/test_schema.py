@@ -106,7 +106,59 @@ def test_schema_knows_exactly_the_validators_keys_and_levels():
     assert list(SCHEMA["properties"]) == list(FILE_KEYS)
     assert list(card["properties"]) == list(CARD_KEYS)
     assert SCHEMA["additionalProperties"] is False and card["additionalProperties"] is False
-    assert SCHEMA["$defs"]["level"]["enum"] == [level.value for level in Level] + [None]
+    assert SCHEMA["$defs"]["level"]["anyOf"][0]["enum"] == [level.value for level in Level]
+
+
+def _walk(node: object) -> list[object]:
+    """Every value in the schema, depth first."""
+    found = [node]
+    children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else []
+    for child in children:
+        found += _walk(child)
+    return found
+
+
+def test_editors_are_never_offered_null():
+    # yaml-language-server offers every enum value and "null" for every `type: null` as a
+    # completion; null (a missing value) is accepted through a `not` instead, which it skips.
+    for node in _walk(SCHEMA):
+        if isinstance(node, dict):
+            assert None not in node.get("enum", []), node
+            types = node.get("type", [])
+            assert "null" not in (types if isinstance(types, list) else [types]), node
+            assert node.get("const", "") is not None, node
+    for null_key in ("deck: D\nnamespace: ~\nlevel:\ntags:\ndescription: ~\ncards: []\n",):
+        assert schema_accepts(null_key)  # and null still means "missing"
+
+
+_PLACEHOLDER = re.compile(r"\$\{\d+:([^}]*)\}")
+
+
+def _as_inserted(body: object) -> object:
+    """A snippet's body with every placeholder left at its default text, as inserted."""
+    if isinstance(body, str):
+        return _PLACEHOLDER.sub(lambda m: m.group(1), body)
+    if isinstance(body, dict):
+        return {key: _as_inserted(value) for key, value in body.items()}
+    if isinstance(body, list):
+        return [_as_inserted(value) for value in body]
+    return body
+
+
+def test_snippets_are_valid_cards_as_inserted(tmp_path):
+    cards = [_as_inserted(s["body"]) for s in SCHEMA["$defs"]["card"]["defaultSnippets"]]
+    assert {tuple(card) for card in cards} == {("id", "q", "a"), ("id", "q", "a", "reverse"),
+                                               ("id", "cloze")}
+    for number, card in enumerate(cards):
+        card["id"] = f"{card['id']}-{number}"  # three snippets in one file need three ids
+    text = yaml.safe_dump({"deck": "D", "namespace": "d", "cards": cards}, sort_keys=False)
+    assert "${" not in text
+    assert schema_accepts(text)
+    assert check_accepts(tmp_path, text)
+    deck_file = _as_inserted(SCHEMA["defaultSnippets"][0]["body"])
+    text = yaml.safe_dump(deck_file, sort_keys=False)
+    assert schema_accepts(text)
+    assert check_accepts(tmp_path / "file", text)
 
 
 def test_every_key_has_a_description_for_editors():
@@ -242,12 +294,13 @@ REFUSED = {
 
 # tests/data/invalid cases about one file's structure; the others fail before or after it.
 STRUCTURAL_CASES = ["bad-level", "bad-tags-and-flags", "cards-not-list",
-                    "cloze-without-deletion", "missing-deck", "no-answer", "not-a-mapping",
-                    "q-and-cloze", "unknown-key"]
+                    "cloze-without-deletion", "duplicate-id-with-errors", "missing-deck",
+                    "misspelt-keys", "no-answer", "not-a-mapping", "q-and-cloze", "unknown-key"]
 NOT_STRUCTURAL = {
     "alias-bomb": "refused while reading YAML",
     "duplicate-id": "ids unique across cards: JSON Schema cannot compare items' keys",
     "duplicate-id-across-files": "two files",
+    "duplicate-id-in-a-broken-file": "two files",
     "duplicate-key": "refused while reading YAML (JSON cannot even hold it)",
     "empty-file": "refused while reading YAML",
     "image-outside-source": "an image reference inside Markdown text",
@@ -255,6 +308,12 @@ NOT_STRUCTURAL = {
     "not-utf8": "refused while reading the file",
     "python-tag": "refused while reading YAML",
     "syntax-error": "not YAML",
+    "control-escapes": "a double-quoted escape: the schema sees only the text YAML made of it",
+    "yaml-bang-value": "refused while reading YAML (a tag)",
+    **{f"yaml-{name}": "not YAML" for name in (
+        "ampersand-value", "at-value", "backtick-value", "brace-value", "bracket-value",
+        "colon-in-value", "key-indent", "list-indent", "percent-value", "star-value",
+        "tab-indent", "text-without-key", "unclosed-quote", "unknown-escape")},
 }
 
 
@@ -431,9 +490,11 @@ def _near_valid_files(draw: st.DrawFn) -> dict:
 
 _FILE_OR_BROKEN = st.one_of(_near_valid_files(), _near_valid_files(), _FILE, _BROKEN_FILE)
 # Errors that are not about one file's structure: the schema cannot and need not see them.
+# (A control character a double-quoted escape made is a fact of how the text was written.)
 _BEYOND_STRUCTURE = re.compile(r"is used twice in namespace|guid .* is already the note of|"
-                               r"^cards/x\.yaml:\d+: image ")
-_ERROR = re.compile(r"cards/x\.yaml:\d+: (?!warning: )")
+                               r"^cards/x\.yaml:\d+: image "
+                               r"|: in double quotes YAML reads the ")
+_ERROR = re.compile(r"cards/x\.yaml:\d+(?::\d+)?: (?!warning: )")
 
 
 @_SETTINGS

@@ -43,7 +43,7 @@ def test_counts_of_a_known_deck(sample, runner):
         "geo                                           1      1",
         "",
         "total                                         5      7",
-        "0 card(s) over 60 words, 0 unpinned id(s) or namespace(s)",
+        "0 notes over 60 words, 0 unpinned ids or namespaces",
     ]
 
 
@@ -122,11 +122,12 @@ def test_max_words_decides_which_cards_warn(write_cards, tmp_path, monkeypatch, 
     ]
     result = runner.invoke(main, ["stats", "--max-words", "4", "--json"])
     warnings = json.loads(result.stdout)["warnings"]
-    assert [(w["kind"], w["card"], w["where"], w["words"]) for w in warnings] == [
-        ("long", "long/ten", "cards/long.yaml:7", 10),
-        ("long", "long/cloze-eight", "cards/long.yaml:10", 8),
-        ("long", "long/five", "cards/long.yaml:13", 5),
+    assert [(w["kind"], w["card"], w["file"], w["line"]) for w in warnings] == [
+        ("long", "long/ten", "cards/long.yaml", 7),
+        ("long", "long/cloze-eight", "cards/long.yaml", 10),
+        ("long", "long/five", "cards/long.yaml", 13),
     ]
+    assert "answer has 10 words" in warnings[0]["message"]
     assert json.loads(result.stdout)["max_words"] == 4
     assert result.stdout.count("split it into cards") == 3  # each with its message
 
@@ -143,10 +144,10 @@ def test_unpinned_ids_and_namespace_warn(write_cards, tmp_path, monkeypatch, run
         "'flashcards ids --write' to pin it",
     ]
     assert result.stdout.splitlines()[-1] == (
-        "0 card(s) over 60 words, 2 unpinned id(s) or namespace(s)")
+        "0 notes over 60 words, 2 unpinned ids or namespaces")
     warnings = json.loads(runner.invoke(main, ["stats", "--json"]).stdout)["warnings"]
-    assert [(w["kind"], w["card"], w["words"]) for w in warnings] == [
-        ("unpinned-namespace", "loose", None), ("unpinned-id", "loose/unpinned-a99030", None)]
+    assert [(w["kind"], w["card"]) for w in warnings] == [
+        ("unpinned-namespace", None), ("unpinned-id", "loose/unpinned-a99030")]
 
 
 def test_errors_in_the_input_are_reported_like_check(write_cards, tmp_path, monkeypatch,
@@ -156,7 +157,9 @@ def test_errors_in_the_input_are_reported_like_check(write_cards, tmp_path, monk
     result = runner.invoke(main, ["stats", "--json"])
     assert result.exit_code == 1
     assert result.exception is None or isinstance(result.exception, SystemExit)
-    assert result.stdout == ""
+    assert json.loads(result.stdout) == {"ok": False, "warnings": [], "errors": [
+        {"file": "cards/bad.yaml", "line": 4, "column": None,
+         "message": "card 'x': no answer; add 'a:' with the answer"}]}
     assert result.stderr == ("cards/bad.yaml:4: card 'x': no answer; add 'a:' with the answer\n"
                              "1 error in 1 file\n")
 
@@ -184,3 +187,37 @@ def test_the_command_line_default_is_the_documented_one():
 def test_count_words(text, words):
     assert stats.count_words(text) == words
 
+
+
+def test_chinese_and_japanese_are_counted_by_characters():
+    assert stats.count_words("什么是梯度下降") == 4  # 7 characters, two to a word
+    assert stats.count_words("梯" * 400) == 200
+    assert stats.count_words("softmax 函数的作用") == 1 + 3
+    assert stats.count_words("ひらがなとカタカナ") == 5
+    assert stats.count_words("{{c1::梯度}}下降") == 2
+    assert stats.count_words("two words") == 2 and stats.count_words("سلام دنیا") == 2
+
+
+def test_a_long_chinese_answer_warns(write_cards, tmp_path, monkeypatch, runner):
+    monkeypatch.chdir(tmp_path)
+    answer = "梯度下降沿着损失函数梯度的反方向更新参数。" * 20  # 420 characters
+    write_cards({"zh.yaml": "deck: 深度学习\nnamespace: zh\ncards:\n  - id: gd\n"
+                            f"    q: 什么是梯度下降？\n    a: {answer}\n"
+                            "  - id: short\n    q: 学习率\n    a: 步长的大小。\n"})
+    warned = _warned(runner)
+    assert warned == [
+        "cards/zh.yaml:6: warning: card 'gd': answer has 200 words (more than 60); split it "
+        "into cards of one fact each, or move details to 'extra'"]
+
+
+def test_tables_line_up_with_wide_characters(write_cards, tmp_path, monkeypatch, runner):
+    monkeypatch.chdir(tmp_path)
+    write_cards({"zh.yaml": "deck: 深度学习\nnamespace: zh\ntags: [数学]\ncards:\n"
+                            "  - {id: a, q: 问题, a: 答案}\n",
+                 "en.yaml": "deck: Plain\nnamespace: en\ncards:\n  - {id: a, q: Q, a: A}\n"})
+    lines = runner.invoke(main, ["stats"]).stdout.splitlines()
+    from flashcards.model import display_width
+
+    rows = [line for line in lines if line.startswith(("深度学习", "Plain", "数学", "total"))]
+    assert len(rows) == 4
+    assert {display_width(row) for row in rows} == {display_width(lines[0])}

@@ -26,8 +26,8 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
 
 def deck(answers: dict[str, str] | None = None, ids: int = 6, deck_name: str = "Team") -> str:
     answers = answers or {}
-    cards = "".join(f"  - id: c{n}\n    q: Question {n}?\n    a: {answers.get(f'c{n}', f'Answer {n}.')}\n"
-                    for n in range(1, ids + 1))
+    cards = "".join(f"  - id: c{n}\n    q: Question {n}?\n"
+                    f"    a: {answers.get(f'c{n}', f'Answer {n}.')}\n" for n in range(1, ids + 1))
     return f"deck: {deck_name}\nnamespace: team\ncards:\n{cards}"
 
 
@@ -117,43 +117,40 @@ def learners(tmp_path: Path):
         learner.close()
 
 
-def _branches(repo: Repo, learners, a_edit: dict, b_edit: dict) -> tuple[Learner, Learner]:
-    """Base built and committed; branch a and b each edit and build; a learner of each
-    imported base, then their branch, then fixed c5 in Anki."""
+def _base(repo: Repo, union: bool = True) -> None:
+    """Build and commit the base deck; without union, as a project made before it."""
     repo.flashcards("build", epoch=1_700_000_000)
+    if not union:
+        (repo.root / "cards" / ".gitattributes").unlink()
     repo.commit("base")
-    repo.git("checkout", "-q", "-b", "a")
-    repo.write(deck(a_edit))
-    repo.flashcards("build", epoch=1_700_000_100)
-    repo.commit("a")
-    a_packages = {p.name: p.read_bytes() for p in repo.packages()}
+
+
+def _branch(repo: Repo, name: str, edit: dict, epoch: int, union: bool = True) -> None:
+    """A branch from main that edits answers, built and committed."""
     repo.git("checkout", "-q", "main")
-    repo.git("checkout", "-q", "-b", "b")
-    repo.write(deck(b_edit))
-    repo.flashcards("build", epoch=1_700_000_200)
-    repo.commit("b")
-    b_dir = repo.root.parent / "b-packages"
-    b_dir.mkdir()
-    for package in repo.packages():
-        shutil.copy(package, b_dir)
-    repo.git("checkout", "-q", "a")
-    a_dir = repo.root.parent / "a-packages"
-    a_dir.mkdir()
-    for name, data in a_packages.items():
-        (a_dir / name).write_bytes(data)
-    learner_a, learner_b = learners("a"), learners("b")
-    base = repo.root.parent / "base-packages"
-    repo.git("stash", "-q", check=False)
-    for learner, folder in ((learner_a, a_dir), (learner_b, b_dir)):
-        learner.take(sorted(folder.glob("*.apkg")))
-        learner.fix("c5", "My own better answer 5.")
-    del base
-    return learner_a, learner_b
+    repo.git("checkout", "-q", "-b", name)
+    repo.write(deck(edit))
+    repo.flashcards("build", epoch=epoch)
+    if not union:
+        (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
+    repo.commit(name)
+
+
+def _learner(learners, name: str, repo: Repo) -> Learner:
+    """A learner who imported the packages just built, then fixed c5 in Anki."""
+    learner = learners(name)
+    learner.take(repo.packages())
+    learner.fix("c5", "My own better answer 5.")
+    return learner
 
 
 def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learners):
-    learner_a, learner_b = _branches(repo, learners, {"c2": "Answer two, by A."},
-                                     {"c3": "Answer three, by B."})
+    _base(repo)
+    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100)
+    learner_a = _learner(learners, "a", repo)
+    _branch(repo, "b", {"c3": "Answer three, by B."}, 1_700_000_200)
+    learner_b = _learner(learners, "b", repo)
+    repo.git("checkout", "-q", "a")
     assert (repo.root / "cards" / ".gitattributes").read_text() == "flashcards.lock merge=union\n"
     merged = repo.git("merge", "-q", "--no-edit", "b", check=False)
     assert merged.returncode == 0, merged.stdout + merged.stderr  # no conflict, lock included
@@ -163,11 +160,9 @@ def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learne
     # The lock holds both branches' lines, so nothing is newer than what it recorded.
     assert "0 new, 0 changed, 6 unchanged" in build.stdout
     # Each learner receives exactly the other branch's edit; their own fix stays.
-    assert learner_a.take(repo.packages()) == {"new": 0, "updated": 1, "duplicate": 5,
-                                               "conflicting": 0}
-    assert learner_b.take(repo.packages()) == {"new": 0, "updated": 1, "duplicate": 5,
-                                               "conflicting": 0}
     for learner in (learner_a, learner_b):
+        assert learner.take(repo.packages()) == {"new": 0, "updated": 1, "duplicate": 5,
+                                                 "conflicting": 0}
         assert learner.back("c2") == "Answer two, by A."
         assert learner.back("c3") == "Answer three, by B."
         assert learner.back("c5") == "My own better answer 5."
@@ -180,23 +175,10 @@ def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learne
 
 
 def test_a_lock_git_could_not_merge_is_resolved_not_reset(repo, learners):
-    repo.flashcards("build", epoch=1_700_000_000)
-    (repo.root / "cards" / ".gitattributes").unlink()  # as in a project made before union
-    repo.commit("base")
-    repo.git("checkout", "-q", "-b", "a")
-    repo.write(deck({"c2": "Answer two, by A."}))
-    repo.flashcards("build", epoch=1_700_000_100)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("a")
-    learner_a = learners("a")
-    learner_a.take(repo.packages())
-    learner_a.fix("c5", "My own better answer 5.")
-    repo.git("checkout", "-q", "main")
-    repo.git("checkout", "-q", "-b", "b")
-    repo.write(deck({"c3": "Answer three, by B."}))
-    repo.flashcards("build", epoch=1_700_000_200)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("b")
+    _base(repo, union=False)
+    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100, union=False)
+    learner_a = _learner(learners, "a", repo)
+    _branch(repo, "b", {"c3": "Answer three, by B."}, 1_700_000_200, union=False)
     repo.git("checkout", "-q", "a")
     merged = repo.git("merge", "--no-edit", "b", check=False)
     assert merged.returncode != 0 and "flashcards.lock" in merged.stdout  # the lock conflicts
@@ -214,23 +196,11 @@ def test_a_lock_git_could_not_merge_is_resolved_not_reset(repo, learners):
 
 
 def test_taking_one_side_still_gives_the_other_branch_the_merged_content(repo, learners):
-    repo.flashcards("build", epoch=1_700_000_000)
-    (repo.root / "cards" / ".gitattributes").unlink()  # the lock will conflict too
-    repo.commit("base")
-    repo.git("checkout", "-q", "-b", "a")
-    repo.write(deck({"c2": "Answer two, by A."}))
-    repo.flashcards("build", epoch=1_700_000_100)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("a")
-    repo.git("checkout", "-q", "main")
-    repo.git("checkout", "-q", "-b", "b")
-    repo.write(deck({"c2": "Answer two, by B.", "c4": "Answer four, by B."}))
-    repo.flashcards("build", epoch=1_700_000_200)
-    (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
-    repo.commit("b")
-    learner_b = learners("b")
-    learner_b.take(repo.packages())
-    learner_b.fix("c5", "My own better answer 5.")
+    _base(repo, union=False)  # the lock will conflict too
+    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100, union=False)
+    _branch(repo, "b", {"c2": "Answer two, by B.", "c4": "Answer four, by B."}, 1_700_000_200,
+            union=False)
+    learner_b = _learner(learners, "b", repo)
     repo.git("checkout", "-q", "a")
     assert repo.git("merge", "--no-edit", "b", check=False).returncode != 0
     repo.git("checkout", "--ours", "--", "cards/")  # branch a's deck and lock, whole
@@ -242,6 +212,56 @@ def test_taking_one_side_still_gives_the_other_branch_the_merged_content(repo, l
     assert learner_b.back("c2") == "Answer two, by A."
     assert learner_b.back("c4") == "Answer 4."
     assert learner_b.back("c5") == "My own better answer 5."
+
+
+@pytest.mark.parametrize("side, commit_first", [("--ours", True), ("--theirs", False),
+                                                ("--theirs", True)])
+def test_taking_either_side_and_committing_before_the_build_loses_nothing(repo, learners, side,
+                                                                         commit_first):
+    _base(repo, union=False)
+    _branch(repo, "a", {"c2": "Answer two, by A.", "c3": "Answer three, by A."}, 1_700_000_100,
+            union=False)
+    learner_a = _learner(learners, "a", repo)
+    _branch(repo, "b", {"c2": "Answer two, by B.", "c4": "Answer four, by B."}, 1_700_000_200,
+            union=False)
+    learner_b = _learner(learners, "b", repo)
+    repo.git("checkout", "-q", "a")
+    assert repo.git("merge", "--no-edit", "b", check=False).returncode != 0
+    repo.git("checkout", side, "--", "cards/")
+    if commit_first:  # the merge is committed as it is, and built later (say, by CI)
+        repo.commit("merge b")
+    repo.flashcards("build", epoch=1_700_000_300)
+    ours = side == "--ours"
+    expected = {"c2": f"Answer two, by {'A' if ours else 'B'}.",
+                "c3": "Answer three, by A." if ours else "Answer 3.",
+                "c4": "Answer 4." if ours else "Answer four, by B."}
+    for learner in (learner_a, learner_b):
+        log = learner.take(repo.packages())
+        assert (log["new"], log["conflicting"]) == (0, 0)
+        assert {card: learner.back(card) for card in expected} == expected
+        assert learner.back("c5") == "My own better answer 5."
+
+
+def test_two_branches_that_each_made_the_lock_merge(repo, learners):
+    repo.commit("deck without a lock")
+    repo.git("checkout", "-q", "-b", "a")
+    repo.flashcards("build", epoch=1_700_000_100)
+    repo.commit("a builds first")
+    learner_a = _learner(learners, "a", repo)
+    repo.git("checkout", "-q", "main")
+    repo.git("checkout", "-q", "-b", "b")
+    repo.write(deck({"c3": "Answer three, by B."}))
+    repo.flashcards("build", epoch=1_700_000_200)
+    repo.commit("b builds first too")
+    repo.git("checkout", "-q", "a")
+    merged = repo.git("merge", "--no-edit", "b", check=False)  # add/add of the lock
+    if merged.returncode != 0:  # the deck conflicts only if git cannot merge the YAML
+        repo.git("checkout", "--theirs", "--", "cards/deck.yaml")
+    repo.flashcards("build", epoch=1_700_000_300)
+    log = learner_a.take(repo.packages())
+    assert (log["new"], log["updated"], log["conflicting"]) == (0, 1, 0)
+    assert learner_a.back("c3") == "Answer three, by B."
+    assert learner_a.back("c5") == "My own better answer 5."
 
 
 def test_building_a_file_or_a_subfolder_is_the_same_project(repo, learners):
@@ -258,7 +278,7 @@ def test_building_a_file_or_a_subfolder_is_the_same_project(repo, learners):
     for source in ("cards/net/net.yaml", "cards/net", "cards/deck.yaml"):
         result = repo.flashcards("build", source, epoch=1_700_000_100)
         assert "removed" not in result.stdout.replace("0 removed", ""), result.stdout
-        assert f"lock: cards/flashcards.lock" in result.stdout
+        assert "lock: cards/flashcards.lock" in result.stdout
         assert lock.read_bytes() == before
         assert not (repo.root / "cards" / "net" / "flashcards.lock").exists()
         assert {p.name: p.read_bytes() for p in repo.packages()} == packages
@@ -273,7 +293,8 @@ def test_building_a_file_or_a_subfolder_is_the_same_project(repo, learners):
     assert learner.take(repo.packages())["updated"] == 1
     assert learner.back("c5") == "My own better answer 5."
     # Messages name the file the same way whichever SOURCE was given.
-    write_tree(repo.root, {"cards/net/net.yaml": "deck: Net\nnamespace: net\ncards:\n  - {id: x}\n"})
+    write_tree(repo.root, {"cards/net/net.yaml":
+                           "deck: Net\nnamespace: net\ncards:\n  - {id: x}\n"})
     for source in ("cards", "cards/net", "cards/net/net.yaml"):
         failed = repo.flashcards("build", source, check=False)
         assert failed.returncode == 1
@@ -309,7 +330,7 @@ def test_a_removed_card_ships_from_the_lock_alone_in_a_fresh_clone(repo, tmp_pat
     clone = Repo(tmp_path / "clone")
     subprocess.run(["git", "clone", "-q", str(repo.root), str(clone.root)], check=True)
     result = clone.flashcards("build", epoch=1_700_000_100)
-    assert "removed: 1 card(s)" in result.stdout
+    assert "removed: 1 note no longer in the sources stays" in result.stdout
     [package] = clone.packages()
     notes = {n["fields"][5]: n for n in read_apkg(package).notes}
     assert set(notes) == {f"c{n}" for n in range(1, 7)}
@@ -419,7 +440,7 @@ def test_a_symlinked_folder_is_followed_once(repo):
     (repo.root / "cards" / "linked-again").symlink_to(repo.root / "shared")
     (repo.root / "shared" / "loop").symlink_to(repo.root / "shared")
     result = repo.flashcards("build", epoch=1_700_000_000)
-    assert "Shared::Basic" in result.stdout and "1 notes" in result.stdout
+    assert "Shared::Basic" in result.stdout and "1 note " in result.stdout
 
 
 def test_a_format_1_lock_is_converted_without_making_any_note_newer(tmp_path, learners):
@@ -444,3 +465,22 @@ def test_a_format_1_lock_is_converted_without_making_any_note_newer(tmp_path, le
     # The removed card the old lock carried is still carried, tagged.
     [package] = project.packages()
     assert any("flashcards::removed" in n["tags"] for n in read_apkg(package).notes)
+
+
+def test_a_package_this_project_no_longer_writes_is_removed(repo):
+    repo.write(deck() + "  - {id: hard, q: Hard?, a: Yes., level: advanced}\n")
+    repo.flashcards("build", "--combined", epoch=1_700_000_000)
+    assert packages_in(repo.root / "build") == ["team-advanced.apkg", "team-all.apkg",
+                                                "team-basic.apkg"]
+    (repo.root / "build" / "older.apkg").write_bytes(b"built by hand, or by flashcards 0.x")
+    result = repo.flashcards("build", epoch=1_700_000_000)
+    assert packages_in(repo.root / "build") == ["older.apkg", "team-advanced.apkg",
+                                                "team-basic.apkg"]
+    assert "team-all.apkg" not in result.stdout
+    # A build of one file leaves the project's other packages alone.
+    write_tree(repo.root, {"cards/more.yaml": deck(ids=1, deck_name="More").replace(
+        "namespace: team", "namespace: more")})
+    repo.flashcards("build", epoch=1_700_000_100)
+    repo.flashcards("build", "cards/more.yaml", epoch=1_700_000_100)
+    assert packages_in(repo.root / "build") == ["more-basic.apkg", "older.apkg",
+                                                "team-advanced.apkg", "team-basic.apkg"]

@@ -25,6 +25,7 @@ MEDIA_FOLDER = "media"
 _SIMPLE_TAGS = {"b", "strong", "i", "em", "br", "img"}
 _SAME = {"strong": "b", "em": "i"}
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_EMPTY_STYLE = re.compile(r' style=""')
 _SOUND = re.compile(r"\[sound:([^\]]+)\]")
 _ESCAPE = re.compile(r"([\\`*_<>$~|])|(\](?=[(:\[]))|(&(?=[#A-Za-z]))")
 _LINE_START = re.compile(r"^(\s*)([#+=>-]|\d+(?=[.)]))", re.MULTILINE)
@@ -224,10 +225,12 @@ def convert_field(field_html: str, media_dir: Path, stage: Path) -> Converted | 
 
 
 def _html_candidates(field_html: str) -> list[str]:
+    # The renderer's own allow-list, so that the kept HTML renders without a warning.
     clean = nh3.clean(field_html, tags=render._ALLOWED_TAGS,
                       attributes=render._ALLOWED_ATTRIBUTES,
-                      filter_style_properties={"text-align"}, url_schemes=render._SAFE_SCHEMES,
-                      link_rel=None)
+                      filter_style_properties=render._STYLE_PROPERTIES,
+                      url_schemes=render._SAFE_SCHEMES, link_rel=None)
+    clean = _EMPTY_STYLE.sub("", clean)
     mathless = _MATH.sub(lambda m: f"${m.group(1)}$" if m.group(1) is not None
                          else f"$${m.group(2)}$$", clean)
     return list(dict.fromkeys([clean, mathless]))

@@ -221,10 +221,13 @@ def _scalar(value: str, indent: str, flow: bool = False) -> str:
             and not (flow and any(c in value for c in ",[]{}"))):
         return value
     lines = value.split("\n")
-    if (len(lines) > 1 and lines[-1] and not value[0].isspace() and "\t" not in value
-            and not _ESCAPED.search(value) and "\r" not in value
+    # A literal block keeps text as it is (a double-quoted escape like \n before "eq" is what
+    # check warns about); one starting with a space says its indentation (always two more
+    # than its key's).
+    if (len(lines) > 1 and lines[-1] and not _ESCAPED.search(value) and "\r" not in value
             and all(line == line.rstrip() for line in lines)):
-        return "|-\n" + "\n".join(indent + line if line else "" for line in lines)
+        header = "|2-" if value[0] in " \t" else "|-"
+        return header + "\n" + "\n".join(indent + line if line else "" for line in lines)
     quoted = json.dumps(value, ensure_ascii=False)
     return _ESCAPED.sub(lambda m: f"\\u{ord(m.group()):04x}", quoted)
 

@@ -6,6 +6,7 @@ import json
 from typing import TYPE_CHECKING
 
 from flashcards.push.plan import PushPlan
+from flashcards.report import warning_json
 
 if TYPE_CHECKING:
     from flashcards.push.run import PushResult
@@ -52,7 +53,7 @@ def as_json(result: PushResult) -> str:
     plan, target, dry_run = result.plan, str(result.collection), result.dry_run
     packages = [{"deck": o.name, "path": str(o.path), "notes": o.notes, "cards": o.cards}
                 for o in result.build.outputs]
-    warnings = [str(w) for w in result.build.warnings]
+    warnings = [warning_json(w) for w in result.build.warnings]  # the shape of every command
     changes = [{"status": "new", "card": c.label, "where": c.where, "deck": c.deck_name}
                for c in plan.new]
     changes += [{"status": "changed", "card": u.label, "where": u.where, "deck": u.deck,

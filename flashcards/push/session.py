@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flashcards.errors import FlashcardsError
 
-INSTALL_HINT = "pip install 'flashcards[push]'"
+INSTALL_HINT = "pip install '.[push]' in a clone of flashcards"
 
 
 def require_anki() -> None:
