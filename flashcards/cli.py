@@ -151,6 +151,7 @@ def _target(collection_path: Path | None, profile: str | None) -> Path:
 
 
 @main.command("import")
+@_colour_option
 @click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--out", default="cards", show_default=True,
               type=click.Path(file_okay=False, path_type=Path),
@@ -174,7 +175,7 @@ def import_command(source: Path | None, out: Path, deck: str | None, namespace: 
         result = import_deck(source if package else _target(source, profile), out, deck=deck,
                              namespace=namespace)
     except FlashcardsError as error:
-        _fail(error)
+        _fail(error, as_json)
     for line in report.left_out(result):
         echo_warning(line)
     click.echo(report.as_json(result) if as_json else "\n".join(
@@ -228,7 +229,7 @@ def _push_and_report(source: Path, out: Path, target: Path, dry_run: bool, remov
     progress.finish()
     _warn(result.build.warnings)
     plan = result.plan
-    if result.adoptions and dry_run:
+    if result.adoptions and dry_run and not as_json:
         click.echo(adopt_report.adopting(result.adoptions, dry_run=True))
     for error in (*(b.error for b in result.still_blocked), *(c.error() for c in plan.conflicts)):
         echo_error(str(error))

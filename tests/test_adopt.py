@@ -503,3 +503,18 @@ def test_the_import_modules_load_without_anki():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout == "False\n", out.stderr
+
+
+def test_dry_run_adopt_json_lists_what_would_be_adopted(runner, tmp_path, learner):
+    import json
+
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt",
+                  "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sum(item["notes"] for item in report["adopted"]) == CONVERTED
+    assert {item["stock"] for item in report["adopted"]} == {
+        "Basic", "Basic (and reversed card)", "Basic (optional reversed card)", "Cloze"}
+    assert report["blocked"] == []
