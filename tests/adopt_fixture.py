@@ -19,6 +19,8 @@ NOTES = [
     ("Basic", "Lang::Basic", ["A table", "<table><tr><th>a</th><td>1</td></tr></table>"], []),
     ("Basic", "Lang::Intermediate", ["Figure?", 'see <img src="fig one.png"><br>here'], []),
     ("Basic", "Lang::Intermediate", ["Say it", "[sound:hello.mp3]"], []),
+    ("Basic", "Lang::Intermediate", ["<div>Boxed</div>", '<div><img src="fig one.png"></div>'],
+     []),
     ("Basic", "Lang::Advanced", ["Line<br>break", "x &lt; y * 2_3"], []),
     ("Basic (and reversed card)", "Lang::Basic", ["chat", "cat"], ["lang::fr"]),
     ("Basic (optional reversed card)", "Lang::Basic", ["chien", "dog", "y"], []),

@@ -138,6 +138,14 @@ def test_an_image_becomes_a_markdown_image_of_the_same_file(tmp_path):
     assert (tmp_path / "stage/media/my pic.png").read_bytes() == png_bytes()
 
 
+def test_an_image_in_kept_html_points_into_the_media_folder(tmp_path):
+    (tmp_path / "my pic.png").write_bytes(png_bytes())
+    converted = convert_field('<div>see <img src="my pic.png"></div><div>b</div>', tmp_path,
+                              tmp_path / "stage")
+    assert converted.text == '<div>see <img src="media/my%20pic.png"></div><div>b</div>'
+    assert (converted.markdown, converted.media) == (False, ("my pic.png",))
+
+
 def test_a_missing_image_is_a_reason_not_a_guess(tmp_path):
     assert "not in the source's media" in convert_field('<img src="gone.png">', tmp_path,
                                                         tmp_path / "stage")

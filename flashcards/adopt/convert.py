@@ -10,11 +10,13 @@ stay as they are.
 
 from __future__ import annotations
 
+import html
 import re
 import shutil
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
 import nh3
 
@@ -26,6 +28,7 @@ _SIMPLE_TAGS = {"b", "strong", "i", "em", "br", "img"}
 _SAME = {"strong": "b", "em": "i"}
 _MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
 _EMPTY_STYLE = re.compile(r' style=""')
+_IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
 _SOUND = re.compile(r"\[sound:([^\]]+)\]")
 _ESCAPE = re.compile(r"([\\`*_<>$~|])|(\](?=[(:\[]))|(&(?=[#A-Za-z]))")
 _LINE_START = re.compile(r"^(\s*)([#+=>-]|\d+(?=[.)]))", re.MULTILINE)
@@ -231,6 +234,9 @@ def _html_candidates(field_html: str) -> list[str]:
                       filter_style_properties=render._STYLE_PROPERTIES,
                       url_schemes=render._SAFE_SCHEMES, link_rel=None)
     clean = _EMPTY_STYLE.sub("", clean)
+    # Images point into the deck file's media folder, where the renderer bundles them from.
+    clean = _IMG_SRC.sub(lambda m: m.group(1) + MEDIA_FOLDER + "/"
+                         + quote(html.unescape(m.group(2))) + m.group(3), clean)
     mathless = _MATH.sub(lambda m: f"${m.group(1)}$" if m.group(1) is not None
                          else f"$${m.group(2)}$$", clean)
     return list(dict.fromkeys([clean, mathless]))
