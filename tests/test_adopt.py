@@ -526,3 +526,32 @@ def test_dry_run_adopt_json_lists_what_would_be_adopted(runner, tmp_path, learne
     assert {item["stock"] for item in report["adopted"]} == {
         "Basic", "Basic (and reversed card)", "Basic (optional reversed card)", "Cloze"}
     assert report["blocked"] == []
+
+
+def test_imported_files_work_with_ids_write_and_build_twice(runner, tmp_path, learner):
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "cards").glob("*.yaml")}
+    assert _run(runner, tmp_path, "ids", "--write", "cards").exit_code == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "cards").glob("*.yaml")} == before
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    again = _run(runner, tmp_path, "build", "cards")
+    assert again.exit_code == 0 and "0 new, 0 changed" in again.stdout
+
+
+def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path, learner):
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    other = tmp_path / "other"
+    (other / "cards").mkdir(parents=True)
+    (other / "cards/o.yaml").write_text("deck: Other\nnamespace: other\ncards:\n"
+                                        "  - {id: a, q: b, a: c}\n"
+                                        "  - {id: z, cloze: '{{c1::z}}'}\n")
+    assert _run(runner, other, "push", "cards", "--collection", col_path).exit_code == 0
+    before = _state(col_path)
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards", "--deck", "Lang")
+    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    assert adopted.exit_code == 0, adopted.stderr
+    after = _state(col_path)
+    assert after["notes"].keys() == before["notes"].keys()
+    assert after["scheduling"] == before["scheduling"]
+    assert after["shown"] == before["shown"]
+    assert sorted(after["notetypes"].values()) == sorted(before["notetypes"].values())
