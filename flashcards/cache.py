@@ -48,6 +48,9 @@ class FileResult:
     deck_file: DeckFile
     cards: tuple[RenderedCard, ...]
     warnings: tuple[SourceWarning, ...]
+    # The cards a later compile of an edited version may take as they are, by render_key:
+    # (fields, media, image fingerprints); see pipeline.compile_file.
+    reusable: dict[str, tuple] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,8 @@ class _Stored:
     result: FileSummary | tuple[NoteContent, ...]  # the summary, or what packages need
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
     rest: str = ""  # in the summary: a digest of the notes that follow it in the file
+    reusable: dict[str, tuple] | None = None  # with the notes: FileResult.reusable
+    tool: str = ""  # with the notes: the tool_fingerprint that rendered them
 
 
 def cache_root() -> Path | None:
@@ -195,7 +200,9 @@ class BuildCache:
         try:
             # One file: the summary, then the notes (read only while packaging), whose digest
             # the summary holds, so that a damaged file is never taken for a sound one.
-            tail = pickle.dumps(_Stored(key, notes, images), protocol=pickle.HIGHEST_PROTOCOL)
+            tail = pickle.dumps(_Stored(key, notes, images, reusable=result.reusable,
+                                        tool=tool_fingerprint()),
+                                protocol=pickle.HIGHEST_PROTOCOL)
             head = pickle.dumps(_Stored(key, summary, images, _digest(tail)),
                                 protocol=pickle.HIGHEST_PROTOCOL)
             data = len(head).to_bytes(8, "little") + head + tail
@@ -213,6 +220,25 @@ class BuildCache:
                 if path.suffix == ".pickle" and path.name.split(".")[0] not in self.used:
                     with contextlib.suppress(OSError):
                         path.unlink()
+
+    # Which entry holds each file's last compile, so that an edited file reuses the cards that
+    # did not change (see pipeline.compile_file).
+
+    def _paths_path(self) -> Path:
+        return self.folder / "paths.json"
+
+    def last_keys(self) -> dict[str, str]:
+        """{display path: cache key of the file's last compile}."""
+        try:
+            data = json.loads(self._paths_path().read_text(encoding="utf-8"))
+            return {str(k): str(v) for k, v in data.items()}
+        except Exception:  # noqa: BLE001 - a damaged record only means "render every card"
+            return {}
+
+    def save_last_keys(self, keys: dict[str, str]) -> None:
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(self._paths_path(), json.dumps(keys, sort_keys=True).encode(),
+                             durable=False)
 
     # Packages: what each output file was made from, so an unchanged one is not rewritten.
 
@@ -284,6 +310,20 @@ def unchanged(fingerprint: tuple[str, int, int, str]) -> bool:
 
 def file_path(folder: Path, key: str) -> str:
     return os.path.join(folder, "files", f"{key}.pickle")
+
+
+def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
+    """The reusable card fields of an earlier compile (by this very tool), or {}."""
+    try:
+        with open(file_path(folder, key), "rb") as handle:
+            handle.seek(8 + int.from_bytes(handle.read(8), "little"))  # past the summary
+            stored = pickle.load(handle)
+        if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
+                tool_fingerprint()) and isinstance(stored.reusable, dict):
+            return stored.reusable
+    except Exception:  # noqa: BLE001 - no earlier compile to reuse: render every card
+        pass
+    return {}
 
 
 def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:

@@ -26,6 +26,7 @@ from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.load import parse_source, read_bytes
 from flashcards.model import (
     BuiltDecks,
+    Card,
     Change,
     DeckFile,
     DeckLevel,
@@ -71,9 +72,33 @@ class BuildResult:
     notices: tuple[str, ...] = ()  # things done besides packages and lock, to tell the user
 
 
-def compile_file(path: Path, display: str, src_root: Path, data: bytes
+def _fingerprints(result: RenderedCard) -> tuple | None:
+    """The fingerprints of a card's images (None if one cannot be read: no reuse then)."""
+    from flashcards.cache import fingerprint
+
+    try:
+        return tuple(fingerprint(media.path) for media in result.media)
+    except OSError:
+        return None
+
+
+def render_key(card: Card, deck_file: DeckFile) -> str:
+    """Everything a card's fields are rendered from, apart from images and the tool itself."""
+    parts = (card.kind, card.front, card.back, card.extra, card.hint, card.id,
+             "y" if card.reverse else "", deck_file.rel)
+    return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
+def compile_file(path: Path, display: str, src_root: Path, data: bytes,
+                 reuse: dict[str, tuple] | None = None
                  ) -> tuple[FileResult | None, list[SourceError]]:
-    """Parse, validate and render one deck file. Pure: the same bytes give the same result."""
+    """Parse, validate and render one deck file. Pure: the same bytes give the same result.
+
+    `reuse` holds cards rendered by an earlier compile of this file by this same tool
+    (render_key -> fields, media, and the fingerprints of those images): a card whose key is
+    there and whose images are unchanged is not rendered again, so editing one card of a big
+    file renders one card. Cards that had warnings are always rendered (warnings name lines)."""
+    from flashcards.cache import unchanged
     from flashcards.render import render_card
 
     source, errors = parse_source(path, display, data)
@@ -83,16 +108,27 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes
     if deck_file is None:
         return None, errors
     rendered: list[RenderedCard] = []
+    reusable: dict[str, tuple] = {}
     for card in deck_file.cards:
-        result, card_errors, card_warnings = render_card(card, deck_file, src_root)
+        key = render_key(card, deck_file)
+        earlier = reuse.get(key) if reuse else None
+        if earlier is not None and all(map(unchanged, earlier[2])):
+            result = RenderedCard(card, deck_file, ids.note_guid(deck_file.namespace, card.id),
+                                  earlier[0], earlier[1])
+            card_errors, card_warnings, images = [], [], earlier[2]
+        else:
+            result, card_errors, card_warnings = render_card(card, deck_file, src_root)
+            images = _fingerprints(result) if result is not None and not card_warnings else None
         errors.extend(card_errors)
         warnings.extend(card_warnings)
         if result is not None:
             _ = result.digest  # computed here: in a worker, and stored in the cache
             rendered.append(result)
+            if images is not None:
+                reusable[key] = (result.fields, result.media, images)
     if errors:
         return None, errors
-    return FileResult(deck_file, tuple(rendered), tuple(warnings)), []
+    return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
 
 
 # Below this much YAML to compile, starting worker processes costs more than it saves.
@@ -110,6 +146,7 @@ class _Job:
     cache_folder: Path | None  # store the result there (full and summary)
     summary: bool  # return only the summary (the HTML stays in the cache, if stored)
     data: bytes | None  # the bytes read (None: read again, see KEEP_BYTES)
+    previous: str = ""  # the cache key of this file's last compile, whose cards may be reused
 
 
 def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[SourceError]]:
@@ -124,7 +161,12 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         if file_key(job.display, str(job.src_root.resolve()), data) != job.key:
             return None, [SourceError(Location(job.display, 1), "the file changed while it was "
                                       "being built (an editor still saving?); build again")]
-    result, errors = compile_file(job.path, job.display, job.src_root, data)
+    reuse = None
+    if job.previous and job.cache_folder is not None:
+        from flashcards.cache import load_reusable
+
+        reuse = load_reusable(job.cache_folder, job.previous)
+    result, errors = compile_file(job.path, job.display, job.src_root, data, reuse)
     del data
     if result is None:
         return None, errors
@@ -226,6 +268,7 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     order: list[int] = []
     folder = cache.folder if cache is not None and store else None
     whole = KEEP_WHOLE  # small files compiled now come back whole, up to this much YAML
+    last = cache.last_keys() if cache is not None and store else {}
     for index, source in enumerate(sources):
         hit = cache.get_summary(source.key) if cache is not None and summaries else None
         if hit is not None:
@@ -236,7 +279,7 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
             whole -= source.size
             summary = False
         jobs.append(_Job(source.path, source.display, src_root, source.key,
-                         folder, summary, source.data))
+                         folder, summary, source.data, last.get(source.display, "")))
         order.append(index)
     parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
     # Small files travel to the workers in batches: one task per file would cost more in
@@ -252,6 +295,10 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
         errors.extend(file_errors)
         if result is not None:
             found[index] = result
+    if cache is not None and store:
+        compiled = {**last, **{sources[index].display: sources[index].key for index in found}}
+        if compiled != last:
+            cache.save_last_keys(compiled)
     results = [found[index] for index in sorted(found)]
     deck_files = [result.deck_file for result in results]
     failed = [sources[index] for index in order if index not in found] if errors else []

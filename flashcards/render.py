@@ -177,8 +177,6 @@ def _markdown_html(text: str) -> str:
     if "\\(" in text or "\\[" in text:
         text, spans = _set_math_aside(text)
     out = pyromark.html(text, options=_OPTIONS)
-    if "<pre><code class=" in out:
-        out = _FENCE.sub(_highlight, out)
     if '<span class="math' in out:
         out = _MATH_BLOCK.sub(r'<div class="math-display">\\[\1\\]</div>', out)
         out = _MATH.sub(_math, out)
@@ -322,6 +320,10 @@ def render_markdown(text: str, env: _Env) -> str:
             clean = _bundle_images(clean, env)
     else:
         clean = rendered.strip()
+    # Code is highlighted only now: the scan and the sanitiser above read the author's HTML,
+    # not Pygments' (much longer, and ours), and its spans need no cleaning.
+    if "<pre><code class=" in clean:
+        clean = _FENCE.sub(_highlight, clean)
     # One paragraph and nothing else: drop its <p> so short answers sit inline in the card.
     if (clean.startswith("<p>") and clean.endswith("</p>") and clean.count("</p>") == 1
             and len(_PARAGRAPH_OPEN.findall(clean)) == 1):

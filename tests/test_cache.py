@@ -90,9 +90,9 @@ def test_after_an_edit_only_that_file_is_compiled_and_the_result_is_the_same(
     compiled: list[str] = []
     original = pipeline.compile_file
 
-    def counting(path, display, src_root, data):
+    def counting(path, display, src_root, data, reuse=None):
         compiled.append(display)
-        return original(path, display, src_root, data)
+        return original(path, display, src_root, data, reuse)
 
     monkeypatch.setattr(pipeline, "compile_file", counting)
     text = (project / "second.yaml").read_text(encoding="utf-8")
@@ -312,3 +312,32 @@ def test_each_deck_file_is_read_once_per_build(project, tmp_path, monkeypatch):
                                          encoding="utf-8")
     pipeline.build(project, out)  # one file from the cache, one compiled
     assert sorted(reads) == sorted(set(reads)) and len(reads) == 2
+
+
+def test_an_edited_file_renders_only_its_changed_cards_and_builds_the_same(
+        project, tmp_path, monkeypatch):
+    from flashcards import render
+
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    rendered: list[str] = []
+    original = render.render_card
+
+    def counting(card, deck_file, src_root):
+        rendered.append(card.id)
+        return original(card, deck_file, src_root)
+
+    monkeypatch.setattr(render, "render_card", counting)
+    text = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *violet* dot."),
+                                         encoding="utf-8")
+    pipeline.build(project, out)
+    assert len(rendered) == 1  # the edited card; its neighbours came from the last compile
+    # An image changed under a card that did not: that card is rendered again (new media name).
+    (project / "img" / "red.png").write_bytes(png_bytes(rgb=(0, 0, 255)))
+    rendered.clear()
+    pipeline.build(project, out)
+    assert rendered == ["picture"]
+    monkeypatch.undo()
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
