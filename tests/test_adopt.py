@@ -555,3 +555,18 @@ def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path
     assert after["scheduling"] == before["scheduling"]
     assert after["shown"] == before["shown"]
     assert sorted(after["notetypes"].values()) == sorted(before["notetypes"].values())
+
+
+def test_kept_guids_survive_a_rebuild_that_reuses_rendered_cards(runner, tmp_path, learner):
+    """An edited file renders only its changed cards; the others keep their kept GUIDs."""
+    from tests.conftest import read_apkg
+
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    kept = {card["guid"] for card in _cards(tmp_path / "cards")}
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    deck_file = tmp_path / "cards/lang.yaml"
+    deck_file.write_text(deck_file.read_text().replace("a: hello", "a: hello there"))
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    built = {note["guid"] for path in (tmp_path / "build").glob("*.apkg")
+             for note in read_apkg(path).notes}
+    assert built == kept
