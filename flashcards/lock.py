@@ -73,6 +73,7 @@ class Entry(NamedTuple):
     at: int = 0
     size: int = 0
     verbatim: bool = False
+    line: int = 0  # its line in the lock it was read from
     source: str = ""  # during a build: the cache key of the compiled file holding its note
     # When the key was on several lines (a union merge): every line's (digest, mod).
     others: tuple[tuple[str, int], ...] = ()
@@ -133,23 +134,32 @@ def read_lock(path: Path, display: str, now: float | None = None,
             raise FlashcardsError(f"{display}: cannot read the lock: {exc.strerror}") from exc
 
 
-def note_at(path: Path, entry: Entry) -> Note | None:
-    """The content kept on an entry's line of the lock it was read from (None if none)."""
+def note_at(path: Path, entry: Entry, display: str) -> Note | None:
+    """The content kept on an entry's line of the lock it was read from (None if it keeps
+    none); LockError, at that line, when the content is damaged."""
     if not entry.size:
         return None
+    fix = _restore(display)
     try:
         with open(path, "rb") as handle:
             handle.seek(entry.at)
-            row = json.loads(handle.read(entry.size).decode("utf-8").strip().removesuffix(","))
-        if "note" in row:
-            kind, fields, tags = row["note"]
-        elif isinstance(row.get("removed"), dict):  # format 1
-            kind, fields, tags = (row["removed"][name] for name in ("kind", "fields", "tags"))
-        else:
+            text = handle.read(entry.size).decode("utf-8").strip().removesuffix(",")
+    except OSError as exc:
+        raise FlashcardsError(f"{display}: cannot read the lock: {exc.strerror}") from exc
+    try:
+        row = json.loads(text)
+        note = row.get("note", row.get("removed"))  # format 1 kept removed cards' content
+        if isinstance(note, dict):
+            note = [note.get("kind"), note.get("fields"), note.get("tags")]
+        if note is None or note is True:
             return None
-        return (str(kind), tuple(map(str, fields)), tuple(map(str, tags)))
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+    except (ValueError, AttributeError):
+        note = None
+    if not _is_note(note):
+        raise LockError(Location(display, entry.line), "this lock entry's note is damaged; "
+                        + fix)
+    kind, fields, tags = note
+    return (kind, tuple(fields), tuple(tags))
 
 
 class _Reader:
@@ -171,6 +181,8 @@ class _Reader:
 
 
 _END_TEXT = _END.strip()
+_NOTE_KEY = ', "note": ['
+
 
 
 def _read(handle: BinaryIO, display: str, now: float, other_sides: list[bytes]) -> LockFile:
@@ -223,7 +235,16 @@ def _read(handle: BinaryIO, display: str, now: float, other_sides: list[bytes]) 
             _header(reader, number, text)
             saw_header = True
             continue
-        batch.append((number, text.removesuffix(","), at, len(raw)))
+        text = text.removesuffix(",")
+        # A note's content is read when it is needed (note_at), not here: a line we wrote
+        # ends with it, and `, "note": [` cannot stand inside a JSON string (its quotes would
+        # be escaped), so the line's facts are everything before it.
+        cut = text.find(_NOTE_KEY)
+        if cut > 0:
+            if not text.endswith("]]}"):
+                raise reader.fail(number, "this lock entry's note is damaged; " + fix)
+            text = text[:cut] + ', "note": 1}'
+        batch.append((number, text, at, len(raw)))
         if len(batch) >= 4096:
             _rows(reader, batch)
             batch.clear()
@@ -304,7 +325,7 @@ def _entry(reader: _Reader, number: int, row: object, at: int, size: int) -> Ent
     # Format 1 lines have no "note"; their removed cards keep a {"kind", "fields", "tags"}.
     legacy = bool(card) and "note" not in row
     note = row.get("note") if not legacy else removed if isinstance(removed, dict) else None
-    if note is not None and not _is_note(note):
+    if note is not None and note != 1 and not _is_note(note):  # 1: cut off, see _read
         raise reader.fail(number, "this lock entry's note is damaged; " + fix)
     if legacy:
         reader.legacy = True
@@ -315,7 +336,7 @@ def _entry(reader: _Reader, number: int, row: object, at: int, size: int) -> Ent
         return reader.shared.setdefault(value, value)
 
     return Entry(key, digest, mod, common("card"), common("deck"), common("level"),
-                 common("file"), bool(removed), legacy, at, size)
+                 common("file"), bool(removed), legacy, at, size, line=number)
 
 
 def _is_note(note: object) -> bool:
@@ -397,7 +418,7 @@ NotesOf = Callable[[str], dict[str, Note]]
 
 
 def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
-               notes_of: NotesOf, notes: dict[str, Note]) -> Iterator[bytes]:
+               notes_of: NotesOf, notes: dict[str, Note], display: str = "") -> Iterator[bytes]:
     """The lock, one entry a line, sorted by card, so that it diffs and merges well.
 
     An entry's content comes from `notes` (removed cards), from its line in the old lock
@@ -415,7 +436,7 @@ def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
                 continue
             note = notes.get(entry.key)
             if note is None and entry.size and previous is not None:
-                note = note_at(old, entry)
+                note = note_at(old, entry, display or str(old))
             if note is None and entry.source:
                 if entry.source not in loaded:
                     loaded.clear()  # one compiled file's notes in memory at a time

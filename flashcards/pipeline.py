@@ -438,7 +438,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         previous = previous_lock.entries if previous_lock is not None else {}
 
         def removed_note(entry: lock.Entry) -> lock.Note | None:
-            note = lock.note_at(lock_file, entry)
+            note = lock.note_at(lock_file, entry, str(lock_file))
             if note is None and entry.legacy:  # lock format 1 kept no content: the package
                 from flashcards import apkg
 
@@ -483,7 +483,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                     return
                 old = lock_file if previous_lock is not None else None
                 staged.stage(lock_file, lock.lock_lines(plan.entries, project_id, old,
-                                                        notes_of, inline))
+                                                        notes_of, inline, str(lock_file)))
                 attributes = project.root / ".gitattributes"
                 if not _in_git(project.root):
                     return

@@ -45,8 +45,8 @@ def test_lock_round_trips_one_note_a_line_with_its_content(tmp_path):
     found = _read(path)
     assert found.project == "p1" and not found.merged and not found.legacy
     assert _facts(found.entries) == _facts(ENTRIES)
-    assert lock.note_at(path, found.entries["g1"]) == NOTES["g1"]
-    assert lock.note_at(path, found.entries["notetype:basic"]) is None
+    assert lock.note_at(path, found.entries["g1"], "x") == NOTES["g1"]
+    assert lock.note_at(path, found.entries["notetype:basic"], "x") is None
 
 
 def test_unchanged_lines_are_copied_verbatim(tmp_path):
@@ -107,7 +107,7 @@ def test_merged_lines_keep_the_lowest_time_that_reaches_every_branch():
     (lambda t: t.replace('"flashcards_lock": 2', '"flashcards_lock": 99'), 1, "newer flashcards"),
     (lambda t: t + "extra\n", 6, "after the lock's last line"),
     (lambda t: "hello\n" + t, 1, "not a lock entry"),
-    (lambda t: t.replace('"note": ["basic", ["Q1"', '"note": ["basic", [7'), 3, "note is damaged"),
+    (lambda t: t.replace('["t"]]}', '["t"}', 1), 3, "note is damaged"),
 ])
 def test_a_damaged_lock_is_refused_at_its_line(tmp_path, damage, line, words):
     path = tmp_path / "flashcards.lock"
@@ -117,6 +117,17 @@ def test_a_damaged_lock_is_refused_at_its_line(tmp_path, damage, line, words):
     assert str(caught.value).startswith(f"cards/flashcards.lock:{line}: ")
     assert words in str(caught.value)
     assert "git checkout" in str(caught.value) or "upgrade" in str(caught.value)
+
+
+def test_damage_inside_a_note_is_refused_when_the_note_is_read(tmp_path):
+    path = tmp_path / "flashcards.lock"
+    path.write_text(_write(path).replace('"note": ["basic", ["Q1"', '"note": ["basic", [7'))
+    found = _read(path)  # the line's facts are sound; its content is read when needed
+    with pytest.raises(LockError) as caught:
+        lock.note_at(path, found.entries["g1"], "cards/flashcards.lock")
+    assert str(caught.value).startswith("cards/flashcards.lock:3: this lock entry's note is "
+                                        "damaged; restore it from git")
+    assert lock.note_at(path, found.entries["g2"], "x") == NOTES["g2"]
 
 
 def test_a_missing_lock_is_none_not_an_error(tmp_path):
@@ -149,8 +160,9 @@ def test_a_format_1_lock_is_read_as_legacy(tmp_path):
     assert found.legacy and found.project == ""
     assert found.entries["g1"].legacy and not found.entries["g1"].removed
     assert found.entries["g2"].removed
-    assert lock.note_at(path, found.entries["g2"]) == ("basic", ("Q",), ("flashcards::removed",))
-    assert lock.note_at(path, found.entries["g1"]) is None
+    assert lock.note_at(path, found.entries["g2"], "x") == ("basic", ("Q",),
+                                                            ("flashcards::removed",))
+    assert lock.note_at(path, found.entries["g1"], "x") is None
     path.write_text(path.read_text()[:-3])  # without its last line
     with pytest.raises(LockError, match="last line is missing"):
         _read(path)

@@ -1050,7 +1050,7 @@ CATALOGUE = [
          "cards/flashcards.lock:4: mod 99999999999999999999 is not a time (whole seconds since "
          "1970, up to the year 9999); " + _FIX),
     case("this lock entry's note is damaged; " + _FIX_T,
-         _damaged_lock(lambda t: t.replace('"note": ["basic", ["b"', '"note": ["basic", [1')),
+         _damaged_lock(lambda t: t.replace('"a", ""], []]}', '"a", ""], [}')),
          "cards/flashcards.lock:4: this lock entry's note is damaged; " + _FIX),
     case("git left merge conflict markers in the lock; resolved by keeping the lines of both "
          "sides (each note gets a time that reaches the learners of both), and the lock is "

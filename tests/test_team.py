@@ -484,3 +484,22 @@ def test_a_package_this_project_no_longer_writes_is_removed(repo):
     repo.flashcards("build", "cards/more.yaml", epoch=1_700_000_100)
     assert packages_in(repo.root / "build") == ["more-basic.apkg", "older.apkg",
                                                 "team-advanced.apkg", "team-basic.apkg"]
+
+
+def test_a_damaged_note_in_the_lock_stops_the_build_that_needs_it(repo):
+    repo.flashcards("build", epoch=1_700_000_000)
+    lock = repo.root / "cards" / "flashcards.lock"
+    lines = lock.read_text().splitlines(keepends=True)
+    number = next(n for n, line in enumerate(lines, 1) if '"card": "team/c6"' in line)
+    lines[number - 1] = lines[number - 1].replace('"note": ["basic", ["Question 6?"',
+                                                  '"note": ["basic", [6')
+    lock.write_text("".join(lines))
+    damaged = lock.read_bytes()
+    packages = {p: p.read_bytes() for p in repo.packages()}
+    repo.write(deck(ids=5))  # c6 removed: its content must come from that line
+    result = repo.flashcards("build", epoch=1_700_000_100, check=False)
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"cards/flashcards.lock:{number}: this lock entry's note "
+                                    "is damaged")
+    assert lock.read_bytes() == damaged
+    assert {p: p.read_bytes() for p in packages} == packages
