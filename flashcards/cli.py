@@ -150,6 +150,38 @@ def _target(collection_path: Path | None, profile: str | None) -> Path:
         _fail(error)
 
 
+@main.command("import")
+@_colour_option
+@click.argument("source", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("-o", "--out", default="cards", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the deck files (and their media/ folder).")
+@click.option("--deck", metavar="NAME", help="Import only this deck of SOURCE and its subdecks.")
+@click.option("--namespace", metavar="NS", help="Namespace of the deck files written "
+              "(default: each deck's name as a slug).")
+@_PROFILE
+@_JSON
+def import_command(source: Path | None, out: Path, deck: str | None, namespace: str | None,
+                   profile: str | None, as_json: bool) -> None:
+    """Turn an Anki deck (.apkg, .colpkg or collection) into deck files, keeping each note."""
+    from flashcards.adopt import report
+    from flashcards.adopt.run import import_deck
+    from flashcards.terminal import echo_warning
+
+    if (source is None) == (profile is None):
+        raise click.UsageError("give SOURCE (an .apkg, .colpkg or collection) or --profile NAME")
+    package = source is not None and source.suffix.lower() in (".apkg", ".colpkg")
+    try:
+        result = import_deck(source if package else _target(source, profile), out, deck=deck,
+                             namespace=namespace)
+    except FlashcardsError as error:
+        _fail(error, as_json)
+    for line in report.left_out(result):
+        echo_warning(line)
+    click.echo(report.as_json(result) if as_json else "\n".join(
+        [*report.lines(result), report.next_steps(result)]))
+
+
 @main.command()
 @_colour_option
 @_SOURCE
@@ -164,31 +196,42 @@ def _target(collection_path: Path | None, profile: str | None) -> Path:
                    "flashcards::removed, tagged and suspended, or deleted.")
 @click.option("--force", is_flag=True,
               help="Let the source win where a note was edited both in Anki and in the YAML.")
+@click.option("--adopt", is_flag=True,
+              help="Take over notes that flashcards import wrote into deck files: change them "
+                   "to flashcards' notetypes (keeps reviews; the next sync is a full one).")
 @_JSON
 def push(source: Path, out: Path, collection_path: Path | None, profile: str | None,
-         dry_run: bool, removed: str, force: bool, as_json: bool) -> None:
+         dry_run: bool, removed: str, force: bool, adopt: bool, as_json: bool) -> None:
     """Build, then apply the result to an Anki collection (close Anki first)."""
     _push_and_report(source, out, _target(collection_path, profile), dry_run, removed, force,
-                     as_json)
+                     as_json, adopt)
 
 
 def _push_and_report(source: Path, out: Path, target: Path, dry_run: bool, removed: str,
-                     force: bool, as_json: bool) -> None:
+                     force: bool, as_json: bool, adopt: bool = False) -> None:
+    from flashcards.adopt import report as adopt_report
     from flashcards.push import report
     from flashcards.push.run import push as push_to
-    from flashcards.terminal import ProgressLine, echo_error
+    from flashcards.terminal import ProgressLine, echo_error, echo_warning
 
     progress = ProgressLine.for_stderr(as_json)
+
+    def announce(adoptions: list) -> None:
+        progress.finish()
+        echo_warning(adopt_report.adopting(adoptions))
+
     try:
         result = push_to(source, out, target, removed=removed, force=force, dry_run=dry_run,
-                         progress=progress)
+                         progress=progress, adopt=adopt, announce=announce)
     except FlashcardsError as error:
         progress.finish()
         _fail(error, as_json)
     progress.finish()
     _warn(result.build.warnings)
     plan = result.plan
-    for error in (*(b.error for b in plan.blocked), *(c.error() for c in plan.conflicts)):
+    if result.adoptions and dry_run and not as_json:
+        click.echo(adopt_report.adopting(result.adoptions, dry_run=True))
+    for error in (*(b.error for b in result.still_blocked), *(c.error() for c in plan.conflicts)):
         echo_error(str(error))
     if as_json:
         click.echo(report.as_json(result))

@@ -37,8 +37,11 @@ def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> B
                                    note.kind, note.fields, note.tags, note.media,
                                    moved.get(card.label, ""), status[card.label],
                                    previous[card.guid].digest if card.guid in previous else ""))
+    # A removed card's GUID is the lock's (it may be a kept Anki GUID, not a derived one).
+    lock_guid = {entry.label: entry.key for entry in previous.values() if entry.label}
     gone = ("removed", "retired", "dropped")
-    removed = tuple(GoneCard(ids.note_guid(*change.label.split("/", 1)), change.label,
+    removed = tuple(GoneCard(lock_guid.get(change.label)
+                             or ids.note_guid(*change.label.split("/", 1)), change.label,
                              change.where, change.deck_name)
                     for change in plan.changes if change.status in gone)
     return BuiltDecks(tuple(cards), removed, descriptions,

@@ -40,6 +40,12 @@ def note_guid(namespace: str, card_id: str) -> str:
     return "".join(reversed(chars)) or _BASE91[0]
 
 
+def card_guid(namespace: str, card_id: str, kept: str = "") -> str:
+    """A card's note GUID: the one it kept from Anki (`guid:`, see flashcards import), else
+    note_guid(namespace, card_id). Never both: a kept GUID replaces the derived one."""
+    return kept or note_guid(namespace, card_id)
+
+
 def deck_id(full_name: str) -> int:
     """A deck id derived from the deck's full name (Anki matches decks by name anyway)."""
     digest = hashlib.sha256(f"flashcards-deck\x1f{full_name}".encode()).digest()

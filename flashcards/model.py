@@ -108,6 +108,7 @@ class Card:
     reverse: bool
     location: Location
     field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
+    guid: str = ""  # the note's GUID kept from Anki (`guid:`); "" = derived from (namespace, id)
 
 
 @dataclass(frozen=True)

@@ -118,8 +118,8 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         key = render_key(card, deck_file)
         earlier = reuse.get(key) if reuse else None
         if earlier is not None and all(map(unchanged, earlier[2])):
-            result = RenderedCard(card, deck_file, ids.note_guid(deck_file.namespace, card.id),
-                                  earlier[0], earlier[1])
+            guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
+            result = RenderedCard(card, deck_file, guid, earlier[0], earlier[1])
             card_errors, card_warnings, images = [], [], earlier[2]
         else:
             result, card_errors, card_warnings = render_card(card, deck_file, src_root)

@@ -363,7 +363,7 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
                   "y" if card.reverse else "")
     if errors:
         return None, errors, warnings
-    guid = ids.note_guid(deck_file.namespace, card.id)
+    guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
     ordered_media = tuple(media[name] for name in sorted(media))
     return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
 

@@ -16,7 +16,7 @@ from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, pri
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
-             "reverse")
+             "reverse", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
@@ -25,6 +25,8 @@ _TAG_RE = re.compile(r"[^\s\"]+")
 CLOZE_RE = re.compile(r"\{\{c\d+::")
 _CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
 MAX_ID_LENGTH = 100
+# A kept Anki GUID (`guid:`, written by `flashcards import`): any printable text without spaces.
+_GUID_RE = re.compile(r"[^\s\x00-\x1f\x7f]{1,100}")
 # What a double-quoted YAML escape can put into text that nobody means on a card: control
 # characters and line separators (\\f in \\frac, \\b in \\beta, \\t in \\theta, \\a in \\alpha,
 # \\L in \\Lambda...), and a line break written as \\n right before a TeX word (\\nabla, \\neq).
@@ -289,13 +291,29 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if len(card_id) > MAX_ID_LENGTH or not _ID_RE.fullmatch(card_id):
             check.error(lines["id"], f"{name}: id must be one word of letters, digits, '.', '-' "
                         f"or '_' (at most {MAX_ID_LENGTH} characters)")
+    guid = _guid(check, item, name, lines, raw_id)
     if len(check.errors) > before:
         return None
     return Card(
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
-        field_lines=lines,
+        field_lines=lines, guid=guid,
     )
+
+
+def _guid(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
+          raw_id: str | None) -> str:
+    """The card's own note GUID (`guid:`), or "" when its GUID is derived from (namespace, id)."""
+    guid = check.text(item, "guid", name)
+    if guid is None:
+        return ""
+    if not _GUID_RE.fullmatch(guid):
+        check.error(lines["guid"], f"{name}: guid '{guid}' must be one word of printable "
+                    "characters (at most 100); it is the note's GUID in Anki, copy it exactly")
+    elif raw_id is None:
+        check.error(lines["guid"], f"{name}: a card with 'guid' needs its own 'id' (the id "
+                    "names the card in the lock and in messages); add one, e.g. id: my-card")
+    return guid
 
 
 def _flag(check: _Checker, item: Mapping, key: str, name: str) -> bool:
@@ -347,6 +365,7 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
     first_use: dict[tuple[str, str], Card | IdClaim] = {}
     descriptions: dict[str, DeckFile] = {}
     stems: dict[str, str] = {}
+    errors.extend(_guids_used_twice(deck_files))
     for deck_file in deck_files:
         for card in deck_file.cards:
             key = (deck_file.namespace, card.id)
@@ -375,6 +394,24 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
         if other.location.path != claim.location.path:
             errors.append(SourceError(claim.location, f"card id '{claim.id}' is used twice in "
                           f"namespace '{claim.namespace}': here and at {other.location}"))
+    return errors
+
+
+def _guids_used_twice(deck_files: list[DeckFile]) -> list[SourceError]:
+    """A kept GUID (`guid:`) used by two cards, or equal to a card's derived GUID, would make
+    two cards one note in Anki. Only projects with kept GUIDs pay for the check."""
+    if not any(card.guid for deck_file in deck_files for card in deck_file.cards):
+        return []
+    errors = []
+    owners: dict[str, Card] = {}
+    for deck_file in deck_files:
+        for card in deck_file.cards:
+            guid = card.guid or ids.note_guid(deck_file.namespace, card.id)
+            other = owners.setdefault(guid, card)
+            if other is not card and (card.guid or other.guid):
+                errors.append(SourceError(card.location, f"card '{card.id}': guid '{guid}' is "
+                              f"already the note of card '{other.id}' at {other.location}; "
+                              "every card needs its own"))
     return errors
 
 

@@ -273,6 +273,75 @@ def _push(files: dict[str, str], *options: str, before: Callable | None = None,
     return run
 
 
+def _anki_export(root: Path, media: dict[str, bytes | None] | None = None,
+                 field: str = "b") -> Path:
+    """An .apkg exported by Anki from a collection with one Basic note in D::Basic; media
+    None is made a folder (unreadable as a file)."""
+    from anki.collection import Collection
+
+    from tests.adopt_fixture import export_apkg
+
+    (root / "anki").mkdir()
+    col = Collection(str(root / "anki" / "collection.anki2"))
+    try:
+        for name, data in (media or {}).items():
+            target = Path(col.media.dir()) / name
+            target.mkdir() if data is None else target.write_bytes(data)
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "a", field
+        col.add_note(note, col.decks.id("D::Basic"))
+        export_apkg(col, root / "d.apkg")
+    finally:
+        col.close()
+    return root / "d.apkg"
+
+
+def _import_twice(root: Path) -> str:
+    package = _anki_export(root)
+    _cli(root, "import", str(package), "-o", "cards")
+    return _cli(root, "import", str(package), "-o", "cards")
+
+
+def _import_over_media(root: Path) -> str:
+    package = _anki_export(root, {"x.png": png_bytes()}, '<img src="x.png">')
+    _write(root, {"media/x.png": b"other"})
+    return _cli(root, "import", str(package), "-o", "cards")
+
+
+def _import_unreadable_media(root: Path) -> str:
+    from anki.collection import Collection
+
+    path = root / "profile" / "collection.anki2"
+    path.parent.mkdir()
+    col = Collection(str(path))
+    try:
+        (Path(col.media.dir()) / "x.mp3").mkdir()
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "a", "[sound:x.mp3]"
+        col.add_note(note, col.decks.id("D::Basic"))
+    finally:
+        col.close()
+    return _cli(root, "import", str(path), "-o", "out").replace(str(root) + "/", "")
+
+
+def _import_file(name: str, data: bytes) -> Callable[[Path], str]:
+    def run(root: Path) -> str:
+        (root / name).write_bytes(data)
+        return _cli(root, "import", name)
+    return run
+
+
+def _zip_of(files: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
 def _edit_back(col) -> None:
     from tests.conftest import notes_by_id
 
@@ -652,7 +721,7 @@ CATALOGUE = [
          deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
-         "answer, cloze, extra, hint, tags, level, reverse)"),
+         "answer, cloze, extra, hint, tags, level, reverse, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
@@ -728,6 +797,18 @@ CATALOGUE = [
          deck("  - {id: two words, q: b, a: c}\n"),
          "cards/deck.yaml:4: card 'two words': id must be one word of letters, digits, '.', "
          "'-' or '_' (at most 100 characters)"),
+    case("{}: guid '{}' must be one word of printable characters (at most 100); it is the "
+         "note's GUID in Anki, copy it exactly", deck("  - {id: a, q: b, a: c, guid: 'x y'}\n"),
+         "cards/deck.yaml:4: card 'a': guid 'x y' must be one word of printable characters (at "
+         "most 100); it is the note's GUID in Anki, copy it exactly"),
+    case("{}: a card with 'guid' needs its own 'id' (the id names the card in the lock and in "
+         "messages); add one, e.g. id: my-card", deck("  - {q: b, a: c, guid: xyz}\n"),
+         "cards/deck.yaml:4: card #1: a card with 'guid' needs its own 'id' (the id names the "
+         "card in the lock and in messages); add one, e.g. id: my-card"),
+    case("card '{}': guid '{}' is already the note of card '{}' at {}; every card needs its own",
+         deck("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n"),
+         "cards/deck.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at "
+         "cards/deck.yaml:4; every card needs its own"),
     case("{}: '{}' must be true or false", deck("  - {id: a, q: b, a: c, reverse: maybe}\n"),
          "cards/deck.yaml:4: card 'a': 'reverse' must be true or false"),
     # across files
@@ -818,13 +899,35 @@ CATALOGUE = [
                then={"deck.yaml": _ZOO.replace("a: c", "a: C")}),
          "cards/deck.yaml:4: card 'z/a': field 'Back': the source's 'C' replaces the edit made "
          "in Anki, 'mine' (--force)"),
+    case("{}: no note is in deck '{}' or its subdecks (give the deck's full name as Anki "
+         "shows it, e.g. 'Spanish' or 'Languages::Spanish'); nothing was written",
+         lambda root: _cli(root, "import", _anki_export(root).name, "--deck", "E"),
+         "d.apkg: no note is in deck 'E' or its subdecks (give the deck's full name as Anki "
+         "shows it, e.g. 'Spanish' or 'Languages::Spanish'); nothing was written"),
+    case("{}: not an Anki package (not a zip file)", _import_file("x.apkg", b"text"),
+         "x.apkg: not an Anki package (not a zip file)"),
+    case("{}: Anki cannot read this package: {}", _import_file("x.apkg", _zip_of({"a": "b"})),
+         "x.apkg: Anki cannot read this package: specified file not found in archive"),
+    case("{}: already exists; import never overwrites a deck file (import into another folder "
+         "with -o, or move it away); nothing was written", _import_twice,
+         "cards/d.yaml: already exists; import never overwrites a deck file (import into "
+         "another folder with -o, or move it away); nothing was written"),
+    case("{}: already exists with other content; import into another folder with -o; nothing "
+         "was written", _import_over_media,
+         "cards/media/x.png: already exists with other content; import into another folder "
+         "with -o; nothing was written"),
+    case("{}: cannot read media file: {}; nothing was written", _import_unreadable_media,
+         "profile/collection.media/x.mp3: cannot read media file: Is a directory; nothing was "
+         "written"),
     case("card '{}': Anki has this note with notetype '{}', not '{}'; changing a note's "
          "notetype forces a full sync, so push leaves it alone (a card that changed between "
-         "q/a and cloze needs a new id)",
+         "q/a and cloze needs a new id; a note flashcards import wrote is taken over by push "
+         "--adopt)",
          _push({"deck.yaml": _ZOO}, before=_with_collection(_foreign_note)),
          "cards/deck.yaml:4: card 'z/a': Anki has this note with notetype 'Basic', not "
          "'flashcards Q/A'; changing a note's notetype forces a full sync, so push leaves it "
-         "alone (a card that changed between q/a and cloze needs a new id)"),
+         "alone (a card that changed between q/a and cloze needs a new id; a note flashcards "
+         "import wrote is taken over by push --adopt)"),
     case("card '{}': the notetype '{}' in the collection has the fields {} but flashcards "
          "needs {}; restore its fields in Anki (Tools > Manage Note Types) and push again",
          _push({"deck.yaml": _ZOO}, before=_with_collection(_add_field)),

@@ -240,7 +240,7 @@ def test_bash_completion_completes_commands_and_options():
     result = subprocess.run(["bash", "-c", script], env=_env(), capture_output=True, text=True,
                             check=False)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["ids init", "--max-words"]
+    assert result.stdout.splitlines() == ["ids import init", "--max-words"]
 
 
 # --- the README ----------------------------------------------------------------------------

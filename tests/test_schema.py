@@ -491,7 +491,8 @@ def _near_valid_files(draw: st.DrawFn) -> dict:
 _FILE_OR_BROKEN = st.one_of(_near_valid_files(), _near_valid_files(), _FILE, _BROKEN_FILE)
 # Errors that are not about one file's structure: the schema cannot and need not see them.
 # (A control character a double-quoted escape made is a fact of how the text was written.)
-_BEYOND_STRUCTURE = re.compile(r"is used twice in namespace|^cards/x\.yaml:\d+: image "
+_BEYOND_STRUCTURE = re.compile(r"is used twice in namespace|guid .* is already the note of|"
+                               r"^cards/x\.yaml:\d+: image "
                                r"|: in double quotes YAML reads the ")
 _ERROR = re.compile(r"cards/x\.yaml:\d+(?::\d+)?: (?!warning: )")
 

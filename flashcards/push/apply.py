@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from flashcards import ids, templates
+from flashcards import templates
 from flashcards.atomic import write_atomically
 from flashcards.changes import REMOVED_TAG
 from flashcards.errors import FlashcardsError
@@ -66,12 +66,11 @@ def apply_plan(col: object, plan: PushPlan, built: BuiltDecks,
 
 def _copy_media(col: object, plan: PushPlan, built: BuiltDecks) -> None:
     wanted: dict[str, Media] = {m.name: m for m in built.description_media}
-    by_guid = {card.guid: card for card in built.cards}
+    by_label = {card.label: card for card in built.cards}
     for card in plan.new:
         wanted.update((m.name, m) for m in card.media)
     for update in plan.updates:
-        note_guid = _guid_of(update.label)
-        card = by_guid.get(note_guid)
+        card = by_label.get(update.label)
         if card is not None:
             wanted.update((m.name, m) for m in card.media)
     folder = Path(col.media.dir())
@@ -92,10 +91,6 @@ def _copy_media(col: object, plan: PushPlan, built: BuiltDecks) -> None:
         # files there when it next checks or syncs media (write_data costs milliseconds a
         # file, which a first push of a large deck would feel).
         write_atomically(folder / name, data)
-
-
-def _guid_of(label: str) -> str:
-    return ids.note_guid(*label.split("/", 1))
 
 
 def _add_new(col: object, plan: PushPlan, built: BuiltDecks, packages: dict[str, Path],

@@ -383,7 +383,8 @@ def _blocked(card: BuiltCard, note: AnkiNote, state: CollectionState,
                         f"card '{card.label}': Anki has this note with notetype '{name}', not "
                         f"'{_NAMES[card.kind]}'; changing a note's notetype forces a full "
                         "sync, so push leaves it alone (a card that changed between q/a and "
-                        "cloze needs a new id)")
+                        "cloze needs a new id; a note flashcards import wrote is taken over "
+                        "by push --adopt)")
     return Blocked(card, error, note.id, note.notetype)
 
 

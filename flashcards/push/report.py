@@ -72,7 +72,9 @@ def as_json(result: PushResult) -> str:
         "conflicts": [{"card": c.label, "where": c.where, "field": c.field, "anki": c.anki,
                        "source": c.source, "forced": c.forced} for c in plan.conflicts],
         "blocked": [{"card": b.card.label, "where": b.card.where, "message": str(b.error)}
-                    for b in plan.blocked],
+                    for b in result.still_blocked],
+        "adopted": [{"notetype": a.notetype, "stock": a.stock, "notes": len(a.cards)}
+                    for a in result.adoptions],
         "packages": packages,
         "warnings": warnings,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,19 +21,32 @@ class PushResult:
     build: pipeline.BuildResult
     plan: PushPlan
     dry_run: bool
+    adoptions: tuple = ()  # with --adopt: the notes taken over (flashcards.adopt.takeover)
+
+    @property
+    def still_blocked(self) -> tuple:
+        """The notes push could not update (a dry run with --adopt: those it could not
+        adopt)."""
+        adopted = {note_id for a in self.adoptions for note_id, _ in a.cards}
+        return tuple(b for b in self.plan.blocked if b.note_id not in adopted or not self.dry_run)
 
     @property
     def failed(self) -> bool:
         """Conflicts or notes push could not update: the command exits non-zero."""
-        return bool(self.plan.open_conflicts or self.plan.blocked)
+        return bool(self.plan.open_conflicts or self.still_blocked)
 
 
 def _quiet(stage: str, done: int, total: int) -> None:
     """Progress callback that reports nothing."""
 
 
+def _silent(adoptions: list) -> None:
+    """Announcement callback that says nothing."""
+
+
 def push(src: Path, out: Path, collection: Path, *, removed: str = "tag", force: bool = False,
-         dry_run: bool = False, progress: Progress = _quiet) -> PushResult:
+         dry_run: bool = False, progress: Progress = _quiet, adopt: bool = False,
+         announce: Callable[[list], None] = _silent) -> PushResult:
     """Build src into out, then make the collection match it (see flashcards.push.plan).
 
     The collection is opened first: when it is locked (Anki is running) or missing, nothing is
@@ -42,10 +56,21 @@ def push(src: Path, out: Path, collection: Path, *, removed: str = "tag", force:
     try:
         result, built = pipeline.build_for_push(src, out, write=not dry_run,
                                                 progress=progress)
-        plan = plan_push(built, read_state(col, built), removed, force)
+        state = read_state(col, built)
+        plan = plan_push(built, state, removed, force)
+        adoptions: list = []
+        if adopt:
+            from flashcards.adopt import takeover
+
+            adoptions = takeover.plan_adoption(plan, takeover.read_notetypes(
+                col, {b.notetype for b in plan.blocked if b.notetype is not None}))
+            if adoptions and not dry_run:
+                announce(adoptions)
+                takeover.adopt_notes(col, adoptions, built)
+                plan = plan_push(built, read_state(col, built), removed, force)
         if not dry_run and plan.writes:
             packages = {package.name: package.path for package in result.outputs}
             apply_plan(col, plan, built, progress, packages)
     finally:
         col.close()
-    return PushResult(collection, result, plan, dry_run)
+    return PushResult(collection, result, plan, dry_run, tuple(adoptions))

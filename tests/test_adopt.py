@@ -1,0 +1,572 @@
+"""flashcards import and push --adopt, against Anki's real library: a used collection (every
+stock notetype, reviews) exported by Anki itself, imported into deck files, checked, built,
+and taken over in the original collection with its history intact."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from flashcards.adopt.convert import convert_field
+from flashcards.adopt.notetypes import SourceNotetype, recognise
+from flashcards.cli import main
+from tests.adopt_fixture import (
+    NOTES,
+    REFUSED,
+    UNPLACED,
+    UNSUPPORTED,
+    build_collection,
+    export_apkg,
+    review_everything,
+    scheduling,
+    seen,
+)
+from tests.helpers import png_bytes
+
+CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - UNPLACED - REFUSED
+
+
+@pytest.fixture(scope="module")
+def learner(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A reviewed collection and Anki's own exports of it (.apkg and .colpkg)."""
+    from anki.collection import Collection
+
+    root = tmp_path_factory.mktemp("learner")
+    col = build_collection(root / "collection.anki2")
+    try:
+        review_everything(col)
+        export_apkg(col, root / "export.apkg")
+        col.export_collection_package(str(root / "export.colpkg"), include_media=True,
+                                      legacy=False)
+    finally:
+        col.close()
+    col = Collection(str(root / "collection.anki2"))
+    col.close()
+    return {"collection": root / "collection.anki2", "media": root / "collection.media",
+            "apkg": root / "export.apkg", "colpkg": root / "export.colpkg"}
+
+
+def _copy_collection(learner: dict[str, Path], folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(learner["collection"], folder / "collection.anki2")
+    shutil.copytree(learner["media"], folder / "collection.media")
+    return folder / "collection.anki2"
+
+
+def _state(col_path: Path) -> dict:
+    """What a learner has: notes, scheduling, review log, what every card shows, the schema."""
+    from anki.collection import Collection
+
+    col = Collection(str(col_path))
+    try:
+        media = Path(col.media.dir())
+        notes = {nid: (guid, mid, mod, flds, tags) for nid, guid, mid, mod, flds, tags in
+                 col.db.all("select id, guid, mid, mod, flds, tags from notes")}
+        shown = {}
+        for card_id in col.find_cards(""):
+            card = col.get_card(card_id)
+            shown[card_id] = (seen(card.question(), media), seen(card.answer(), media))
+        names = {nt["id"]: nt["name"] for nt in col.models.all()}
+        return {"notes": notes, "scheduling": scheduling(col), "shown": shown,
+                "scm": col.db.scalar("select scm from col"), "notetypes": names}
+    finally:
+        col.close()
+
+
+# --- recognising notetypes ---------------------------------------------------------------
+
+_BASIC = ("{{Front}}", "{{FrontSide}}\n\n<hr id=answer>\n\n{{Back}}")
+
+
+def test_stock_notetypes_are_recognised_by_structure_whatever_their_names():
+    shape = recognise(SourceNotetype(1, "Mine", False, ("Back", "Front"), (_BASIC,)))
+    assert (shape.kind, shape.stock, shape.roles) == ("basic", "Basic", {"front": 1, "back": 0})
+    reverse = (*[_BASIC], ("{{Back}}", "{{FrontSide}}<hr id=answer>{{Front}}"))
+    assert recognise(SourceNotetype(2, "x", False, ("Front", "Back"), reverse)).reverse == "always"
+    optional = (_BASIC, ("{{#Add}}{{Back}}{{/Add}}", "{{FrontSide}}<hr id=answer>{{Front}}"))
+    shape = recognise(SourceNotetype(3, "x", False, ("Front", "Back", "Add"), optional))
+    assert (shape.reverse, shape.roles["reverse"]) == ("field", 2)
+    cloze = recognise(SourceNotetype(4, "C", True, ("Text", "Back Extra"),
+                                     (("{{cloze:Text}}", "{{cloze:Text}}<br>\n{{Back Extra}}"),)))
+    assert (cloze.kind, cloze.roles) == ("cloze", {"text": 0, "extra": 1})
+
+
+@pytest.mark.parametrize("fields, templates, cloze", [
+    (("Front", "Back"), (("{{Front}}<b>!</b>", _BASIC[1]),), False),  # a changed template
+    (("Front", "Back", "Notes"), (_BASIC,), False),  # a field no template shows
+    (("Front", "Back"), (("{{Front}}\n{{type:Back}}", "{{Front}}<hr id=answer>{{type:Back}}"),),
+     False),
+    (("Text",), (("{{cloze:Text}}", "{{cloze:Text}}"),), True),
+    (("Front", "Back"), (), False),
+])
+def test_other_notetypes_are_not_recognised(fields, templates, cloze):
+    assert isinstance(recognise(SourceNotetype(9, "Basic", cloze, fields, templates)), str)
+
+
+# --- converting fields -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("field, text, markdown", [
+    ("plain words", "plain words", True),
+    ("a <b>bold</b> &amp; <i>it</i>", "a **bold** & *it*", True),
+    ("x &lt; y * 2_3 `c` $5", "x \\< y \\* 2\\_3 \\`c\\` \\$5", True),
+    ("# not a title", "\\# not a title", True),
+    ("1. not a list", "1\\. not a list", True),
+    ("one<br>two", "one\\\ntwo", True),
+    (r"\(a_b*c_d\) and \[x\]", "$a_b*c_d$ and $$x$$", True),
+    ("{{c1::Paris::capital}} [sound:a b.mp3]", "{{c1::Paris::capital}} [sound:a b.mp3]", True),
+    ("<div>a</div><div>b</div>", "<div>a</div><div>b</div>", False),
+    ("<ul><li>x</li></ul>", "<ul><li>x</li></ul>", False),
+    ('<span style="color: red" onclick="x()">red</span>', '<span style="color:red">red</span>',
+     False),
+    ('<span style="position: fixed" onclick="x()">red</span>', "<span>red</span>", False),
+])
+def test_fields_become_markdown_only_where_it_renders_back_the_same(tmp_path, field, text,
+                                                                    markdown):
+    converted = convert_field(field, tmp_path, tmp_path / "stage")
+    assert (converted.text, converted.markdown) == (text, markdown)
+
+
+def test_an_image_becomes_a_markdown_image_of_the_same_file(tmp_path):
+    (tmp_path / "my pic.png").write_bytes(png_bytes())
+    converted = convert_field('see <img src="my pic.png">', tmp_path, tmp_path / "stage")
+    assert converted.text == "see ![](<media/my pic.png>)"
+    assert converted.media == ("my pic.png",)
+    assert (tmp_path / "stage/media/my pic.png").read_bytes() == png_bytes()
+
+
+def test_an_image_in_kept_html_points_into_the_media_folder(tmp_path):
+    (tmp_path / "my pic.png").write_bytes(png_bytes())
+    converted = convert_field('<div>see <img src="my pic.png"></div><div>b</div>', tmp_path,
+                              tmp_path / "stage")
+    assert converted.text == '<div>see <img src="media/my%20pic.png"></div><div>b</div>'
+    assert (converted.markdown, converted.media) == (False, ("my pic.png",))
+
+
+def test_a_missing_image_is_a_reason_not_a_guess(tmp_path):
+    assert "not in the source's media" in convert_field('<img src="gone.png">', tmp_path,
+                                                        tmp_path / "stage")
+
+
+# --- import ----------------------------------------------------------------------------------
+
+def _import(runner, tmp_path: Path, *args: str):
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        return runner.invoke(main, ["import", *map(str, args)])
+    finally:
+        os.chdir(old)
+
+
+def _cards(folder: Path) -> list[dict]:
+    return [card for path in sorted(folder.glob("*.yaml"))
+            for card in yaml.safe_load(path.read_text(encoding="utf-8"))["cards"]]
+
+
+@pytest.mark.parametrize("kind", ["apkg", "colpkg", "collection"])
+def test_import_writes_deck_files_that_check_strict_accepts(runner, tmp_path, learner, kind):
+    from anki.collection import Collection
+
+    source = learner[kind] if kind != "collection" else _copy_collection(learner,
+                                                                         tmp_path / "profile")
+    before = source.read_bytes()
+    result = _import(runner, tmp_path, source, "-o", "cards")
+    assert result.exit_code == 0, result.stderr
+    assert source.read_bytes() == before
+    assert sorted(p.name for p in (tmp_path / "cards").iterdir()) == [
+        "lang.yaml", "media", "science.yaml"]
+    assert (tmp_path / "cards/media/fig one.png").read_bytes() == png_bytes()
+    assert (tmp_path / "cards/media/hello.mp3").is_file()
+    cards = _cards(tmp_path / "cards")
+    assert len(cards) == CONVERTED
+    col = Collection(str(learner["collection"]))
+    try:
+        guids = {guid for (guid,) in col.db.all("select guid from notes")}
+    finally:
+        col.close()
+    assert {card["guid"] for card in cards} <= guids
+    assert f"imported {CONVERTED} of {len(NOTES)} note(s)" in result.stdout
+    for name, count in UNSUPPORTED.items():
+        assert any(line.startswith(f"not converted: {count} note(s) of notetype '{name}' (fields")
+                   for line in result.stderr.splitlines()), result.stderr
+    assert "'Vocab' (fields Word, Meaning, Example)" in result.stderr
+    assert "deck 'Loose' is not" in result.stderr
+    assert "deck 'Lang::Advanced::Deep' is not" in result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Basic' (fields Front, Back): flashcards "
+            "check refuses it: card 'no-answer-") in result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Cloze' (fields Text, Back Extra): "
+            "flashcards check refuses it: card 'outer-") in result.stderr
+    checked = _import_check(runner, tmp_path)
+    assert checked.exit_code == 0, checked.stderr
+    assert f"{CONVERTED} notes" in checked.stdout and "0 warnings" in checked.stdout
+
+
+def _import_check(runner, tmp_path: Path):
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        return runner.invoke(main, ["check", "--strict", "cards"])
+    finally:
+        os.chdir(old)
+
+
+def test_import_keeps_levels_tags_unicode_math_and_clozes(runner, tmp_path, learner):
+    assert _import(runner, tmp_path, learner["apkg"], "-o", "cards").exit_code == 0
+    by_q = {card.get("q") or card.get("cloze"): card for card in _cards(tmp_path / "cards")}
+    assert by_q["What is **bonjour**?"]["tags"] == ["greet", "lang::fr"]
+    assert by_q["Café in 日本語?"]["a"] == "コーヒー & more"
+    assert by_q["Euler"]["a"] == "$e^{i\\pi}+1=0$ and $$x^2$$"
+    assert by_q["Figure?"]["level"] == "intermediate"
+    assert by_q["chat"]["reverse"] is True and by_q["chien"]["reverse"] is True
+    assert "reverse" not in by_q["oiseau"]
+    cloze = by_q["{{c1::Paris::capital}} is in {{c2::France}}"]
+    assert (cloze["extra"], cloze["level"]) == ("Extra *note*", "advanced")
+    assert by_q["renamed fields"]["a"] == "still Basic"  # fields named Question/Answer
+    science = yaml.safe_load((tmp_path / "cards/science.yaml").read_text(encoding="utf-8"))
+    assert (science["deck"], science["namespace"], science["level"]) == (
+        "Science", "science", "intermediate")
+
+
+def test_import_never_overwrites_a_deck_file(runner, tmp_path, learner):
+    assert _import(runner, tmp_path, learner["apkg"], "-o", "cards").exit_code == 0
+    (tmp_path / "cards/lang.yaml").write_text("mine\n")
+    before = {p: p.read_bytes() for p in (tmp_path / "cards").rglob("*") if p.is_file()}
+    result = _import(runner, tmp_path, learner["apkg"], "-o", "cards")
+    assert result.exit_code == 1
+    assert "cards/lang.yaml: already exists; import never overwrites a deck file" in result.stderr
+    assert {p: p.read_bytes() for p in (tmp_path / "cards").rglob("*") if p.is_file()} == before
+    assert not list((tmp_path / "cards").glob(".*.tmp"))
+
+
+def test_deck_option_imports_one_deck_tree(runner, tmp_path, learner):
+    result = _import(runner, tmp_path, learner["apkg"], "-o", "cards", "--deck", "Science",
+                     "--namespace", "sci", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / "cards").glob("*.yaml")) == ["science.yaml"]
+    import json
+
+    report = json.loads(result.stdout)
+    assert report["outside_deck"] == len(NOTES) - 2
+    assert [f["notes"] for f in report["files"]] == [2]
+    assert yaml.safe_load((tmp_path / "cards/science.yaml").read_text())["namespace"] == "sci"
+
+
+def test_import_from_a_profile(runner, tmp_path, learner, monkeypatch):
+    _copy_collection(learner, tmp_path / "anki-data" / "Me")
+    monkeypatch.setenv("ANKI_BASE", str(tmp_path / "anki-data"))
+    result = _import(runner, tmp_path, "--profile", "Me", "-o", "cards")
+    assert result.exit_code == 0, result.stderr
+    assert len(_cards(tmp_path / "cards")) == CONVERTED
+
+
+def test_a_broken_package_is_an_error_not_a_traceback(runner, tmp_path):
+    (tmp_path / "bad.apkg").write_bytes(b"not a zip")
+    result = _import(runner, tmp_path, "bad.apkg")
+    assert result.exit_code == 1
+    assert result.stderr == "bad.apkg: not an Anki package (not a zip file)\n"
+    assert not (tmp_path / "cards").exists()
+
+
+# --- the takeover ------------------------------------------------------------------------------
+
+def _run(runner, tmp_path: Path, *args: str):
+    old = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        return runner.invoke(main, list(map(str, args)))
+    finally:
+        os.chdir(old)
+
+
+def test_push_adopt_takes_the_notes_over_with_their_history(runner, tmp_path, learner):
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    before = _state(col_path)
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+
+    plain = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    assert plain.exit_code == 1
+    assert "push leaves it alone" in plain.stderr
+    assert _state(col_path) == before  # a plain push never changes a schema (or anything)
+
+    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    assert adopted.exit_code == 0, adopted.stderr
+    assert adopted.stderr.startswith(f"adopt: changing the notetype of {CONVERTED} note(s)")
+    assert "the next sync of this collection will be a full sync" in adopted.stderr
+    after = _state(col_path)
+    assert after["notes"].keys() == before["notes"].keys()  # 0 new notes, none lost
+    assert after["scheduling"] == before["scheduling"]  # card ids, decks, ords, due, revlog
+    assert after["shown"] == before["shown"]  # same text and media on every card
+    assert after["scm"] != before["scm"]  # the one schema change, said beforehand
+    ours = {nid for nid, (_, mid, *_rest) in after["notes"].items()
+            if after["notetypes"][mid].startswith("flashcards ")}
+    assert len(ours) == CONVERTED
+    for nid, note in before["notes"].items():
+        if nid not in ours:
+            assert after["notes"][nid] == note  # the unsupported notes untouched
+        else:
+            assert after["notes"][nid][0] == note[0]  # same GUID
+
+    again = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    assert again.exit_code == 0, again.stderr
+    assert f"0 new, 0 changed, 0 moved, 0 removed, {CONVERTED} unchanged" in again.stdout
+    assert _state(col_path)["scm"] == after["scm"]
+
+
+def test_after_adopting_our_packages_update_in_place(runner, tmp_path, learner, monkeypatch):
+    """The packages of later builds import into the adopted collection: 0 new, the edited
+    note updated, history kept."""
+    import time
+
+    from anki.collection import Collection, ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition as UC
+
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    _run(runner, tmp_path, "build", "cards")
+    assert _run(runner, tmp_path, "push", "cards", "--collection", col_path,
+                "--adopt").exit_code == 0
+    before = _state(col_path)
+    deck_file = tmp_path / "cards/lang.yaml"
+    deck_file.write_text(deck_file.read_text().replace("a: hello", "a: hello (informal)"))
+    # The edit comes later than the adoption (Anki keeps note times in whole seconds).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) + 60))
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    col = Collection(str(col_path))
+    try:
+        options = ImportAnkiPackageOptions(
+            with_scheduling=False, merge_notetypes=False,
+            update_notes=UC.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+            update_notetypes=UC.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER)
+        logs = [col.import_anki_package(ImportAnkiPackageRequest(
+            package_path=str(path), options=options)).log
+            for path in sorted((tmp_path / "build").glob("*.apkg"))]
+    finally:
+        col.close()
+    assert sum(len(log.new) for log in logs) == 0
+    assert sum(len(log.conflicting) for log in logs) == 0
+    assert sum(len(log.updated) for log in logs) == 1
+    after = _state(col_path)
+    assert after["scheduling"] == before["scheduling"]
+    assert after["scm"] == before["scm"]
+
+
+def test_dry_run_adopt_says_what_it_would_do_and_changes_nothing(runner, tmp_path, learner):
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    before = col_path.read_bytes()
+    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt",
+                  "--dry-run")
+    assert result.exit_code == 0, result.stderr
+    assert f"adopt: would change the notetype of {CONVERTED} note(s)" in result.stdout
+    assert col_path.read_bytes() == before
+
+
+def test_adopted_notes_follow_later_pushes(runner, tmp_path, learner):
+    """After the takeover, push works on the kept GUIDs like on any others: an edit updates
+    the note, a removed card's note is tagged, and no sync-breaking change happens again."""
+    from anki.collection import Collection
+
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    assert _run(runner, tmp_path, "push", "cards", "--collection", col_path,
+                "--adopt").exit_code == 0
+    adopted = _state(col_path)
+    deck_file = tmp_path / "cards/lang.yaml"
+    text = deck_file.read_text(encoding="utf-8")
+    start = text.index("  - id: oiseau-")
+    end = text.index("  - id: paris-")
+    deck_file.write_text(text[:start].replace("a: cat", "a: a cat") + text[end:],
+                         encoding="utf-8")
+    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    assert result.exit_code == 0, result.stderr
+    assert "1 changed" in result.stdout and "1 removed" in result.stdout
+    col = Collection(str(col_path))
+    try:
+        by_front = {col.get_note(nid)["Front"]: col.get_note(nid)
+                    for nid in col.find_notes('"note:flashcards Q/A"')}
+    finally:
+        col.close()
+    assert by_front["chat"]["Back"] == "a cat"
+    assert "flashcards::removed" in by_front["oiseau"].tags
+    after = _state(col_path)
+    assert after["scheduling"] == adopted["scheduling"]
+    assert after["scm"] == adopted["scm"]
+
+
+# --- the guid key ------------------------------------------------------------------------------
+
+_KEPT = """deck: D
+namespace: d
+cards:
+  - id: kept
+    guid: "a&B:c{1}"
+    q: Old question
+    a: Old answer
+  - q: Unpinned
+    a: card
+"""
+
+
+def test_a_kept_guid_is_the_notes_guid_in_the_package(runner, tmp_path, write_cards):
+    from flashcards.ids import note_guid
+    from tests.conftest import read_apkg
+
+    write_cards({"d.yaml": _KEPT.replace("  - q: Unpinned", "  - id: other\n    q: Unpinned")})
+    result = _run(runner, tmp_path, "build", "cards")
+    assert result.exit_code == 0, result.stderr
+    guids = {note["guid"] for note in read_apkg(tmp_path / "build/d-basic.apkg").notes}
+    assert guids == {"a&B:c{1}", note_guid("d", "other")}
+
+
+def test_ids_write_pins_ids_and_keeps_guid_lines(runner, tmp_path, write_cards):
+    write_cards({"d.yaml": _KEPT})
+    result = _run(runner, tmp_path, "ids", "--write", "cards")
+    assert result.exit_code == 0, result.stderr
+    text = (tmp_path / "cards/d.yaml").read_text()
+    assert '    guid: "a&B:c{1}"\n' in text
+    assert "  - id: unpinned-" in text
+    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
+
+
+@pytest.mark.parametrize("cards, message", [
+    ("  - {id: a, q: b, a: c, guid: 'two words'}\n",
+     "cards/d.yaml:4: card 'a': guid 'two words' must be one word"),
+    ("  - {q: b, a: c, guid: xyz}\n", "cards/d.yaml:4: card #1: a card with 'guid' needs its "
+     "own 'id'"),
+    ("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n",
+     "cards/d.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at cards/d.yaml:4"),
+    ("  - {id: a, q: b, a: c}\n  - {id: b, q: b, a: c, guid: 'DERIVED'}\n",
+     "cards/d.yaml:5: card 'b': guid 'DERIVED' is already the note of card 'a'"),
+])
+def test_guid_rules(runner, tmp_path, write_cards, cards, message):
+    from flashcards.ids import note_guid
+
+    cards = cards.replace("DERIVED", note_guid("d", "a"))
+    write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n" + cards})
+    result = _run(runner, tmp_path, "check", "cards")
+    assert result.exit_code == 1
+    assert message.replace("DERIVED", note_guid("d", "a")) in result.stderr
+
+
+# --- the YAML the import writes ----------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_TRICKY = st.sampled_from(["yes", "No", "~", "null", "1.5", "0x1F", "12:30", "2024-01-01",
+                           "- a", "a: b", "a #b", "#x", " lead", "trail ", "'q'", '"d"',
+                           "a\n\nb", "a\n", "\n", "x\r\ny", "tab\there", "[a, b]", "{x}",
+                           "%x", "@x", "`x`", "|", ">", "!x", "&a", "*a", "a:", ":", "é\u2028",
+                           "\ufeffbom", "line  \nspaces", "x\x85y",
+                           " lead\nline", "\tt\nx", "a\n  b", "a\n\n\nb", "x\n\teq"])
+
+
+@settings(max_examples=int(os.environ.get("FUZZ_EXAMPLES", 300)), deadline=None)
+@given(value=st.one_of(_TRICKY, st.text(min_size=1)),
+       tag=st.text(alphabet=st.characters(blacklist_categories=("Z", "C"),
+                                          blacklist_characters='"'), min_size=1))
+def test_every_text_reads_back_as_written(value, tag):
+    from flashcards.adopt.plan import _card_text
+    from flashcards.load import Mapping, parse_yaml
+
+    text = "cards:\n" + _card_text({"id": "x", "q": value, "tags": [tag]}) + "\n"
+    root, errors = parse_yaml(text, "x.yaml")
+    assert not errors, text
+    card = root.items["cards"].items[0]
+    assert isinstance(card, Mapping)
+    assert card.items["q"].text == value, text
+    assert [item.text for item in card.items["tags"].items] == [tag], text
+
+
+def test_without_anki_import_says_what_to_install(tmp_path, learner):
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['anki'] = None; from flashcards.cli import main; "
+            "main(sys.argv[1:])")
+    done = subprocess.run([sys.executable, "-c", code, "import", str(learner["apkg"]), "-o",
+                           str(tmp_path / "cards")], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parent.parent)
+    assert done.returncode == 1
+    from flashcards.push.session import INSTALL_HINT
+
+    assert done.stderr == ("this command needs Anki's Python library; install it with "
+                           f"{INSTALL_HINT} (or pip install anki)\n")
+    assert not (tmp_path / "cards").exists()
+
+
+def test_the_import_modules_load_without_anki():
+    import subprocess
+    import sys
+
+    code = ("import sys, flashcards.adopt.run, flashcards.adopt.report, "
+            "flashcards.adopt.takeover; "
+            "print(any(m == 'anki' or m.startswith('anki.') for m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout == "False\n", out.stderr
+
+
+def test_dry_run_adopt_json_lists_what_would_be_adopted(runner, tmp_path, learner):
+    import json
+
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt",
+                  "--dry-run", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert sum(item["notes"] for item in report["adopted"]) == CONVERTED
+    assert {item["stock"] for item in report["adopted"]} == {
+        "Basic", "Basic (and reversed card)", "Basic (optional reversed card)", "Cloze"}
+    assert report["blocked"] == []
+
+
+def test_imported_files_work_with_ids_write_and_build_twice(runner, tmp_path, learner):
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "cards").glob("*.yaml")}
+    assert _run(runner, tmp_path, "ids", "--write", "cards").exit_code == 0
+    assert {p.name: p.read_bytes() for p in (tmp_path / "cards").glob("*.yaml")} == before
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    again = _run(runner, tmp_path, "build", "cards")
+    assert again.exit_code == 0 and "0 new, 0 changed" in again.stdout
+
+
+def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path, learner):
+    col_path = _copy_collection(learner, tmp_path / "profile")
+    other = tmp_path / "other"
+    (other / "cards").mkdir(parents=True)
+    (other / "cards/o.yaml").write_text("deck: Other\nnamespace: other\ncards:\n"
+                                        "  - {id: a, q: b, a: c}\n"
+                                        "  - {id: z, cloze: '{{c1::z}}'}\n")
+    assert _run(runner, other, "push", "cards", "--collection", col_path).exit_code == 0
+    before = _state(col_path)
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards", "--deck", "Lang")
+    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    assert adopted.exit_code == 0, adopted.stderr
+    after = _state(col_path)
+    assert after["notes"].keys() == before["notes"].keys()
+    assert after["scheduling"] == before["scheduling"]
+    assert after["shown"] == before["shown"]
+    assert sorted(after["notetypes"].values()) == sorted(before["notetypes"].values())
+
+
+def test_kept_guids_survive_a_rebuild_that_reuses_rendered_cards(runner, tmp_path, learner):
+    """An edited file renders only its changed cards; the others keep their kept GUIDs."""
+    from tests.conftest import read_apkg
+
+    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    kept = {card["guid"] for card in _cards(tmp_path / "cards")}
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    deck_file = tmp_path / "cards/lang.yaml"
+    deck_file.write_text(deck_file.read_text().replace("a: hello", "a: hello there"))
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    built = {note["guid"] for path in (tmp_path / "build").glob("*.apkg")
+             for note in read_apkg(path).notes}
+    assert built == kept
