@@ -78,7 +78,7 @@ def summarize(key: str, result: FileResult) -> FileSummary:
 @dataclass(frozen=True)
 class _Stored:
     key: str
-    result: FileSummary | tuple[NoteContent, ...]  # the summary, or what packages need
+    result: FileSummary | tuple[NoteContent, ...] | FileResult  # summary, notes, or whole
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
     rest: str = ""  # in the summary: a digest of the notes that follow it in the file
     reusable: dict[str, tuple] | None = None  # with the notes: FileResult.reusable
@@ -159,6 +159,9 @@ class BuildCache:
             self.folder = root / project if root is not None else Path(os.devnull)
             self.usable = root is not None
         self.used: set[str] = set()
+        self.used_small: set[str] = set()
+        self._small: dict[str, _Stored] | None = None
+        self._small_before: frozenset[str] = frozenset()
 
     def writable(self) -> bool:
         """Whether entries can be stored here (a build needs that; see load_notes)."""
@@ -220,6 +223,54 @@ class BuildCache:
                 if path.suffix == ".pickle" and path.name.split(".")[0] not in self.used:
                     with contextlib.suppress(OSError):
                         path.unlink()
+
+    # Small files: kept together in one file, whole (HTML included), so that a project of
+    # thousands of one-card files makes and reads one cache file, not thousands.
+
+    def _small_path(self) -> Path:
+        return self.folder / "small.pickle"
+
+    def small(self) -> dict[str, _Stored]:
+        """{key: stored FileResult} of the small files of the last build (loaded once)."""
+        if self._small is None:
+            self._small = {}
+            try:
+                with open(self._small_path(), "rb") as handle:
+                    if pickle.load(handle) == tool_fingerprint():
+                        data = pickle.load(handle)
+                        if isinstance(data, dict):
+                            self._small = data
+            except Exception:  # noqa: BLE001 - a damaged bundle only means "compile again"
+                self._small = {}
+            self._small_before = frozenset(self._small)
+        return self._small
+
+    def get_small(self, key: str) -> FileResult | None:
+        """A small file's whole result, if it is there and its images are unchanged."""
+        stored = self.small().get(key)
+        if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
+                stored.result, FileResult) or not all(map(unchanged, stored.images)):
+            return None
+        self.used_small.add(key)
+        return stored.result
+
+    def put_small(self, key: str, result: FileResult) -> None:
+        images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
+        self.small()[key] = _Stored(key, result, images)
+        self.used_small.add(key)
+
+    def save_small(self) -> None:
+        """Write the bundle again if this build used another set of small files."""
+        if self._small is None or self.used_small == self._small_before:
+            return
+        kept = {key: self._small[key] for key in sorted(self.used_small) if key in self._small}
+
+        def dump(stream: BinaryIO) -> None:
+            pickle.dump(tool_fingerprint(), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(kept, stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(self._small_path(), dump, mode=None, durable=False)
 
     # Which entry holds each file's last compile, so that an edited file reuses the cards that
     # did not change (see pipeline.compile_file).

@@ -152,6 +152,7 @@ class _Job:
     summary: bool  # return only the summary (the HTML stays in the cache, if stored)
     data: bytes | None  # the bytes read (None: read again, see KEEP_BYTES)
     previous: str = ""  # the cache key of this file's last compile, whose cards may be reused
+    reuse: dict | None = None  # or those cards themselves (a small file's, from the bundle)
 
 
 def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[SourceError]]:
@@ -166,8 +167,8 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         if file_key(job.display, str(job.src_root.resolve()), data) != job.key:
             return None, [SourceError(Location(job.display, 1), "the file changed while it was "
                                       "being built (an editor still saving?); build again")]
-    reuse = None
-    if job.previous and job.cache_folder is not None:
+    reuse = job.reuse
+    if reuse is None and job.previous and job.cache_folder is not None:
         from flashcards.cache import load_reusable
 
         reuse = load_reusable(job.cache_folder, job.previous)
@@ -187,9 +188,10 @@ def _compile_batch(jobs: list[_Job]) -> list[tuple[FileResult | FileSummary | No
     return [_compile_job(job) for job in jobs]
 
 
-# A small file compiled in this build comes back whole (its HTML too, while the cache keeps a
-# copy for later builds), so that packages and the lock need not read it back from the cache:
-# a project of thousands of one-card files would otherwise read each cache entry twice more.
+# A small file is kept whole (its HTML too), in memory and in one bundle in the cache for all
+# small files (BuildCache.small), rather than as a cache file of its own that packages and the
+# lock read back: a project of thousands of one-card files then makes and reads one cache
+# file per build, not thousands (creating files is most of what such a build would cost).
 SMALL_FILE = 16 * 1024
 KEEP_WHOLE = 16 * 1024 * 1024
 
@@ -274,17 +276,27 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     folder = cache.folder if cache is not None and store else None
     whole = KEEP_WHOLE  # small files compiled now come back whole, up to this much YAML
     last = cache.last_keys() if cache is not None and store else {}
+    small: set[int] = set()  # files kept whole, in the cache's bundle of small files
     for index, source in enumerate(sources):
-        hit = cache.get_summary(source.key) if cache is not None and summaries else None
+        is_small = (cache is not None and summaries and source.size <= SMALL_FILE
+                    and whole >= source.size)
+        if is_small:
+            whole -= source.size
+            small.add(index)
+        hit = None
+        if cache is not None and summaries:
+            hit = cache.get_small(source.key) if is_small else cache.get_summary(source.key)
         if hit is not None:
             found[index] = hit
             continue
-        summary = summaries
-        if summaries and source.size <= SMALL_FILE and whole >= source.size:
-            whole -= source.size
-            summary = False
+        previous = last.get(source.display, "")
+        reuse = None
+        if is_small and previous:
+            earlier = cache.small().get(previous)
+            reuse = getattr(getattr(earlier, "result", None), "reusable", None)
         jobs.append(_Job(source.path, source.display, src_root, source.key,
-                         folder, summary, source.data, last.get(source.display, "")))
+                         None if is_small else folder, summaries and not is_small,
+                         source.data, previous, reuse))
         order.append(index)
     parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
     # Small files travel to the workers in batches: one task per file would cost more in
@@ -296,11 +308,15 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
             zip(order, outcomes, strict=True), start=1):
         progress("compiling", done, len(jobs))
         if cache is not None and store and result is not None:
-            cache.used.add(sources[index].key)  # stored by a worker: keep it when pruning
+            if index in small and isinstance(result, FileResult):
+                cache.put_small(sources[index].key, result)
+            else:
+                cache.used.add(sources[index].key)  # stored by a worker: keep it when pruning
         errors.extend(file_errors)
         if result is not None:
             found[index] = result
     if cache is not None and store:
+        cache.save_small()
         compiled = {**last, **{sources[index].display: sources[index].key for index in found}}
         if compiled != last:
             cache.save_last_keys(compiled)

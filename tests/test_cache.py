@@ -35,6 +35,14 @@ def fixed_time(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
 
 
+@pytest.fixture(params=["bundle", "per-file"])
+def storage(request, monkeypatch):
+    """Small files share one cache file; bigger ones get one each: test both ways."""
+    if request.param == "per-file":
+        monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    return request.param
+
+
 @pytest.fixture
 def project(tmp_path):
     src = tmp_path / "cards"
@@ -67,11 +75,14 @@ def _cache_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.pickle"))
 
 
-def test_cached_build_equals_uncached_build(project, tmp_path, private_cache):
+def test_cached_build_equals_uncached_build(project, tmp_path, private_cache, storage):
     out = tmp_path / "out"
     pipeline.build(project, out)  # fills the cache
-    # Each file is kept once: a summary without HTML for planning, then its notes.
-    assert len(list(private_cache.rglob("files/*.pickle"))) == 2
+    # Each file is kept once: a summary without HTML for planning, then its notes; or, for
+    # small files, whole in one bundle.
+    entries = len(list(private_cache.rglob("files/*.pickle")))
+    bundles = len(list(private_cache.rglob("small.pickle")))
+    assert (entries, bundles) == ((2, 0) if storage == "per-file" else (0, 1))
     (project / "flashcards.lock").unlink()
     shutil.rmtree(out)
     cached = pipeline.build(project, out)  # every file from the cache
@@ -173,12 +184,13 @@ def test_a_deleted_or_damaged_package_is_written_again(project, tmp_path):
 
 
 def test_corrupt_or_foreign_cache_entries_are_rebuilt_not_fatal(project, tmp_path,
-                                                                private_cache):
+                                                                private_cache, storage):
     out = tmp_path / "out"
     pipeline.build(project, out)
     good = _packages(out)
     entries = _cache_files(private_cache)
-    assert len(entries) == 3  # two files (summary, then notes) and the remembered build
+    # two files (summary, then notes) or one bundle of both, and the remembered build
+    assert len(entries) == (3 if storage == "per-file" else 2)
     damage = [lambda data: b"\x80\x04garbage", lambda data: pickle.dumps({"not": "ours"}),
               lambda data: b"", lambda data: data[:-10],  # the notes cut short
               lambda data: data[:-1] + bytes([data[-1] ^ 1])]  # one bit of the notes
@@ -315,7 +327,7 @@ def test_each_deck_file_is_read_once_per_build(project, tmp_path, monkeypatch):
 
 
 def test_an_edited_file_renders_only_its_changed_cards_and_builds_the_same(
-        project, tmp_path, monkeypatch):
+        project, tmp_path, monkeypatch, storage):
     from flashcards import render
 
     out = tmp_path / "out"
