@@ -19,8 +19,6 @@ from pathlib import Path
 
 from flashcards import ids
 from flashcards.adopt.notetypes import Shape, SourceNotetype, recognise
-from flashcards.atomic import write_atomically
-from flashcards.errors import FlashcardsError
 from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, NoteContent
 from flashcards.push.plan import PushPlan
 from flashcards.push.state import KIND_IDS
@@ -116,21 +114,9 @@ def adopt_notes(col: object, adoptions: list[Adoption], built: BuiltDecks) -> in
 
 
 def _copy_media(col: object, cards: list[BuiltCard]) -> None:
-    folder = Path(col.media.dir())
-    wanted = {media.name: media for card in cards for media in card.media}
-    for name in sorted(wanted):
-        try:
-            data = wanted[name].path.read_bytes()
-        except OSError as exc:
-            raise FlashcardsError(f"cannot read image {wanted[name].path}: {exc.strerror}"
-                                  ) from exc
-        if col.media.have(name):
-            if (folder / name).read_bytes() != data:
-                raise FlashcardsError(f"the collection's media folder has another file named "
-                                      f"{name}; move it away and push again (nothing was "
-                                      "changed)")
-            continue
-        write_atomically(folder / name, data)
+    from flashcards.push.apply import copy_media
+
+    copy_media(col, {media.name: media for card in cards for media in card.media})
 
 
 def _bring_in_notetype(col: object, kind: str, card: BuiltCard, built: BuiltDecks) -> None:

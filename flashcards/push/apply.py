@@ -73,6 +73,11 @@ def _copy_media(col: object, plan: PushPlan, built: BuiltDecks) -> None:
         card = by_label.get(update.label)
         if card is not None:
             wanted.update((m.name, m) for m in card.media)
+    copy_media(col, wanted)
+
+
+def copy_media(col: object, wanted: dict[str, Media]) -> None:
+    """Copy media files into the collection's media folder under their content names."""
     folder = Path(col.media.dir())
     for name in sorted(wanted):
         try:
