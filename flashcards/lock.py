@@ -294,6 +294,8 @@ def _rows(reader: _Reader, batch: list[tuple[int, str, int, int]]) -> None:
     # line when a batch does not parse.
     try:
         rows = json.loads("[" + ",".join(item[1] for item in batch) + "]")
+        if len(rows) != len(batch):  # a line broken in two can join up with its neighbour
+            raise ValueError("lines and entries disagree")
     except ValueError:
         rows = []
         for number, text, _, _ in batch:

@@ -180,3 +180,63 @@ def test_a_plain_source_date_epoch_fixes_the_clock(monkeypatch):
     assert lock.build_time() == 1_700_000_000
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "")
     assert lock.build_time() > 1_700_000_000
+
+
+# ---- properties -----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_EXAMPLES = int(__import__("os").environ.get("FUZZ_EXAMPLES", "200"))
+_lines = st.lists(st.tuples(st.sampled_from(["d0", "d1", "d2"]),
+                            st.integers(1_700_000_000, 1_700_000_050)), min_size=2, max_size=6)
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(lines=_lines, content=st.sampled_from(["d0", "d1", "d2"]),
+       now=st.integers(1_600_000_000, 1_800_000_000))
+def test_a_merged_time_reaches_every_learner_who_lacks_the_content(lines, content, now):
+    # Each line is what some learner was given (content, time). The build ships `content`
+    # at the chosen time: every learner with other content must receive it (Anki updates only
+    # when newer), and no learner who has this content at a time at least that new is touched.
+    entry = Entry("g", lines[-1][0], max(m for _, m in lines), others=tuple(sorted(set(lines))))
+    mod = lock.next_mod(entry, content, now)
+    assert all(mod > m for d, m in lines if d != content)
+    same = [m for d, m in lines if d == content and m > max(
+        (m2 for d2, m2 in lines if d2 != content), default=0)]
+    if same:
+        assert mod == min(same)  # the lowest time that still reaches everyone
+    else:
+        assert mod > max(m for _, m in lines)
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(data=st.data())
+def test_a_damaged_lock_is_read_or_refused_never_a_crash(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("lock") / "flashcards.lock"
+    good = _write(path).encode()
+    damaged = bytearray(good)
+    for _ in range(data.draw(st.integers(1, 4))):
+        kind = data.draw(st.sampled_from(["flip", "cut", "insert", "delete"]))
+        at = data.draw(st.integers(0, max(0, len(damaged) - 1)))
+        if kind == "flip" and damaged:
+            damaged[at] = data.draw(st.integers(0, 255))
+        elif kind == "cut":
+            del damaged[at:]
+        elif kind == "insert":
+            damaged[at:at] = data.draw(st.sampled_from(
+                [b"\n", b"<<<<<<< HEAD\n", b'{"key": "g1"}\n', b",", b'"', b"\xff"]))
+        elif damaged:
+            del damaged[at]
+    path.write_bytes(bytes(damaged))
+    try:
+        found = _read(path)
+    except LockError as error:
+        assert str(error).startswith("cards/flashcards.lock:")
+        return
+    if found is not None:
+        for entry in found.entries.values():
+            try:
+                lock.note_at(path, entry, "cards/flashcards.lock")
+            except LockError as error:
+                assert str(error).startswith("cards/flashcards.lock:")
