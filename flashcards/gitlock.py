@@ -3,8 +3,8 @@
 learners were given.
 
 Consulted when the project is in a git work tree and either a merge is under way (MERGE_HEAD:
-the locks at HEAD and at each merged head) or HEAD is a merge commit (the locks at each of its
-parents). git runs as a subprocess; any trouble with it (no git, no commits yet) means "no
+the locks at HEAD and at each merged head) or HEAD is a merge commit whose lock no build has
+rewritten yet (the locks at each of its parents). git runs as a subprocess; any trouble with it (no git, no commits yet) means "no
 other side", never an error.
 """
 
@@ -23,6 +23,7 @@ def other_sides(lock: Path) -> list[bytes]:
     git_dir = _git_dir(top)
     if git_dir is None:
         return []
+    relative = Path(os.path.relpath(lock.resolve(), top.resolve())).as_posix()
     try:
         commits = ["HEAD", *(git_dir / "MERGE_HEAD").read_text(encoding="ascii").split()]
     except OSError:
@@ -30,7 +31,13 @@ def other_sides(lock: Path) -> list[bytes]:
         commits = parents.decode("ascii", "replace").split() if parents else []
         if len(commits) < 2:
             return []
-    relative = Path(os.path.relpath(lock.resolve(), top.resolve())).as_posix()
+        # Once a build has rewritten the lock after the merge, that build took the parents
+        # in already: only a lock as the merge commit left it needs them.
+        try:
+            if lock.read_bytes() != _git(top, "show", f"HEAD:{relative}"):
+                return []
+        except OSError:
+            return []
     found = []
     for commit in commits:
         shown = _git(top, "show", f"{commit}:{relative}")
