@@ -126,7 +126,7 @@ def _zip(database: bytes, media: list[Media]) -> bytes:
         try:
             entries.append((str(index), item.path.read_bytes()))
         except OSError as exc:
-            raise OutputError(f"cannot read image {item.path}: {exc.strerror}") from exc
+            raise OutputError(f"cannot read media file {item.path}: {exc.strerror}") from exc
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries:

@@ -28,7 +28,11 @@ _MIME_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
     ".svg": "image/svg+xml", ".webp": "image/webp", ".avif": "image/avif", ".bmp": "image/bmp",
     ".ico": "image/x-icon",
+    ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".m4a": "audio/mp4", ".wav": "audio/wav",
+    ".opus": "audio/ogg", ".webm": "audio/webm",
 }
+# A sound as the renderer writes it (its name is a content name: no ']' or quotes).
+_SOUND_TAG = re.compile(r"\[sound:([^\]]*)\]")
 # Our sanitiser writes every attribute in double quotes, so this finds each image's source.
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")', re.IGNORECASE)
 
@@ -96,13 +100,13 @@ def preview_cards(decks: Sequence[DeckLevel]) -> list[PreviewCard]:
 
 
 def embed_media(media: Iterable[Media]) -> dict[str, str]:
-    """{media name: data: URI} for the images the cards use."""
+    """{media name: data: URI} for the images and sounds the cards use."""
     uris = {}
     for item in media:
         try:
             data = item.path.read_bytes()
         except OSError as exc:
-            raise OutputError(f"cannot read image {item.path}: {exc.strerror}") from exc
+            raise OutputError(f"cannot read media file {item.path}: {exc.strerror}") from exc
         mime = _MIME_TYPES.get(item.path.suffix.lower(), "application/octet-stream")
         uris[item.name] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return uris
@@ -152,11 +156,20 @@ def _entry(card: PreviewCard, media: Mapping[str, str]) -> str:
 
 
 def _with_media(card_html: str, media: Mapping[str, str]) -> str:
-    """The card's HTML with each bundled image's file name replaced by its data: URI."""
+    """The card's HTML with each bundled image's file name replaced by its data: URI, and
+    each sound as a play control (where Anki shows its own play button)."""
     def embed(match: re.Match[str]) -> str:
         uri = media.get(html.unescape(match.group(2)))
         return match.group(0) if uri is None else match.group(1) + uri + match.group(3)
 
+    def play(match: re.Match[str]) -> str:
+        uri = media.get(html.unescape(match.group(1)))
+        if uri is None:
+            return match.group(0)
+        return f'<audio class="fc-sound" controls preload="none" src="{uri}"></audio>'
+
+    if "[sound:" in card_html:
+        card_html = _SOUND_TAG.sub(play, card_html)
     return _IMG_SRC.sub(embed, card_html)
 
 

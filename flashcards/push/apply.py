@@ -83,7 +83,7 @@ def copy_media(col: object, wanted: dict[str, Media]) -> None:
         try:
             data = wanted[name].path.read_bytes()
         except OSError as exc:
-            raise FlashcardsError(f"cannot read image {wanted[name].path}: {exc.strerror}"
+            raise FlashcardsError(f"cannot read media file {wanted[name].path}: {exc.strerror}"
                                   ) from exc
         if col.media.have(name):
             # Names come from the content, so the same name must be the same bytes.
