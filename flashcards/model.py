@@ -98,7 +98,7 @@ class Card:
 
     id: str
     id_pinned: bool
-    kind: str  # "basic" or "cloze"
+    kind: str  # "basic", "cloze" or "typed" (a q/a card with `type: true`)
     front: str  # Markdown: the question, or the cloze text
     back: str  # Markdown: the answer ("" for cloze)
     extra: str
@@ -158,7 +158,7 @@ class RenderedCard:
 
     @property
     def kind(self) -> str:
-        """"basic" or "cloze": which notetype the card uses."""
+        """"basic", "cloze" or "typed": which notetype the card uses."""
         return self.card.kind
 
     @property
@@ -268,7 +268,7 @@ class CardSummary(NamedTuple):
 
 
 # Where each notetype keeps the Source field ("never change", like the field lists in ids.py).
-SOURCE_FIELD = {"basic": 4, "cloze": 3}
+SOURCE_FIELD = {"basic": 4, "cloze": 3, "typed": 4}
 
 
 def without_source(kind: str, fields: tuple[str, ...]) -> tuple[str, ...]:

@@ -23,6 +23,7 @@ from flashcards.model import DeckLevel, Level, Media, RenderedCard, SourceWarnin
 _LAYOUTS = {
     "basic": (ids.BASIC_FIELDS, templates.BASIC_TEMPLATES),
     "cloze": (ids.CLOZE_FIELDS, templates.CLOZE_TEMPLATES),
+    "typed": (ids.TYPED_FIELDS, templates.TYPED_TEMPLATES),
 }
 _MIME_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
@@ -31,6 +32,9 @@ _MIME_TYPES = {
     ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".m4a": "audio/mp4", ".wav": "audio/wav",
     ".opus": "audio/ogg", ".webm": "audio/webm",
 }
+# Anki's marker for a type-in box, [[type:Field]] (with any filters before the field name).
+_TYPE_IN = re.compile(r"\[\[type:(?:[^\]:]*:)*([^\]:]+)\]\]")
+_TAG = re.compile(r"<[^>]*>")
 # A sound as the renderer writes it (its name is a content name: no ']' or quotes).
 _SOUND_TAG = re.compile(r"\[sound:([^\]]*)\]")
 # Our sanitiser writes every attribute in double quotes, so this finds each image's source.
@@ -148,11 +152,29 @@ def _entry(card: PreviewCard, media: Mapping[str, str]) -> str:
         + (f'<ul class="fc-tags" aria-label="tags">{tag_items}</ul>' if tags else "")
         + "</header>\n<div class=\"fc-sides\">\n"
         f'<section class="fc-side"><h2>Front</h2><div class="card card{number}">'
-        f"{_with_media(card.question, media)}</div></section>\n"
+        f"{_with_media(_type_in(card, card.question, True), media)}</div></section>\n"
         f'<section class="fc-side"><h2>Back</h2><div class="card card{number}">'
-        f"{_with_media(card.answer, media)}</div></section>\n"
+        f"{_with_media(_type_in(card, card.answer, False), media)}</div></section>\n"
         "</div>\n</article>"
     )
+
+
+def _type_in(card: PreviewCard, side: str, question: bool) -> str:
+    """Anki's type-in marker as its reviewer shows it: a box on the front, and on the back the
+    expected answer as plain text (what Anki compares the typed text with)."""
+    if "[[type:" not in side:
+        return side
+    names, _ = _LAYOUTS[card.source.kind]
+    fields = dict(zip(names, card.source.fields, strict=True))
+
+    def replace(match: re.Match[str]) -> str:
+        if question:
+            return ('<input class="fc-typeans" type="text" aria-label="type the answer" '
+                    'placeholder="type the answer">')
+        expected = html.unescape(_TAG.sub("", fields.get(match.group(1), "")))
+        return f'<code class="fc-typeans">{html.escape(expected, quote=False)}</code>'
+
+    return _TYPE_IN.sub(replace, side)
 
 
 def _with_media(card_html: str, media: Mapping[str, str]) -> str:

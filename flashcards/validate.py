@@ -16,7 +16,7 @@ from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, pri
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
-             "reverse", "guid")
+             "reverse", "type", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
@@ -252,6 +252,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     tags = check.tags(item, name)
     level = check.level(item, file_level, name)
     reverse = _flag(check, item, "reverse", name)
+    typed = _flag(check, item, "type", name)
     question, answer = values["q"], values["a"]
     # Where each field's text starts, so that render errors can point into it.
     lines = {key: getattr(item.items.get(key), "line", line) for key, line in
@@ -274,8 +275,11 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
             _check_deletions(check, lines["cloze"], name, cloze)
         if reverse:
             check.error(lines["reverse"], f"{name}: 'reverse' only works with q/a cards")
+        if typed:
+            check.error(lines["type"], f"{name}: 'type' only works with q/a cards (the learner "
+                        "types the answer)")
     else:
-        kind, front, back = "basic", question or "", answer or ""
+        kind, front, back = "typed" if typed else "basic", question or "", answer or ""
         if (question is None or not question.strip()) and "q" not in meant:
             check.error(item.line, f"{name}: no question; add 'q:' (or use 'cloze:')")
         if (answer is None or not answer.strip()) and "a" not in meant:

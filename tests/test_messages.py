@@ -720,7 +720,7 @@ CATALOGUE = [
          deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
-         "answer, cloze, extra, hint, tags, level, reverse, guid)"),
+         "answer, cloze, extra, hint, tags, level, reverse, type, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
@@ -808,6 +808,10 @@ CATALOGUE = [
          deck("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n"),
          "cards/deck.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at "
          "cards/deck.yaml:4; every card needs its own"),
+    case("{}: 'type' only works with q/a cards (the learner types the answer)",
+         deck("  - {id: a, cloze: '{{c1::b}}', type: true}\n"),
+         "cards/deck.yaml:4: card 'a': 'type' only works with q/a cards (the learner types the "
+         "answer)"),
     case("{}: '{}' must be true or false", deck("  - {id: a, q: b, a: c, reverse: maybe}\n"),
          "cards/deck.yaml:4: card 'a': 'reverse' must be true or false"),
     # across files
@@ -928,12 +932,13 @@ CATALOGUE = [
          "written"),
     case("card '{}': Anki has this note with notetype '{}', not '{}'; changing a note's "
          "notetype forces a full sync, so push leaves it alone (a card that changed between "
-         "q/a and cloze needs a new id; a note flashcards import wrote is taken over by push "
-         "--adopt)",
+         "q/a, type-in and cloze needs a new id; a note flashcards import wrote is taken over by "
+         "push --adopt)",
          _push({"deck.yaml": _ZOO}, before=_with_collection(_foreign_note)),
          "cards/deck.yaml:4: card 'z/a': Anki has this note with notetype 'Basic', not "
          "'flashcards Q/A'; changing a note's notetype forces a full sync, so push leaves it "
-         "alone (a card that changed between q/a and cloze needs a new id; a note flashcards "
+         "alone (a card that changed between q/a, type-in and cloze needs a new id; a note "
+         "flashcards "
          "import wrote is taken over by push --adopt)"),
     case("card '{}': the notetype '{}' in the collection has the fields {} but flashcards "
          "needs {}; restore its fields in Anki (Tools > Manage Note Types) and push again",
