@@ -196,3 +196,20 @@ def test_push_refuses_to_switch_a_card_to_type_in(capitals, tmp_path, runner, mo
     assert "card 'cap/plain': Anki has this note with notetype 'flashcards Q/A', not " \
         "'flashcards Type-in'" in result.stderr
     assert "between q/a, type-in and cloze needs a new id" in result.stderr
+
+
+def test_removed_type_in_cards_stay_on_their_notetype_tagged(capitals, tmp_path, collection):
+    from flashcards.changes import REMOVED_TAG
+
+    import_apkg(collection, _build(capitals, tmp_path / "build"))
+    without = DECK.split("  - id: plain")[0].split("  - id: france")[0] + "  - id: plain" + \
+        DECK.split("  - id: plain")[1]
+    (capitals / "cap.yaml").write_text(without)  # no type-in card is left
+    package = _build(capitals, tmp_path / "build")
+    contents = read_apkg(package)
+    assert str(ids.TYPED_NOTETYPE_ID) in contents.notetypes
+    log = import_apkg(collection, package)
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 2, 0)
+    notes = notes_by_id(collection)
+    assert notes["france"].mid == ids.TYPED_NOTETYPE_ID and REMOVED_TAG in notes["france"].tags
+    assert REMOVED_TAG in notes["spain"].tags and REMOVED_TAG not in notes["plain"].tags
