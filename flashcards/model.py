@@ -109,6 +109,7 @@ class Card:
     location: Location
     field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     guid: str = ""  # the note's GUID kept from Anki (`guid:`); "" = derived from (namespace, id)
+    tts: str = ""  # language Anki reads the question aloud in (card's, else file's); "" = none
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class DeckFile:
     description: str
     description_line: int
     cards: tuple[Card, ...]
+    tts: str = ""  # the file's `tts` language, for its q/a cards
 
     @cached_property
     def shown(self) -> str:

@@ -88,7 +88,7 @@ def _fingerprints(result: RenderedCard) -> tuple | None:
 def render_key(card: Card, deck_file: DeckFile) -> str:
     """Everything a card's fields are rendered from, apart from images and the tool itself."""
     parts = (card.kind, card.front, card.back, card.extra, card.hint, card.id,
-             "y" if card.reverse else "", deck_file.rel)
+             "y" if card.reverse else "", deck_file.rel, card.tts)
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 

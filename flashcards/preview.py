@@ -35,6 +35,7 @@ _MIME_TYPES = {
 # Anki's marker for a type-in box, [[type:Field]] (with any filters before the field name).
 _TYPE_IN = re.compile(r"\[\[type:(?:[^\]:]*:)*([^\]:]+)\]\]")
 _TAG = re.compile(r"<[^>]*>")
+_TTS = re.compile(r"\[anki:tts lang=([^\]\s]+)\](.*?)\[/anki:tts\]", re.DOTALL)
 # A sound as the renderer writes it (its name is a content name: no ']' or quotes).
 _SOUND_TAG = re.compile(r"\[sound:([^\]]*)\]")
 # Our sanitiser writes every attribute in double quotes, so this finds each image's source.
@@ -192,6 +193,9 @@ def _with_media(card_html: str, media: Mapping[str, str]) -> str:
 
     if "[sound:" in card_html:
         card_html = _SOUND_TAG.sub(play, card_html)
+    if "[anki:tts " in card_html:  # Anki shows a play button; its text is only spoken
+        card_html = _TTS.sub(lambda m: f'<span class="fc-tts" title="read aloud: {m.group(2)}">'
+                             f"🔊 {m.group(1)}</span>", card_html)
     return _IMG_SRC.sub(embed, card_html)
 
 

@@ -416,6 +416,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         return out
 
     front = field_html("cloze" if card.kind == "cloze" else "q", card.front)
+    if card.tts and front:
+        front += tts_tag(card.tts, front)
     extra = field_html("extra", card.extra)
     hint = field_html("hint", card.hint)
     source = html.escape(deck_file.rel)
@@ -430,6 +432,21 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
     guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
     ordered_media = tuple(media[name] for name in sorted(media))
     return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
+
+
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def tts_tag(language: str, field: str) -> str:
+    """Anki's text-to-speech tag (what its `{{tts lang:Field}}` filter makes) reading the
+    field's text: tags, sounds and math delimiters left out, so that only words are spoken."""
+    text = _SOUND_TAG.sub(" ", _TAGS.sub(" ", field))
+    text = html.unescape(text).replace("\\(", " ").replace("\\)", " ")
+    text = text.replace("\\[", " ").replace("\\]", " ")
+    words = " ".join(text.split())
+    if not words:
+        return ""
+    return f"[anki:tts lang={language}]{html.escape(words, quote=False)}[/anki:tts]"
 
 
 def render_description(deck_file: DeckFile, src_root: Path) -> tuple[str, tuple[Media, ...],

@@ -720,7 +720,7 @@ CATALOGUE = [
          deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
-         "answer, cloze, extra, hint, tags, level, reverse, type, guid)"),
+         "answer, cloze, extra, hint, tags, level, reverse, type, tts, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
@@ -812,6 +812,22 @@ CATALOGUE = [
          deck("  - {id: a, cloze: '{{c1::b}}', type: true}\n"),
          "cards/deck.yaml:4: card 'a': 'type' only works with q/a cards (the learner types the "
          "answer)"),
+    case("{}: 'tts' only works with q/a cards (read aloud, a cloze would give its answer away)",
+         deck("  - {id: a, cloze: '{{c1::b}}', tts: es_ES}\n"),
+         "cards/deck.yaml:4: card 'a': 'tts' only works with q/a cards (read aloud, a cloze "
+         "would give its answer away)"),
+    case("{}: a type-in card with 'reverse' cannot also have 'tts' (the reverse card compares "
+         "the typed text with the question, which the spoken text would be part of); drop one of "
+         "'type', 'reverse' or 'tts' (the file's 'tts' counts too)",
+         deck("  - {id: a, q: b, a: c, type: true, reverse: true, tts: es_ES}\n"),
+         "cards/deck.yaml:4: card 'a': a type-in card with 'reverse' cannot also have 'tts' (the "
+         "reverse card compares the typed text with the question, which the spoken text would "
+         "be part of); drop one of 'type', 'reverse' or 'tts' (the file's 'tts' counts too)"),
+    case("{}: tts '{}' is not a language code like es_ES, en_US or ja_JP (language, "
+         "underscore, country)", deck("  - {id: a, q: b, a: c}\n",
+                                     head="deck: D\nnamespace: d\ntts: Spanish\n"),
+         "cards/deck.yaml:3: the deck file: tts 'Spanish' is not a language code like es_ES, "
+         "en_US or ja_JP (language, underscore, country)"),
     case("{}: '{}' must be true or false", deck("  - {id: a, q: b, a: c, reverse: maybe}\n"),
          "cards/deck.yaml:4: card 'a': 'reverse' must be true or false"),
     # across files

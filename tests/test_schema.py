@@ -207,6 +207,10 @@ ACCEPTED = {
                             "  - {id: u, q: Q, a: A, type: false, reverse: true}\n"
                             "  - {id: v, q: Q, a: A, type: yes, reverse: yes}\n",
     "type false on a cloze": BASE + "  - {id: c, cloze: '{{c1::x}}', type: false}\n",
+    "tts in a file and on cards": BASE.replace("namespace: d\n", "namespace: d\ntts: es_ES\n")
+                                  + "  - {id: t, q: Q, a: A, tts: en}\n"
+                                  + "  - {id: u, q: Q, a: A, tts: ~}\n"
+                                  + "  - {id: c, cloze: '{{c1::x}}'}\n",
     "null q next to a cloze": BASE + "  - {id: c, cloze: '{{c1::x}}', q: ~, answer: }\n",
     "null cloze on a q/a card": BASE + "  - {id: c, q: Q, a: A, cloze: ~, reverse: true}\n",
     "long key names": BASE + "  - {id: l, question: Q, answer: A}\n",
@@ -290,6 +294,11 @@ REFUSED = {
     "reverse a number": _card("{id: x, q: Q, a: A, reverse: 1}"),
     "reverse null": _card("{id: x, q: Q, a: A, reverse: ~}"),
     "type on a cloze": _card("{id: x, cloze: '{{c1::x}}', type: true}"),
+    "tts on a cloze": _card("{id: x, cloze: '{{c1::x}}', tts: es_ES}"),
+    "tts not a language": _card("{id: x, q: Q, a: A, tts: Spanish}"),
+    "tts lower-case country": _card("{id: x, q: Q, a: A, tts: es_es}"),
+    "tts a number": _card("{id: x, q: Q, a: A, tts: 42}"),
+    "file tts with a space": BASE.replace("namespace: d\n", "namespace: d\ntts: es ES\n"),
     "type not a boolean": _card("{id: x, q: Q, a: A, type: text}"),
     "type null": _card("{id: x, q: Q, a: A, type: ~}"),
     "cloze without deletion": _card("{id: x, cloze: no gap here}"),
