@@ -163,6 +163,13 @@ def test_a_sound_points_into_the_media_folder_and_renders_back(tmp_path):
     assert (kept.text, kept.markdown) == ("<div>[sound:media/a b_c.mp3]</div>", False)
 
 
+def test_a_sound_of_another_format_is_a_reason(tmp_path):
+    (tmp_path / "song.flac").write_bytes(SOUND)
+    assert convert_field("[sound:song.flac]", tmp_path, tmp_path / "stage") == (
+        "sound 'song.flac' is not one of the formats decks bundle (mp3, ogg, m4a, wav, opus, "
+        "webm)")
+
+
 def test_a_missing_sound_is_a_reason_not_a_guess(tmp_path):
     assert convert_field("[sound:gone.mp3]", tmp_path, tmp_path / "stage") == \
         "sound 'gone.mp3' is not in the source's media"

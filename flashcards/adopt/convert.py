@@ -196,6 +196,10 @@ def convert_field(field_html: str, media_dir: Path, stage: Path) -> Converted | 
     for name in (*images, *sounds):
         if not _safe_media_name(name):
             return f"media file name {name!r} cannot be written to a media folder"
+    for name in sounds:
+        if not name.lower().endswith(render.SOUND_SUFFIXES):
+            formats = ", ".join(suffix[1:] for suffix in render.SOUND_SUFFIXES)
+            return f"sound {name!r} is not one of the formats decks bundle ({formats})"
     for kind, names in (("image", images), ("sound", sounds)):
         for name in names:
             if not (media_dir / name).is_file():
