@@ -455,6 +455,11 @@ def render_description(deck_file: DeckFile, src_root: Path) -> tuple[str, tuple[
     env = _Env(deck_file.path.parent, src_root,
                Location(deck_file.display, deck_file.description_line), deck_file.description)
     out = render_markdown(deck_file.description, env)
+    if "[sound:" in out and not env.errors:
+        # Anki's deck overview plays nothing: the tag would show as text.
+        env.errors.append(SourceError(env.location, "a deck description cannot play sounds "
+                                      "(Anki's deck overview shows [sound:...] as text); put "
+                                      "the sound on a card"))
     return out, tuple(env.media[name] for name in sorted(env.media)), env.errors
 
 

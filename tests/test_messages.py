@@ -823,6 +823,12 @@ CATALOGUE = [
          "cards/deck.yaml:4: card 'a': a type-in card with 'reverse' cannot also have 'tts' (the "
          "reverse card compares the typed text with the question, which the spoken text would "
          "be part of); drop one of 'type', 'reverse' or 'tts' (the file's 'tts' counts too)"),
+    case("a deck description cannot play sounds (Anki's deck overview shows [sound:...] as "
+         "text); put the sound on a card",
+         check({"deck.yaml": "deck: D\nnamespace: d\ndescription: 'hear ![](s.mp3)'\ncards:\n"
+                "  - {id: a, q: b, a: c}\n", "s.mp3": b"ID3"}),
+         "cards/deck.yaml:3: a deck description cannot play sounds (Anki's deck overview shows "
+         "[sound:...] as text); put the sound on a card"),
     case("{}: tts '{}' is not a language code like es_ES, en_US or ja_JP (language, "
          "underscore, country)", deck("  - {id: a, q: b, a: c}\n",
                                      head="deck: D\nnamespace: d\ntts: Spanish\n"),
