@@ -1,7 +1,8 @@
 """The part of Anki's card template language our card templates use, as pure str -> str functions.
 
 Supported: `{{Field}}`, `{{#Field}}…{{/Field}}`, `{{^Field}}…{{/Field}}`, `{{FrontSide}}`,
-`<!-- comments -->`, and the filters `hint:` and `cloze:` (with nested deletions and hints).
+`<!-- comments -->`, the filters `hint:` and `cloze:` (with nested deletions and hints), and
+`type:`, which Anki leaves as a `[[type:Field]]` marker for its reviewer.
 The behaviour follows Anki's own renderer (the Rust core that desktop Anki and AnkiDroid share),
 and tests/test_anki_template.py checks it against that renderer card by card. Anything else
 (other filters, the legacy `{{=<% %>=}}` syntax, image occlusion) raises TemplateError rather
@@ -201,6 +202,11 @@ def _render(nodes: Sequence[_Node], context: _Context) -> Iterator[str]:
             yield context.front_side or ""  # Anki applies no filter to FrontSide
         elif not node.key and node.filters:
             yield ""  # a filter without a field: Anki's built-in filters add nothing here
+        elif node.filters and node.filters[-1] == "type":
+            # Anki leaves the type-in box to its reviewer: the card's HTML holds a marker
+            # naming the field (and any filters) as written, which the reviewer replaces.
+            _lookup(context.fields, node.key)
+            yield f"[[{':'.join((*reversed(node.filters), node.key))}]]"
         else:
             yield _apply_filters(_lookup(context.fields, node.key), node, context)
 

@@ -54,22 +54,26 @@ class _Note(genanki.Note):
 
 def _make_notetype(kind: str, mod: int) -> _Notetype:
     fields, tmpls = templates.notetype_parts(kind)
-    is_cloze = kind == "cloze"
+    notetype_id, name, _ = ids.NOTETYPES[kind]
     return _Notetype(
         mod,
-        model_id=ids.CLOZE_NOTETYPE_ID if is_cloze else ids.BASIC_NOTETYPE_ID,
-        name=ids.CLOZE_NOTETYPE_NAME if is_cloze else ids.BASIC_NOTETYPE_NAME,
+        model_id=notetype_id,
+        name=name,
         fields=[{"name": name} for name in fields],
         templates=[dict(t) for t in tmpls],
-        css=templates.card_css(),
-        model_type=genanki.Model.CLOZE if is_cloze else genanki.Model.FRONT_BACK,
+        css=templates.notetype_css(kind),
+        model_type=genanki.Model.CLOZE if kind == "cloze" else genanki.Model.FRONT_BACK,
     )
 
 
 def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   notetype_mods: dict[str, int]) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes."""
-    notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in ("basic", "cloze")}
+    # Q/A and cloze always (as every package had them before); the others where a card uses
+    # them, so that a collection gets a notetype only when it has notes of it.
+    used = {item.kind for d in decks for item in (*d.cards, *d.retired)}
+    kinds = ("basic", "cloze", *sorted(used - {"basic", "cloze"}))
+    notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in kinds}
     parents = {d.deck: genanki.Deck(ids.deck_id(d.deck), d.deck, d.description) for d in decks}
     anki_decks = list(parents.values())
     for deck_level in decks:
@@ -103,7 +107,7 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
 
 def read_notes(path: Path) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:
     """The notes of a package we built earlier: {guid: (kind, fields, tags)}; {} if unreadable."""
-    kinds = {ids.BASIC_NOTETYPE_ID: "basic", ids.CLOZE_NOTETYPE_ID: "cloze"}
+    kinds = {notetype_id: kind for kind, (notetype_id, _, _) in ids.NOTETYPES.items()}
     try:
         with zipfile.ZipFile(path) as archive:
             data = archive.read("collection.anki2")
@@ -126,7 +130,7 @@ def _zip(database: bytes, media: list[Media]) -> bytes:
         try:
             entries.append((str(index), item.path.read_bytes()))
         except OSError as exc:
-            raise OutputError(f"cannot read image {item.path}: {exc.strerror}") from exc
+            raise OutputError(f"cannot read media file {item.path}: {exc.strerror}") from exc
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries:

@@ -24,7 +24,9 @@ from flashcards.model import (
 )
 
 REMOVED_TAG = "flashcards::removed"
-KINDS = ("basic", "cloze")
+KINDS = ("basic", "cloze", "typed")
+# Notetypes every lock and package has; the others appear with their first card.
+ALWAYS_KINDS = ("basic", "cloze")
 
 # The last content of a note that is no longer in the sources (from the lock), or None.
 RemovedNote = Callable[[Entry], Note | None]

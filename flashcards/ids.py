@@ -26,6 +26,19 @@ CLOZE_NOTETYPE_ID = 1099255542
 CLOZE_NOTETYPE_NAME = "flashcards Cloze"
 CLOZE_FIELDS = ("Text", "Extra", "Hint", "Source", "Id")
 
+# Type-in answer cards (`type: true`): the learner types the answer and Anki compares it. Its
+# own notetype, so that neither of the two above ever changes; the same fields as Q/A.
+TYPED_NOTETYPE_ID = 1152123365
+TYPED_NOTETYPE_NAME = "flashcards Type-in"
+TYPED_FIELDS = ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse")
+
+# Every notetype by the card kind that uses it: (id, name, fields).
+NOTETYPES = {
+    "basic": (BASIC_NOTETYPE_ID, BASIC_NOTETYPE_NAME, BASIC_FIELDS),
+    "cloze": (CLOZE_NOTETYPE_ID, CLOZE_NOTETYPE_NAME, CLOZE_FIELDS),
+    "typed": (TYPED_NOTETYPE_ID, TYPED_NOTETYPE_NAME, TYPED_FIELDS),
+}
+
 _SLUG_MAX = 40
 
 

@@ -98,7 +98,7 @@ class Card:
 
     id: str
     id_pinned: bool
-    kind: str  # "basic" or "cloze"
+    kind: str  # "basic", "cloze" or "typed" (a q/a card with `type: true`)
     front: str  # Markdown: the question, or the cloze text
     back: str  # Markdown: the answer ("" for cloze)
     extra: str
@@ -109,6 +109,7 @@ class Card:
     location: Location
     field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     guid: str = ""  # the note's GUID kept from Anki (`guid:`); "" = derived from (namespace, id)
+    tts: str = ""  # language Anki reads the question aloud in (card's, else file's); "" = none
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class DeckFile:
     description: str
     description_line: int
     cards: tuple[Card, ...]
+    tts: str = ""  # the file's `tts` language, for its q/a cards
 
     @cached_property
     def shown(self) -> str:
@@ -158,7 +160,7 @@ class RenderedCard:
 
     @property
     def kind(self) -> str:
-        """"basic" or "cloze": which notetype the card uses."""
+        """"basic", "cloze" or "typed": which notetype the card uses."""
         return self.card.kind
 
     @property
@@ -268,7 +270,7 @@ class CardSummary(NamedTuple):
 
 
 # Where each notetype keeps the Source field ("never change", like the field lists in ids.py).
-SOURCE_FIELD = {"basic": 4, "cloze": 3}
+SOURCE_FIELD = {"basic": 4, "cloze": 3, "typed": 4}
 
 
 def without_source(kind: str, fields: tuple[str, ...]) -> tuple[str, ...]:

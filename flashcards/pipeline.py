@@ -88,7 +88,7 @@ def _fingerprints(result: RenderedCard) -> tuple | None:
 def render_key(card: Card, deck_file: DeckFile) -> str:
     """Everything a card's fields are rendered from, apart from images and the tool itself."""
     parts = (card.kind, card.front, card.back, card.extra, card.hint, card.id,
-             "y" if card.reverse else "", deck_file.rel)
+             "y" if card.reverse else "", deck_file.rel, card.tts)
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 
@@ -476,7 +476,12 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                                        ).get(entry.key)
             return note
 
-        signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS}
+        # Q/A and cloze always; a later notetype once a card uses it, and from then on (its
+        # lock entry keeps its mod, and removed cards of it still need it in packages).
+        used = {card.kind for deck in compiled.decks for card in deck.cards}
+        signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS
+                      if kind in changes.ALWAYS_KINDS or kind in used
+                      or f"notetype:{kind}" in previous}
         plan = changes.plan_build(compiled.decks, previous, now, signatures, removed_note,
                                   drop_removed=drop_removed, restorable=restorable)
         if collect is not None:

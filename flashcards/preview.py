@@ -23,12 +23,21 @@ from flashcards.model import DeckLevel, Level, Media, RenderedCard, SourceWarnin
 _LAYOUTS = {
     "basic": (ids.BASIC_FIELDS, templates.BASIC_TEMPLATES),
     "cloze": (ids.CLOZE_FIELDS, templates.CLOZE_TEMPLATES),
+    "typed": (ids.TYPED_FIELDS, templates.TYPED_TEMPLATES),
 }
 _MIME_TYPES = {
     ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
     ".svg": "image/svg+xml", ".webp": "image/webp", ".avif": "image/avif", ".bmp": "image/bmp",
     ".ico": "image/x-icon",
+    ".mp3": "audio/mpeg", ".ogg": "audio/ogg", ".m4a": "audio/mp4", ".wav": "audio/wav",
+    ".opus": "audio/ogg", ".webm": "audio/webm",
 }
+# Anki's marker for a type-in box, [[type:Field]] (with any filters before the field name).
+_TYPE_IN = re.compile(r"\[\[type:(?:[^\]:]*:)*([^\]:]+)\]\]")
+_TAG = re.compile(r"<[^>]*>")
+_TTS = re.compile(r"\[anki:tts lang=([^\]\s]+)\](.*?)\[/anki:tts\]", re.DOTALL)
+# A sound as the renderer writes it (its name is a content name: no ']' or quotes).
+_SOUND_TAG = re.compile(r"\[sound:([^\]]*)\]")
 # Our sanitiser writes every attribute in double quotes, so this finds each image's source.
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")', re.IGNORECASE)
 
@@ -96,13 +105,13 @@ def preview_cards(decks: Sequence[DeckLevel]) -> list[PreviewCard]:
 
 
 def embed_media(media: Iterable[Media]) -> dict[str, str]:
-    """{media name: data: URI} for the images the cards use."""
+    """{media name: data: URI} for the images and sounds the cards use."""
     uris = {}
     for item in media:
         try:
             data = item.path.read_bytes()
         except OSError as exc:
-            raise OutputError(f"cannot read image {item.path}: {exc.strerror}") from exc
+            raise OutputError(f"cannot read media file {item.path}: {exc.strerror}") from exc
         mime = _MIME_TYPES.get(item.path.suffix.lower(), "application/octet-stream")
         uris[item.name] = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
     return uris
@@ -144,19 +153,49 @@ def _entry(card: PreviewCard, media: Mapping[str, str]) -> str:
         + (f'<ul class="fc-tags" aria-label="tags">{tag_items}</ul>' if tags else "")
         + "</header>\n<div class=\"fc-sides\">\n"
         f'<section class="fc-side"><h2>Front</h2><div class="card card{number}">'
-        f"{_with_media(card.question, media)}</div></section>\n"
+        f"{_with_media(_type_in(card, card.question, True), media)}</div></section>\n"
         f'<section class="fc-side"><h2>Back</h2><div class="card card{number}">'
-        f"{_with_media(card.answer, media)}</div></section>\n"
+        f"{_with_media(_type_in(card, card.answer, False), media)}</div></section>\n"
         "</div>\n</article>"
     )
 
 
+def _type_in(card: PreviewCard, side: str, question: bool) -> str:
+    """Anki's type-in marker as its reviewer shows it: a box on the front, and on the back the
+    expected answer as plain text (what Anki compares the typed text with)."""
+    if "[[type:" not in side:
+        return side
+    names, _ = _LAYOUTS[card.source.kind]
+    fields = dict(zip(names, card.source.fields, strict=True))
+
+    def replace(match: re.Match[str]) -> str:
+        if question:
+            return ('<input class="fc-typeans" type="text" aria-label="type the answer" '
+                    'placeholder="type the answer">')
+        expected = html.unescape(_TAG.sub("", fields.get(match.group(1), "")))
+        return f'<code class="fc-typeans">{html.escape(expected, quote=False)}</code>'
+
+    return _TYPE_IN.sub(replace, side)
+
+
 def _with_media(card_html: str, media: Mapping[str, str]) -> str:
-    """The card's HTML with each bundled image's file name replaced by its data: URI."""
+    """The card's HTML with each bundled image's file name replaced by its data: URI, and
+    each sound as a play control (where Anki shows its own play button)."""
     def embed(match: re.Match[str]) -> str:
         uri = media.get(html.unescape(match.group(2)))
         return match.group(0) if uri is None else match.group(1) + uri + match.group(3)
 
+    def play(match: re.Match[str]) -> str:
+        uri = media.get(html.unescape(match.group(1)))
+        if uri is None:
+            return match.group(0)
+        return f'<audio class="fc-sound" controls preload="none" src="{uri}"></audio>'
+
+    if "[sound:" in card_html:
+        card_html = _SOUND_TAG.sub(play, card_html)
+    if "[anki:tts " in card_html:  # Anki shows a play button; its text is only spoken
+        card_html = _TTS.sub(lambda m: f'<span class="fc-tts" title="read aloud: {m.group(2)}">'
+                             f"🔊 {m.group(1)}</span>", card_html)
     return _IMG_SRC.sub(embed, card_html)
 
 

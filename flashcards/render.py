@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import nh3
 import pyromark
@@ -61,6 +61,9 @@ _STYLE_PROPERTIES = {"text-align", "direction", "font-weight", "font-style", "te
 _FORMATTER = HtmlFormatter(nowrap=True)
 # Bigger files make packages slow to import and sync to phones; nobody needs one on a card.
 MAX_IMAGE_BYTES = 10 * 2**20
+# Audio Anki (desktop and AnkiDroid) plays from a [sound:...] tag. Markdown's image syntax
+# pointing at one of these becomes that tag, the only form Anki plays.
+SOUND_SUFFIXES = (".mp3", ".ogg", ".m4a", ".wav", ".opus", ".webm")
 
 
 @dataclass
@@ -86,6 +89,10 @@ _MATH_BLOCK = re.compile(r'<p><span class="math math-display">\s*((?:(?!</span>)
 # Every image after sanitising (nh3 writes each attribute once, in double quotes), whether
 # Markdown or raw HTML wrote it.
 _IMG_SRC = re.compile(r'(<img\b[^>]*?\ssrc=")([^"]*)(")')
+_IMG_TAG = re.compile(r'<img\b[^>]*?\ssrc="([^"]*)"[^>]*>')
+# Anki's sound tag as written in a field; its name is a plain path (no URL escapes).
+_SOUND_TAG = re.compile(r"\[sound:([^\]]*)\]")
+_URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Anki's own math delimiters. Markdown would read `\(` as an escaped parenthesis and `_` as
 # emphasis, so these spans are set aside before Markdown and put back as MathJax wants them.
 _TEX_MATH = re.compile(rb"(?<!\\)\\\((.+?)(?<!\\)\\\)|(?<!\\)\\\[(.+?)(?<!\\)\\\]", re.DOTALL)
@@ -192,28 +199,82 @@ def _markdown_html(text: str) -> str:
 
 
 def _bundle_images(clean: str, env: _Env) -> str:
-    """Point every local image (Markdown or raw HTML) at a content-named media file; errors
-    for bad ones, a warning for images loaded from the network."""
+    """Point every local image (Markdown or raw HTML) at a content-named media file, and turn
+    an image pointing at audio into a sound tag; errors for bad ones, a warning for images
+    loaded from the network."""
+
+    def replace_sound(match: re.Match[str]) -> str:
+        src = html.unescape(match.group(1))
+        if not _is_sound(unquote(urlsplit(src).path)):
+            return match.group(0)
+        name = _bundle_file(src, env, "sound")
+        # A bad one is an error already: gone, so that the image pass does not report it too.
+        return "" if name is None else f"[sound:{html.escape(name)}]"
 
     def replace(match: re.Match[str]) -> str:
-        name = _bundle_image(html.unescape(match.group(2)), env)
+        name = _bundle_file(html.unescape(match.group(2)), env, "image")
         if name is None:
             return match.group(0)
         return match.group(1) + html.escape(name) + match.group(3)
 
-    return _IMG_SRC.sub(replace, clean)
+    clean = _IMG_TAG.sub(replace_sound, clean)
+    return _IMG_SRC.sub(replace, clean) if "<img" in clean else clean
 
 
-def _bundle_image(src: str, env: _Env) -> str | None:
-    """Resolve a local image to a content-named media file; None leaves the src alone."""
+def _is_sound(path: str) -> bool:
+    return path.lower().endswith(SOUND_SUFFIXES)
+
+
+def _bundle_sounds(clean: str, env: _Env) -> str:
+    """Point every [sound:...] tag written in a field at a content-named media file."""
+
+    def replace(match: re.Match[str]) -> str:
+        written = html.unescape(match.group(1))
+        name = _bundle_sound_tag(written, env)
+        return match.group(0) if name is None else f"[sound:{html.escape(name)}]"
+
+    return _SOUND_TAG.sub(replace, clean)
+
+
+def _bundle_sound_tag(written: str, env: _Env) -> str | None:
+    """Check a [sound:...] name (a path as written, not a URL) and bundle its file."""
+    location = _location_of(written, env)
+    if _URL_SCHEME.match(written):
+        env.errors.append(SourceError(location, f"sound '{written}' cannot be played from the "
+                                      "network; save it next to the deck file and use a "
+                                      "relative path"))
+        return None
+    if written and not _is_sound(written):
+        formats = ", ".join(suffix[1:] for suffix in SOUND_SUFFIXES)
+        env.errors.append(SourceError(location, f"sound '{written}' is not a sound format "
+                                      f"cards can play; use one of {formats}"))
+        return None
+    return _bundle_file(quote(written), env, "sound")
+
+
+def _location_of(text: str, env: _Env) -> Location:
+    """The line of the field where text first appears (the field's first line if not found)."""
+    where = env.text.find(text)
+    if where <= 0:
+        return env.location
+    return Location(env.location.path, env.location.line + env.text.count("\n", 0, where))
+
+
+def _bundle_file(src: str, env: _Env, what: str) -> str | None:
+    """Resolve a local image or sound to a content-named media file; None leaves src alone."""
     parts = urlsplit(src)
     relative = unquote(parts.path)
     where = max(env.text.find(src), env.text.find(relative), env.text.find(parts.path))
-    if where > 0:  # point at the image's own line, not the start of the field
+    if where > 0:  # point at the file's own line, not the start of the field
         line = env.location.line + env.text.count("\n", 0, where)
         env = _Env(env.base_dir, env.src_root, Location(env.location.path, line), env.text,
                    env.media, env.errors, env.warnings)
     if parts.scheme or parts.netloc:
+        if what == "sound":
+            env.errors.append(SourceError(env.location, f"sound '{src}' cannot be played from "
+                                          "the network; save it next to the deck file and "
+                                          "use a relative path"))
+            return None
         env.warnings.append(SourceWarning(env.location, f"image '{src}' is not bundled: it is "
                                           "loaded from the network each time the card is "
                                           "shown, so offline it is missing (save it next to "
@@ -221,33 +282,33 @@ def _bundle_image(src: str, env: _Env) -> str | None:
                                           kind="remote-image"))
         return None
     if not relative:
-        env.errors.append(SourceError(env.location, "image has an empty path"))
+        env.errors.append(SourceError(env.location, f"{what} has an empty path"))
         return None
     path = Path(relative)
     if path.is_absolute():
-        env.errors.append(SourceError(env.location, f"image '{relative}' is an absolute path; "
+        env.errors.append(SourceError(env.location, f"{what} '{relative}' is an absolute path; "
                                       "write it relative to the YAML file"))
         return None
     target = (env.base_dir / path).resolve()
     root = env.src_root.resolve()
     if not target.is_relative_to(root):
-        env.errors.append(SourceError(env.location, f"image '{relative}' points outside the "
+        env.errors.append(SourceError(env.location, f"{what} '{relative}' points outside the "
                                       f"source folder {env.src_root}; move it inside"))
         return None
     if not target.is_file():
         looked = (env.src_root / target.relative_to(root)).as_posix()
-        env.errors.append(SourceError(env.location, f"image '{relative}' does not exist "
+        env.errors.append(SourceError(env.location, f"{what} '{relative}' does not exist "
                                       f"(looked for {looked})"))
         return None
     size = target.stat().st_size
     if size > MAX_IMAGE_BYTES:
         limit = MAX_IMAGE_BYTES // 2**20
-        env.errors.append(SourceError(env.location, f"image '{relative}' is "
-                                      f"{size / 2**20:.1f} MiB; images may be at most {limit} "
+        env.errors.append(SourceError(env.location, f"{what} '{relative}' is "
+                                      f"{size / 2**20:.1f} MiB; {what}s may be at most {limit} "
                                       "MiB (shrink or compress it)"))
         return None
     digest = hashlib.sha256(target.read_bytes()).hexdigest()[:12]
-    stem = ids.slugify(target.stem, limit=40) or "image"
+    stem = ids.slugify(target.stem, limit=40) or what
     name = f"{stem}-{digest}{target.suffix.lower()}"
     env.media[name] = Media(name, target)
     return name
@@ -316,10 +377,13 @@ def render_markdown(text: str, env: _Env) -> str:
             filter_style_properties=_STYLE_PROPERTIES, url_schemes=_SAFE_SCHEMES,
             link_rel=None,
         ).strip()
-        if "<img" in clean:
-            clean = _bundle_images(clean, env)
     else:
         clean = rendered.strip()
+    # Sound tags written in the text first: the ones images turn into are bundled already.
+    if "[sound:" in clean:
+        clean = _bundle_sounds(clean, env)
+    if "<img" in clean:  # only sanitised HTML has images: Markdown needs '](' to make one
+        clean = _bundle_images(clean, env)
     # Code is highlighted only now: the scan and the sanitiser above read the author's HTML,
     # not Pygments' (much longer, and ours), and its spans need no cleaning.
     if "<pre><code class=" in clean:
@@ -352,6 +416,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         return out
 
     front = field_html("cloze" if card.kind == "cloze" else "q", card.front)
+    if card.tts and front:
+        front += tts_tag(card.tts, front)
     extra = field_html("extra", card.extra)
     hint = field_html("hint", card.hint)
     source = html.escape(deck_file.rel)
@@ -368,12 +434,32 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
     return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
 
 
+_TAGS = re.compile(r"<[^>]*>")
+
+
+def tts_tag(language: str, field: str) -> str:
+    """Anki's text-to-speech tag (what its `{{tts lang:Field}}` filter makes) reading the
+    field's text: tags, sounds and math delimiters left out, so that only words are spoken."""
+    text = _SOUND_TAG.sub(" ", _TAGS.sub(" ", field))
+    text = html.unescape(text).replace("\\(", " ").replace("\\)", " ")
+    text = text.replace("\\[", " ").replace("\\]", " ")
+    words = " ".join(text.split())
+    if not words:
+        return ""
+    return f"[anki:tts lang={language}]{html.escape(words, quote=False)}[/anki:tts]"
+
+
 def render_description(deck_file: DeckFile, src_root: Path) -> tuple[str, tuple[Media, ...],
                                                                      list[SourceError]]:
     """The deck description as HTML for Anki's overview screen."""
     env = _Env(deck_file.path.parent, src_root,
                Location(deck_file.display, deck_file.description_line), deck_file.description)
     out = render_markdown(deck_file.description, env)
+    if "[sound:" in out and not env.errors:
+        # Anki's deck overview plays nothing: the tag would show as text.
+        env.errors.append(SourceError(env.location, "a deck description cannot play sounds "
+                                      "(Anki's deck overview shows [sound:...] as text); put "
+                                      "the sound on a card"))
     return out, tuple(env.media[name] for name in sorted(env.media)), env.errors
 
 

@@ -17,7 +17,7 @@ from flashcards.report import plural, warning_json
 # About what fits one phone screen under the question, and 20-30 seconds of reading: past it, a
 # card usually holds several facts that are better learned (and scheduled) one by one.
 DEFAULT_MAX_WORDS = 60
-KINDS = ("basic", "reversed", "cloze")
+KINDS = ("basic", "reversed", "cloze")  # always listed; "typed" only in decks that have one
 _CLOZE = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
 _WORD = re.compile(r"[^\W_]")
 # Chinese and Japanese are written without spaces between words. Their characters are counted
@@ -72,9 +72,9 @@ class Stats:
 
 
 def card_kind(card: Card) -> str:
-    """"basic", "reversed" or "cloze"."""
-    if card.kind == "cloze":
-        return "cloze"
+    """"basic", "reversed", "cloze" or "typed" (type-in answer, reversed or not)."""
+    if card.kind in ("cloze", "typed"):
+        return card.kind
     return "reversed" if card.reverse else "basic"
 
 
@@ -100,8 +100,9 @@ def collect(compiled: Compiled, max_words: int = DEFAULT_MAX_WORDS) -> Stats:
         per_level = stats.decks.setdefault(deck.deck, {})
         for item in deck.cards:
             cards = item.cards
+            kind = stats.kinds.setdefault(card_kind(item.card), Count())
             for count in (stats.total, per_level.setdefault(deck.level, Count()),
-                          stats.levels[deck.level], stats.kinds[card_kind(item.card)]):
+                          stats.levels[deck.level], kind):
                 count.add(cards)
             for tag in item.tags:
                 stats.tags.setdefault(tag, Count()).add(cards)

@@ -28,6 +28,27 @@ BASIC_TEMPLATES = (
     },
 )
 
+# {{type:Back}} is Anki's type-in box on the front and its comparison on the back (Anki puts
+# [[type:Back]] there and its reviewer fills it in). One per side at most.
+TYPED_TEMPLATES = (
+    {
+        "name": "Question → typed Answer",
+        "qfmt": '<div class="front">{{Front}}</div>' + _HINT
+                + '\n<div class="typed">{{type:Back}}</div>',
+        "afmt": '<div class="front">{{Front}}</div>\n<hr id="answer">\n'
+                '<div class="typed">{{type:Back}}</div>\n'
+                '<div class="back">{{Back}}</div>' + _EXTRA + _SOURCE,
+    },
+    {
+        "name": "Answer → typed Question",
+        "qfmt": '{{#Reverse}}<div class="back">{{Back}}</div>\n'
+                '<div class="typed">{{type:Front}}</div>{{/Reverse}}',
+        "afmt": '<div class="back">{{Back}}</div>\n<hr id="answer">\n'
+                '<div class="typed">{{type:Front}}</div>\n'
+                '<div class="front">{{Front}}</div>' + _EXTRA + _SOURCE,
+    },
+)
+
 CLOZE_TEMPLATES = (
     {
         "name": "Cloze",
@@ -99,6 +120,14 @@ th { background: rgba(127, 127, 127, 0.12); }
 """
 
 
+# Only the type-in notetype carries these rules, so that the other notetypes' CSS stays as it was.
+_TYPED_CSS = """\
+.typed { margin: 0.6em 0; }
+#typeans { width: 100%; box-sizing: border-box; font-size: 1em; padding: 0.3em 0.4em; }
+code#typeans { display: block; white-space: pre-wrap; }
+"""
+
+
 @cache
 def card_css() -> str:
     """The notetypes' CSS: base layout plus code highlighting for light and night mode."""
@@ -107,14 +136,21 @@ def card_css() -> str:
     return _BASE_CSS + highlight_css()
 
 
+def notetype_css(kind: str) -> str:
+    """The CSS of a notetype ("basic", "cloze" or "typed")."""
+    return card_css() + _TYPED_CSS if kind == "typed" else card_css()
+
+
 def notetype_parts(kind: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
-    """The field names and card templates of a notetype ("basic" or "cloze")."""
+    """The field names and card templates of a notetype ("basic", "cloze" or "typed")."""
     if kind == "cloze":
         return ids.CLOZE_FIELDS, CLOZE_TEMPLATES
+    if kind == "typed":
+        return ids.TYPED_FIELDS, TYPED_TEMPLATES
     return ids.BASIC_FIELDS, BASIC_TEMPLATES
 
 
 def notetype_signature(kind: str) -> str:
     """Everything that defines a notetype, as text: a change means its mod must move forward."""
     fields, tmpls = notetype_parts(kind)
-    return json.dumps([kind, fields, tmpls, card_css()], sort_keys=True)
+    return json.dumps([kind, fields, tmpls, notetype_css(kind)], sort_keys=True)

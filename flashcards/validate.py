@@ -14,13 +14,15 @@ from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
 from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, printable
 
-FILE_KEYS = ("deck", "namespace", "level", "tags", "description", "cards")
+FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
-             "reverse", "guid")
+             "reverse", "type", "tts", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
 _ID_RE = re.compile(r"[^\W_][\w.\-]*")
+# A language as Anki's text to speech names it: es_ES, en_US, ja_JP, or just a language.
+_LANGUAGE_RE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
 _TAG_RE = re.compile(r"[^\s\"]+")
 CLOZE_RE = re.compile(r"\{\{c\d+::")
 _CLOZE_TOKEN = re.compile(r"\{\{c(\d+)::|\}\}")
@@ -177,8 +179,9 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
                     "letters, digits, '.', '-' or '_'")
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
+    tts = _language(check, root, "the deck file")
     description = check.text(root, "description", "the deck file") or ""
-    cards = _validate_cards(check, root, level, namespace, "cards" in meant)
+    cards = _validate_cards(check, root, level, namespace, "cards" in meant, tts)
     # The file as cards show it: the root folder's name, then the path below it (as the
     # path is spelled, symbolic links and all: see project.find_deck_files).
     root_dir, here = os.path.abspath(src_root), os.path.abspath(source.path)
@@ -192,13 +195,13 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         namespace=namespace, namespace_pinned=namespace_pinned, level=level, tags=tags,
         description=description,
         description_line=getattr(root.items.get("description"), "line", root.line),
-        cards=tuple(cards),
+        cards=tuple(cards), tts=tts,
     )
     return deck_file, check.errors, check.warnings
 
 
 def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
-                    misspelt: bool = False) -> list[Card]:
+                    misspelt: bool = False, tts: str = "") -> list[Card]:
     node = root.items.get("cards")
     if node is None:
         if not misspelt:  # else the unknown key's "did you mean 'cards'?" says it all
@@ -215,7 +218,7 @@ def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
         _check_repeated_id(check, item, seen, namespace)
-        card = _validate_card(check, item, number, level, namespace)
+        card = _validate_card(check, item, number, level, namespace, tts)
         if card is not None:
             cards.append(card)
     return cards
@@ -236,7 +239,7 @@ def _check_repeated_id(check: _Checker, item: Mapping, seen: dict[str, int],
 
 
 def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level,
-                   namespace: str) -> Card | None:
+                   namespace: str, file_tts: str = "") -> Card | None:
     before = len(check.errors)
     raw_id = check.text(item, "id", f"card #{number}")
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
@@ -252,6 +255,8 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     tags = check.tags(item, name)
     level = check.level(item, file_level, name)
     reverse = _flag(check, item, "reverse", name)
+    typed = _flag(check, item, "type", name)
+    tts = _language(check, item, name)
     question, answer = values["q"], values["a"]
     # Where each field's text starts, so that render errors can point into it.
     lines = {key: getattr(item.items.get(key), "line", line) for key, line in
@@ -274,8 +279,22 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
             _check_deletions(check, lines["cloze"], name, cloze)
         if reverse:
             check.error(lines["reverse"], f"{name}: 'reverse' only works with q/a cards")
+        if typed:
+            check.error(lines["type"], f"{name}: 'type' only works with q/a cards (the learner "
+                        "types the answer)")
+        if tts:
+            check.error(lines["tts"], f"{name}: 'tts' only works with q/a cards (read aloud, "
+                        "a cloze would give its answer away)")
     else:
-        kind, front, back = "basic", question or "", answer or ""
+        kind, front, back = "typed" if typed else "basic", question or "", answer or ""
+        tts = tts or file_tts
+        if tts and typed and reverse:
+            # The reverse card asks to type the question, and Anki's reviewer would compare
+            # the typed text with the question field, spoken text tag and all.
+            check.error(lines.get("tts", item.line), f"{name}: a type-in card with 'reverse' "
+                        "cannot also have 'tts' (the reverse card compares the typed text "
+                        "with the question, which the spoken text would be part of); drop one "
+                        "of 'type', 'reverse' or 'tts' (the file's 'tts' counts too)")
         if (question is None or not question.strip()) and "q" not in meant:
             check.error(item.line, f"{name}: no question; add 'q:' (or use 'cloze:')")
         if (answer is None or not answer.strip()) and "a" not in meant:
@@ -297,7 +316,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     return Card(
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
-        field_lines=lines, guid=guid,
+        field_lines=lines, guid=guid, tts=tts,
     )
 
 
@@ -314,6 +333,19 @@ def _guid(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
         check.error(lines["guid"], f"{name}: a card with 'guid' needs its own 'id' (the id "
                     "names the card in the lock and in messages); add one, e.g. id: my-card")
     return guid
+
+
+def _language(check: _Checker, item: Mapping, name: str) -> str:
+    """The `tts` language of a file or card ("" without one)."""
+    value = check.text(item, "tts", name)
+    if value is None:
+        return ""
+    if not _LANGUAGE_RE.fullmatch(value):
+        where = item.key_lines["tts"]
+        check.error(where, f"{name}: tts '{value}' is not a language code like es_ES, en_US or "
+                    "ja_JP (language, underscore, country)")
+        return ""
+    return value
 
 
 def _flag(check: _Checker, item: Mapping, key: str, name: str) -> bool:

@@ -17,6 +17,7 @@ from flashcards.cli import main
 from tests.adopt_fixture import (
     NOTES,
     REFUSED,
+    SOUND,
     UNPLACED,
     UNSUPPORTED,
     build_collection,
@@ -25,6 +26,7 @@ from tests.adopt_fixture import (
     scheduling,
     seen,
 )
+from tests.conftest import import_apkg
 from tests.helpers import png_bytes
 
 CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - UNPLACED - REFUSED
@@ -117,7 +119,7 @@ def test_other_notetypes_are_not_recognised(fields, templates, cloze):
     ("1. not a list", "1\\. not a list", True),
     ("one<br>two", "one\\\ntwo", True),
     (r"\(a_b*c_d\) and \[x\]", "$a_b*c_d$ and $$x$$", True),
-    ("{{c1::Paris::capital}} [sound:a b.mp3]", "{{c1::Paris::capital}} [sound:a b.mp3]", True),
+    ("{{c1::Paris::capital}} is {{c2::big}}", "{{c1::Paris::capital}} is {{c2::big}}", True),
     ("<div>a</div><div>b</div>", "<div>a</div><div>b</div>", False),
     ("<ul><li>x</li></ul>", "<ul><li>x</li></ul>", False),
     ('<span style="color: red" onclick="x()">red</span>', '<span style="color:red">red</span>',
@@ -149,6 +151,49 @@ def test_an_image_in_kept_html_points_into_the_media_folder(tmp_path):
 def test_a_missing_image_is_a_reason_not_a_guess(tmp_path):
     assert "not in the source's media" in convert_field('<img src="gone.png">', tmp_path,
                                                         tmp_path / "stage")
+
+
+def test_a_sound_points_into_the_media_folder_and_renders_back(tmp_path):
+    (tmp_path / "a b_c.mp3").write_bytes(SOUND)
+    converted = convert_field("{{c1::Paris}} [sound:a b_c.mp3]", tmp_path, tmp_path / "stage")
+    assert converted.text == "{{c1::Paris}} [sound:media/a b\\_c.mp3]"
+    assert (converted.markdown, converted.media) == (True, ("a b_c.mp3",))
+    assert (tmp_path / "stage/media/a b_c.mp3").read_bytes() == SOUND
+    kept = convert_field("<div>[sound:a b_c.mp3]</div>", tmp_path, tmp_path / "stage")
+    assert (kept.text, kept.markdown) == ("<div>[sound:media/a b_c.mp3]</div>", False)
+
+
+def test_a_sound_of_another_format_is_a_reason(tmp_path):
+    (tmp_path / "song.flac").write_bytes(SOUND)
+    assert convert_field("[sound:song.flac]", tmp_path, tmp_path / "stage") == (
+        "sound 'song.flac' is not one of the formats decks bundle (mp3, ogg, m4a, wav, opus, "
+        "webm)")
+
+
+def test_a_missing_sound_is_a_reason_not_a_guess(tmp_path):
+    assert convert_field("[sound:gone.mp3]", tmp_path, tmp_path / "stage") == \
+        "sound 'gone.mp3' is not in the source's media"
+
+
+def test_an_imported_sound_plays_after_building_and_importing(runner, tmp_path, learner):
+    from anki.collection import Collection
+
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert "[sound:media/hello.mp3]" in (tmp_path / "cards/lang.yaml").read_text()
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    (tmp_path / "fresh").mkdir()
+    col = Collection(str(tmp_path / "fresh/collection.anki2"))
+    try:
+        for path in sorted((tmp_path / "build").glob("*.apkg")):
+            import_apkg(col, path)
+        (nid,) = col.find_notes('"Front:Say it"')
+        (card,) = col.get_note(nid).cards()
+        (tag,) = card.answer_av_tags()
+        assert (Path(col.media.dir()) / tag.filename).read_bytes() == SOUND
+        check = col.media.check()
+        assert (list(check.missing), list(check.unused)) == ([], [])
+    finally:
+        col.close()
 
 
 # --- import ----------------------------------------------------------------------------------

@@ -247,3 +247,28 @@ def test_field_emptiness_follows_anki():
     assert anki_template.field_is_empty(" <br> <DIV></div>\n<br/>")
     assert not anki_template.field_is_empty("&nbsp;")
     assert not anki_template.field_is_empty("\u00a0")  # Anki counts only ASCII whitespace
+
+
+_TYPE_TEMPLATES = [
+    ("{{Front}}<br>{{type:Back}}", "{{FrontSide}}<hr id=answer>{{type:Back}}<br>{{Back}}"),
+    ("{{ type:Back }} and {{type:cloze:Back}}", "{{Front}}|{{type:Front}}"),
+    ("{{#Flag}}{{type:Front}}{{/Flag}}{{^Flag}}none{{/Flag}}{{Back}}", "{{type:Back}}"),
+]
+
+
+@pytest.mark.parametrize("qfmt, afmt", _TYPE_TEMPLATES)
+@pytest.mark.parametrize("fields", [
+    {"Front": "F <b>x</b>", "Back": "B &amp; b", "Hint": "", "Flag": "y"},
+    {"Front": "", "Back": "B", "Hint": "", "Flag": ""},
+])
+def test_type_in_answers_match_anki(collection, qfmt, afmt, fields):
+    notetype = _notetype(collection, "typed", _CORNER_FIELDS, [(qfmt, afmt)], cloze=False)
+    theirs = _anki_cards(collection, notetype, fields)
+    assert theirs  # Anki made a card: the comparison below is about something
+    assert _our_cards(notetype, fields, cloze=False) == theirs
+
+
+def test_type_in_of_a_missing_field_raises_as_anki_refuses_it():
+    with pytest.raises(anki_template.TemplateError, match="not a field"):
+        anki_template.render_side("{{type:Missing}}", {"Front": "F"}, card_ord=0,
+                                  front_side=None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flashcards import ids, pipeline
 from tests.conftest import read_apkg
 
@@ -43,6 +45,53 @@ def test_notetype_ids_and_field_lists_are_frozen():
     assert ids.BASIC_FIELDS == ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse")
     assert ids.CLOZE_NOTETYPE_ID == 1099255542
     assert ids.CLOZE_FIELDS == ("Text", "Extra", "Hint", "Source", "Id")
+    assert ids.TYPED_NOTETYPE_ID == 1152123365
+    assert ids.TYPED_FIELDS == ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse")
+
+
+# Every notetype ever shipped: (id, name, fields, template names). Removing or adding a
+# template, like changing a field, is a schema change in Anki (a full sync): a new card kind
+# gets a new notetype and a new row here; a row never changes.
+FROZEN_NOTETYPES = {
+    "basic": (2000328871, "flashcards Q/A",
+              ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse"),
+              ("Question → Answer", "Answer → Question")),
+    "cloze": (1099255542, "flashcards Cloze", ("Text", "Extra", "Hint", "Source", "Id"),
+              ("Cloze",)),
+    "typed": (1152123365, "flashcards Type-in",
+              ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse"),
+              ("Question → typed Answer", "Answer → typed Question")),
+}
+
+
+def test_every_notetype_keeps_its_fields_and_templates():
+    from flashcards import changes, templates
+
+    assert set(ids.NOTETYPES) == set(changes.KINDS) == set(FROZEN_NOTETYPES)
+    for kind, (notetype_id, name, fields, template_names) in FROZEN_NOTETYPES.items():
+        assert ids.NOTETYPES[kind] == (notetype_id, name, fields), kind
+        got_fields, got_templates = templates.notetype_parts(kind)
+        assert got_fields == fields, kind
+        assert tuple(t["name"] for t in got_templates) == template_names, kind
+    assert len({row[0] for row in FROZEN_NOTETYPES.values()}) == len(FROZEN_NOTETYPES)
+
+
+def test_existing_notetypes_look_as_before():
+    """Q/A and cloze keep their CSS and templates to the byte: the type-in notetype's rules
+    live in its own CSS only (a change here would update every learner's notetypes)."""
+    from flashcards import lock, templates
+    from tests.helpers import lock_rows
+
+    shipped = Path(__file__).parent.parent / "cards" / "flashcards.lock"
+    recorded = {row["key"]: row["hash"] for row in lock_rows(shipped)
+                if row["key"].startswith("notetype:")}
+    # The ML deck's lock holds what the last release's notetypes were made of.
+    assert recorded == {f"notetype:{kind}": lock.text_digest(templates.notetype_signature(kind))
+                        for kind in ("basic", "cloze")}
+    assert templates.notetype_css("basic") == templates.notetype_css("cloze") == \
+        templates.card_css()
+    assert templates.notetype_css("typed").startswith(templates.card_css())
+    assert "#typeans" not in templates.card_css()
 
 
 def test_packages_carry_the_frozen_notetypes(write_cards, tmp_path):

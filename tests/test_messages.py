@@ -309,19 +309,18 @@ def _import_over_media(root: Path) -> str:
 
 
 def _import_unreadable_media(root: Path) -> str:
-    from anki.collection import Collection
+    """A media file that turns unreadable between planning and writing (planning reads and
+    stages every file, so only a race gets here)."""
+    from flashcards.adopt.plan import ImportPlan
+    from flashcards.adopt.write import write_import
 
-    path = root / "profile" / "collection.anki2"
-    path.parent.mkdir()
-    col = Collection(str(path))
+    media_dir = root / "profile" / "collection.media"
+    (media_dir / "x.mp3").mkdir(parents=True)
     try:
-        (Path(col.media.dir()) / "x.mp3").mkdir()
-        note = col.new_note(col.models.by_name("Basic"))
-        note["Front"], note["Back"] = "a", "[sound:x.mp3]"
-        col.add_note(note, col.decks.id("D::Basic"))
-    finally:
-        col.close()
-    return _cli(root, "import", str(path), "-o", "out").replace(str(root) + "/", "")
+        write_import(ImportPlan(media=["x.mp3"]), media_dir, root / "out")
+    except FlashcardsError as error:
+        return str(error).replace(str(root) + "/", "")
+    raise AssertionError("write_import read a folder as a media file")
 
 
 def _import_file(name: str, data: bytes) -> Callable[[Path], str]:
@@ -721,7 +720,7 @@ CATALOGUE = [
          deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
-         "answer, cloze, extra, hint, tags, level, reverse, guid)"),
+         "answer, cloze, extra, hint, tags, level, reverse, type, tts, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
@@ -809,6 +808,32 @@ CATALOGUE = [
          deck("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n"),
          "cards/deck.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at "
          "cards/deck.yaml:4; every card needs its own"),
+    case("{}: 'type' only works with q/a cards (the learner types the answer)",
+         deck("  - {id: a, cloze: '{{c1::b}}', type: true}\n"),
+         "cards/deck.yaml:4: card 'a': 'type' only works with q/a cards (the learner types the "
+         "answer)"),
+    case("{}: 'tts' only works with q/a cards (read aloud, a cloze would give its answer away)",
+         deck("  - {id: a, cloze: '{{c1::b}}', tts: es_ES}\n"),
+         "cards/deck.yaml:4: card 'a': 'tts' only works with q/a cards (read aloud, a cloze "
+         "would give its answer away)"),
+    case("{}: a type-in card with 'reverse' cannot also have 'tts' (the reverse card compares "
+         "the typed text with the question, which the spoken text would be part of); drop one of "
+         "'type', 'reverse' or 'tts' (the file's 'tts' counts too)",
+         deck("  - {id: a, q: b, a: c, type: true, reverse: true, tts: es_ES}\n"),
+         "cards/deck.yaml:4: card 'a': a type-in card with 'reverse' cannot also have 'tts' (the "
+         "reverse card compares the typed text with the question, which the spoken text would "
+         "be part of); drop one of 'type', 'reverse' or 'tts' (the file's 'tts' counts too)"),
+    case("a deck description cannot play sounds (Anki's deck overview shows [sound:...] as "
+         "text); put the sound on a card",
+         check({"deck.yaml": "deck: D\nnamespace: d\ndescription: 'hear ![](s.mp3)'\ncards:\n"
+                "  - {id: a, q: b, a: c}\n", "s.mp3": b"ID3"}),
+         "cards/deck.yaml:3: a deck description cannot play sounds (Anki's deck overview shows "
+         "[sound:...] as text); put the sound on a card"),
+    case("{}: tts '{}' is not a language code like es_ES, en_US or ja_JP (language, "
+         "underscore, country)", deck("  - {id: a, q: b, a: c}\n",
+                                     head="deck: D\nnamespace: d\ntts: Spanish\n"),
+         "cards/deck.yaml:3: the deck file: tts 'Spanish' is not a language code like es_ES, "
+         "en_US or ja_JP (language, underscore, country)"),
     case("{}: '{}' must be true or false", deck("  - {id: a, q: b, a: c, reverse: maybe}\n"),
          "cards/deck.yaml:4: card 'a': 'reverse' must be true or false"),
     # across files
@@ -828,22 +853,30 @@ CATALOGUE = [
          "cards/b.yaml:1: deck 'deep-learning' and deck 'Deep Learning' would both be written "
          "as deep-learning-*.apkg; rename one"),
     # rendering
-    case("image has an empty path", deck("  - {id: a, q: '![x]()', a: b}\n"),
+    case("{} has an empty path", deck("  - {id: a, q: '![x]()', a: b}\n"),
          "cards/deck.yaml:4: image has an empty path"),
-    case("image '{}' is an absolute path; write it relative to the YAML file",
+    case("{} '{}' is an absolute path; write it relative to the YAML file",
          deck("  - {id: a, q: '![x](/etc/hosts)', a: b}\n"),
          "cards/deck.yaml:4: image '/etc/hosts' is an absolute path; write it relative to the "
          "YAML file"),
-    case("image '{}' points outside the source folder {}; move it inside", _image_outside,
+    case("{} '{}' points outside the source folder {}; move it inside", _image_outside,
          "cards/deck.yaml:4: image '../outside.png' points outside the source folder cards; "
          "move it inside"),
-    case("image '{}' does not exist (looked for {})", deck("  - {id: a, q: '![x](no.png)', "
+    case("{} '{}' does not exist (looked for {})", deck("  - {id: a, q: '![x](no.png)', "
                                                            "a: b}\n"),
          "cards/deck.yaml:4: image 'no.png' does not exist (looked for cards/no.png)"),
-    case("image '{}' is {} MiB; images may be at most {} MiB (shrink or compress it)",
+    case("{} '{}' is {} MiB; {}s may be at most {} MiB (shrink or compress it)",
          _huge_image,
          "cards/deck.yaml:4: image 'big.png' is 11.0 MiB; images may be at most 10 MiB "
          "(shrink or compress it)"),
+    case("sound '{}' cannot be played from the network; save it next to the deck file and use "
+         "a relative path", deck("  - {id: a, q: '[sound:https://example.com/x.mp3]', a: b}\n"),
+         "cards/deck.yaml:4: sound 'https://example.com/x.mp3' cannot be played from the "
+         "network; save it next to the deck file and use a relative path"),
+    case("sound '{}' is not a sound format cards can play; use one of {}",
+         deck("  - {id: a, q: '[sound:notes.txt]', a: b}\n"),
+         "cards/deck.yaml:4: sound 'notes.txt' is not a sound format cards can play; use one of "
+         "mp3, ogg, m4a, wav, opus, webm"),
     case("removed HTML that cards do not allow: {}",
          deck("  - {id: a, q: 'b <script>alert(1)</script> <p style=\"position: fixed\">x</p>',"
               " a: c}\n"),
@@ -862,8 +895,8 @@ CATALOGUE = [
     case("{} error{} in {} file{}", deck("  - {id: a, q: b}\n  - {id: b, a: c}\n"),
          "2 errors in 1 file"),
     # writing
-    case("cannot read image {}: {}", _image_removed_before_packaging,
-         "cannot read image cards/pic.png: No such file or directory"),
+    case("cannot read media file {}: {}", _image_removed_before_packaging,
+         "cannot read media file cards/pic.png: No such file or directory"),
     case("the build cache in {} lost an entry while building (is it writable, and was it "
          "cleaned meanwhile?); run the build again, or use build --no-cache",
          _cache_entry_vanished,
@@ -921,12 +954,13 @@ CATALOGUE = [
          "written"),
     case("card '{}': Anki has this note with notetype '{}', not '{}'; changing a note's "
          "notetype forces a full sync, so push leaves it alone (a card that changed between "
-         "q/a and cloze needs a new id; a note flashcards import wrote is taken over by push "
-         "--adopt)",
+         "q/a, type-in and cloze needs a new id; a note flashcards import wrote is taken over by "
+         "push --adopt)",
          _push({"deck.yaml": _ZOO}, before=_with_collection(_foreign_note)),
          "cards/deck.yaml:4: card 'z/a': Anki has this note with notetype 'Basic', not "
          "'flashcards Q/A'; changing a note's notetype forces a full sync, so push leaves it "
-         "alone (a card that changed between q/a and cloze needs a new id; a note flashcards "
+         "alone (a card that changed between q/a, type-in and cloze needs a new id; a note "
+         "flashcards "
          "import wrote is taken over by push --adopt)"),
     case("card '{}': the notetype '{}' in the collection has the fields {} but flashcards "
          "needs {}; restore its fields in Anki (Tools > Manage Note Types) and push again",

@@ -222,3 +222,18 @@ def test_missing_image_is_a_source_error_not_a_broken_page(sample, tmp_path):
     with pytest.raises(InvalidSources, match="1 error in 1 file"):
         preview.write_preview(sample, tmp_path / "preview.html")
     assert not (tmp_path / "preview.html").exists()
+
+
+def test_a_sound_is_a_play_control_holding_its_bytes(write_cards, tmp_path):
+    src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n"
+                                 "  - {id: a, q: '![](hola.mp3) Meaning?', a: 'hello "
+                                 "[sound:hola.mp3]'}\n", "hola.mp3": b"ID3 sound"})
+    out = tmp_path / "preview.html"
+    preview.write_preview(src, out)
+    text = out.read_text(encoding="utf-8")
+
+    control = ('<audio class="fc-sound" controls preload="none" src="data:audio/mpeg;base64,'
+               + base64.b64encode(b"ID3 sound").decode("ascii") + '"></audio>')
+    # front: the question's sound; back: the question again and the answer's
+    assert text.count(control) == 3
+    assert "[sound:" not in text

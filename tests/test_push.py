@@ -334,7 +334,8 @@ def test_a_note_with_another_notetype_is_left_alone(runner, project, col_path):
     assert result.stderr.splitlines() == [
         "cards/zoo.yaml:6: card 'zoo/cat': Anki has this note with notetype 'Basic', not "
         "'flashcards Q/A'; changing a note's notetype forces a full sync, so push leaves it "
-        "alone (a card that changed between q/a and cloze needs a new id; a note flashcards "
+        "alone (a card that changed between q/a, type-in and cloze needs a new id; a note "
+        "flashcards "
         "import wrote is taken over by push --adopt)"]
     assert "3 new" in result.output
     col = _open(col_path)

@@ -302,3 +302,42 @@ def test_conflict_made_on_the_phone_is_kept_until_forced(runner, write_cards, de
         col.close()
     assert _push(runner, src, desktop).exit_code == 0
     assert set(desktop.syncs[1:] + phone.syncs[1:]) <= NORMAL
+
+
+def test_type_in_cards_and_sounds_arrive_later_through_normal_syncs(runner, write_cards,
+                                                                   devices):
+    """A collection that has our Q/A and cloze notetypes gets the type-in notetype and a
+    sound from a later push: no schema change, so both devices keep syncing normally."""
+    from flashcards import ids
+
+    desktop, phone = devices
+    src = write_cards({"geo.yaml": V1})
+    assert _push(runner, src, desktop).exit_code == 0
+    assert desktop.sync() == "NORMAL_SYNC"
+    assert phone.sync() in NORMAL
+    scm = _modified(desktop)[1]
+
+    later = V1 + ("  - id: typed-capital\n    q: Capital of Spain? ![](say.mp3)\n"
+                  "    a: Madrid\n    type: true\n")
+    (src / "geo.yaml").write_text(later, encoding="utf-8")
+    (src / "say.mp3").write_bytes(b"ID3 a sound")
+    result = _push(runner, src, desktop)
+    assert result.exit_code == 0, result.output
+    assert _modified(desktop)[1] == scm  # no schema change on the desktop
+    assert desktop.sync() == "NORMAL_SYNC"
+    desktop.sync_media()
+    assert phone.sync() in NORMAL
+    phone.sync_media()
+    assert desktop.syncs[1:] == ["NORMAL_SYNC", "NORMAL_SYNC"]
+    assert all(kind in NORMAL for kind in phone.syncs[1:])
+
+    col = phone.open()
+    try:
+        note = _ours(col)["typed-capital"]
+        assert note.mid == ids.TYPED_NOTETYPE_ID
+        (card,) = note.cards()
+        assert "[[type:Back]]" in card.question()
+        (sound,) = card.question_av_tags()
+        assert (Path(col.media.dir()) / sound.filename).read_bytes() == b"ID3 a sound"
+    finally:
+        col.close()

@@ -148,7 +148,7 @@ def _as_inserted(body: object) -> object:
 def test_snippets_are_valid_cards_as_inserted(tmp_path):
     cards = [_as_inserted(s["body"]) for s in SCHEMA["$defs"]["card"]["defaultSnippets"]]
     assert {tuple(card) for card in cards} == {("id", "q", "a"), ("id", "q", "a", "reverse"),
-                                               ("id", "cloze")}
+                                               ("id", "q", "a", "type"), ("id", "cloze")}
     for number, card in enumerate(cards):
         card["id"] = f"{card['id']}-{number}"  # three snippets in one file need three ids
     text = yaml.safe_dump({"deck": "D", "namespace": "d", "cards": cards}, sort_keys=False)
@@ -203,6 +203,14 @@ ACCEPTED = {
     "YAML 1.1 booleans as flags": BASE + "  - {id: r, q: Q, a: A, reverse: yes}\n"
                                          "  - {id: s, q: Q, a: A, reverse: Off}\n",
     "reverse false on a cloze": BASE + "  - {id: c, cloze: '{{c1::x}}', reverse: false}\n",
+    "type-in cards": BASE + "  - {id: t, q: Q, a: A, type: true}\n"
+                            "  - {id: u, q: Q, a: A, type: false, reverse: true}\n"
+                            "  - {id: v, q: Q, a: A, type: yes, reverse: yes}\n",
+    "type false on a cloze": BASE + "  - {id: c, cloze: '{{c1::x}}', type: false}\n",
+    "tts in a file and on cards": BASE.replace("namespace: d\n", "namespace: d\ntts: es_ES\n")
+                                  + "  - {id: t, q: Q, a: A, tts: en}\n"
+                                  + "  - {id: u, q: Q, a: A, tts: ~}\n"
+                                  + "  - {id: c, cloze: '{{c1::x}}'}\n",
     "null q next to a cloze": BASE + "  - {id: c, cloze: '{{c1::x}}', q: ~, answer: }\n",
     "null cloze on a q/a card": BASE + "  - {id: c, q: Q, a: A, cloze: ~, reverse: true}\n",
     "long key names": BASE + "  - {id: l, question: Q, answer: A}\n",
@@ -285,6 +293,14 @@ REFUSED = {
     "reverse quoted yes": _card("{id: x, q: Q, a: A, reverse: 'yes'}"),
     "reverse a number": _card("{id: x, q: Q, a: A, reverse: 1}"),
     "reverse null": _card("{id: x, q: Q, a: A, reverse: ~}"),
+    "type on a cloze": _card("{id: x, cloze: '{{c1::x}}', type: true}"),
+    "tts on a cloze": _card("{id: x, cloze: '{{c1::x}}', tts: es_ES}"),
+    "tts not a language": _card("{id: x, q: Q, a: A, tts: Spanish}"),
+    "tts lower-case country": _card("{id: x, q: Q, a: A, tts: es_es}"),
+    "tts a number": _card("{id: x, q: Q, a: A, tts: 42}"),
+    "file tts with a space": BASE.replace("namespace: d\n", "namespace: d\ntts: es ES\n"),
+    "type not a boolean": _card("{id: x, q: Q, a: A, type: text}"),
+    "type null": _card("{id: x, q: Q, a: A, type: ~}"),
     "cloze without deletion": _card("{id: x, cloze: no gap here}"),
     "cloze with single braces": _card("{id: x, cloze: 'a {c1::gap}'}"),
     "cloze without a number": _card("{id: x, cloze: 'a {{c::gap}}'}"),

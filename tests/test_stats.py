@@ -221,3 +221,18 @@ def test_tables_line_up_with_wide_characters(write_cards, tmp_path, monkeypatch,
     rows = [line for line in lines if line.startswith(("深度学习", "Plain", "数学", "total"))]
     assert len(rows) == 4
     assert {display_width(row) for row in rows} == {display_width(lines[0])}
+
+
+def test_type_in_cards_have_their_own_row(write_cards, tmp_path, monkeypatch, runner):
+    monkeypatch.chdir(tmp_path)
+    write_cards({"a.yaml": "deck: A\nnamespace: a\ncards:\n"
+                           "  - {id: t, q: Q, a: A, type: true}\n"
+                           "  - {id: r, q: Q, a: A, type: true, reverse: true}\n"
+                           "  - {id: b, q: Q, a: A}\n"})
+    report = json.loads(runner.invoke(main, ["stats", "--json"]).stdout)
+    assert report["types"] == {"basic": {"notes": 1, "cards": 1},
+                               "reversed": {"notes": 0, "cards": 0},
+                               "cloze": {"notes": 0, "cards": 0},
+                               "typed": {"notes": 2, "cards": 3}}
+    text = runner.invoke(main, ["stats"]).stdout.splitlines()
+    assert "typed                                         2      3" in text

@@ -4,8 +4,8 @@ A field becomes Markdown only where flashcards' own renderer turns that Markdown
 same HTML as Anki's (compared tag by tag, spaces aside); otherwise it stays HTML, sanitised
 as the renderer would, if that renders to the same text and media; otherwise it cannot be
 converted and its note is left out. MathJax (`\\(…\\)`, `\\[…\\]`) becomes `$…$`/`$$…$$`, which
-the renderer hands back to MathJax as it was; `[sound:…]` and cloze deletions are text and
-stay as they are.
+the renderer hands back to MathJax as it was; cloze deletions are text and stay as they are,
+and `[sound:x.mp3]` becomes `[sound:media/x.mp3]`, a path the build bundles the file from.
 """
 
 from __future__ import annotations
@@ -179,6 +179,8 @@ def _render(text: str, stage: Path) -> tuple[str, dict[str, str], list]:
     env = render._Env(stage, stage, Location("import", 1), text)
     out = _DISPLAY_SPAN.sub(r"\1", render.render_markdown(text, env))
     names = {name: media.path.name for name, media in env.media.items()}
+    # A sound compares by the file it plays, as an image does by its src.
+    out = _SOUND.sub(lambda m: f"[sound:{names.get(html.unescape(m.group(1)), m.group(1))}]", out)
     return out, names, env.warnings + env.errors
 
 
@@ -194,16 +196,22 @@ def convert_field(field_html: str, media_dir: Path, stage: Path) -> Converted | 
     for name in (*images, *sounds):
         if not _safe_media_name(name):
             return f"media file name {name!r} cannot be written to a media folder"
-    for name in images:
-        if not (media_dir / name).is_file():
-            return f"image {name!r} is not in the source's media"
-        target = stage / MEDIA_FOLDER / name
-        if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(media_dir / name, target)
-    # A sound Anki itself lacks stays a sound reference, as it is in Anki.
-    sounds = tuple(name for name in sounds if (media_dir / name).exists())
+    for name in sounds:
+        if not name.lower().endswith(render.SOUND_SUFFIXES):
+            formats = ", ".join(suffix[1:] for suffix in render.SOUND_SUFFIXES)
+            return f"sound {name!r} is not one of the formats decks bundle ({formats})"
+    for kind, names in (("image", images), ("sound", sounds)):
+        for name in names:
+            if not (media_dir / name).is_file():
+                return f"{kind} {name!r} is not in the source's media"
+            target = stage / MEDIA_FOLDER / name
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(media_dir / name, target)
     media = tuple(dict.fromkeys((*images, *sounds)))
+    # Sounds point into the deck file's media folder, where the build bundles them from.
+    if sounds:
+        field_html = _SOUND.sub(lambda m: f"[sound:{MEDIA_FOLDER}/{m.group(1)}]", field_html)
     wanted = original.tokens
     if original.tags <= _SIMPLE_TAGS:
         if isinstance(original, _PlainText):

@@ -218,7 +218,7 @@ def _scalar(value: str, indent: str, flow: bool = False) -> str:
     """A text value as YAML: plain where it is safe, a literal block for lines of text,
     otherwise double-quoted (JSON's escapes are YAML's). flow: inside [...]."""
     if (_PLAIN.fullmatch(value) and not _TYPED.fullmatch(value) and not _ESCAPED.search(value)
-            and not (flow and any(c in value for c in ",[]{}"))):
+            and not (flow and any(c in value for c in ",[]{}:"))):
         return value
     lines = value.split("\n")
     # A literal block keeps text as it is (a double-quoted escape like \n before "eq" is what

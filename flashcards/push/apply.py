@@ -83,7 +83,7 @@ def copy_media(col: object, wanted: dict[str, Media]) -> None:
         try:
             data = wanted[name].path.read_bytes()
         except OSError as exc:
-            raise FlashcardsError(f"cannot read image {wanted[name].path}: {exc.strerror}"
+            raise FlashcardsError(f"cannot read media file {wanted[name].path}: {exc.strerror}"
                                   ) from exc
         if col.media.have(name):
             # Names come from the content, so the same name must be the same bytes.
@@ -142,8 +142,9 @@ def _add_new(col: object, plan: PushPlan, built: BuiltDecks, packages: dict[str,
     if added != len(plan.new):
         raise FlashcardsError(f"Anki's importer added {added} of {len(plan.new)} new "
                               "notes; nothing was changed")
+    marks = ", ".join("?" * len(KIND_IDS))
     found = {guid for (guid,) in col.db.all(
-        "select guid from notes where mid in (?, ?)", *KIND_IDS.values())}
+        f"select guid from notes where mid in ({marks})", *KIND_IDS.values())}
     missing = [card.label for card in plan.new if card.guid not in found]
     if missing:
         raise FlashcardsError(f"Anki's importer did not add {missing[0]} with flashcards' "
@@ -234,7 +235,7 @@ def _set_notetypes(col: object, plan: PushPlan, built: BuiltDecks,
         for template, ours in zip(notetype["tmpls"], templates.notetype_parts(kind)[1],
                                   strict=True):
             template["qfmt"], template["afmt"] = ours["qfmt"], ours["afmt"]
-        notetype["css"] = templates.card_css()
+        notetype["css"] = templates.notetype_css(kind)
         col.models.update_dict(notetype)
     progress(len(plan.notetypes), len(plan.notetypes))
 

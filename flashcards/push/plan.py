@@ -39,8 +39,8 @@ from flashcards.push.record import Pushed, field_hash
 from flashcards.push.state import KIND_IDS, AnkiNote, CollectionState
 
 REMOVED_MODES = ("tag", "suspend", "delete")
-_FIELDS = {"basic": ids.BASIC_FIELDS, "cloze": ids.CLOZE_FIELDS}
-_NAMES = {"basic": ids.BASIC_NOTETYPE_NAME, "cloze": ids.CLOZE_NOTETYPE_NAME}
+_FIELDS = {kind: fields for kind, (_, _, fields) in ids.NOTETYPES.items()}
+_NAMES = {kind: name for kind, (_, name, _) in ids.NOTETYPES.items()}
 _SHORT = 60  # characters of each text shown in a conflict
 
 
@@ -363,7 +363,8 @@ def _removals(built: BuiltDecks, state: CollectionState, mode: str,
 
 def _gone_names(item: GoneCard, note: AnkiNote) -> tuple[str, str]:
     """A removed card's label and file, from the lock or else from the note's own fields."""
-    kind = "cloze" if note.notetype == ids.CLOZE_NOTETYPE_ID else "basic"
+    kind = next((k for k, notetype_id in KIND_IDS.items() if notetype_id == note.notetype),
+                "basic")
     names = _FIELDS[kind]
     values = dict(zip(names, note.fields, strict=False))
     label = item.label
@@ -382,9 +383,9 @@ def _blocked(card: BuiltCard, note: AnkiNote, state: CollectionState,
     error = SourceError(_location(card.where),
                         f"card '{card.label}': Anki has this note with notetype '{name}', not "
                         f"'{_NAMES[card.kind]}'; changing a note's notetype forces a full "
-                        "sync, so push leaves it alone (a card that changed between q/a and "
-                        "cloze needs a new id; a note flashcards import wrote is taken over "
-                        "by push --adopt)")
+                        "sync, so push leaves it alone (a card that changed between q/a, type-in "
+                        "and cloze needs a new id; a note flashcards import wrote is taken "
+                        "over by push --adopt)")
     return Blocked(card, error, note.id, note.notetype)
 
 
@@ -412,11 +413,11 @@ def _notetypes(state: CollectionState, broken: dict) -> tuple[str, ...]:
     """Our notetypes in the collection whose template texts or CSS are not ours any more
     (same templates by name and number: anything else would be a schema change)."""
     kinds = []
-    css = templates.card_css()
     for kind, notetype_id in KIND_IDS.items():
         notetype = state.notetypes.get(notetype_id)
         if notetype is None or kind in broken:
             continue
+        css = templates.notetype_css(kind)
         ours = tuple((t["name"], t["qfmt"], t["afmt"]) for t in templates.notetype_parts(kind)[1])
         same_shape = [t[0] for t in notetype.templates] == [t[0] for t in ours]
         if same_shape and (notetype.templates != ours or notetype.css != css):

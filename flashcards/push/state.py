@@ -10,7 +10,7 @@ from flashcards import ids
 from flashcards.model import BuiltDecks
 from flashcards.push import record
 
-KIND_IDS = {"basic": ids.BASIC_NOTETYPE_ID, "cloze": ids.CLOZE_NOTETYPE_ID}
+KIND_IDS = {kind: notetype_id for kind, (notetype_id, _, _) in ids.NOTETYPES.items()}
 _CHUNK = 500  # SQLite allows a limited number of parameters per statement
 
 
