@@ -4,8 +4,8 @@ learners were given.
 
 Consulted when the project is in a git work tree and either a merge is under way (MERGE_HEAD:
 the locks at HEAD and at each merged head) or HEAD is a merge commit whose lock no build has
-rewritten yet (the locks at each of its parents). git runs as a subprocess; any trouble with it (no git, no commits yet) means "no
-other side", never an error.
+rewritten yet (the locks at each of its parents). git runs as a subprocess; any trouble with
+it (no git, no commits yet) means "no other side", never an error.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ def _assign_ids(cards: list[_Card]) -> None:
 # number, date), no surrounding spaces.
 _PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`](?:[^\n:#]|:(?! )|(?<! )#)*(?<![\s:])")
 _TYPED = re.compile(r"(?i:y|n|yes|no|on|off|true|false|null|~)|[-+.0-9][-+.0-9_:eE]*|"
-                    r"\.(?i:inf|nan)|[0-9]{4}-.*")
+                    r"\.(?i:inf|nan)|[0-9]{4}-.*|<<|=")  # <<: YAML 1.1's merge key; =: value
 # Characters YAML wants escaped (control characters, line and paragraph separators, BOM).
 _ESCAPED = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff]")
 
