@@ -194,8 +194,13 @@ def _with_media(card_html: str, media: Mapping[str, str]) -> str:
     if "[sound:" in card_html:
         card_html = _SOUND_TAG.sub(play, card_html)
     if "[anki:tts " in card_html:  # Anki shows a play button; its text is only spoken
-        card_html = _TTS.sub(lambda m: f'<span class="fc-tts" title="read aloud: {m.group(2)}">'
-                             f"🔊 {m.group(1)}</span>", card_html)
+        def spoken(match: re.Match[str]) -> str:
+            # The words go into an attribute: quoted, whatever the author wrote.
+            words = html.escape(html.unescape(match.group(2)), quote=True)
+            return (f'<span class="fc-tts" title="read aloud: {words}">(read aloud in '
+                    f"{html.escape(match.group(1))})</span>")
+
+        card_html = _TTS.sub(spoken, card_html)
     return _IMG_SRC.sub(embed, card_html)
 
 

@@ -259,3 +259,83 @@ def test_screenshots_are_kept_as_artifacts(tab_of):
             assert height > PHONE["height"] if full_page else height == PHONE["height"]
             assert path.stat().st_size > 20_000  # a blank page compresses to far less
         assert light.read_bytes() != night.read_bytes()
+
+
+KINDS = """\
+deck: Spanish Words
+namespace: words
+tts: es_ES
+cards:
+  - id: hola
+    q: "Hola ![](audio/hola.wav)"
+    a: Hello
+  - id: gracias
+    q: What is "thank you" in Spanish?
+    a: gracias
+    type: true
+  - id: quoted
+    q: 'A quote" onmouseover="document.title=1'
+    a: nothing happens
+"""
+
+
+def _wav(seconds: float = 0.25, rate: int = 8000) -> bytes:
+    """A real WAV file: a short tone (the stdlib writes it; the browser must decode it)."""
+    import io
+    import math
+    import wave
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"".join(
+            struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / rate)))
+            for n in range(int(seconds * rate))))
+    return buffer.getvalue()
+
+
+def test_sounds_type_in_answers_and_speech_show_in_the_preview(browser, tmp_path):
+    src = tmp_path / "cards"
+    (src / "audio").mkdir(parents=True)
+    (src / "words.yaml").write_text(KINDS, encoding="utf-8")
+    (src / "audio" / "hola.wav").write_bytes(_wav())
+    page = tmp_path / "preview.html"
+    preview.write_preview(src, page)
+    tab = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        tab.goto(page.as_uri())
+        # The sound is a play control holding the file itself, and the browser decodes it.
+        sound = tab.locator("audio.fc-sound").first
+        assert sound.get_attribute("src").startswith("data:audio/wav;base64,")
+        duration = sound.evaluate(
+            "el => new Promise(done => { el.addEventListener('loadedmetadata', "
+            "() => done(el.duration)); el.preload = 'auto'; el.load(); })")
+        assert abs(duration - 0.25) < 0.01
+        # A type-in card: a box to type in on the front, the expected answer on the back.
+        assert tab.locator("input.fc-typeans").count() == 1
+        assert tab.locator("code.fc-typeans").first.inner_text() == "gracias"
+        # Text to speech: marked where Anki would read aloud, with the words it would read,
+        # which stay text even when they hold quotes.
+        marks = tab.locator(".fc-tts")
+        assert "Hola" in marks.first.get_attribute("title")
+        assert marks.first.inner_text() == "(read aloud in es_ES)"
+        titles = [marks.nth(n).get_attribute("title") for n in range(marks.count())]
+        assert 'read aloud: A quote" onmouseover="document.title=1' in titles
+        assert tab.locator("[onmouseover]").count() == 0
+        scroll = tab.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= PHONE["width"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shots = [ARTIFACTS / "preview-kinds-phone.png",
+                 ARTIFACTS / "preview-kinds-phone-night.png"]
+        tab.screenshot(path=str(shots[0]), full_page=True)
+        tab.click("#fc-night")
+        tab.screenshot(path=str(shots[1]), full_page=True)
+        assert shots[0].read_bytes() != shots[1].read_bytes()
+        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+    finally:
+        tab.close()
+    assert errors == []
