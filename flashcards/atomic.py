@@ -36,10 +36,11 @@ def write_atomically(path: Path, data: Data, mode: int | None = 0o644, clean: bo
         staged.commit()
 
 
-def remove_stale_temps(folder: Path, pattern: str = ".*.tmp") -> None:
-    """Delete the temp files matching pattern in folder that a killed run left."""
+def remove_stale_temps(folder: Path, names: list[str] | None = None) -> None:
+    """Delete the temp files in folder that a killed run left (those named, or every one);
+    a concurrent run's fresh ones stay."""
     cutoff = time.time() - STALE_AFTER_SECONDS
-    for name in glob.glob(pattern, root_dir=folder):
+    for name in glob.glob(".*.tmp", root_dir=folder) if names is None else names:
         with contextlib.suppress(OSError):
             stale = folder / name
             if stale.stat().st_mtime < cutoff:
@@ -104,12 +105,7 @@ class StagedWrites:
             for name in glob.glob(".*.tmp", root_dir=path.parent):
                 target = name[1:].rsplit(".", 2)[0]  # ".NAME.random.tmp" -> "NAME"
                 temps.setdefault(target, []).append(name)
-        cutoff = time.time() - STALE_AFTER_SECONDS
-        for name in temps.pop(path.name, ()):
-            with contextlib.suppress(OSError):
-                stale = path.parent / name
-                if stale.stat().st_mtime < cutoff:
-                    stale.unlink()
+        remove_stale_temps(path.parent, temps.pop(path.name, []))
 
     def commit(self) -> None:
         try:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 def other_sides(lock: Path) -> list[bytes]:
     """The lock as it is in every commit being (or just) merged, if any."""
-    top = _work_tree(lock.parent)
+    top = work_tree(lock.parent)
     if top is None:
         return []
     git_dir = _git_dir(top)
@@ -68,7 +68,8 @@ def _git_dir(top: Path) -> Path | None:
     return git_dir
 
 
-def _work_tree(folder: Path) -> Path | None:
+def work_tree(folder: Path) -> Path | None:
+    """The top of the git work tree folder is in, or None."""
     here = folder.resolve()
     for parent in (here, *here.parents):
         if (parent / ".git").exists():

@@ -22,7 +22,6 @@ try:  # libyaml is several times faster; the pure-Python loader gives the same m
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _BaseLoader = yaml.SafeLoader
 
-SUFFIXES = (".yaml", ".yml")
 _CORE = "tag:yaml.org,2002:"
 _STR, _NULL, _BOOL = f"{_CORE}str", f"{_CORE}null", f"{_CORE}bool"
 _COLLECTION_TAGS = {yaml.SequenceNode: f"{_CORE}seq", yaml.MappingNode: f"{_CORE}map"}
@@ -113,14 +112,6 @@ class SourceFile:
     display: str
     text: str | None
     root: Node | None
-
-
-def find_sources(src: Path) -> list[Path]:
-    """Every *.yaml / *.yml file under src (or src itself if it is a file), sorted."""
-    if src.is_file():
-        return [src]
-    found = [p for p in src.rglob("*") if p.suffix in SUFFIXES and p.is_file()]
-    return sorted(found, key=lambda p: p.relative_to(src).as_posix())
 
 
 def parse_source(path: Path, display: str, data: bytes) -> tuple[SourceFile, list[SourceError]]:

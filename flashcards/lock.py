@@ -32,7 +32,6 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
-from flashcards.atomic import StagedWrites
 from flashcards.errors import FlashcardsError, SourceError
 from flashcards.model import Location, SourceWarning, content_digest
 
@@ -96,11 +95,6 @@ class LockFile(NamedTuple):
     warnings: tuple[SourceWarning, ...]
     legacy: bool  # written (at least partly) in lock format 1: rewrite it
     merged: bool  # git's conflict markers or lines of both branches were resolved: rewrite it
-
-
-def lock_path(root: Path) -> Path:
-    """Where the lock of a project (its root folder) lives."""
-    return root / LOCK_NAME
 
 
 def new_project_id(namespaces: Iterable[str]) -> str:
@@ -464,11 +458,6 @@ def _row(entry: Entry, note: Note | None) -> str:
         parts.append(f'"note": [{_text(kind)}, [{", ".join(map(_text, fields))}], '
                      f'[{", ".join(map(_text, tags))}]]')
     return ", ".join(parts) + "}"
-
-
-def stage_lock(staged: StagedWrites, path: Path, lines: Iterable[bytes]) -> None:
-    """Stage the lock in `staged` (renamed into place with the packages, all or nothing)."""
-    staged.stage(path, lines)
 
 
 # ---- git -----------------------------------------------------------------------------------

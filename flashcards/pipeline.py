@@ -426,7 +426,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     lock_file = project.lock
     now = lock.build_time()
     # Read (and refuse, if it cannot be trusted) before anything else is done or written.
-    from flashcards.gitlock import other_sides
+    from flashcards.gitlock import other_sides, work_tree
 
     sides = other_sides(lock_file)
     with contextlib.ExitStack() as stack:
@@ -516,7 +516,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                 staged.stage(lock_file, lock.lock_lines(plan.entries, project_id, old,
                                                         notes_of, inline, str(lock_file)))
                 attributes = project.root / ".gitattributes"
-                if not _in_git(project.root):
+                if work_tree(project.root) is None:
                     return
                 try:
                     text = attributes.read_bytes()
@@ -546,12 +546,6 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                            compiled.files_compiled, len(sources) - compiled.files_compiled,
                            count, len(outputs) - count if write else 0, plan.replaced,
                            tuple(notices))
-
-
-def _in_git(folder: Path) -> bool:
-    """Whether folder is inside a git work tree."""
-    here = folder.resolve()
-    return any((parent / ".git").exists() for parent in (here, *here.parents))
 
 
 def _facts(entries: dict) -> dict:

@@ -8,11 +8,13 @@ every note gets the same Source, display path and time whichever way it is built
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from flashcards.load import SUFFIXES
 from flashcards.lock import LOCK_NAME
+
+SUFFIXES = (".yaml", ".yml")  # a deck file's name ends so
 
 # Without a lock yet, a folder of this name above SOURCE is the project (init makes one).
 DEFAULT_FOLDER = "cards"
@@ -77,10 +79,10 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
-def _exists(path: Path, kind: str) -> bool:
-    """path.is_file() / exists(), where a folder we may not look into counts as "no"."""
+def _exists(path: Path, test: Callable[[Path], bool] = Path.exists) -> bool:
+    """test(path), where a folder we may not look into counts as "no"."""
     try:
-        return path.is_file() if kind == "file" else path.exists()
+        return test(path)
     except OSError:
         return False
 
@@ -92,10 +94,10 @@ def find_project(src: Path) -> Project:
     chain = [here, *here.parents]
     found = None
     for folder in chain:
-        if _exists(folder / LOCK_NAME, "file"):
+        if _exists(folder / LOCK_NAME, Path.is_file):
             found = folder
             break
-        if _exists(folder / ".git", "any"):
+        if _exists(folder / ".git"):
             chain = chain[: chain.index(folder) + 1]
             break
     if found is None:

@@ -159,3 +159,19 @@ def test_warnings_have_one_json_shape_in_every_command(runner, write_cards, tmp_
     assert removed["message"] == "removed HTML that cards do not allow: <script>"
     assert (removed["file"], removed["line"], removed["column"]) == ("cards/d.yaml", 3, None)
     assert removed["card"].startswith("d/x-")
+
+
+def test_ci_refuses_a_readme_whose_test_command_runs_no_tests(tmp_path):
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    (tmp_path / ".ci").mkdir()
+    (tmp_path / ".ci" / "run").write_text((root / ".ci" / "run").read_text())
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    (tmp_path / "README.md").write_text(readme.replace(" && python3 -m pytest\n", "\n", 1),
+                                        encoding="utf-8")
+    result = subprocess.run(["bash", str(tmp_path / ".ci" / "run")], capture_output=True,
+                            text=True, check=False)
+    assert result.returncode == 1
+    assert result.stderr == (".ci/run: the README's second command no longer runs python3 -m "
+                             "pytest\n")
