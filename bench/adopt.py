@@ -19,7 +19,6 @@ import json
 import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +28,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.helpers import png_bytes  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "bench"))
+from push import timed  # noqa: E402 - one way of timing a command for every benchmark
 
 FLASHCARDS = [sys.executable, "-m", "flashcards"]
 _LEVELS = ("Basic", "Intermediate", "Advanced")
@@ -76,16 +78,6 @@ def make_collection(path: Path, notes: int) -> None:
                             limit=None)
     col.export_collection_package(str(path.parent / "export.colpkg"), include_media=True,
                                   legacy=False)
-
-
-def timed(command: list[str], cwd: Path) -> float:
-    """Wall time of one command in a fresh process; stop the benchmark if it fails."""
-    start = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr.decode()}")
-    return elapsed
 
 
 def measure(base: Path, notes: int, runs: int) -> dict[str, list[float]]:

@@ -28,6 +28,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from run import _edit_one_answer  # noqa: E402 - the same edit as the build benchmark
+from run import _reset as _forget_builds  # noqa: E402
 from synth import write_project  # noqa: E402
 
 FLASHCARDS = [sys.executable, "-m", "flashcards"]
@@ -62,23 +64,6 @@ def _empty_collection(path: Path) -> Path:
     path.parent.mkdir(parents=True)
     subprocess.run([sys.executable, "-c", _EMPTY, str(path)], check=True)
     return path
-
-
-def _forget_builds(work: Path) -> None:
-    shutil.rmtree(work / "build", ignore_errors=True)
-    (work / "cards" / "flashcards.lock").unlink(missing_ok=True)
-    shutil.rmtree(os.environ["FLASHCARDS_CACHE_DIR"], ignore_errors=True)
-
-
-def _edit_one_answer(work: Path, number: int) -> Path:
-    """Change one card's answer, differently each time; return the package it lands in."""
-    path = work / "cards" / "deck007.yaml"
-    text = path.read_text(encoding="utf-8")
-    marker = "      - second point, number 7001"
-    at = text.index(marker) + len(marker)
-    end = text.index("\n", at)
-    path.write_text(text[:at] + f" (edit {number})" + text[end:], encoding="utf-8")
-    return work / "build" / "synthetic-007-intermediate.apkg"
 
 
 def _push(work: Path, col: Path) -> list[str]:

@@ -100,14 +100,16 @@ def _reset(work: Path) -> None:
     shutil.rmtree(os.environ["FLASHCARDS_CACHE_DIR"], ignore_errors=True)
 
 
-def _edit_one_answer(work: Path, run_number: int) -> None:
-    """Change one card's answer in one file, differently each time."""
+def _edit_one_answer(work: Path, run_number: int) -> Path:
+    """Change one card's answer in one file, differently each time; return the package it
+    lands in."""
     path = work / "cards" / "deck007.yaml"
     text = path.read_text(encoding="utf-8")
     marker = "      - second point, number 7001"
     at = text.index(marker) + len(marker)
     end = text.index("\n", at)
     path.write_text(text[:at] + f" (edit {run_number})" + text[end:], encoding="utf-8")
+    return work / "build" / "synthetic-007-intermediate.apkg"
 
 
 def _rendered_fields(cards_dir: Path, out: Path) -> None:
