@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
+import re
 import tempfile
 import time
 from collections.abc import Callable
@@ -101,6 +102,7 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     (render_key -> fields, media, and the fingerprints of those images): a card whose key is
     there and whose images are unchanged is not rendered again, so editing one card of a big
     file renders one card. Cards that had warnings are always rendered (warnings name lines)."""
+    from flashcards import render
     from flashcards.cache import unchanged
     from flashcards.load import parse_source
     from flashcards.render import render_card
@@ -114,6 +116,10 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         return None, errors
     rendered: list[RenderedCard] = []
     reusable: dict[str, tuple] = {}
+    # The code blocks this file had highlighted last time (a block is plain data: its HTML
+    # follows from its text, language and the tool alone); those still in it are kept.
+    render.HIGHLIGHTED.clear()  # one file's blocks at a time: memory stays the file's
+    render.HIGHLIGHTED.update(reuse.get(HIGHLIGHTS, ()) if reuse else ())
     for card in deck_file.cards:
         key = render_key(card, deck_file)
         earlier = reuse.get(key) if reuse else None
@@ -133,7 +139,23 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
                 reusable[key] = (result.fields, result.media, images)
     if errors:
         return None, errors
+    if render.HIGHLIGHTED:
+        code = {block for card in rendered for text in card.fields
+                for block in _code_blocks(text)}
+        reusable[HIGHLIGHTS] = tuple((block, html) for block, html in
+                                     render.HIGHLIGHTED.items() if html in code)
+        render.HIGHLIGHTED.clear()
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
+
+
+# The key, among a file's reusable cards (render keys are hex digests), of its code blocks.
+HIGHLIGHTS = "highlighted code"
+_HIGHLIGHTED_BLOCK = re.compile(r'<pre class="highlight"><code class="language-[^"]*">'
+                                r'.*?</code></pre>', re.DOTALL)
+
+
+def _code_blocks(text: str) -> list[str]:
+    return _HIGHLIGHTED_BLOCK.findall(text) if '<pre class="highlight">' in text else []
 
 
 # Below this much YAML to compile, starting worker processes costs more than it saves.

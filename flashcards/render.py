@@ -117,7 +117,22 @@ def _lexer(name: str) -> Lexer | None:
         return None
 
 
+# Highlighted code blocks of this process, by the block as Markdown rendered it. A build
+# seeds it with the blocks of a file's last compile (pipeline.compile_file), so that editing a
+# card's prose does not highlight its code again: building a language's lexer compiles
+# Pygments' rules, which costs more than the rest of an edited card.
+HIGHLIGHTED: dict[str, str] = {}
+
+
 def _highlight(match: re.Match[str]) -> str:
+    block = match.group(0)
+    done = HIGHLIGHTED.get(block)
+    if done is None:
+        done = HIGHLIGHTED[block] = _highlighted(match)
+    return done
+
+
+def _highlighted(match: re.Match[str]) -> str:
     name = html.unescape(match.group(1)).split()[0]
     lexer = _lexer(name)
     if lexer is None:

@@ -353,3 +353,55 @@ def test_an_edited_file_renders_only_its_changed_cards_and_builds_the_same(
     monkeypatch.undo()
     fresh, _ = _fresh(project, tmp_path, "fresh")
     assert _packages(out) == fresh
+
+
+CODE_DECK = """\
+deck: Code Deck
+namespace: code
+cards:
+  - id: loop
+    q: What does this print?
+    a: |
+      It prints the squares.
+
+      ```python
+      for i in range(3):
+          print(i * i)  # 0 1 4
+      ```
+  - id: query
+    q: And this?
+    a: |
+      ```sql
+      SELECT name FROM users WHERE age > 30;
+      ```
+"""
+
+
+def test_editing_a_cards_prose_does_not_highlight_its_unchanged_code_again(
+        project, tmp_path, monkeypatch, storage):
+    from flashcards import render
+
+    (project / "code.yaml").write_text(CODE_DECK, encoding="utf-8")
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    highlighted: list[str] = []
+    original = render._highlighted
+
+    def counting(match):
+        highlighted.append(match.group(1))
+        return original(match)
+
+    monkeypatch.setattr(render, "_highlighted", counting)
+    text = (project / "code.yaml").read_text(encoding="utf-8")
+    (project / "code.yaml").write_text(text.replace("the squares", "three squares"),
+                                       encoding="utf-8")
+    pipeline.build(project, out)
+    assert highlighted == []  # the card was rendered again, its code block was not
+    # New code in it is highlighted, and only that block.
+    text = (project / "code.yaml").read_text(encoding="utf-8")
+    (project / "code.yaml").write_text(text.replace("age > 30", "age > 40"), encoding="utf-8")
+    pipeline.build(project, out)
+    assert highlighted == ["sql"]
+    monkeypatch.undo()
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh

@@ -1,0 +1,161 @@
+"""The edit loop in every layout (issue 16). Run from the repository root:
+
+    python bench/edit.py                     # 20,000 cards, median of 3 runs
+    python bench/edit.py --runs 5 --real     # real-looking content (bench/real.py) too
+    python bench/edit.py --peak 200000       # also: peak memory of a cold build, one file
+
+The same cards (bench/synth.py, or bench/real.py with --real) are laid out three ways:
+
+- many packages: 20 files, each a deck of its own (20 packages);
+- few packages: 20 files feeding one deck in three levels (3 packages of ~7,000 notes);
+- one file: all cards in one deck file (one package).
+
+For each layout it times, side by side in this run and each the median of fresh processes:
+the floor (PyYAML's C loader plus plain genanki, see bench/floor.py), a cold build (no lock,
+no cache, no packages), a rebuild with nothing changed, and a rebuild after one card's answer
+changed (the cache and lock warm). Ratios are to that layout's floor. Target (issue 16): the
+edit at most 0.15 x floor in every layout, the no-change rebuild at most 0.1 x floor.
+With --peak N it also builds N cards in one file cold and reports the peak memory (PSS of the
+process tree; target: 300 MB at 200,000 cards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from real import real_card  # noqa: E402
+from run import FLASHCARDS, _rendered_fields, _reset, run  # noqa: E402
+from synth import _png, deck_yaml, make_card  # noqa: E402
+
+LEVELS = ("basic", "intermediate", "advanced")
+# name, files, decks the files feed (None: a deck per file)
+LAYOUTS = (("many packages", 20, None), ("few packages", 20, 1), ("one file", 1, None))
+
+
+def _synthetic_file(number: int, first: int, count: int, decks: int | None,
+                    cards_dir: Path) -> str:
+    cards = [make_card(first + i) for i in range(count)]
+    for card in cards:
+        if card.image:
+            (cards_dir / card.image).write_bytes(_png(card.number))
+    return deck_yaml(number, cards, decks)
+
+
+def _real_file(number: int, first: int, count: int, decks: int | None, cards_dir: Path) -> str:
+    deck = number if decks is None else number % decks
+    parts = [f"deck: Real {deck:03d}\n", f"namespace: real{number:03d}\n",
+             f"level: {LEVELS[number % 3]}\n", "cards:\n"]
+    for card_number in range(first, first + count):
+        image = f"img{card_number // 50}.png" if card_number % 50 == 25 else None
+        if image:
+            (cards_dir / image).write_bytes(_png(card_number))
+        parts.append(real_card(card_number, image)[1])
+    return "".join(parts)
+
+
+def write_layout(work: Path, files: int, decks: int | None, cards: int, real: bool) -> Path:
+    """The cards of one layout under work/cards; returns the file the edit goes into."""
+    cards_dir = work / "cards"
+    cards_dir.mkdir(parents=True, exist_ok=True)
+    per_file = cards // files
+    writer = _real_file if real else _synthetic_file
+    for number in range(files):
+        text = writer(number, number * per_file, per_file, decks, cards_dir)
+        (cards_dir / f"deck{number:03d}.yaml").write_text(text, encoding="utf-8")
+    return cards_dir / f"deck{files // 3:03d}.yaml"
+
+
+def edit_one_card(path: Path, run_number: int) -> None:
+    """Change the question of the middle card of a file, differently each run."""
+    text = path.read_text(encoding="utf-8")
+    starts = [match.start() for match in re.finditer(r"^  - id: ", text, re.MULTILINE)]
+    middle = starts[len(starts) // 2]
+    line_end = text.index("\n", middle)
+    # The card's second line is its q (or cloze) line: append to that text.
+    second_end = text.index("\n", line_end + 1)
+    line = text[line_end + 1:second_end]
+    if line.endswith('"'):
+        changed = line[:-1] + f' (edit {run_number})"'
+    elif line.rstrip().endswith("|"):  # a block scalar: edit its first line instead
+        third_end = text.index("\n", second_end + 1)
+        line_end, second_end = second_end, third_end
+        changed = text[line_end + 1:second_end] + f" (edit {run_number})"
+    else:
+        changed = line + f" (edit {run_number})"
+    path.write_text(text[:line_end + 1] + changed + text[second_end:], encoding="utf-8")
+
+
+def measure_layout(work: Path, files: int, decks: int | None, cards: int, real: bool,
+                   runs: int) -> dict:
+    edited = write_layout(work, files, decks, cards, real)
+    fields = work / "fields.json"
+    _rendered_fields(work / "cards", fields)
+    floor_cmd = [sys.executable, str(HERE / "floor.py"), "cards", str(fields), "floor-out"]
+    build_cmd = [*FLASHCARDS, "build", "cards", "-o", "build", "-q"]
+    floor, cold, no_change, edit = [], [], [], []
+    for number in range(runs):  # interleaved, so that noise hits every measurement alike
+        shutil.rmtree(work / "floor-out", ignore_errors=True)
+        floor.append(run(floor_cmd, work)[0])
+        _reset(work)
+        cold.append(run(build_cmd, work)[0])
+        no_change.append(run(build_cmd, work)[0])
+        edit_one_card(edited, number)
+        edit.append(run(build_cmd, work)[0])
+    return {name: statistics.median(times) for name, times in
+            (("floor", floor), ("cold", cold), ("no_change", no_change), ("edit", edit))}
+
+
+def measure_peak(work: Path, cards: int, real: bool) -> tuple[float, float]:
+    write_layout(work, 1, None, cards, real)
+    _reset(work)
+    seconds, peak = run([*FLASHCARDS, "build", "cards", "-o", "build", "-q"], work, memory=True)
+    return seconds, peak / 2**20
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--cards", type=int, default=20_000)
+    parser.add_argument("--real", action="store_true", help="real-looking content too")
+    parser.add_argument("--peak", type=int, default=0, help="cards for the memory run")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="flashcards-edit-") as temporary:
+        root = Path(temporary)
+        os.environ["FLASHCARDS_CACHE_DIR"] = str(root / "cache")
+        contents = (False, True) if args.real else (False,)
+        print(f"{args.cards:,} cards, median of {args.runs} fresh processes; ratios to the "
+              "layout's floor")
+        print(f"  {'content, layout':<30} {'floor':>8} {'cold':>14} {'no change':>14} "
+              f"{'one-card edit':>14}")
+        for real in contents:
+            for number, (name, files, decks) in enumerate(LAYOUTS):
+                work = root / f"{'real' if real else 'synthetic'}{number}"
+                print(f"measuring {name} ...", file=sys.stderr)
+                result = measure_layout(work, files, decks, args.cards, real, args.runs)
+                shutil.rmtree(os.environ["FLASHCARDS_CACHE_DIR"], ignore_errors=True)
+                floor = result["floor"]
+                label = f"{'real' if real else 'synthetic'}, {name}"
+                print(f"  {label:<30} {floor:7.2f}s" + "".join(
+                    f" {result[key]:6.2f}s {result[key] / floor:4.2f}x"
+                    for key in ("cold", "no_change", "edit")), flush=True)
+                shutil.rmtree(work, ignore_errors=True)
+        if args.peak:
+            print(f"measuring a cold build of {args.peak:,} cards in one file ...",
+                  file=sys.stderr)
+            seconds, peak = measure_peak(root / "peak", args.peak, False)
+            print(f"cold build of {args.peak:,} synthetic cards in one file: {seconds:.1f} s, "
+                  f"peak memory {peak:.0f} MB (PSS)")
+
+
+if __name__ == "__main__":
+    main()
