@@ -309,6 +309,35 @@ class BuildCache:
             write_atomically(self._outputs_path(),
                              json.dumps(outputs, sort_keys=True, indent=0).encode())
 
+    # The lock as the last build wrote it, parsed: the next build need not parse it again.
+
+    def _lock_path(self) -> Path:
+        return self.folder / "lock.pickle"
+
+    def recall_lock(self, digest: str) -> object | None:
+        """The parsed lock a build stored for lock bytes of this digest, or None."""
+        try:
+            with open(self._lock_path(), "rb") as stream:
+                header = pickle.load(stream)  # read alone first
+                if header[:2] != (tool_fingerprint(), digest):
+                    return None
+                payload = stream.read()
+            # A record damaged on disk must not stand for the lock: its checksum must hold.
+            return pickle.loads(payload) if _digest(payload) == header[2] else None
+        except Exception:  # noqa: BLE001 - a damaged record only means "parse the lock"
+            return None
+
+    def remember_lock(self, digest: str, parsed: object) -> None:
+        payload = pickle.dumps(parsed, protocol=pickle.HIGHEST_PROTOCOL)
+
+        def dump(stream: BinaryIO) -> None:
+            pickle.dump((tool_fingerprint(), digest, _digest(payload)), stream,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            stream.write(payload)
+
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(self._lock_path(), dump, mode=None, durable=False)
+
     # The last build's result, for a rebuild in which nothing changed.
 
     def remember(self, key: str, result: object, images: list[Path], packages: list[tuple]

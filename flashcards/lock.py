@@ -414,13 +414,21 @@ NotesOf = Callable[[str], dict[str, Note]]
 
 
 def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
-               notes_of: NotesOf, notes: dict[str, Note], display: str = "") -> Iterator[bytes]:
+               notes_of: NotesOf, notes: dict[str, Note], display: str = "",
+               written: Written | None = None) -> Iterator[bytes]:
     """The lock, one entry a line, sorted by card, so that it diffs and merges well.
 
     An entry's content comes from `notes` (removed cards), from its line in the old lock
-    (copied as it is when nothing else about it changed), or from its compiled file."""
-    yield header_line(project).encode()
+    (copied as it is when nothing else about it changed), or from its compiled file.
+    `written`, if given, records what was written (see Written)."""
     rows = sorted(entries.values(), key=lambda e: (e.label, e.key))
+    lines = _lines(rows, project, old, notes_of, notes, display)
+    yield from (written.record(lines, rows) if written is not None else lines)
+
+
+def _lines(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf,
+           notes: dict[str, Note], display: str) -> Iterator[bytes]:
+    yield header_line(project).encode()
     loaded: dict[str, dict[str, Note]] = {}
     with contextlib.ExitStack() as stack:
         previous = stack.enter_context(open(old, "rb")) if old is not None else None
@@ -440,6 +448,46 @@ def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
                 note = loaded[entry.source].get(entry.key)
             yield (_row(entry, note) + "\n").encode("utf-8")
     yield _END.encode()
+
+
+class Written:
+    """What lock_lines wrote, recorded as it goes: the digest of its bytes and the LockFile
+    that reading those bytes gives (read_lock's result, when it has no warnings), so that the
+    next build can take it instead of parsing the lock again."""
+
+    def __init__(self, project: str) -> None:
+        self.project = project
+        self.digest = hashlib.sha256()
+        self.entries: dict[str, Entry] = {}
+        self.latest = 0  # the newest time: a read later than it warns of no future times
+
+    def record(self, lines: Iterator[bytes], rows: list[Entry]) -> Iterator[bytes]:
+        offset = 0
+        for number, line in enumerate(lines, start=1):
+            self.digest.update(line)
+            if 1 < number <= len(rows) + 1:
+                entry = rows[number - 2]
+                self.entries[entry.key] = Entry(
+                    entry.key, entry.digest, entry.mod, entry.label, entry.deck, entry.level,
+                    entry.file, entry.removed, False, offset, len(line), line=number)
+                self.latest = max(self.latest, entry.mod)
+            offset += len(line)
+            yield line
+
+    def parsed(self) -> LockFile:
+        return LockFile(self.entries, self.project, (), False, False)
+
+
+def digest_of(path: Path) -> str | None:
+    """The sha256 of a lock's bytes (None when there is no lock, or it cannot be read)."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
 
 
 def _row(entry: Entry, note: Note | None) -> str:

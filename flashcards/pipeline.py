@@ -469,14 +469,22 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         options = "\0".join(map(str, (project.root.resolve(), out.resolve(), combined,
                                       drop_removed, sorted(selected), sorted(restorable or ()),
                                       *(hashlib.sha256(side).hexdigest() for side in sides))))
+        lock_digest = lock.digest_of(lock_file)
         if kept and not errors and collect is None:
-            remembered = cache.recall(_state_key(options, sources, lock_file))
+            remembered = cache.recall(_state_key(options, sources, lock_digest))
             # The same lock as last time, whose times were all in the past then; still in the
             # past now (else it is read again, to warn about them)?
             if remembered is not None and remembered[-1] <= time.time() + lock.FUTURE_SLACK:
                 return _unpack_result(remembered, len(sources))
-        # Read (and refuse, if it cannot be trusted) before anything is written.
-        previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=sides)
+        # Read (and refuse, if it cannot be trusted) before anything is written: parsed, or
+        # as the last build wrote it, when these are its very bytes (and no time in it has
+        # become one to warn about).
+        memo = cache.recall_lock(lock_digest) if kept and lock_digest and not sides else None
+        if memo is not None and memo[1] <= time.time() + lock.FUTURE_SLACK:
+            previous_lock = memo[0]
+        else:
+            previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=sides)
+            memo = None
         lock_warnings = previous_lock.warnings if previous_lock is not None else ()
         compiled = _compile_sources(project, sources, errors, cache,
                                     store=write or collect is not None, summaries=True,
@@ -531,12 +539,15 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             def notes_of(key: str) -> dict[str, lock.Note]:
                 return {n.guid: (n.kind, n.fields, n.tags) for n in load_notes(cache.folder, key)}
 
+            lock_record = lock.Written(project_id)
+
             def stage_lock(staged: StagedWrites) -> None:
                 if not lock_changed:
                     return
                 old = lock_file if previous_lock is not None else None
                 staged.stage(lock_file, lock.lock_lines(plan.entries, project_id, old,
-                                                        notes_of, inline, str(lock_file)))
+                                                        notes_of, inline, str(lock_file),
+                                                        lock_record))
                 attributes = project.root / ".gitattributes"
                 if work_tree(project.root) is None:
                     return
@@ -556,10 +567,20 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                                            stage_lock, project_id, project.root,
                                            whole=project.whole)
             if kept:
+                if lock_changed:
+                    lock_digest = lock_record.digest.hexdigest()
+                    if not any(entry.legacy for entry in plan.entries.values()):
+                        cache.remember_lock(lock_digest, (lock_record.parsed(),
+                                                          lock_record.latest))
+                elif memo is None and lock_digest and not sides and not lock_warnings:
+                    # Read from a lock this cache had no record of (a checkout, a damaged
+                    # record): the next build takes it from here.
+                    latest = max((entry.mod for entry in previous.values()), default=0)
+                    cache.remember_lock(lock_digest, (previous_lock, latest))
                 # What a rebuild from exactly this state will report.
                 settled = [c for c in plan.settled() if (c.deck, c.level) in chosen]
                 latest = max((entry.mod for entry in plan.entries.values()), default=0)
-                cache.remember(_state_key(options, sources, lock_file),
+                cache.remember(_state_key(options, sources, lock_digest),
                                _pack_result(packages, settled, compiled.warnings, lock_file,
                                             latest),
                                [m.path for deck in plan.decks for m in deck.media], written)
@@ -622,18 +643,13 @@ def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Ou
     return outputs
 
 
-def _state_key(options: str, sources: list[_Source], lock_file: Path) -> str:
-    """Everything a build's outcome depends on, apart from images and the packages themselves."""
+def _state_key(options: str, sources: list[_Source], lock_digest: str | None) -> str:
+    """Everything a build's outcome depends on, apart from images and the packages themselves
+    (the lock by the digest of its bytes, lock.digest_of)."""
     digest = hashlib.sha256(f"{tool_fingerprint()}\0{options}".encode())
     for source in sources:
         digest.update(f"\0{source.display}\0{source.key}".encode())
-    digest.update(b"\0lock\0")
-    try:
-        with open(lock_file, "rb") as handle:
-            for chunk in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(chunk)
-    except OSError:
-        digest.update(b"(none)")
+    digest.update(f"\0lock\0{lock_digest or '(none)'}".encode())
     return digest.hexdigest()
 
 

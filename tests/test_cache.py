@@ -6,6 +6,7 @@ byte, under a fixed SOURCE_DATE_EPOCH so that note times are equal.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import shutil
@@ -189,11 +190,12 @@ def test_corrupt_or_foreign_cache_entries_are_rebuilt_not_fatal(project, tmp_pat
     pipeline.build(project, out)
     good = _packages(out)
     entries = _cache_files(private_cache)
-    # two files (summary, then notes) or one bundle of both, and the remembered build
-    assert len(entries) == (3 if storage == "per-file" else 2)
+    # two files (summary, then notes) or one bundle of both, the remembered build and the
+    # parsed lock
+    assert len(entries) == (4 if storage == "per-file" else 3)
     damage = [lambda data: b"\x80\x04garbage", lambda data: pickle.dumps({"not": "ours"}),
               lambda data: b"", lambda data: data[:-10],  # the notes cut short
-              lambda data: data[:-1] + bytes([data[-1] ^ 1])]  # one bit of the notes
+              lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data]  # one bit
     for spoil in damage:
         for entry in _cache_files(private_cache):
             entry.write_bytes(spoil(entry.read_bytes()))
@@ -404,4 +406,74 @@ def test_editing_a_cards_prose_does_not_highlight_its_unchanged_code_again(
     assert highlighted == ["sql"]
     monkeypatch.undo()
     fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+
+
+def _lock_memo(cache_folder: Path):
+    path = next(cache_folder.rglob("lock.pickle"))
+    with open(path, "rb") as stream:
+        header = pickle.load(stream)
+        return header, pickle.loads(stream.read()), path
+
+
+def test_the_parsed_lock_kept_in_the_cache_is_what_reading_the_lock_gives(
+        project, tmp_path, private_cache, monkeypatch):
+    from flashcards import lock
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # no time in the future
+    out = tmp_path / "out"
+    lock_file = project / "flashcards.lock"
+    edits = [("A *red* dot.", "A *violet* dot."),  # an edit
+             ("  - id: s2\n", "  - id: s3\n"),  # a card removed, another added
+             ("deck: Second Deck", "deck: Other Deck")]  # cards moved
+    for number, (before, after) in enumerate([(None, None), *edits]):
+        if before is not None:
+            text = (project / "second.yaml").read_text(encoding="utf-8")
+            (project / "second.yaml").write_text(text.replace(before, after), encoding="utf-8")
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1700000000 + number))
+        pipeline.build(project, out)
+        header, (parsed, latest), _ = _lock_memo(private_cache)
+        assert header[1] == lock.digest_of(lock_file)
+        assert parsed == lock.read_lock(lock_file, str(lock_file))
+        assert latest == max(entry.mod for entry in parsed.entries.values())
+
+
+def test_a_lock_changed_outside_a_build_or_a_damaged_record_is_read_from_the_file(
+        project, tmp_path, private_cache, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    first_lock = (project / "flashcards.lock").read_bytes()
+    text = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *violet* dot."),
+                                         encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+    pipeline.build(project, out)
+    # git puts the first lock back (and the source with it): the record is of the other lock.
+    (project / "flashcards.lock").write_bytes(first_lock)
+    (project / "second.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000200")
+    pipeline.build(project, out)
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+    assert (project / "flashcards.lock").read_bytes() == first_lock  # times as they were
+    # A record whose content was damaged on disk is not taken either: here the parse of
+    # the lock before, under the header of the lock now.
+    _, _, path = _lock_memo(private_cache)
+    older = path.read_bytes()
+    (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *blue* dot."),
+                                         encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000300")
+    pipeline.build(project, out)
+    with open(path, "rb") as stream:
+        pickle.load(stream)
+        header_size = stream.tell()
+    stream = io.BytesIO(older)
+    pickle.load(stream)
+    older_payload = stream.read()
+    path.write_bytes(path.read_bytes()[:header_size] + older_payload)
+    (project / "second.yaml").write_text(text, encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000400")
+    pipeline.build(project, out)
+    fresh, _ = _fresh(project, tmp_path, "fresh2")
     assert _packages(out) == fresh
