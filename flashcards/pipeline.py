@@ -480,8 +480,10 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         # as the last build wrote it, when these are its very bytes (and no time in it has
         # become one to warn about).
         memo = cache.recall_lock(lock_digest) if kept and lock_digest and not sides else None
-        if memo is not None and memo[1] <= time.time() + lock.FUTURE_SLACK:
-            previous_lock = memo[0]
+        if memo is not None:
+            memo, latest = lock.from_memo(memo)
+        if memo is not None and latest <= time.time() + lock.FUTURE_SLACK:
+            previous_lock = memo
         else:
             previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=sides)
             memo = None
@@ -570,13 +572,12 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                 if lock_changed:
                     lock_digest = lock_record.digest.hexdigest()
                     if not any(entry.legacy for entry in plan.entries.values()):
-                        cache.remember_lock(lock_digest, (lock_record.parsed(),
-                                                          lock_record.latest))
-                elif memo is None and lock_digest and not sides and not lock_warnings:
+                        cache.remember_lock(lock_digest, lock_record.memo())
+                elif (memo is None and lock_digest and not sides and not lock_warnings
+                      and not previous_lock.legacy and not previous_lock.merged):
                     # Read from a lock this cache had no record of (a checkout, a damaged
                     # record): the next build takes it from here.
-                    latest = max((entry.mod for entry in previous.values()), default=0)
-                    cache.remember_lock(lock_digest, (previous_lock, latest))
+                    cache.remember_lock(lock_digest, lock.memo_of(previous_lock))
                 # What a rebuild from exactly this state will report.
                 settled = [c for c in plan.settled() if (c.deck, c.level) in chosen]
                 latest = max((entry.mod for entry in plan.entries.values()), default=0)

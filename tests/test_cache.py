@@ -432,7 +432,8 @@ def test_the_parsed_lock_kept_in_the_cache_is_what_reading_the_lock_gives(
             (project / "second.yaml").write_text(text.replace(before, after), encoding="utf-8")
         monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1700000000 + number))
         pipeline.build(project, out)
-        header, (parsed, latest), _ = _lock_memo(private_cache)
+        header, memo, _ = _lock_memo(private_cache)
+        parsed, latest = lock.from_memo(memo)
         assert header[1] == lock.digest_of(lock_file)
         assert parsed == lock.read_lock(lock_file, str(lock_file))
         assert latest == max(entry.mod for entry in parsed.entries.values())
@@ -457,6 +458,11 @@ def test_a_lock_changed_outside_a_build_or_a_damaged_record_is_read_from_the_fil
     fresh, _ = _fresh(project, tmp_path, "fresh")
     assert _packages(out) == fresh
     assert (project / "flashcards.lock").read_bytes() == first_lock  # times as they were
+    from flashcards import lock
+
+    _, memo, _ = _lock_memo(private_cache)  # the lock as read is kept for the next build
+    lock_file = project / "flashcards.lock"
+    assert lock.from_memo(memo) == (lock.read_lock(lock_file, str(lock_file)), 1700000000)
     # A record whose content was damaged on disk is not taken either: here the parse of
     # the lock before, under the header of the lock now.
     _, _, path = _lock_memo(private_cache)
