@@ -109,6 +109,20 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
 
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
     digest = card.digest
+    if (old is not None and old.digest == digest and digest and old.size and not old.legacy
+            and not old.removed and not old.others):
+        # A note as it was, by far the most common case: what the general rule below gives
+        # (its old time, its line kept when nothing else moved), made in one step.
+        level = deck.level.value
+        verbatim = (old.label == card.label and old.deck == deck.deck and old.level == level
+                    and old.file == card.file)
+        return Entry(card.guid, digest, old.mod, card.label, deck.deck, level, card.file,
+                     False, False, old.at, old.size, verbatim, 0, getattr(card, "source", ""))
+    return _entry_by_rule(card, deck, old, now)
+
+
+def _entry_by_rule(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
+    digest = card.digest
     if old is not None and old.legacy:  # lock format 1: its digest included Source
         same = not old.removed and old.digest == card.legacy_digest
         mod = old.mod if same else next_mod(old, "", now)

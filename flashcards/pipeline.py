@@ -522,7 +522,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                       and previous_lock.project else lock.new_project_id(
                           deck_file.namespace for deck_file in compiled.deck_files))
         lock_changed = (previous_lock is None or previous_lock.legacy or previous_lock.merged
-                        or not previous_lock.project or _facts(plan.entries) != _facts(previous))
+                        or not previous_lock.project or _lines_change(plan.entries, previous))
         chosen = _chosen_decks(plan, project, selected)
         outputs = _outputs(tuple(d for d in plan.decks if (d.deck, d.level) in chosen), out,
                            combined)
@@ -592,8 +592,13 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                            tuple(notices))
 
 
-def _facts(entries: dict) -> dict:
-    return {key: entry.line_facts() for key, entry in entries.items()}
+def _lines_change(entries: dict, previous: dict) -> bool:
+    """Whether any lock line would say something else (a verbatim entry's line says what it
+    said: see changes._current_entry)."""
+    if entries.keys() != previous.keys():
+        return True
+    return any(not entry.verbatim and entry.line_facts() != previous[key].line_facts()
+               for key, entry in entries.items())
 
 
 def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tuple[str, Level]]:

@@ -240,3 +240,27 @@ def test_a_damaged_lock_is_read_or_refused_never_a_crash(tmp_path_factory, data)
                 lock.note_at(path, entry, "cards/flashcards.lock")
             except LockError as error:
                 assert str(error).startswith("cards/flashcards.lock:")
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(digest=st.sampled_from(["d0", "d1", ""]), old_digest=st.sampled_from(["d0", "d1", ""]),
+       label=st.sampled_from(["ns/a", "ns/b"]), deck=st.sampled_from(["Deck", "Other"]),
+       level=st.sampled_from(["basic", "advanced"]), file=st.sampled_from(["x.yaml", "y.yaml"]),
+       removed=st.booleans(), legacy=st.booleans(), size=st.sampled_from([0, 80]),
+       others=st.sampled_from([(), (("d0", 1_700_000_000), ("d1", 1_700_000_005))]),
+       exists=st.booleans(), now=st.integers(1_600_000_000, 1_800_000_000))
+def test_the_quick_path_for_an_unchanged_note_gives_what_the_rule_gives(
+        digest, old_digest, label, deck, level, file, removed, legacy, size, others, exists,
+        now):
+    from types import SimpleNamespace
+
+    from flashcards import changes
+    from flashcards.model import Level
+
+    card = SimpleNamespace(guid="g", digest=digest, legacy_digest=digest + "-legacy",
+                           label="ns/a", file="x.yaml", source="cache-key")
+    deck_level = SimpleNamespace(deck="Deck", level=Level.BASIC)
+    old = (Entry("g", old_digest, 1_700_000_003, label, deck, level, file, removed, legacy,
+                 at=40, size=size, line=3, others=others) if exists else None)
+    assert (changes._current_entry(card, deck_level, old, now)
+            == changes._entry_by_rule(card, deck_level, old, now))
