@@ -3,6 +3,8 @@
     python bench/edit.py                     # 20,000 cards, median of 3 runs
     python bench/edit.py --runs 5 --real     # real-looking content (bench/real.py) too
     python bench/edit.py --peak 200000       # also: peak memory of a cold build, one file
+    git worktree add /tmp/base main~3 && python bench/edit.py --baseline /tmp/base
+                                             # side by side with another revision
 
 The same cards (bench/synth.py, or bench/real.py with --real) are laid out three ways:
 
@@ -95,24 +97,50 @@ def edit_one_card(path: Path, run_number: int) -> None:
     path.write_text(text[:line_end + 1] + changed + text[second_end:], encoding="utf-8")
 
 
+def _tool_run(command: list[str], work: Path, tool: dict[str, str]) -> float:
+    """Time a command with the environment of a tool (its PYTHONPATH and cache folder)."""
+    saved = {name: os.environ.get(name) for name in tool}
+    os.environ.update(tool)
+    try:
+        return run(command, work)[0]
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def measure_layout(work: Path, files: int, decks: int | None, cards: int, real: bool,
-                   runs: int) -> dict:
-    edited = write_layout(work, files, decks, cards, real)
+                   runs: int, tools: dict[str, dict[str, str]]) -> dict:
+    """{"floor": s, tool: {"cold", "no_change", "edit": s}} (medians); every tool builds its
+    own copy of the cards, with its own cache."""
+    edited = write_layout(work / "source", files, decks, cards, real)
     fields = work / "fields.json"
-    _rendered_fields(work / "cards", fields)
+    _rendered_fields(work / "source" / "cards", fields)
     floor_cmd = [sys.executable, str(HERE / "floor.py"), "cards", str(fields), "floor-out"]
     build_cmd = [*FLASHCARDS, "build", "cards", "-o", "build", "-q"]
-    floor, cold, no_change, edit = [], [], [], []
+    for name in tools:
+        shutil.copytree(work / "source", work / name)
+    times: dict[str, dict[str, list[float]]] = {
+        name: {"cold": [], "no_change": [], "edit": []} for name in tools}
+    floor = []
     for number in range(runs):  # interleaved, so that noise hits every measurement alike
-        shutil.rmtree(work / "floor-out", ignore_errors=True)
-        floor.append(run(floor_cmd, work)[0])
-        _reset(work)
-        cold.append(run(build_cmd, work)[0])
-        no_change.append(run(build_cmd, work)[0])
-        edit_one_card(edited, number)
-        edit.append(run(build_cmd, work)[0])
-    return {name: statistics.median(times) for name, times in
-            (("floor", floor), ("cold", cold), ("no_change", no_change), ("edit", edit))}
+        shutil.rmtree(work / "source" / "floor-out", ignore_errors=True)
+        floor.append(run(floor_cmd, work / "source")[0])
+        for name, tool in tools.items():
+            here = work / name
+            shutil.rmtree(here / "build", ignore_errors=True)
+            (here / "cards" / "flashcards.lock").unlink(missing_ok=True)
+            shutil.rmtree(tool["FLASHCARDS_CACHE_DIR"], ignore_errors=True)
+            times[name]["cold"].append(_tool_run(build_cmd, here, tool))
+            times[name]["no_change"].append(_tool_run(build_cmd, here, tool))
+            edit_one_card(here / "cards" / edited.name, number)
+            times[name]["edit"].append(_tool_run(build_cmd, here, tool))
+    result: dict = {"floor": statistics.median(floor)}
+    for name in tools:
+        result[name] = {key: statistics.median(values) for key, values in times[name].items()}
+    return result
 
 
 def measure_peak(work: Path, cards: int, real: bool) -> tuple[float, float]:
@@ -128,33 +156,49 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=20_000)
     parser.add_argument("--real", action="store_true", help="real-looking content too")
     parser.add_argument("--peak", type=int, default=0, help="cards for the memory run")
+    parser.add_argument("--baseline", type=Path,
+                        help="a checkout of another revision (git worktree add DIR REV), "
+                             "timed side by side with this one")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="flashcards-edit-") as temporary:
         root = Path(temporary)
-        os.environ["FLASHCARDS_CACHE_DIR"] = str(root / "cache")
+        tools = {"this": {"FLASHCARDS_CACHE_DIR": str(root / "cache-this")}}
+        if args.baseline:
+            tools["baseline"] = {"FLASHCARDS_CACHE_DIR": str(root / "cache-baseline"),
+                                 "PYTHONPATH": str(args.baseline.resolve())}
         contents = (False, True) if args.real else (False,)
         print(f"{args.cards:,} cards, median of {args.runs} fresh processes; ratios to the "
-              "layout's floor")
-        print(f"  {'content, layout':<30} {'floor':>8} {'cold':>14} {'no change':>14} "
-              f"{'one-card edit':>14}")
+              "layout's floor" + ("; last column: this / baseline" if args.baseline else ""))
+        print(f"  {'content, layout':<28} {'tool':<9} {'floor':>7} {'cold':>13} "
+              f"{'no change':>13} {'one-card edit':>13}")
         for real in contents:
             for number, (name, files, decks) in enumerate(LAYOUTS):
                 work = root / f"{'real' if real else 'synthetic'}{number}"
                 print(f"measuring {name} ...", file=sys.stderr)
-                result = measure_layout(work, files, decks, args.cards, real, args.runs)
-                shutil.rmtree(os.environ["FLASHCARDS_CACHE_DIR"], ignore_errors=True)
+                result = measure_layout(work, files, decks, args.cards, real, args.runs, tools)
                 floor = result["floor"]
                 label = f"{'real' if real else 'synthetic'}, {name}"
-                print(f"  {label:<30} {floor:7.2f}s" + "".join(
-                    f" {result[key]:6.2f}s {result[key] / floor:4.2f}x"
-                    for key in ("cold", "no_change", "edit")), flush=True)
+                for tool in tools:
+                    line = f"  {label:<28} {tool:<9} {floor:6.2f}s" + "".join(
+                        f" {result[tool][key]:6.2f}s {result[tool][key] / floor:4.2f}x"
+                        for key in ("cold", "no_change", "edit"))
+                    if tool == "baseline":
+                        line += "   " + " ".join(
+                            f"{result['this'][key] / result['baseline'][key]:4.2f}"
+                            for key in ("cold", "no_change", "edit"))
+                    print(line, flush=True)
                 shutil.rmtree(work, ignore_errors=True)
         if args.peak:
             print(f"measuring a cold build of {args.peak:,} cards in one file ...",
                   file=sys.stderr)
-            seconds, peak = measure_peak(root / "peak", args.peak, False)
-            print(f"cold build of {args.peak:,} synthetic cards in one file: {seconds:.1f} s, "
-                  f"peak memory {peak:.0f} MB (PSS)")
+            for tool, env in tools.items():
+                os.environ.update(env)
+                seconds, peak = measure_peak(root / f"peak-{tool}", args.peak, False)
+                for name in env:
+                    os.environ.pop(name, None)
+                shutil.rmtree(root / f"peak-{tool}", ignore_errors=True)
+                print(f"cold build of {args.peak:,} synthetic cards in one file ({tool}): "
+                      f"{seconds:.1f} s, peak memory {peak:.0f} MB (PSS)", flush=True)
 
 
 if __name__ == "__main__":
