@@ -162,7 +162,9 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="flashcards-edit-") as temporary:
         root = Path(temporary)
-        tools = {"this": {"FLASHCARDS_CACHE_DIR": str(root / "cache-this")}}
+        # The tool under test is the checkout this script is in, whatever is installed.
+        tools = {"this": {"FLASHCARDS_CACHE_DIR": str(root / "cache-this"),
+                          "PYTHONPATH": str(HERE.parent)}}
         if args.baseline:
             tools["baseline"] = {"FLASHCARDS_CACHE_DIR": str(root / "cache-baseline"),
                                  "PYTHONPATH": str(args.baseline.resolve())}

@@ -153,6 +153,37 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
     return (None if converter.errors else root), converter.errors
 
 
+def parse_card(text: str, display: str, line: int, index: int) -> Node | None:
+    """One card's text cut from a deck file (chunks.Piece: a one-item block list), parsed as
+    the whole file would parse it: lines and offsets are the file's. None when that cannot be
+    promised (any error, or a YAML alias, which could reach into another card): the caller
+    then parses the whole file."""
+    try:
+        top = yaml.compose(text, Loader=_Loader)
+    except (yaml.YAMLError, yaml.reader.ReaderError):
+        return None
+    if not isinstance(top, yaml.SequenceNode) or len(top.value) != 1:
+        return None
+    converter = _Converter(display, anchors="&" in text, text=text)
+    # A card sits two levels down in its file (the file's mapping, then its card list).
+    node = converter.convert(top.value[0], depth=2)
+    if node is None or converter.errors or converter.visits > len(converter.seen):
+        return None
+    return _shifted(node, line - 1, index)
+
+
+def _shifted(node: Node, lines: int, chars: int) -> Node:
+    """The node as if its text started `lines` lines and `chars` characters further on."""
+    if isinstance(node, Scalar):
+        return node._replace(line=node.line + lines)
+    if isinstance(node, Sequence):
+        return Sequence(node.line + lines, [_shifted(item, lines, chars) for item in node.items])
+    return Mapping(node.line + lines, node.column, node.index + chars, node.flow,
+                   {key: _shifted(value, lines, chars) for key, value in node.items.items()},
+                   {key: value + lines for key, value in node.key_lines.items()},
+                   {key: value + chars for key, value in node.key_index.items()})
+
+
 class _Converter:
     """Turns composed nodes into Scalar/Mapping/Sequence, collecting errors."""
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import gc
 import hashlib
@@ -108,12 +109,26 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     from flashcards.render import render_card
     from flashcards.validate import validate_file
 
-    source, errors = parse_source(path, display, data)
-    if errors:
-        return None, errors
-    deck_file, errors, warnings = validate_file(source, src_root)
-    if deck_file is None:
-        return None, errors
+    text, text_cut = None, None
+    if len(data) >= CUT_BYTES:
+        from flashcards.chunks import cut
+
+        with contextlib.suppress(UnicodeDecodeError):
+            text = data.decode("utf-8")
+            text_cut = cut(text)
+    earlier_cards = reuse.get(PIECES) if reuse and text_cut is not None else None
+    checked = (_validate_pieces(path, display, text, text_cut, earlier_cards, src_root)
+               if earlier_cards else None)
+    if checked is not None:
+        deck_file, warnings = checked
+        errors = []
+    else:  # the whole file, parsed and validated
+        source, errors = parse_source(path, display, data)
+        if errors:
+            return None, errors
+        deck_file, errors, warnings = validate_file(source, src_root)
+        if deck_file is None:
+            return None, errors
     rendered: list[RenderedCard] = []
     reusable: dict[str, tuple] = {}
     # The code blocks this file had highlighted last time (a block is plain data: its HTML
@@ -139,9 +154,11 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
                 reusable[key] = (result.fields, result.media, images)
     if errors:
         return None, errors
+    if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
+        reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings)
     if render.HIGHLIGHTED:
-        code = {block for card in rendered for text in card.fields
-                for block in _code_blocks(text)}
+        code = {block for card in rendered for field_text in card.fields
+                for block in _code_blocks(field_text)}
         reusable[HIGHLIGHTS] = tuple((block, html) for block, html in
                                      render.HIGHLIGHTED.items() if html in code)
         render.HIGHLIGHTED.clear()
@@ -150,6 +167,74 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
 
 # The key, among a file's reusable cards (render keys are hex digests), of its code blocks.
 HIGHLIGHTS = "highlighted code"
+# ... and of its cards as validated, by the text of each (see _validate_pieces).
+PIECES = "validated cards"
+# Files from this size on are cut into their cards' texts: an edit then parses and validates
+# only the cards whose text changed. (Smaller files parse whole faster than they are cut.)
+CUT_BYTES = 64 * 1024
+
+
+def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
+                     earlier: tuple[str, dict], src_root: Path
+                     ) -> tuple[DeckFile, list[SourceWarning]] | None:
+    """A file's DeckFile and warnings from its head and the cards whose text changed since
+    `earlier` (its last compile: head text, and {piece key: (line, Card)} of the cards that
+    validated with no warning); the others are those Cards, moved to their lines now.
+
+    None whenever the result might differ from validating the whole file (another head, a
+    card that needs the whole file to parse, any error): then the whole file is parsed, which
+    also words every error exactly as always."""
+    from flashcards.load import Scalar, Sequence, SourceFile, parse_card, parse_yaml
+    from flashcards.validate import Known, validate_file
+
+    head, known = earlier
+    if text_cut.head != head:
+        return None
+    root, errors = parse_yaml(head, display)
+    if errors or root is None or not isinstance(root.items.get("cards"), Scalar) \
+            or not root.items["cards"].is_null:
+        return None
+    items: list = []
+    for piece in text_cut.pieces:
+        found = known.get(piece.key)
+        if found is not None:
+            items.append(Known(_moved(found[1], display, piece.line - found[0])))
+            continue
+        node = parse_card(piece.text, display, piece.line, piece.index)
+        if node is None:
+            return None
+        items.append(node)
+    root.items["cards"] = Sequence(text_cut.pieces[0].line, items)
+    deck_file, errors, warnings = validate_file(SourceFile(path, display, text, root), src_root)
+    if deck_file is None or errors:
+        return None
+    return deck_file, warnings
+
+
+def _moved(card: Card, display: str, lines: int) -> Card:
+    """The card as validated, its text now `lines` lines further down (or up)."""
+    if not lines and card.location.path == display:
+        return card
+    moved = object.__new__(Card)  # a frozen dataclass: set its fields as dataclasses do
+    state = dict(card.__dict__)
+    state["location"] = Location(display, card.location.line + lines, card.location.column)
+    state["field_lines"] = {key: line + lines for key, line in card.field_lines.items()}
+    moved.__dict__.update(state)
+    return moved
+
+
+def _known_pieces(text_cut: object, cards: tuple[Card, ...], warnings: list[SourceWarning]
+                  ) -> tuple[str, dict[str, tuple[int, Card]]]:
+    """What _validate_pieces needs next time: the head, and each card that had no warning
+    (a card reused this way is not validated again, so it could not warn again) by its text."""
+    warned = sorted({warning.location.line for warning in warnings})
+    known: dict[str, tuple[int, Card]] = {}
+    for piece, card in zip(text_cut.pieces, cards, strict=True):
+        start = bisect.bisect_left(warned, piece.line)
+        if start < len(warned) and warned[start] < piece.line + piece.lines:
+            continue
+        known[piece.key] = (piece.line, card)
+    return text_cut.head, known
 _HIGHLIGHTED_BLOCK = re.compile(r'<pre class="highlight"><code class="language-[^"]*">'
                                 r'.*?</code></pre>', re.DOTALL)
 

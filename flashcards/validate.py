@@ -6,6 +6,7 @@ import difflib
 import os
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -214,6 +215,10 @@ def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str
     cards = []
     seen: dict[str, int] = {}  # id -> line, for every card with an id, valid or not
     for number, item in enumerate(node.items, start=1):
+        if isinstance(item, Known):  # validated before, from this very text
+            _check_repeated(check, item.card.id, item.card.location.line, seen, namespace)
+            cards.append(item.card)
+            continue
         if not isinstance(item, Mapping):
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
@@ -231,11 +236,24 @@ def _check_repeated_id(check: _Checker, item: Mapping, seen: dict[str, int],
     node = item.items.get("id")
     if not isinstance(node, Scalar) or node.is_null:
         return
-    if node.text in seen:
-        check.error(item.line, f"card id '{node.text}' is used twice in namespace '{namespace}': "
-                    f"here and at {check.at(seen[node.text])}")
+    _check_repeated(check, node.text, item.line, seen, namespace)
+
+
+def _check_repeated(check: _Checker, card_id: str, line: int, seen: dict[str, int],
+                    namespace: str) -> None:
+    if card_id in seen:
+        check.error(line, f"card id '{card_id}' is used twice in namespace '{namespace}': "
+                    f"here and at {check.at(seen[card_id])}")
     else:
-        seen[node.text] = item.line
+        seen[card_id] = line
+
+
+@dataclass(frozen=True)
+class Known:
+    """In a file's card list instead of a card's YAML: that card as an earlier compile
+    validated it from the very same text, with no warning (see pipeline.compile_file)."""
+
+    card: Card
 
 
 def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level,

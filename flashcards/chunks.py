@@ -1,0 +1,88 @@
+"""A deck file cut into its cards' texts, so that an edit re-reads only the cards it touched.
+
+A big deck file is mostly a block list under `cards:`, one card after another, each starting
+with `- ` in one column. Cut there, the text before the list (the file's own keys) and each
+card's text parse on their own to exactly what the whole file parses to, with two provisos
+that `parse_card` checks and that send the build back to parsing the whole file: nothing may
+follow the list, and a card may use no YAML alias (an alias can reach into another card).
+Anything the cut cannot be sure of (a `cards:` in flow style, an odd indentation, a line
+that leaves the list) means no cut at all.
+
+Pure functions of the text; see pipeline.compile_file for how cards are reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+# `cards:` as a key of the top mapping with nothing after it on its line (a comment aside).
+_CARDS_KEY = re.compile(r"^cards:[ \t]*(?:#.*)?$", re.MULTILINE)
+_ITEM = re.compile(r" *-(?: |$)", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One card's text, whole lines (its comments and blank lines after it included)."""
+
+    line: int  # 1-based line of its `- `
+    index: int  # character offset of that line in the file
+    text: str
+
+    @property
+    def key(self) -> str:
+        return hashlib.blake2b(self.text.encode(), digest_size=16).hexdigest()
+
+    @property
+    def lines(self) -> int:
+        return self.text.count("\n") + (not self.text.endswith("\n"))
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A deck file as its head (everything up to and including the `cards:` line) and its
+    cards' pieces."""
+
+    head: str
+    pieces: tuple[Piece, ...]
+
+
+def cut(text: str) -> Cut | None:
+    """The file cut into head and cards, or None when it cannot be cut safely."""
+    found = list(_CARDS_KEY.finditer(text))
+    if len(found) != 1:
+        return None
+    end = text.find("\n", found[0].end())
+    if end < 0:
+        return None
+    body_at = end + 1
+    first = _FIRST_ITEM.search(text, body_at)
+    if first is None or not _only_comments(text[body_at:first.start()]):
+        return None  # the list does not start with an item
+    indent = len(first.group(1))
+    # Only lines indented at most as far as the items can start a card or leave the list:
+    # a card's own lines are indented further (its keys, and its block scalars further still).
+    starts = []
+    for match in re.compile(rf"^( {{0,{indent}}})(\S)", re.MULTILINE).finditer(text, body_at):
+        if match.group(2) == "#":
+            continue  # a comment line (or a line of a quoted value: its card keeps it)
+        at = match.start()
+        if len(match.group(1)) != indent or not _ITEM.match(text, at):
+            return None  # a line that leaves the list (a key after it, a document mark)
+        starts.append(at)
+    line = text.count("\n", 0, starts[0]) + 1
+    pieces = []
+    for number, at in enumerate(starts):
+        stop = starts[number + 1] if number + 1 < len(starts) else len(text)
+        piece = text[at:stop]
+        pieces.append(Piece(line, at, piece))
+        line += piece.count("\n")
+    return Cut(text[:body_at], tuple(pieces))
+
+
+_FIRST_ITEM = re.compile(r"^( *)-(?: |$)", re.MULTILINE)
+
+
+def _only_comments(text: str) -> bool:
+    return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())

@@ -1,0 +1,167 @@
+"""An edit of a big deck file parses and validates only the cards whose text changed, and the
+result is always exactly what compiling the whole file gives: cards, lines, warnings, errors.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flashcards import chunks, pipeline
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
+
+HEAD = "deck: Chunked\nnamespace: chunked\ntags: [t]\ncards:\n"
+
+
+def _card(number: int, style: str, indent: str) -> str:
+    """One card's YAML in one of the ways people write them."""
+    inner = indent + "  "
+    if style == "plain":
+        return f"{indent}- id: c{number}\n{inner}q: Question {number}?\n{inner}a: Answer {number}\n"
+    if style == "block":
+        return (f"{indent}- id: c{number}\n{inner}q: |\n{inner}  Line one of {number}\n\n"
+                f"{inner}  - a list item\n{inner}a: >\n{inner}  folded {number}\n")
+    if style == "quoted":
+        return (f'{indent}- id: c{number}\n{inner}q: "A quoted\n{inner}  question {number}"\n'
+                f"{inner}a: 'single {number}'\n")
+    if style == "flow":
+        return f"{indent}- {{id: c{number}, q: Flow {number}, a: yes, tags: [x, y]}}\n"
+    if style == "cloze":
+        return f"{indent}- id: c{number}\n{inner}cloze: The {{{{c1::answer {number}}}}} here\n"
+    if style == "no-id":
+        return f"{indent}- q: Without an id {number}\n{inner}a: still fine\n"
+    if style == "anchor":
+        return (f"{indent}- id: c{number}\n{inner}q: &q{number} Anchored {number}\n"
+                f"{inner}a: *q{number}\n")
+    if style == "alias-out":  # an alias to an earlier card's anchor, if there is one
+        return f"{indent}- id: c{number}\n{inner}q: *q{number - 1}\n{inner}a: x\n"
+    if style == "bad-key":
+        return f"{indent}- id: c{number}\n{inner}q: Q\n{inner}a: A\n{inner}colour: red\n"
+    if style == "comment":
+        return (f"{indent}- id: c{number}  # pinned\n{inner}q: Q {number}\n"
+                f"# a comment at the left edge\n{inner}a: A {number}\n\n")
+    if style == "duplicate":
+        return f"{indent}- id: c0\n{inner}q: Twin\n{inner}a: Twin\n"
+    raise AssertionError(style)
+
+
+STYLES = ["plain", "block", "quoted", "flow", "cloze", "no-id", "anchor", "alias-out",
+          "bad-key", "comment", "duplicate"]
+COMMON = ["plain", "plain", "plain", "block", "quoted", "cloze", "comment", "flow", "no-id",
+          "anchor"]
+
+
+def _text(cards: list[tuple[int, str]], indent: str, tail: str) -> str:
+    return HEAD + "".join(_card(number, style, indent) for number, style in cards) + tail
+
+
+def _outcome(result, errors):
+    """Everything a compile tells its caller, lines included (Card equality leaves out
+    field_lines)."""
+    if result is None:
+        return None, [(str(e.location), e.message) for e in errors]
+    deck_file = result.deck_file
+    return (deck_file, [(card.location, card.field_lines) for card in deck_file.cards],
+            [(c.guid, c.fields, c.media) for c in result.cards], result.warnings), []
+
+
+def _compile(path, text, reuse=None):
+    return pipeline.compile_file(path, path.name, path.parent, text.encode(), reuse)
+
+
+@pytest.fixture(autouse=True)
+def cut_every_file(monkeypatch):
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+
+
+edits = st.sampled_from(["change", "insert", "delete", "lines-above", "head", "swap", "none"])
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(first=st.lists(st.sampled_from(COMMON), min_size=1, max_size=8),
+       edit=edits, at=st.integers(0, 20), style=st.sampled_from(STYLES),
+       indent=st.sampled_from(["", "  ", "    "]),
+       tail=st.sampled_from(["", "\n", "# the end\n", "tags: [late]\n", "...\n"]))
+def test_an_edit_compiles_to_what_the_whole_file_compiles_to(tmp_path_factory, first, edit,
+                                                             at, style, indent, tail):
+    path = tmp_path_factory.mktemp("chunks") / "deck.yaml"
+    cards = list(enumerate(first, start=1))
+    before = _text(cards, indent, tail)
+    earlier, _ = _compile(path, before)
+    at %= len(cards)
+    number = 100 + at
+    if edit == "change":
+        cards[at] = (cards[at][0], style)
+    elif edit == "insert":
+        cards.insert(at, (number, style))
+    elif edit == "delete" and len(cards) > 1:
+        del cards[at]
+    elif edit == "swap" and len(cards) > 1:
+        cards[0], cards[-1] = cards[-1], cards[0]
+    after = _text(cards, indent, tail)
+    if edit == "lines-above":
+        after = after.replace("cards:\n", "cards:\n\n# moved down\n\n", 1)
+    elif edit == "head":
+        after = after.replace("tags: [t]", "tags: [t, u]", 1)
+    reuse = earlier.reusable if earlier is not None else None
+    assert _outcome(*_compile(path, after, reuse)) == _outcome(*_compile(path, after))
+
+
+def test_an_edit_parses_only_the_edited_card(tmp_path, monkeypatch):
+    from flashcards import load
+
+    path = tmp_path / "deck.yaml"
+    cards = [(number, "plain") for number in range(1, 41)]
+    earlier, _ = _compile(path, _text(cards, "  ", ""))
+    parsed: list[str] = []
+    original = load.parse_card
+
+    def counting(text, display, line, index):
+        parsed.append(text)
+        return original(text, display, line, index)
+
+    monkeypatch.setattr(load, "parse_card", counting)
+    monkeypatch.setattr(load, "parse_source", lambda *args: pytest.fail("parsed whole"))
+    cards[20] = (21, "block")
+    cards.insert(0, (99, "plain"))  # every card below moves down
+    result, errors = _compile(path, _text(cards, "  ", ""), earlier.reusable)
+    assert errors == [] and len(parsed) == 2  # the edited card and the new one
+    assert [c.location.line for c in result.deck_file.cards][:3] == [5, 8, 11]
+
+
+def test_aliases_count_across_the_whole_file_as_ever(tmp_path):
+    """A file may expand its aliases only so far (an alias bomb is refused). Cards that each
+    stay under that limit, but not together, are refused as when the file is parsed whole."""
+    path = tmp_path / "deck.yaml"
+
+    def card(number: int) -> str:
+        return (f"  - id: c{number}\n    q: Q\n    a: A\n    tags: [&w{number} w{number}, "
+                + ", ".join([f"*w{number}"] * 2500) + "]\n")
+
+    earlier, errors = _compile(path, HEAD + "".join(card(n) for n in range(3)))
+    assert errors == []
+    result, errors = _compile(path, HEAD + "".join(card(n) for n in range(6)), earlier.reusable)
+    assert result is None and any("aliases expand too far" in e.message for e in errors)
+
+
+@pytest.mark.parametrize("text", [
+    "deck: D\ncards: [{id: a, q: b, a: c}]\n",  # flow style: nothing to cut
+    "deck: D\ncards:\n  - id: a\n    q: b\n    a: c\nnamespace: n\n",  # a key after the list
+    "deck: D\ncards:\n- id: a\n  q: b\n  a: c\n---\n",  # a second document
+    "cards:\n  - id: a\ndeck: D\n  cards:\n",  # two `cards:` lines
+])
+def test_files_that_cannot_be_cut_safely_are_not_cut(text):
+    assert chunks.cut(text) is None
+
+
+def test_a_cut_covers_every_card_with_its_lines():
+    text = HEAD + "  - id: a\n    q: x\n    a: y\n\n  # note\n  - id: b\n    q: z\n    a: w\n"
+    found = chunks.cut(text)
+    assert found.head == HEAD
+    assert [(p.line, p.text) for p in found.pieces] == [
+        (5, "  - id: a\n    q: x\n    a: y\n\n  # note\n"), (10, "  - id: b\n    q: z\n    a: w\n")]
+    assert all(text[p.index:p.index + len(p.text)] == p.text for p in found.pieces)
