@@ -36,7 +36,8 @@ NOTES = [
     ("Basic", "Lang::Basic", ["no answer", ""], []),  # check refuses a card without answer
     ("Cloze", "Lang::Basic", ["{{c1::outer {{c2::inner}}}}", ""], []),  # nested: refused
 ]
-UNSUPPORTED = {"Basic (type in the answer)": 1, "Vocab": 1}
+UNSUPPORTED = {"Vocab": 1}
+TYPE_IN_BACK = "typed"  # the type-in note's Back, which our Type-in notetype shows on the answer
 UNPLACED = 2  # the notes in Lang::Advanced::Deep and Loose
 REFUSED = 2  # the notes flashcards check refuses
 

@@ -18,6 +18,7 @@ from tests.adopt_fixture import (
     NOTES,
     REFUSED,
     SOUND,
+    TYPE_IN_BACK,
     UNPLACED,
     UNSUPPORTED,
     build_collection,
@@ -95,13 +96,26 @@ def test_stock_notetypes_are_recognised_by_structure_whatever_their_names():
     cloze = recognise(SourceNotetype(4, "C", True, ("Text", "Back Extra"),
                                      (("{{cloze:Text}}", "{{cloze:Text}}<br>\n{{Back Extra}}"),)))
     assert (cloze.kind, cloze.roles) == ("cloze", {"text": 0, "extra": 1})
+    typed = recognise(SourceNotetype(5, "Typing", False, ("Answer", "Prompt"), (
+        ("{{Prompt}}\n\n{{type:Answer}}", "{{Prompt}}\n\n<hr id=answer>\n\n{{type:Answer}}"),)))
+    assert (typed.kind, typed.stock, typed.roles, typed.reverse) == (
+        "typed", "Basic (type in the answer)", {"front": 1, "back": 0}, "never")
 
 
 @pytest.mark.parametrize("fields, templates, cloze", [
     (("Front", "Back"), (("{{Front}}<b>!</b>", _BASIC[1]),), False),  # a changed template
     (("Front", "Back", "Notes"), (_BASIC,), False),  # a field no template shows
-    (("Front", "Back"), (("{{Front}}\n{{type:Back}}", "{{Front}}<hr id=answer>{{type:Back}}"),),
+    # type-in answers other than Anki's Basic (type in the answer): on the front, twice, a
+    # third field, a cloze type-in
+    (("Front", "Back"), (("{{Front}}\n{{type:Front}}", "{{Front}}<hr id=answer>{{type:Front}}"),),
      False),
+    (("Front", "Back"), (("{{Front}}{{type:Back}}", "{{Front}}<hr id=answer>{{type:Back}}"),
+                         ("{{Back}}{{type:Front}}", "{{Back}}<hr id=answer>{{type:Front}}")),
+     False),
+    (("Front", "Back", "Notes"), (("{{Front}}{{type:Back}}",
+                                   "{{Front}}<hr id=answer>{{type:Back}}"),), False),
+    (("Text", "Extra"), (("{{cloze:Text}}{{type:cloze:Text}}",
+                          "{{cloze:Text}}<br>{{type:cloze:Text}}"),), True),
     (("Text",), (("{{cloze:Text}}", "{{cloze:Text}}"),), True),
     (("Front", "Back"), (), False),
 ])
@@ -318,6 +332,19 @@ def test_a_broken_package_is_an_error_not_a_traceback(runner, tmp_path):
 
 # --- the takeover ------------------------------------------------------------------------------
 
+def _shown_after_adopting(before: dict) -> dict:
+    """What every card shows once adopted: the same, except that the answer side of a type-in
+    card also shows the expected answer below Anki's comparison (flashcards Type-in's
+    template, which is frozen like every notetype of ours)."""
+    shown = {}
+    for card_id, (question, answer) in before["shown"].items():
+        if question[0] == "type me [[type:Back]]":  # the fixture's type-in note
+            answer = (f"{answer[0]} {TYPE_IN_BACK}", answer[1])
+        shown[card_id] = (question, answer)
+    assert shown != before["shown"]
+    return shown
+
+
 def _run(runner, tmp_path: Path, *args: str):
     old = os.getcwd()
     os.chdir(tmp_path)
@@ -346,7 +373,7 @@ def test_push_adopt_takes_the_notes_over_with_their_history(runner, tmp_path, le
     after = _state(col_path)
     assert after["notes"].keys() == before["notes"].keys()  # 0 new notes, none lost
     assert after["scheduling"] == before["scheduling"]  # card ids, decks, ords, due, revlog
-    assert after["shown"] == before["shown"]  # same text and media on every card
+    assert after["shown"] == _shown_after_adopting(before)  # same text and media on every card
     assert after["scm"] != before["scm"]  # the one schema change, said beforehand
     ours = {nid for nid, (_, mid, *_rest) in after["notes"].items()
             if after["notetypes"][mid].startswith("flashcards ")}
@@ -570,7 +597,8 @@ def test_dry_run_adopt_json_lists_what_would_be_adopted(runner, tmp_path, learne
     report = json.loads(result.stdout)
     assert sum(item["notes"] for item in report["adopted"]) == CONVERTED
     assert {item["stock"] for item in report["adopted"]} == {
-        "Basic", "Basic (and reversed card)", "Basic (optional reversed card)", "Cloze"}
+        "Basic", "Basic (and reversed card)", "Basic (optional reversed card)", "Cloze",
+        "Basic (type in the answer)"}
     assert report["blocked"] == []
 
 
@@ -590,7 +618,8 @@ def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path
     (other / "cards").mkdir(parents=True)
     (other / "cards/o.yaml").write_text("deck: Other\nnamespace: other\ncards:\n"
                                         "  - {id: a, q: b, a: c}\n"
-                                        "  - {id: z, cloze: '{{c1::z}}'}\n")
+                                        "  - {id: z, cloze: '{{c1::z}}'}\n"
+                                        "  - {id: t, q: x, a: y, type: true}\n")
     assert _run(runner, other, "push", "cards", "--collection", col_path).exit_code == 0
     before = _state(col_path)
     _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards", "--deck", "Lang")
@@ -599,7 +628,7 @@ def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path
     after = _state(col_path)
     assert after["notes"].keys() == before["notes"].keys()
     assert after["scheduling"] == before["scheduling"]
-    assert after["shown"] == before["shown"]
+    assert after["shown"] == _shown_after_adopting(before)
     assert sorted(after["notetypes"].values()) == sorted(before["notetypes"].values())
 
 
@@ -616,3 +645,40 @@ def test_kept_guids_survive_a_rebuild_that_reuses_rendered_cards(runner, tmp_pat
     built = {note["guid"] for path in (tmp_path / "build").glob("*.apkg")
              for note in read_apkg(path).notes}
     assert built == kept
+
+
+def test_a_type_in_note_becomes_a_type_in_card_and_compares_the_same(runner, tmp_path, learner):
+    """Basic (type in the answer) maps onto flashcards Type-in: `type: true` in the deck file,
+    and after --adopt the same note and card, with the same expected answer to compare with."""
+    from anki.collection import Collection
+
+    col_path = _copy_collection(learner, tmp_path / "profile")
+
+    def typed_note() -> tuple:
+        col = Collection(str(col_path))
+        try:
+            (nid,) = col.find_notes('"Front:type me"')
+            note = col.get_note(nid)
+            (card,) = note.cards()
+            # What Anki's reviewer compares the typed text with: the field, as text.
+            from anki.collection import StripHtmlMode
+
+            expected = col._backend.strip_html(text=col.media.strip_av_tags(note["Back"]),
+                                               mode=StripHtmlMode.NORMAL)
+            shown = col.compare_answer(expected, "typd")
+            return (nid, card.id, card.ord, note.note_type()["name"], expected, shown)
+        finally:
+            col.close()
+
+    before = typed_note()
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    (card,) = [c for c in _cards(tmp_path / "cards") if c.get("q") == "type me"]
+    assert (card["a"], card["type"]) == ("typed", True)
+    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    assert adopted.exit_code == 0, adopted.stderr
+    assert "1 of 'Basic (type in the answer)' (Basic (type in the answer))" in adopted.stderr
+    after = typed_note()
+    assert after[:3] == before[:3]  # same note, same card, same template
+    assert (before[3], after[3]) == ("Basic (type in the answer)", "flashcards Type-in")
+    assert after[4:] == before[4:]  # the same answer to type in, compared the same way
+    assert after[4] == "typed" and "typ" in after[5]

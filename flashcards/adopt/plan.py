@@ -180,6 +180,8 @@ def _card(note: SourceNote, shape: Shape, notetype: SourceNotetype, source: Sour
             data["extra"] = converted["extra"].text
     else:
         data["q"], data["a"] = converted["front"].text, converted["back"].text
+        if shape.kind == "typed":
+            data["type"] = True
         reverse = shape.reverse == "always" or (
             shape.reverse == "field" and bool(note.fields[shape.roles["reverse"]].strip()))
         if reverse:
@@ -284,7 +286,7 @@ def _same_as_written(read: tuple, notes: list[SourceNote], cards: list[_Card]) -
         data = meant[note.id]
         got = {"id": card.id, "guid": card.guid, "q": card.front, "a": card.back,
                "cloze": card.front, "extra": card.extra, "tags": list(card.tags),
-               "reverse": card.reverse}
+               "reverse": card.reverse, "type": card.kind == "typed"}
         if any(got[key] != value for key, value in data.items() if key in got):
             raise AssertionError(f"import wrote card {card.id!r} so that it reads back "
                                  "differently")
