@@ -19,7 +19,8 @@ from tests.adopt_fixture import (
     REFUSED,
     SOUND,
     TYPE_IN_BACK,
-    UNPLACED,
+    SPLIT,
+    SPLIT_DECKS,
     UNSUPPORTED,
     build_collection,
     export_apkg,
@@ -30,7 +31,7 @@ from tests.adopt_fixture import (
 from tests.conftest import import_apkg
 from tests.helpers import png_bytes
 
-CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - UNPLACED - REFUSED
+CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - SPLIT - REFUSED
 
 
 @pytest.fixture(scope="module")
@@ -237,7 +238,8 @@ def test_import_writes_deck_files_that_check_strict_accepts(runner, tmp_path, le
     assert result.exit_code == 0, result.stderr
     assert source.read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "cards").iterdir()) == [
-        "lang.yaml", "media", "science.yaml"]
+        "lang-advanced-deep.yaml", "lang.yaml", "languages-spanish-verbs.yaml", "loose.yaml",
+        "media", "science.yaml", "x-basic-basic.yaml"]
     assert (tmp_path / "cards/media/fig one.png").read_bytes() == png_bytes()
     assert (tmp_path / "cards/media/hello.mp3").is_file()
     cards = _cards(tmp_path / "cards")
@@ -253,8 +255,9 @@ def test_import_writes_deck_files_that_check_strict_accepts(runner, tmp_path, le
         assert any(line.startswith(f"not converted: {count} note(s) of notetype '{name}' (fields")
                    for line in result.stderr.splitlines()), result.stderr
     assert "'Vocab' (fields Word, Meaning, Example)" in result.stderr
-    assert "deck 'Loose' is not" in result.stderr
-    assert "deck 'Lang::Advanced::Deep' is not" in result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Basic (and reversed card)' (fields Front, "
+            f"Back): its cards are in several decks ({', '.join(SPLIT_DECKS)}); move them into "
+            "one; they stay in Anki as they are") in result.stderr.splitlines()
     assert ("not converted: 1 note(s) of notetype 'Basic' (fields Front, Back): flashcards "
             "check refuses it: card 'no-answer-") in result.stderr
     assert ("not converted: 1 note(s) of notetype 'Cloze' (fields Text, Back Extra): "
@@ -296,7 +299,8 @@ def test_import_never_overwrites_a_deck_file(runner, tmp_path, learner):
     before = {p: p.read_bytes() for p in (tmp_path / "cards").rglob("*") if p.is_file()}
     result = _import(runner, tmp_path, learner["apkg"], "-o", "cards")
     assert result.exit_code == 1
-    assert "cards/lang.yaml: already exists; import never overwrites a deck file" in result.stderr
+    assert ("cards/lang-advanced-deep.yaml: already exists; import never overwrites a deck file"
+            in result.stderr)
     assert {p: p.read_bytes() for p in (tmp_path / "cards").rglob("*") if p.is_file()} == before
     assert not list((tmp_path / "cards").glob(".*.tmp"))
 
@@ -309,7 +313,9 @@ def test_deck_option_imports_one_deck_tree(runner, tmp_path, learner):
     import json
 
     report = json.loads(result.stdout)
-    assert report["outside_deck"] == len(NOTES) - 2
+    assert report["outside_deck"] == len(NOTES) - 2 - SPLIT  # the split note is half in
+    assert [item["notes"] for item in report["left_out"]
+            if item["reason"].startswith("its cards are in several decks")] == [SPLIT]
     assert [f["notes"] for f in report["files"]] == [2]
     assert yaml.safe_load((tmp_path / "cards/science.yaml").read_text())["namespace"] == "sci"
 
