@@ -18,9 +18,9 @@ from tests.adopt_fixture import (
     NOTES,
     REFUSED,
     SOUND,
-    TYPE_IN_BACK,
     SPLIT,
     SPLIT_DECKS,
+    TYPE_IN_BACK,
     UNSUPPORTED,
     build_collection,
     export_apkg,
@@ -688,3 +688,38 @@ def test_a_type_in_note_becomes_a_type_in_card_and_compares_the_same(runner, tmp
     assert (before[3], after[3]) == ("Basic (type in the answer)", "flashcards Type-in")
     assert after[4:] == before[4:]  # the same answer to type in, compared the same way
     assert after[4] == "typed" and "typ" in after[5]
+
+
+def _decks_by_guid(col: object) -> dict[str, set[str]]:
+    """Note GUID -> the names of the decks its cards are in."""
+    found: dict[str, set[str]] = {}
+    for guid, did in col.db.all("select n.guid, c.did from cards c join notes n on n.id = c.nid"):
+        found.setdefault(guid, set()).add(col.decks.name(did))
+    return found
+
+
+def test_a_deck_tree_comes_back_as_the_same_tree_after_a_build(runner, tmp_path, learner):
+    """Cards straight in a deck, in Lang::Advanced::Deep, in Languages::Spanish::Verbs and in
+    X::Basic::Basic: the built packages put every card of every converted note into the deck
+    it was in, in a new collection as in the learner's."""
+    from anki.collection import Collection
+
+    col = Collection(str(learner["collection"]))
+    try:
+        before = _decks_by_guid(col)
+    finally:
+        col.close()
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    (tmp_path / "fresh").mkdir()
+    col = Collection(str(tmp_path / "fresh/collection.anki2"))
+    try:
+        logs = [import_apkg(col, path) for path in sorted((tmp_path / "build").glob("*.apkg"))]
+        after = _decks_by_guid(col)
+    finally:
+        col.close()
+    assert sum(len(log.new) for log in logs) == CONVERTED == len(after)
+    assert after == {guid: before[guid] for guid in after}
+    trees = {"Lang", "Lang::Advanced::Deep", "Loose", "Languages::Spanish::Verbs",
+             "X::Basic::Basic"}
+    assert trees <= {deck for decks in after.values() for deck in decks}
