@@ -551,3 +551,14 @@ def test_check_and_schema_agree_on_generated_files(runner, tmp_path, monkeypatch
     errors = [line for line in result.stderr.splitlines() if _ERROR.match(line)]
     if any(not _BEYOND_STRUCTURE.search(line) for line in errors):
         assert not schema_ok, f"check refuses, the schema accepts:\n{text}\n{result.stderr}"
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """A subpackage missing from pyproject's list works in a checkout and is gone from an
+    installed wheel (`flashcards import` once was)."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    line = re.search(r"\[tool\.setuptools\]\npackages = (\[.*\])\n", pyproject)
+    listed = set(json.loads(line.group(1)))
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "flashcards").rglob("__init__.py")}
+    assert listed == found
