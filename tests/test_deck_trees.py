@@ -159,3 +159,19 @@ def test_decks_with_levels_build_as_before(runner, tmp_path):
     assert sorted(p.name for p in (tmp_path / "build").glob("*.apkg")) == [
         f"machine-learning-interview-{level}.apkg" for level in ("advanced", "basic",
                                                                  "intermediate")]
+
+
+def test_a_removed_card_without_a_level_stays_in_its_decks_package(runner, tmp_path,
+                                                                   write_cards):
+    """The last card of Old::Basic removed from the sources: its package keeps shipping it,
+    tagged, in the same deck."""
+    write_cards(TREE)
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    (tmp_path / "cards/named.yaml").unlink()
+    result = _run(runner, tmp_path, "build", "cards")
+    assert result.exit_code == 0, result.stderr
+    package = read_apkg(tmp_path / "build/old-basic.apkg")
+    assert [note["tags"] for note in package.notes] == [["flashcards::removed"]]
+    assert {deck["name"] for deck in package.decks.values()} == {"Default", "Old::Basic"}
+    (card,) = package.cards
+    assert package.decks[str(card["did"])]["name"] == "Old::Basic"
