@@ -723,3 +723,27 @@ def test_a_deck_tree_comes_back_as_the_same_tree_after_a_build(runner, tmp_path,
     trees = {"Lang", "Lang::Advanced::Deep", "Loose", "Languages::Spanish::Verbs",
              "X::Basic::Basic"}
     assert trees <= {deck for decks in after.values() for deck in decks}
+
+
+def test_decks_whose_packages_would_clash_are_reported_not_half_written(runner, tmp_path):
+    """A::B and A-B would both build into a-b.apkg: the second deck's notes are left out with
+    check's reason, and what was written passes check --strict."""
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        for deck, front in (("A::B", "in a subdeck"), ("A-B", "in a hyphenated deck")):
+            note = col.new_note(col.models.by_name("Basic"))
+            note["Front"], note["Back"] = front, "answer"
+            col.add_note(note, col.decks.id(deck))
+    finally:
+        col.close()
+    result = _run(runner, tmp_path, "import", tmp_path / "collection.anki2", "-o", "cards")
+    assert result.exit_code == 0, result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Basic' (fields Front, Back): flashcards check "
+            "refuses it: deck 'A::B' and deck 'A-B' (cards with level: none) would both be "
+            "written as a-b.apkg; rename one; they stay in Anki as they are"
+            ) in result.stderr.splitlines()
+    assert [(p.name, yaml.safe_load(p.read_text())["deck"])
+            for p in (tmp_path / "cards").glob("*.yaml")] == [("a-b.yaml", "A-B")]
+    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
