@@ -72,6 +72,8 @@ def test_every_card_lands_in_the_deck_its_file_names(runner, tmp_path, write_car
     assert "Old::Basic::Basic" not in {d.name for d in collection.decks.all_names_and_ids()}
     verbs = collection.decks.get(collection.decks.id_for_name("Languages::Spanish::Verbs"))
     assert verbs["desc"] == "Spanish <em>verbs</em>"
+    again = _run(runner, tmp_path, "build", "cards")  # answered from the last build's record
+    assert again.stdout.count(" 0 new, 0 changed, ") == 6 and "Old::Basic " in again.stdout
     rows = {row["card"]: (row["deck"], row["level"]) for row in lock_rows(
         tmp_path / "cards/flashcards.lock") if "card" in row}
     assert rows["verbs/ser"] == ("Languages::Spanish::Verbs", "none")
