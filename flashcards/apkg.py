@@ -62,7 +62,10 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     used = {item.kind for d in decks for item in (*d.cards, *d.retired)}
     kinds = ("basic", "cloze", *sorted(used - {"basic", "cloze"}))
     notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in kinds}
-    parents = {d.deck: genanki.Deck(ids.deck_id(d.deck), d.deck, d.description) for d in decks}
+    # A deck level without a level (level: none) is the deck itself, not a subdeck of it.
+    names = {d.name for d in decks}
+    parents = {d.deck: genanki.Deck(ids.deck_id(d.deck), d.deck, d.description) for d in decks
+               if d.deck not in names}
     anki_decks = list(parents.values())
     for deck_level in decks:
         deck = genanki.Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description)

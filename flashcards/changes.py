@@ -11,7 +11,6 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flashcards import ids
 from flashcards.lock import Entry, Note, next_mod, text_digest
 from flashcards.model import (
     Change,
@@ -20,6 +19,8 @@ from flashcards.model import (
     RenderedCard,
     RetiredCard,
     content_digest,
+    deck_name,
+    package_stem,
     without_source,
 )
 
@@ -153,7 +154,7 @@ def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
     status = "unchanged" if same else "changed"
     moved = ""
     if old.deck and (old.deck, old.level) != (deck.deck, deck.level.value):
-        moved = f"{old.deck}::{_level_title(old.level)}"
+        moved = _deck_name(old.deck, old.level)
     return Change(status, card.label, deck.deck, deck.level, where, moved)
 
 
@@ -197,13 +198,14 @@ def _with_retired(decks: tuple[DeckLevel, ...],
         cards = retired.pop((deck.deck, deck.level), [])
         result.append(dataclasses.replace(deck, retired=tuple(cards)) if cards else deck)
     for (name, level), cards in retired.items():  # every card of that deck level was removed
-        stem = f"{ids.slugify(name, limit=80) or 'deck'}-{level.value}"
-        result.append(DeckLevel(name, level, stem, "", (), (), tuple(cards)))
+        result.append(DeckLevel(name, level, package_stem(name, level), "", (), (),
+                                tuple(cards)))
     return tuple(sorted(result, key=lambda d: (d.deck, d.level.rank)))
 
 
-def _level_title(value: str) -> str:
+def _deck_name(deck: str, level: str) -> str:
+    """The Anki deck of a lock entry's deck and level."""
     try:
-        return Level(value).title
+        return deck_name(deck, Level(level))
     except ValueError:
-        return value
+        return f"{deck}::{level}"

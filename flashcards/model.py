@@ -11,6 +11,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple
 
+from flashcards.ids import slugify
+
 # Control, line-separator and surrogate characters would break a one-line message (or the
 # terminal's encoding); messages show them escaped.
 _UNPRINTABLE = {"Cc", "Cs", "Zl", "Zp"}
@@ -28,21 +30,49 @@ def printable(text: str) -> str:
 
 
 class Level(enum.Enum):
-    """A card's difficulty; each level of a deck becomes its own subdeck and package."""
+    """A card's difficulty; each level of a deck becomes its own subdeck and package.
+
+    NONE (`level: none`) is no level: the card goes straight into the deck itself (any Anki
+    deck tree, e.g. `Languages::Spanish::Verbs`), and its deck's package has no level in its
+    name."""
 
     BASIC = "basic"
     INTERMEDIATE = "intermediate"
     ADVANCED = "advanced"
+    NONE = "none"
 
     @property
     def title(self) -> str:
-        """The subdeck name, e.g. "Basic"."""
-        return self.value.capitalize()
+        """The subdeck name, e.g. "Basic" ("" for NONE: no subdeck)."""
+        return "" if self is Level.NONE else self.value.capitalize()
+
+    @property
+    def label(self) -> str:
+        """How reports and the preview name the level: its subdeck, or "No level"."""
+        return self.title or "No level"
 
     @property
     def rank(self) -> int:
-        """Position in the basic < intermediate < advanced order."""
-        return list(Level).index(self)
+        """Position in the basic < intermediate < advanced order; NONE (the deck itself, as
+        Anki lists a deck before its subdecks) first."""
+        return -1 if self is Level.NONE else list(Level).index(self)
+
+
+# The three levels that are subdecks (Level.NONE is not one).
+LEVELS = (Level.BASIC, Level.INTERMEDIATE, Level.ADVANCED)
+
+
+def deck_name(deck: str, level: Level) -> str:
+    """The Anki deck a card of this deck and level goes into: "Deck::Basic" and so on, or
+    the deck itself for Level.NONE."""
+    return deck if level is Level.NONE else f"{deck}::{level.title}"
+
+
+def package_stem(deck: str, level: Level) -> str:
+    """The name of a deck level's package in build/, without .apkg: "deck-basic", or just
+    "deck" for Level.NONE ("deck-all" is the --combined package)."""
+    stem = slugify(deck, limit=80) or "deck"
+    return stem if level is Level.NONE else f"{stem}-{level.value}"
 
 
 def display_width(text: str) -> int:
@@ -309,12 +339,12 @@ class Change(NamedTuple):
     deck: str
     level: Level
     where: str  # file:line, or the last known file of a removed card
-    moved_from: str = ""  # the previous "Deck::Level" when the card changed deck or level
+    moved_from: str = ""  # the previous Anki deck ("Deck::Level") when it changed deck or level
 
     @property
     def deck_name(self) -> str:
         """The Anki subdeck, e.g. "Machine Learning Interview::Basic"."""
-        return f"{self.deck}::{self.level.title}"
+        return deck_name(self.deck, self.level)
 
 
 @dataclass(frozen=True)
@@ -339,7 +369,7 @@ class DeckLevel:
     @property
     def name(self) -> str:
         """The Anki deck name, e.g. "Machine Learning Interview::Basic"."""
-        return f"{self.deck}::{self.level.title}"
+        return deck_name(self.deck, self.level)
 
 
 @dataclass(frozen=True)
@@ -362,7 +392,7 @@ class BuiltCard:
     @property
     def deck_name(self) -> str:
         """The Anki subdeck, e.g. "Machine Learning Interview::Basic"."""
-        return f"{self.deck}::{self.level.title}"
+        return deck_name(self.deck, self.level)
 
     @property
     def namespace(self) -> str:

@@ -37,6 +37,7 @@ from flashcards.model import (
     Media,
     RenderedCard,
     SourceWarning,
+    package_stem,
 )
 from flashcards.outputs import Output, Package, write_outputs
 from flashcards.project import Project, find_project
@@ -481,8 +482,8 @@ def _group(rendered: list[RenderedCard],
     decks = []
     for (deck, level), cards in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1].rank)):
         html, media = descriptions.get(deck, ("", ()))
-        stem = f"{_file_stem(deck)}-{level.value}"
-        decks.append(DeckLevel(deck, level, stem, html, tuple(cards), media))
+        decks.append(DeckLevel(deck, level, package_stem(deck, level), html, tuple(cards),
+                               media))
     return tuple(decks)
 
 
@@ -589,7 +590,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                     level = Level(entry.level)
                 except ValueError:
                     return None
-                note = apkg.read_notes(out / f"{_file_stem(entry.deck)}-{level.value}.apkg"
+                note = apkg.read_notes(out / f"{package_stem(entry.deck, level)}.apkg"
                                        ).get(entry.key)
             return note
 

@@ -130,7 +130,7 @@ def render_page(cards: Sequence[PreviewCard], media: Mapping[str, str]) -> str:
         page_css=_PAGE_CSS,
         total=len(cards),
         deck_options=_options(decks, "All decks"),
-        level_options=_options([(level.value, level.title) for level in levels], "All levels"),
+        level_options=_options([(level.value, level.label) for level in levels], "All levels"),
         tag_options=_options(tags, "All tags"),
         entries=entries,
         script=_SCRIPT,
@@ -147,7 +147,7 @@ def _entry(card: PreviewCard, media: Mapping[str, str]) -> str:
         f'data-card="{_esc(card.source.label)}" data-ord="{card.ordinal}">\n'
         '<header class="fc-meta">'
         f'<span class="fc-deck">{_esc(card.deck)}</span> '
-        f'<span class="fc-level fc-level-{card.level.value}">{card.level.title}</span> '
+        f'<span class="fc-level fc-level-{card.level.value}">{card.level.label}</span> '
         f'<span class="fc-template">{_esc(card.template)}</span> '
         f'<code class="fc-where">{_esc(card.where)}</code>'
         + (f'<ul class="fc-tags" aria-label="tags">{tag_items}</ul>' if tags else "")

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, pad
+from flashcards.model import LEVELS, Card, DeckFile, Level, Location, SourceWarning, pad
 from flashcards.pipeline import Compiled
 from flashcards.report import plural, warning_json
 
@@ -65,7 +65,8 @@ class Stats:
     max_words: int
     total: Count = field(default_factory=Count)
     decks: dict[str, dict[Level, Count]] = field(default_factory=dict)
-    levels: dict[Level, Count] = field(default_factory=lambda: {lv: Count() for lv in Level})
+    # The three levels always; "none" (cards straight in a deck) once a card has it.
+    levels: dict[Level, Count] = field(default_factory=lambda: {lv: Count() for lv in LEVELS})
     kinds: dict[str, Count] = field(default_factory=lambda: {kind: Count() for kind in KINDS})
     tags: dict[str, Count] = field(default_factory=dict)
     findings: list[Finding] = field(default_factory=list)
@@ -102,7 +103,7 @@ def collect(compiled: Compiled, max_words: int = DEFAULT_MAX_WORDS) -> Stats:
             cards = item.cards
             kind = stats.kinds.setdefault(card_kind(item.card), Count())
             for count in (stats.total, per_level.setdefault(deck.level, Count()),
-                          stats.levels[deck.level], kind):
+                          stats.levels.setdefault(deck.level, Count()), kind):
                 count.add(cards)
             for tag in item.tags:
                 stats.tags.setdefault(tag, Count()).add(cards)
@@ -146,7 +147,7 @@ def text_lines(stats: Stats) -> list[str]:
                            sum(c.cards for c in per_level.values()))
         lines.append(_row(deck, deck_total.notes, deck_total.cards))
         for level in sorted(per_level, key=lambda lv: lv.rank):
-            lines.append(_row(f"  {level.title}", per_level[level].notes,
+            lines.append(_row(f"  {level.label}", per_level[level].notes,
                               per_level[level].cards))
     lines += ["", _row("level", "notes", "cards")]
     lines += [_row(level.value, c.notes, c.cards) for level, c in stats.levels.items()]

@@ -13,7 +13,7 @@ from typing import NamedTuple
 from flashcards import ids
 from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
-from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, printable
+from flashcards.model import LEVELS, Card, DeckFile, Level, Location, SourceWarning, printable
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
@@ -21,6 +21,7 @@ CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "ta
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
+_SUBDECK_LEVELS = tuple(level.value for level in LEVELS)
 _ID_RE = re.compile(r"[^\W_][\w.\-]*")
 # A language as Anki's text to speech names it: es_ES, en_US, ja_JP, or just a language.
 _LANGUAGE_RE = re.compile(r"[a-z]{2,3}(?:_[A-Z]{2})?")
@@ -165,9 +166,10 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     elif deck is None or not deck.strip():
         check.error(root.line, "missing 'deck': name the Anki deck, e.g. deck: Machine Learning")
         deck = ""
-    elif "::" in deck or deck != deck.strip():
-        check.error(root.key_lines["deck"], f"deck '{deck}' must not contain '::' or "
-                    "surrounding spaces; levels become subdecks by themselves")
+    elif ":::" in deck or any(not part or part != part.strip() for part in deck.split("::")):
+        check.error(root.key_lines["deck"], f"deck '{deck}' must not have spaces at either end "
+                    "or around '::', nor an empty part (Anki would rename it); a subdeck is "
+                    "written Parent::Child, e.g. deck: Languages::Spanish")
     namespace = check.text(root, "namespace", "the deck file")
     namespace_pinned = namespace is not None
     if namespace is None:
@@ -183,6 +185,7 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     tts = _language(check, root, "the deck file")
     description = check.text(root, "description", "the deck file") or ""
     cards = _validate_cards(check, root, level, namespace, "cards" in meant, tts)
+    _check_level_subdeck(check, root, deck, level, cards)
     # The file as cards show it: the root folder's name, then the path below it (as the
     # path is spelled, symbolic links and all: see project.find_deck_files).
     root_dir, here = os.path.abspath(src_root), os.path.abspath(source.path)
@@ -199,6 +202,24 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         cards=tuple(cards), tts=tts,
     )
     return deck_file, check.errors, check.warnings
+
+
+def _check_level_subdeck(check: _Checker, root: Mapping, deck: str, level: Level,
+                         cards: list[Card]) -> None:
+    """`deck: ML::Basic` with levels would make ML::Basic::Basic: almost always meant as
+    deck ML at level basic. Such a deck needs `level: none` on the file and no card of
+    another level. (A deck named after a level without '::', as files could always have,
+    stays allowed.)"""
+    parent, _, last = deck.rpartition("::")
+    title = last.lower()
+    if not parent or title not in _SUBDECK_LEVELS:
+        return
+    if level is Level.NONE and all(card.level is Level.NONE for card in cards):
+        return
+    check.error(root.key_lines["deck"], f"deck '{deck}' ends in a level, so its cards would go "
+                f"into '{deck}::...'; write deck: {parent} with level: {title} (levels become "
+                f"subdecks by themselves), or level: none to put the cards straight into "
+                f"'{deck}'")
 
 
 def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
@@ -414,7 +435,8 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
     errors: list[SourceError] = []
     first_use: dict[tuple[str, str], Card | IdClaim] = {}
     descriptions: dict[str, DeckFile] = {}
-    stems: dict[str, str] = {}
+    stems: dict[str, str] = {}  # package name of a deck with levels (before -basic...) -> deck
+    flat: dict[str, DeckFile] = {}  # package name of a deck's cards with level none -> file
     errors.extend(_guids_used_twice(deck_files))
     for deck_file in deck_files:
         for card in deck_file.cards:
@@ -432,18 +454,43 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
                     Location(deck_file.display, deck_file.description_line),
                     f"deck '{deck_file.deck}' already has a description at "
                     f"{owner.display}:{owner.description_line}; keep it in one file"))
+        levels = {card.level for card in deck_file.cards} or {deck_file.level}
         stem = ids.slugify(deck_file.deck, limit=80) or "deck"
-        owner_deck = stems.setdefault(stem, deck_file.deck)
-        if owner_deck != deck_file.deck:
-            errors.append(SourceError(Location(deck_file.display, 1),
-                          f"deck '{deck_file.deck}' and deck '{owner_deck}' would both be "
-                          f"written as {stem}-*.apkg; rename one"))
+        if levels != {Level.NONE}:
+            owner_deck = stems.setdefault(stem, deck_file.deck)
+            if owner_deck != deck_file.deck:
+                errors.append(SourceError(Location(deck_file.display, 1),
+                              f"deck '{deck_file.deck}' and deck '{owner_deck}' would both be "
+                              f"written as {stem}-*.apkg; rename one"))
+        if Level.NONE in levels:
+            other = flat.setdefault(stem, deck_file)
+            if other.deck != deck_file.deck:
+                errors.append(SourceError(Location(deck_file.display, 1),
+                              f"deck '{deck_file.deck}' and deck '{other.deck}' (cards with "
+                              f"level: none) would both be written as {stem}.apkg; rename one"))
+    errors.extend(_flat_over_levels(flat, stems))
     for claim in failed:
         key = (claim.namespace, claim.id)
         other = first_use.setdefault(key, claim)
         if other.location.path != claim.location.path:
             errors.append(SourceError(claim.location, f"card id '{claim.id}' is used twice in "
                           f"namespace '{claim.namespace}': here and at {other.location}"))
+    return errors
+
+
+def _flat_over_levels(flat: dict[str, DeckFile], stems: dict[str, str]) -> list[SourceError]:
+    """A deck's own package (level none) named like another deck's level package: ML-Basic
+    and ML at level basic would both be ml-basic.apkg (and ML::Basic is that very deck)."""
+    errors = []
+    for name, deck_file in flat.items():
+        for suffix in (*_SUBDECK_LEVELS, "all"):
+            parent = name.removesuffix(f"-{suffix}")
+            if parent != name and parent in stems:
+                errors.append(SourceError(Location(deck_file.display, 1),
+                              f"deck '{deck_file.deck}' (cards with level: none) would be "
+                              f"written as {name}.apkg, the package of deck '{stems[parent]}' "
+                              f"{'with --combined' if suffix == 'all' else 'at level ' + suffix}"
+                              "; rename one"))
     return errors
 
 

@@ -18,7 +18,9 @@ from tests.adopt_fixture import (
     NOTES,
     REFUSED,
     SOUND,
-    UNPLACED,
+    SPLIT,
+    SPLIT_DECKS,
+    TYPE_IN_BACK,
     UNSUPPORTED,
     build_collection,
     export_apkg,
@@ -29,7 +31,7 @@ from tests.adopt_fixture import (
 from tests.conftest import import_apkg
 from tests.helpers import png_bytes
 
-CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - UNPLACED - REFUSED
+CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - SPLIT - REFUSED
 
 
 @pytest.fixture(scope="module")
@@ -95,13 +97,26 @@ def test_stock_notetypes_are_recognised_by_structure_whatever_their_names():
     cloze = recognise(SourceNotetype(4, "C", True, ("Text", "Back Extra"),
                                      (("{{cloze:Text}}", "{{cloze:Text}}<br>\n{{Back Extra}}"),)))
     assert (cloze.kind, cloze.roles) == ("cloze", {"text": 0, "extra": 1})
+    typed = recognise(SourceNotetype(5, "Typing", False, ("Answer", "Prompt"), (
+        ("{{Prompt}}\n\n{{type:Answer}}", "{{Prompt}}\n\n<hr id=answer>\n\n{{type:Answer}}"),)))
+    assert (typed.kind, typed.stock, typed.roles, typed.reverse) == (
+        "typed", "Basic (type in the answer)", {"front": 1, "back": 0}, "never")
 
 
 @pytest.mark.parametrize("fields, templates, cloze", [
     (("Front", "Back"), (("{{Front}}<b>!</b>", _BASIC[1]),), False),  # a changed template
     (("Front", "Back", "Notes"), (_BASIC,), False),  # a field no template shows
-    (("Front", "Back"), (("{{Front}}\n{{type:Back}}", "{{Front}}<hr id=answer>{{type:Back}}"),),
+    # type-in answers other than Anki's Basic (type in the answer): on the front, twice, a
+    # third field, a cloze type-in
+    (("Front", "Back"), (("{{Front}}\n{{type:Front}}", "{{Front}}<hr id=answer>{{type:Front}}"),),
      False),
+    (("Front", "Back"), (("{{Front}}{{type:Back}}", "{{Front}}<hr id=answer>{{type:Back}}"),
+                         ("{{Back}}{{type:Front}}", "{{Back}}<hr id=answer>{{type:Front}}")),
+     False),
+    (("Front", "Back", "Notes"), (("{{Front}}{{type:Back}}",
+                                   "{{Front}}<hr id=answer>{{type:Back}}"),), False),
+    (("Text", "Extra"), (("{{cloze:Text}}{{type:cloze:Text}}",
+                          "{{cloze:Text}}<br>{{type:cloze:Text}}"),), True),
     (("Text",), (("{{cloze:Text}}", "{{cloze:Text}}"),), True),
     (("Front", "Back"), (), False),
 ])
@@ -223,7 +238,8 @@ def test_import_writes_deck_files_that_check_strict_accepts(runner, tmp_path, le
     assert result.exit_code == 0, result.stderr
     assert source.read_bytes() == before
     assert sorted(p.name for p in (tmp_path / "cards").iterdir()) == [
-        "lang.yaml", "media", "science.yaml"]
+        "lang-advanced-deep.yaml", "lang.yaml", "languages-spanish-verbs.yaml", "loose.yaml",
+        "media", "science.yaml", "x-basic-basic.yaml"]
     assert (tmp_path / "cards/media/fig one.png").read_bytes() == png_bytes()
     assert (tmp_path / "cards/media/hello.mp3").is_file()
     cards = _cards(tmp_path / "cards")
@@ -239,8 +255,9 @@ def test_import_writes_deck_files_that_check_strict_accepts(runner, tmp_path, le
         assert any(line.startswith(f"not converted: {count} note(s) of notetype '{name}' (fields")
                    for line in result.stderr.splitlines()), result.stderr
     assert "'Vocab' (fields Word, Meaning, Example)" in result.stderr
-    assert "deck 'Loose' is not" in result.stderr
-    assert "deck 'Lang::Advanced::Deep' is not" in result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Basic (and reversed card)' (fields Front, "
+            f"Back): its cards are in several decks ({', '.join(SPLIT_DECKS)}); move them into "
+            "one; they stay in Anki as they are") in result.stderr.splitlines()
     assert ("not converted: 1 note(s) of notetype 'Basic' (fields Front, Back): flashcards "
             "check refuses it: card 'no-answer-") in result.stderr
     assert ("not converted: 1 note(s) of notetype 'Cloze' (fields Text, Back Extra): "
@@ -282,7 +299,8 @@ def test_import_never_overwrites_a_deck_file(runner, tmp_path, learner):
     before = {p: p.read_bytes() for p in (tmp_path / "cards").rglob("*") if p.is_file()}
     result = _import(runner, tmp_path, learner["apkg"], "-o", "cards")
     assert result.exit_code == 1
-    assert "cards/lang.yaml: already exists; import never overwrites a deck file" in result.stderr
+    assert ("cards/lang-advanced-deep.yaml: already exists; import never overwrites a deck file"
+            in result.stderr)
     assert {p: p.read_bytes() for p in (tmp_path / "cards").rglob("*") if p.is_file()} == before
     assert not list((tmp_path / "cards").glob(".*.tmp"))
 
@@ -295,7 +313,9 @@ def test_deck_option_imports_one_deck_tree(runner, tmp_path, learner):
     import json
 
     report = json.loads(result.stdout)
-    assert report["outside_deck"] == len(NOTES) - 2
+    assert report["outside_deck"] == len(NOTES) - 2 - SPLIT  # the split note is half in
+    assert [item["notes"] for item in report["left_out"]
+            if item["reason"].startswith("its cards are in several decks")] == [SPLIT]
     assert [f["notes"] for f in report["files"]] == [2]
     assert yaml.safe_load((tmp_path / "cards/science.yaml").read_text())["namespace"] == "sci"
 
@@ -317,6 +337,19 @@ def test_a_broken_package_is_an_error_not_a_traceback(runner, tmp_path):
 
 
 # --- the takeover ------------------------------------------------------------------------------
+
+def _shown_after_adopting(before: dict) -> dict:
+    """What every card shows once adopted: the same, except that the answer side of a type-in
+    card also shows the expected answer below Anki's comparison (flashcards Type-in's
+    template, which is frozen like every notetype of ours)."""
+    shown = {}
+    for card_id, (question, answer) in before["shown"].items():
+        if question[0] == "type me [[type:Back]]":  # the fixture's type-in note
+            answer = (f"{answer[0]} {TYPE_IN_BACK}", answer[1])
+        shown[card_id] = (question, answer)
+    assert shown != before["shown"]
+    return shown
+
 
 def _run(runner, tmp_path: Path, *args: str):
     old = os.getcwd()
@@ -346,7 +379,7 @@ def test_push_adopt_takes_the_notes_over_with_their_history(runner, tmp_path, le
     after = _state(col_path)
     assert after["notes"].keys() == before["notes"].keys()  # 0 new notes, none lost
     assert after["scheduling"] == before["scheduling"]  # card ids, decks, ords, due, revlog
-    assert after["shown"] == before["shown"]  # same text and media on every card
+    assert after["shown"] == _shown_after_adopting(before)  # same text and media on every card
     assert after["scm"] != before["scm"]  # the one schema change, said beforehand
     ours = {nid for nid, (_, mid, *_rest) in after["notes"].items()
             if after["notetypes"][mid].startswith("flashcards ")}
@@ -570,7 +603,8 @@ def test_dry_run_adopt_json_lists_what_would_be_adopted(runner, tmp_path, learne
     report = json.loads(result.stdout)
     assert sum(item["notes"] for item in report["adopted"]) == CONVERTED
     assert {item["stock"] for item in report["adopted"]} == {
-        "Basic", "Basic (and reversed card)", "Basic (optional reversed card)", "Cloze"}
+        "Basic", "Basic (and reversed card)", "Basic (optional reversed card)", "Cloze",
+        "Basic (type in the answer)"}
     assert report["blocked"] == []
 
 
@@ -590,7 +624,8 @@ def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path
     (other / "cards").mkdir(parents=True)
     (other / "cards/o.yaml").write_text("deck: Other\nnamespace: other\ncards:\n"
                                         "  - {id: a, q: b, a: c}\n"
-                                        "  - {id: z, cloze: '{{c1::z}}'}\n")
+                                        "  - {id: z, cloze: '{{c1::z}}'}\n"
+                                        "  - {id: t, q: x, a: y, type: true}\n")
     assert _run(runner, other, "push", "cards", "--collection", col_path).exit_code == 0
     before = _state(col_path)
     _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards", "--deck", "Lang")
@@ -599,7 +634,7 @@ def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path
     after = _state(col_path)
     assert after["notes"].keys() == before["notes"].keys()
     assert after["scheduling"] == before["scheduling"]
-    assert after["shown"] == before["shown"]
+    assert after["shown"] == _shown_after_adopting(before)
     assert sorted(after["notetypes"].values()) == sorted(before["notetypes"].values())
 
 
@@ -616,3 +651,99 @@ def test_kept_guids_survive_a_rebuild_that_reuses_rendered_cards(runner, tmp_pat
     built = {note["guid"] for path in (tmp_path / "build").glob("*.apkg")
              for note in read_apkg(path).notes}
     assert built == kept
+
+
+def test_a_type_in_note_becomes_a_type_in_card_and_compares_the_same(runner, tmp_path, learner):
+    """Basic (type in the answer) maps onto flashcards Type-in: `type: true` in the deck file,
+    and after --adopt the same note and card, with the same expected answer to compare with."""
+    from anki.collection import Collection
+
+    col_path = _copy_collection(learner, tmp_path / "profile")
+
+    def typed_note() -> tuple:
+        col = Collection(str(col_path))
+        try:
+            (nid,) = col.find_notes('"Front:type me"')
+            note = col.get_note(nid)
+            (card,) = note.cards()
+            # What Anki's reviewer compares the typed text with: the field, as text.
+            from anki.collection import StripHtmlMode
+
+            expected = col._backend.strip_html(text=col.media.strip_av_tags(note["Back"]),
+                                               mode=StripHtmlMode.NORMAL)
+            shown = col.compare_answer(expected, "typd")
+            return (nid, card.id, card.ord, note.note_type()["name"], expected, shown)
+        finally:
+            col.close()
+
+    before = typed_note()
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    (card,) = [c for c in _cards(tmp_path / "cards") if c.get("q") == "type me"]
+    assert (card["a"], card["type"]) == ("typed", True)
+    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    assert adopted.exit_code == 0, adopted.stderr
+    assert "1 of 'Basic (type in the answer)' (Basic (type in the answer))" in adopted.stderr
+    after = typed_note()
+    assert after[:3] == before[:3]  # same note, same card, same template
+    assert (before[3], after[3]) == ("Basic (type in the answer)", "flashcards Type-in")
+    assert after[4:] == before[4:]  # the same answer to type in, compared the same way
+    assert after[4] == "typed" and "typ" in after[5]
+
+
+def _decks_by_guid(col: object) -> dict[str, set[str]]:
+    """Note GUID -> the names of the decks its cards are in."""
+    found: dict[str, set[str]] = {}
+    for guid, did in col.db.all("select n.guid, c.did from cards c join notes n on n.id = c.nid"):
+        found.setdefault(guid, set()).add(col.decks.name(did))
+    return found
+
+
+def test_a_deck_tree_comes_back_as_the_same_tree_after_a_build(runner, tmp_path, learner):
+    """Cards straight in a deck, in Lang::Advanced::Deep, in Languages::Spanish::Verbs and in
+    X::Basic::Basic: the built packages put every card of every converted note into the deck
+    it was in, in a new collection as in the learner's."""
+    from anki.collection import Collection
+
+    col = Collection(str(learner["collection"]))
+    try:
+        before = _decks_by_guid(col)
+    finally:
+        col.close()
+    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    (tmp_path / "fresh").mkdir()
+    col = Collection(str(tmp_path / "fresh/collection.anki2"))
+    try:
+        logs = [import_apkg(col, path) for path in sorted((tmp_path / "build").glob("*.apkg"))]
+        after = _decks_by_guid(col)
+    finally:
+        col.close()
+    assert sum(len(log.new) for log in logs) == CONVERTED == len(after)
+    assert after == {guid: before[guid] for guid in after}
+    trees = {"Lang", "Lang::Advanced::Deep", "Loose", "Languages::Spanish::Verbs",
+             "X::Basic::Basic"}
+    assert trees <= {deck for decks in after.values() for deck in decks}
+
+
+def test_decks_whose_packages_would_clash_are_reported_not_half_written(runner, tmp_path):
+    """A::B and A-B would both build into a-b.apkg: the second deck's notes are left out with
+    check's reason, and what was written passes check --strict."""
+    from anki.collection import Collection
+
+    col = Collection(str(tmp_path / "collection.anki2"))
+    try:
+        for deck, front in (("A::B", "in a subdeck"), ("A-B", "in a hyphenated deck")):
+            note = col.new_note(col.models.by_name("Basic"))
+            note["Front"], note["Back"] = front, "answer"
+            col.add_note(note, col.decks.id(deck))
+    finally:
+        col.close()
+    result = _run(runner, tmp_path, "import", tmp_path / "collection.anki2", "-o", "cards")
+    assert result.exit_code == 0, result.stderr
+    assert ("not converted: 1 note(s) of notetype 'Basic' (fields Front, Back): flashcards check "
+            "refuses it: deck 'A::B' and deck 'A-B' (cards with level: none) would both be "
+            "written as a-b.apkg; rename one; they stay in Anki as they are"
+            ) in result.stderr.splitlines()
+    assert [(p.name, yaml.safe_load(p.read_text())["deck"])
+            for p in (tmp_path / "cards").glob("*.yaml")] == [("a-b.yaml", "A-B")]
+    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0

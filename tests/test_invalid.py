@@ -72,7 +72,8 @@ def test_all_errors_in_all_files_are_reported_in_one_run(write_cards, tmp_path, 
     assert result.exit_code == 1
     assert result.stderr.splitlines() == [
         "cards/a.yaml:4: card 'x': no answer; add 'a:' with the answer",
-        "cards/b.yaml:3: the deck file: level 'hard' is not one of basic, intermediate, advanced",
+        "cards/b.yaml:3: the deck file: level 'hard' is not one of basic, intermediate, advanced, "
+        "none",
         "cards/b.yaml:6: card 'y': cloze has no deletion; mark the hidden part like {{c1::this}}",
         "3 errors in 2 files",
     ]

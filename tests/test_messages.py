@@ -697,10 +697,33 @@ CATALOGUE = [
     case("missing 'deck': name the Anki deck, e.g. deck: Machine Learning",
          check({"deck.yaml": "namespace: d\ncards:\n" + CARD}),
          "cards/deck.yaml:1: missing 'deck': name the Anki deck, e.g. deck: Machine Learning"),
-    case("deck '{}' must not contain '::' or surrounding spaces; levels become subdecks by "
-         "themselves", deck(CARD, head="deck: ML::Basic\nnamespace: d\n"),
-         "cards/deck.yaml:1: deck 'ML::Basic' must not contain '::' or surrounding spaces; "
-         "levels become subdecks by themselves"),
+    case("deck '{}' must not have spaces at either end or around '::', nor an empty part (Anki "
+         "would rename it); a subdeck is written Parent::Child, e.g. deck: Languages::Spanish",
+         deck(CARD, head="deck: 'Languages:: Spanish'\nnamespace: d\n"),
+         "cards/deck.yaml:1: deck 'Languages:: Spanish' must not have spaces at either end or "
+         "around '::', nor an empty part (Anki would rename it); a subdeck is written "
+         "Parent::Child, e.g. deck: Languages::Spanish"),
+    case("deck '{}' ends in a level, so its cards would go into '{}::...'; write deck: {} with "
+         "level: {} (levels become subdecks by themselves), or level: none to put the cards "
+         "straight into '{}'", deck(CARD, head="deck: ML::Basic\nnamespace: d\n"),
+         "cards/deck.yaml:1: deck 'ML::Basic' ends in a level, so its cards would go into "
+         "'ML::Basic::...'; write deck: ML with level: basic (levels become subdecks by "
+         "themselves), or level: none to put the cards straight into 'ML::Basic'"),
+    case("deck '{}' and deck '{}' (cards with level: none) would both be written as {}.apkg; "
+         "rename one", check({"a.yaml": "deck: A-B\nnamespace: a\nlevel: none\ncards:\n" + CARD,
+                              "b.yaml": "deck: A::B\nnamespace: b\nlevel: none\ncards:\n"
+                              + CARD}),
+         "cards/b.yaml:1: deck 'A::B' and deck 'A-B' (cards with level: none) would both be "
+         "written as a-b.apkg; rename one"),
+    case("deck '{}' (cards with level: none) would be written as {}.apkg, the package of deck "
+         "'{}' {}; rename one",
+         check({"a.yaml": "deck: ML\nnamespace: a\ncards:\n" + CARD,
+                "b.yaml": "deck: ML::Basic\nnamespace: b\nlevel: none\ncards:\n" + CARD,
+                "c.yaml": "deck: ML All\nnamespace: c\nlevel: none\ncards:\n" + CARD}),
+         "cards/b.yaml:1: deck 'ML::Basic' (cards with level: none) would be written as "
+         "ml-basic.apkg, the package of deck 'ML' at level basic; rename one",
+         "cards/c.yaml:1: deck 'ML All' (cards with level: none) would be written as "
+         "ml-all.apkg, the package of deck 'ML' with --combined; rename one"),
     case("no 'namespace'; using '{}' derived from the deck name; run 'flashcards ids --write' "
          "to pin it so renaming the deck keeps every card", deck(CARD, head="deck: My Deck\n"),
          "cards/deck.yaml:1: warning: no 'namespace'; using 'my-deck' derived from the deck "
@@ -727,9 +750,9 @@ CATALOGUE = [
     case("{}: level '{}' is not one of {}{}", deck("  - {id: a, q: b, a: c, level: Basic}\n",
                                                   head="deck: D\nnamespace: d\nlevel: expert\n"),
          "cards/deck.yaml:3: the deck file: level 'expert' is not one of basic, intermediate, "
-         "advanced",
+         "advanced, none",
          "cards/deck.yaml:5: card 'a': level 'Basic' is not one of basic, intermediate, "
-         "advanced; did you mean 'basic'?"),
+         "advanced, none; did you mean 'basic'?"),
     case("{}: '{}' holds {} (U+{}): in double quotes YAML reads the {} of {} as an escape; "
          "write the value in single quotes or as a block scalar (|), where backslashes stay as "
          "typed", deck('  - id: a\n    q: "$\\frac{1}{2}$"\n    a: c\n'),

@@ -176,7 +176,7 @@ def test_source_errors_are_reported_and_keep_the_old_preview(sample, tmp_path, r
         "cards/sample.yaml:9: unknown key 'anwser' in card 'capital-france'; did you mean "
         "'answer'?\n"
         "cards/sample.yaml:26: card 'hard-one': level 'expert' is not one of basic, "
-        "intermediate, advanced\n"
+        "intermediate, advanced, none\n"
         "2 errors in 1 file\n")
     assert (tmp_path / "build" / "preview.html").read_bytes() == old
     assert sorted(p.name for p in (tmp_path / "build").iterdir()) == ["preview.html"]

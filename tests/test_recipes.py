@@ -70,7 +70,7 @@ def test_the_hook_fails_on_an_invalid_deck(tmp_path):
     assert result.returncode == 1
     assert result.stderr.splitlines() == [
         "cards/sample.yaml:26: card 'hard-one': level 'expert' is not one of basic, "
-        "intermediate, advanced",
+        "intermediate, advanced, none",
         "1 error in 1 file",
     ]
 

@@ -225,6 +225,14 @@ ACCEPTED = {
                    "  - {id: a, q: Q, a: A, level: intermediate}\n  - {id: b, q: Q, a: A, "
                    "level: basic}\n",
     "no cards yet": "deck: D\nnamespace: d\ncards: []\n",
+    "a deck tree, straight into the deck": "deck: Languages::Spanish::Verbs\nnamespace: d\n"
+                                           "level: none\ncards:\n  - {id: a, q: Q, a: A}\n"
+                                           "  - {id: b, q: Q, a: A, level: basic}\n",
+    "a deck named after a level": "deck: Lang::Basic\nnamespace: d\nlevel: none\ncards:\n"
+                                  "  - {id: a, q: Q, a: A, level: ~}\n"
+                                  "  - {id: b, q: Q, a: A, level: none}\n",
+    "levels under a subdeck": "deck: A::B c\nnamespace: d\ncards:\n"
+                              "  - {id: a, q: Q, a: A, level: none}\n",
     "hint on a cloze deletion": BASE + "  - {id: h, cloze: 'x {{c12::y::why}}'}\n",
 }
 
@@ -250,7 +258,17 @@ REFUSED = {
     "missing deck": BASE.replace("deck: D\n", ""),
     "null deck": BASE.replace("deck: D\n", "deck: ~\n"),
     "blank deck": BASE.replace("deck: D\n", "deck: '  '\n"),
-    "deck with ::": BASE.replace("deck: D\n", "deck: A::B\n"),
+    "deck with an empty part": BASE.replace("deck: D\n", "deck: A::::B\n"),
+    "deck with ::: ": BASE.replace("deck: D\n", "deck: A:::B\n"),
+    "deck ending in ::": BASE.replace("deck: D\n", "deck: 'A::'\n"),
+    "deck with a space after ::": BASE.replace("deck: D\n", "deck: 'A:: B'\n"),
+    "deck with a space before ::": BASE.replace("deck: D\n", "deck: 'A ::B'\n"),
+    "deck ending in a level, with levels": BASE.replace("deck: D\n", "deck: ML::Basic\n"),
+    "deck ending in a level, a card with a level": "deck: ml::advanced\nnamespace: d\n"
+    "level: none\ncards:\n  - {id: a, q: Q, a: A}\n  - {id: b, q: Q, a: A, level: basic}\n",
+    "deck ending in a level, no level": "deck: ML::Intermediate\nnamespace: d\ncards:\n"
+                                        "  - {id: a, q: Q, a: A, level: none}\n",
+    "level none misspelt": BASE.replace("namespace: d\n", "namespace: d\nlevel: None\n"),
     "deck with a space at the end": BASE.replace("deck: D\n", "deck: 'D '\n"),
     "deck with a newline at the end": BASE.replace("deck: D\n", "deck: \"D\\n\"\n"),
     "deck is a list": BASE.replace("deck: D\n", "deck: [D]\n"),
@@ -478,7 +496,8 @@ _GOOD_CLOZE = st.fixed_dictionaries(
     {"cloze": st.sampled_from(["{{c1::gap}}", "x {{c3::y::z}} {{c1::w}}", "{{c12::a}}b"])},
     optional={**_GOOD_CARD_EXTRAS, "reverse": st.just(False), "q": st.none(), "a": st.none()})
 _GOOD_FILE = st.fixed_dictionaries(
-    {"deck": st.one_of(_GOOD_WORD, st.sampled_from(["Deck", "My deck", "a: b", "Ünï"])),
+    {"deck": st.one_of(_GOOD_WORD, st.sampled_from(["Deck", "My deck", "a: b", "Ünï", "A::B c",
+                                                     "Lang::Basic"])),
      "cards": st.lists(st.one_of(_GOOD_QA, _GOOD_CLOZE), max_size=4,
                        unique_by=lambda card: str(card.get("id")))},
     optional={"namespace": st.one_of(st.none(), _GOOD_WORD), "level": _GOOD_LEVEL,
@@ -532,3 +551,14 @@ def test_check_and_schema_agree_on_generated_files(runner, tmp_path, monkeypatch
     errors = [line for line in result.stderr.splitlines() if _ERROR.match(line)]
     if any(not _BEYOND_STRUCTURE.search(line) for line in errors):
         assert not schema_ok, f"check refuses, the schema accepts:\n{text}\n{result.stderr}"
+
+
+def test_every_subpackage_ships_in_the_wheel():
+    """A subpackage missing from pyproject's list works in a checkout and is gone from an
+    installed wheel (`flashcards import` once was)."""
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    line = re.search(r"\[tool\.setuptools\]\npackages = (\[.*\])\n", pyproject)
+    listed = set(json.loads(line.group(1)))
+    found = {".".join(p.parent.relative_to(ROOT).parts)
+             for p in (ROOT / "flashcards").rglob("__init__.py")}
+    assert listed == found

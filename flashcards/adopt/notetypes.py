@@ -30,9 +30,10 @@ class SourceNotetype:
 
 @dataclass(frozen=True)
 class Shape:
-    """What a recognised notetype is ours as: kind "basic" or "cloze", which field plays each
-    role (front, back, reverse flag; text, extra), and whether every note has a reverse card
-    ("always"), none ("never") or those whose flag field is filled ("field")."""
+    """What a recognised notetype is ours as: kind "basic", "typed" (type in the answer) or
+    "cloze", which field plays each role (front, back, reverse flag; text, extra), and whether
+    every note has a reverse card ("always"), none ("never") or those whose flag field is
+    filled ("field")."""
 
     kind: str
     stock: str  # the stock notetype it has the structure of
@@ -68,7 +69,7 @@ def recognise(notetype: SourceNotetype) -> Shape | str:
         return Shape("cloze", "Cloze", {"text": index[text.group(1)],
                                         "extra": index[back.group(1)]})
     if any("{{type:" in q or "{{type:" in a for q, a in templates):
-        return "type-in answers ({{type:...}}) are not supported yet"
+        return _type_in(fields, templates)
     if not templates:
         return unknown
     front = re.fullmatch(_FIELD, templates[0][0])
@@ -91,3 +92,22 @@ def recognise(notetype: SourceNotetype) -> Shape | str:
         return Shape("basic", "Basic (optional reversed card)",
                      {**roles, "reverse": index[flag.group(1)]}, "field")
     return unknown
+
+
+def _type_in(fields: tuple[str, ...], templates: list[tuple[str, str]]) -> Shape | str:
+    """Anki's "Basic (type in the answer)": one card, the front and a box to type the back
+    into, the comparison on the answer side. Any other use of {{type:...}} is not converted
+    (our type-in notetype compares with the Back field only)."""
+    if len(templates) == 1 and len(fields) == 2:
+        question = re.fullmatch(_FIELD + r"\{\{type:([^{}:]+)\}\}", templates[0][0])
+        answer = re.fullmatch(_FIELD + r"<hrid=answer>\{\{type:([^{}:]+)\}\}",
+                              templates[0][1])
+        if (question is not None and answer is not None
+                and question.groups() == answer.groups()
+                and question.group(1) != question.group(2)
+                and set(question.groups()) == set(fields)):
+            index = {name: number for number, name in enumerate(fields)}
+            return Shape("typed", TYPE_IN, {"front": index[question.group(1)],
+                                            "back": index[question.group(2)]})
+    return (f"fields {', '.join(fields) or '(none)'} with {len(templates)} card type(s) type in "
+            f"an answer ({{{{type:...}}}}) but are not the structure of '{TYPE_IN}'")

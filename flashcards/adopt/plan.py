@@ -14,9 +14,10 @@ from flashcards import ids
 from flashcards.adopt.convert import Converted, convert_field
 from flashcards.adopt.notetypes import Shape, SourceNotetype, recognise
 from flashcards.adopt.read import SourceCollection, SourceNote
-from flashcards.model import Level
+from flashcards.model import LEVELS, Level
 
-_LEVELS = {level.title: level for level in Level}
+_LEVELS = {level.title: level for level in LEVELS}
+_LOWER = {level.value for level in LEVELS}
 _GUID = re.compile(r"[^\s\x00-\x1f\x7f]{1,100}")
 _TAG = re.compile(r"[^\s\"]+")
 # A note check refuses is dropped and the files checked again; dropping one changes no other
@@ -70,18 +71,22 @@ class _Card:
     fields: tuple[Converted, ...]
 
 
-def deck_level(name: str) -> tuple[str, Level] | None:
-    """("Deck", level) for an Anki deck named "Deck::Basic|Intermediate|Advanced"."""
+def deck_level(name: str) -> tuple[str, Level]:
+    """Where a deck file puts the cards of an Anki deck: ("Deck", level) for a deck named
+    "Deck::Basic|Intermediate|Advanced" (Deck may be a tree itself, "A::B"), and (name,
+    Level.NONE) for any other deck, whose cards go straight into it (`level: none`). A
+    parent that ends in a level (X::Basic::Basic) stays whole: a deck file's deck may not."""
     parent, _, last = name.rpartition("::")
-    if not parent or "::" in parent or last not in _LEVELS or parent != parent.strip():
-        return None
-    return parent, _LEVELS[last]
+    if parent and last in _LEVELS and parent.rpartition("::")[2].lower() not in _LOWER:
+        return parent, _LEVELS[last]
+    return name, Level.NONE
 
 
 def plan_import(source: SourceCollection, stage: Path, *, deck: str | None = None,
                 namespace: str | None = None) -> ImportPlan:
     """Decide every deck file, card and media file of an import."""
     from flashcards.pipeline import compile_file
+    from flashcards.validate import check_across_files
 
     plan = ImportPlan()
     shapes: dict[int, Shape | str] = {}
@@ -112,6 +117,7 @@ def plan_import(source: SourceCollection, stage: Path, *, deck: str | None = Non
     for _ in range(_ROUNDS):
         files = _files(cards, namespace)
         refused: dict[int, str] = {}
+        written = []
         for name, (_deck, text, starts) in files.items():
             path = stage / name
             path.write_text(text, encoding="utf-8")
@@ -119,12 +125,12 @@ def plan_import(source: SourceCollection, stage: Path, *, deck: str | None = Non
             problems = list(errors) + list(result.warnings if result else ())
             if result is not None:
                 _same_as_written(result.deck_file.cards, [n for _, n in starts], cards)
-            for problem in problems:
-                note = _note_at(starts, problem.location.line)
-                if note is not None:
-                    refused.setdefault(note.id, problem.message)
-            if problems and not refused:  # a problem of the file itself: a bug of ours
-                raise AssertionError(f"import wrote a deck file check refuses: {problems[0]}")
+                written.append(result.deck_file)
+            _refuse(refused, problems, starts)
+        # Between files: two decks whose packages would have one name (A::B and A-B).
+        clashes = check_across_files(written)
+        for name, (_deck, _text, starts) in files.items():
+            _refuse(refused, [e for e in clashes if e.location.path == name], starts)
         if not refused:
             break
         for card in cards:
@@ -142,7 +148,8 @@ def plan_import(source: SourceCollection, stage: Path, *, deck: str | None = Non
         mine = [card for card in cards if card.deck == deck_name]
         plan.files.append(PlannedFile(
             name, deck_name, text, len(mine), sum(card.note.cards for card in mine),
-            tuple(level.title for level in Level if any(c.level is level for c in mine))))
+            tuple(level.label for level in sorted(Level, key=lambda lv: lv.rank)
+                  if any(c.level is level for c in mine))))
     plan.media = sorted({name for card in cards for name in card.media})
     plan.by_stock = dict(sorted(Counter(card.stock for card in cards).items()))
     plan.markdown_fields = sum(f.markdown and bool(f.text) for c in cards for f in c.fields)
@@ -156,10 +163,6 @@ def _card(note: SourceNote, shape: Shape, notetype: SourceNotetype, source: Sour
     if len(note.decks) != 1:
         return f"its cards are in several decks ({', '.join(note.decks)}); move them into one"
     placed = deck_level(note.decks[0])
-    if placed is None:
-        return (f"deck '{note.decks[0]}' is not 'Name::Basic', '::Intermediate' or "
-                "'::Advanced' (deck files make those subdecks); rename the deck in Anki and "
-                "import again")
     if not _GUID.fullmatch(note.guid):
         return f"its GUID {note.guid!r} has spaces or control characters"
     bad = [tag for tag in note.tags if not _TAG.fullmatch(tag)]
@@ -180,6 +183,8 @@ def _card(note: SourceNote, shape: Shape, notetype: SourceNotetype, source: Sour
             data["extra"] = converted["extra"].text
     else:
         data["q"], data["a"] = converted["front"].text, converted["back"].text
+        if shape.kind == "typed":
+            data["type"] = True
         reverse = shape.reverse == "always" or (
             shape.reverse == "field" and bool(note.fields[shape.roles["reverse"]].strip()))
         if reverse:
@@ -280,14 +285,27 @@ def _files(cards: list[_Card], namespace: str | None
 def _same_as_written(read: tuple, notes: list[SourceNote], cards: list[_Card]) -> None:
     """Each card as the deck file reads back is the card meant (a guard on the YAML writer)."""
     meant = {card.note.id: card.data for card in cards}
+    levels = {card.note.id: card.level for card in cards}
     for card, note in zip(read, notes, strict=True):
         data = meant[note.id]
+        if card.level is not levels[note.id]:
+            raise AssertionError(f"import wrote card {card.id!r} at another level")
         got = {"id": card.id, "guid": card.guid, "q": card.front, "a": card.back,
                "cloze": card.front, "extra": card.extra, "tags": list(card.tags),
-               "reverse": card.reverse}
+               "reverse": card.reverse, "type": card.kind == "typed"}
         if any(got[key] != value for key, value in data.items() if key in got):
             raise AssertionError(f"import wrote card {card.id!r} so that it reads back "
                                  "differently")
+
+
+def _refuse(refused: dict[int, str], problems: list, starts: list[tuple[int, SourceNote]]
+            ) -> None:
+    """Leave out the note each problem is about: the card at its line, or every card of the
+    file for a problem of the file itself (its deck)."""
+    for problem in problems:
+        note = _note_at(starts, problem.location.line)
+        for one in [note] if note is not None else [n for _, n in starts]:
+            refused.setdefault(one.id, problem.message)
 
 
 def _note_at(starts: list[tuple[int, SourceNote]], line: int) -> SourceNote | None:

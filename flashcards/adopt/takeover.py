@@ -23,7 +23,7 @@ from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, NoteContent
 from flashcards.push.plan import PushPlan
 from flashcards.push.state import KIND_IDS
 
-_OURS = {"basic": ids.BASIC_FIELDS, "cloze": ids.CLOZE_FIELDS}
+_OURS = {"basic": ids.BASIC_FIELDS, "cloze": ids.CLOZE_FIELDS, "typed": ids.TYPED_FIELDS}
 # The field of ours each role goes to, and the template of ours each old template becomes.
 _ROLE_FIELD = {"front": "Front", "back": "Back", "reverse": "Reverse", "text": "Text",
                "extra": "Extra"}
@@ -45,7 +45,7 @@ class Adoption:
 
 def plan_adoption(plan: PushPlan, notetypes: dict[int, SourceNotetype]) -> list[Adoption]:
     """The blocked notes of a push that --adopt can take over: those under a notetype with
-    the structure of a stock one of the same kind (cloze or not)."""
+    the structure of a stock one of the same kind (Q/A, type-in or cloze)."""
     groups: dict[int, list[tuple[int, BuiltCard]]] = {}
     shapes: dict[int, Shape] = {}
     for blocked in plan.blocked:

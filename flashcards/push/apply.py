@@ -23,7 +23,7 @@ from flashcards import templates
 from flashcards.atomic import write_atomically
 from flashcards.changes import REMOVED_TAG
 from flashcards.errors import FlashcardsError
-from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, Media, NoteContent
+from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, Media, NoteContent, deck_name
 from flashcards.push import record
 from flashcards.push.plan import PushPlan
 from flashcards.push.state import KIND_IDS
@@ -129,7 +129,7 @@ def _add_new(col: object, plan: PushPlan, built: BuiltDecks, packages: dict[str,
             groups.setdefault((card.deck, card.level), []).append(card)
     if groups:
         decks = [DeckLevel(deck, level, "push",
-                           built.descriptions.get(f"{deck}::{level.title}", ""),
+                           built.descriptions.get(deck_name(deck, level), ""),
                            tuple(NoteContent(c.guid, c.kind, c.fields, c.tags, c.media)
                                  for c in cards))
                  for (deck, level), cards in groups.items()]
