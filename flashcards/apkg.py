@@ -67,8 +67,13 @@ def _make_notetype(kind: str, mod: int) -> _Notetype:
 
 
 def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
-                  notetype_mods: dict[str, int]) -> bytes:
-    """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes."""
+                  notetype_mods: dict[str, int], positions: dict[str, int] | None = None
+                  ) -> bytes:
+    """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes.
+
+    `positions` gives each note's new-card position (order.py); a note without one takes its
+    place in its deck level."""
+    positions = positions or {}
     # Q/A and cloze always (as every package had them before); the others where a card uses
     # them, so that a collection gets a notetype only when it has notes of it.
     used = {item.kind for d in decks for item in (*d.cards, *d.retired)}
@@ -79,10 +84,10 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     for deck_level in decks:
         deck = genanki.Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description)
         notes: list[RenderedCard | RetiredCard] = [*deck_level.cards, *deck_level.retired]
-        for due, item in enumerate(notes):
+        for place, item in enumerate(notes):
             deck.add_note(_Note(
                 note_mods[item.guid], model=notetypes[item.kind], fields=list(item.fields),
-                tags=list(item.tags), guid=item.guid, due=due,
+                tags=list(item.tags), guid=item.guid, due=positions.get(item.guid, place),
             ))
         for notetype in notetypes.values():
             deck.add_model(notetype)

@@ -22,6 +22,7 @@ from flashcards.model import (
     content_digest,
     without_source,
 )
+from flashcards.order import new_card_positions
 
 REMOVED_TAG = "flashcards::removed"
 KINDS = ("basic", "cloze", "typed")
@@ -48,6 +49,8 @@ class Plan:
     notes: dict[str, Note] = dataclasses.field(default_factory=dict)
     # The entries, as they were, of the cards whose content this build changed or removed.
     replaced: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    # Each packaged note's new-card position (Anki's `due` of a new card): see order.py.
+    positions: dict[str, int] = dataclasses.field(default_factory=dict)
 
     def settled(self) -> list[Change]:
         """What a rebuild right after this one reports: nothing new, changed or moved, and the
@@ -73,6 +76,8 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
     changes: list[Change] = []
     settled: list[Change] = []
     replaced: dict[str, Entry] = {}
+    # A card new to a project built before arrives after the cards learners have (order.py).
+    arrival = now if any(entry.label for entry in previous.values()) else 0
     for deck in decks:
         for card in deck.cards:
             old = previous.get(card.guid)
@@ -80,7 +85,7 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
             if back is not None and old is not None and back.digest == card.digest \
                     and (old.digest != card.digest or old.removed):
                 old = back._replace(at=0, size=0, verbatim=False)  # its line is gone
-            entries[card.guid] = _current_entry(card, deck, old, now)
+            entries[card.guid] = _current_entry(card, deck, old, now, arrival)
             changes.append(_current_change(card, deck, old, entries[card.guid].mod))
             if old is not None and entries[card.guid].mod != old.mod:
                 replaced[card.guid] = old
@@ -102,12 +107,14 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         retired.setdefault((entry.deck, Level(entry.level)), []).append(card)
         changes.append(_removed_change(old, "retired" if old.removed else "removed"))
         settled.append(_removed_change(entry, "retired"))
-    return Plan(_with_retired(decks, retired), entries, tuple(changes),
+    packaged = _with_retired(decks, retired)
+    return Plan(packaged, entries, tuple(changes),
                 {kind: entries[f"notetype:{kind}"].mod for kind in notetype_signatures},
-                current, tuple(settled), notes, replaced)
+                current, tuple(settled), notes, replaced, new_card_positions(packaged, entries))
 
 
-def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
+def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int,
+                   arrival: int) -> Entry:
     digest = card.digest
     if old is not None and old.legacy:  # lock format 1: its digest included Source
         same = not old.removed and old.digest == card.legacy_digest
@@ -117,7 +124,8 @@ def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: 
         same = (old is not None and not old.removed and old.digest == digest and mod == old.mod
                 and not old.others)
     entry = Entry(card.guid, digest, mod, card.label, deck.deck, deck.level.value, card.file,
-                  source=getattr(card, "source", ""))
+                  source=getattr(card, "source", ""),
+                  added=old.added if old is not None else arrival)
     if same and old is not None and not old.legacy and old.size:
         # Its content is on that line of the old lock; the line itself can stay when nothing
         # else about the note moved.
@@ -164,7 +172,8 @@ def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
         mod = old.mod if same else next_mod(old, "", now)
     else:
         mod = next_mod(old, digest, now)
-    entry = Entry(old.key, digest, mod, old.label, old.deck, old.level, old.file, removed=True)
+    entry = Entry(old.key, digest, mod, old.label, old.deck, old.level, old.file, removed=True,
+                  added=old.added)
     if not old.legacy and old.removed and mod == old.mod and old.size and not old.others:
         entry = entry._replace(at=old.at, size=old.size,
                                verbatim=entry.line_facts() == old.line_facts())

@@ -393,3 +393,4 @@ class BuiltDecks:
     descriptions: dict[str, str]  # Anki deck name -> description HTML
     description_media: tuple[Media, ...]
     notetype_mods: dict[str, int]
+    positions: dict[str, int] = field(default_factory=dict)  # new-card positions (order.py)
