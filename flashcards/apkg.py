@@ -22,6 +22,7 @@ import genanki
 from flashcards import ids, templates
 from flashcards.errors import OutputError
 from flashcards.model import DeckLevel, Media, RenderedCard, RetiredCard
+from flashcards.presets import Preset, anki_config
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -66,23 +67,41 @@ def _make_notetype(kind: str, mod: int) -> _Notetype:
     )
 
 
+class _Deck(genanki.Deck):
+    """A genanki deck that uses options preset `conf` (genanki always writes 1, Default)."""
+
+    def __init__(self, deck_id: int, name: str, description: str, conf: int = 1) -> None:
+        super().__init__(deck_id, name, description)
+        self.conf = conf
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "conf": self.conf}
+
+
 def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
-                  notetype_mods: dict[str, int], positions: dict[str, int] | None = None
-                  ) -> bytes:
+                  notetype_mods: dict[str, int], positions: dict[str, int] | None = None,
+                  presets: dict[str, tuple[Preset, int]] | None = None) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes.
 
     `positions` gives each note's new-card position (order.py); a note without one takes its
-    place in its deck level."""
+    place in its deck level. `presets` gives a deck's options preset and its time (deck name
+    -> (Preset, mod)): the package carries it and its decks use it."""
     positions = positions or {}
+    presets = presets or {}
+
+    def conf(deck: str) -> int:
+        return presets[deck][0].id if deck in presets else 1
     # Q/A and cloze always (as every package had them before); the others where a card uses
     # them, so that a collection gets a notetype only when it has notes of it.
     used = {item.kind for d in decks for item in (*d.cards, *d.retired)}
     kinds = ("basic", "cloze", *sorted(used - {"basic", "cloze"}))
     notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in kinds}
-    parents = {d.deck: genanki.Deck(ids.deck_id(d.deck), d.deck, d.description) for d in decks}
+    parents = {d.deck: _Deck(ids.deck_id(d.deck), d.deck, d.description, conf(d.deck))
+               for d in decks}
     anki_decks = list(parents.values())
     for deck_level in decks:
-        deck = genanki.Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description)
+        deck = _Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description,
+                     conf(deck_level.deck))
         notes: list[RenderedCard | RetiredCard] = [*deck_level.cards, *deck_level.retired]
         for place, item in enumerate(notes):
             deck.add_note(_Note(
@@ -102,12 +121,23 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # genanki warns about HTML tags it does not know
             genanki.Package(anki_decks).write_to_db(cursor, stamp, itertools.count(stamp * 1000))
+        if presets:
+            _add_presets(cursor, [presets[name] for name in sorted(presets) if name in parents])
         connection.commit()
         database = connection.serialize()
     finally:
         connection.close()
     media = {m.name: m for deck_level in decks for m in deck_level.media}
     return _zip(database, [media[name] for name in sorted(media)])
+
+
+def _add_presets(cursor: sqlite3.Cursor, presets: list[tuple[Preset, int]]) -> None:
+    """Put the options presets into the package's collection, next to genanki's Default."""
+    (text,) = cursor.execute("SELECT dconf FROM col").fetchone()
+    configs = json.loads(text)
+    for preset, mod in presets:
+        configs[str(preset.id)] = anki_config(preset, mod)
+    cursor.execute("UPDATE col SET dconf = ?", (json.dumps(configs, sort_keys=True),))
 
 
 def read_notes(path: Path) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:

@@ -51,6 +51,8 @@ class Plan:
     replaced: dict[str, Entry] = dataclasses.field(default_factory=dict)
     # Each packaged note's new-card position (Anki's `due` of a new card): see order.py.
     positions: dict[str, int] = dataclasses.field(default_factory=dict)
+    # Deck name -> (its options preset, the preset's time from the lock): see presets.py.
+    presets: dict[str, tuple] = dataclasses.field(default_factory=dict)
 
     def settled(self) -> list[Change]:
         """What a rebuild right after this one reports: nothing new, changed or moved, and the
@@ -61,16 +63,19 @@ class Plan:
 
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
                notetype_signatures: dict[str, str], removed_note: RemovedNote,
-               drop_removed: bool = False, restorable: dict[str, Entry] | None = None) -> Plan:
+               drop_removed: bool = False, restorable: dict[str, Entry] | None = None,
+               stamps: dict[str, str] | None = None) -> Plan:
     """Stamp every note, classify every card, and carry removed cards forward.
 
     `restorable` holds entries as they were before this session changed or removed their
     cards (watch passes them): a card that comes back to exactly that content gets its old
-    time back, so a file saved half-written and then whole makes no note newer."""
+    time back, so a file saved half-written and then whole makes no note newer.
+    `stamps` are other things with a time of their own in the lock (lock key -> signature),
+    such as deck presets: their entries keep their time while the signature stays."""
     restorable = restorable or {}
     entries: dict[str, Entry] = {}
-    for kind, signature in notetype_signatures.items():
-        key = f"notetype:{kind}"
+    keyed = {f"notetype:{kind}": signature for kind, signature in notetype_signatures.items()}
+    for key, signature in {**keyed, **(stamps or {})}.items():
         digest = text_digest(signature)
         entries[key] = Entry(key, digest, next_mod(previous.get(key), digest, now))
     changes: list[Change] = []

@@ -66,6 +66,12 @@ def deck_id(full_name: str) -> int:
     return (1 << 40) + int.from_bytes(digest[:6], "big") % (1 << 52)
 
 
+def preset_id(deck: str) -> int:
+    """The id of a deck's options preset (presets.py), derived from the deck's name."""
+    digest = hashlib.sha256(f"flashcards-preset\x1f{deck}".encode()).digest()
+    return (1 << 40) + int.from_bytes(digest[:6], "big") % (1 << 52)
+
+
 def slugify(text: str, limit: int = _SLUG_MAX) -> str:
     """Lower-case words joined by hyphens, cut at a word boundary near `limit` characters."""
     text = unicodedata.normalize("NFKC", text).lower()

@@ -128,6 +128,10 @@ class DeckFile:
     description_line: int
     cards: tuple[Card, ...]
     tts: str = ""  # the file's `tts` language, for its q/a cards
+    # The deck's options preset as this file gives it (`options:`, see presets.py): the
+    # settings given, as (key, value) pairs; None when the file gives none.
+    options: tuple[tuple[str, object], ...] | None = None
+    options_line: int = 0
 
     @cached_property
     def shown(self) -> str:

@@ -68,12 +68,13 @@ PARALLEL_CARDS = 3000
 
 
 def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path,
-                                 dict[str, int]]) -> bytes:
+                                 dict[str, int], dict[str, tuple]]) -> bytes:
     from flashcards import apkg
 
     gc.disable()  # as in the parent: see workers.without_gc
-    decks, note_mods, notetype_mods, folder, positions = job
-    return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods, positions)
+    decks, note_mods, notetype_mods, folder, positions, presets = job
+    return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods, positions,
+                              presets)
 
 
 def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:
@@ -148,7 +149,9 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
         items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
         jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
                      plan.notetype_mods, cache.folder,
-                     {i.guid: plan.positions[i.guid] for i in items if i.guid in plan.positions}))
+                     {i.guid: plan.positions[i.guid] for i in items if i.guid in plan.positions},
+                     {d.deck: plan.presets[d.deck] for d in output.decks
+                      if d.deck in plan.presets}))
     parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
     with StagedWrites() as staged:
         stage_first(staged)  # first: an unwritable lock stops the build before any package
@@ -179,6 +182,9 @@ def output_signature(output: Output, plan: Plan) -> str:
         digest.update(f"\0{kind}:{mod}".encode())
     for deck in output.decks:
         digest.update(f"\1{deck.name}\0{deck.description}".encode())
+        if deck.deck in plan.presets:
+            preset, mod = plan.presets[deck.deck]
+            digest.update(f"\4{preset.signature()}\0{mod}".encode())
         for media in deck.media:
             digest.update(f"\2{media.name}".encode())
         for item in (*deck.cards, *deck.retired):

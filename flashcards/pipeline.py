@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import tempfile
@@ -482,8 +483,15 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS
                       if kind in changes.ALWAYS_KINDS or kind in used
                       or f"notetype:{kind}" in previous}
+        from flashcards.presets import deck_presets
+
+        presets = deck_presets(compiled.deck_files)
+        stamps = {f"preset:{deck}": preset.signature() for deck, preset in presets.items()}
         plan = changes.plan_build(compiled.decks, previous, now, signatures, removed_note,
-                                  drop_removed=drop_removed, restorable=restorable)
+                                  drop_removed=drop_removed, restorable=restorable,
+                                  stamps=stamps)
+        plan = dataclasses.replace(plan, presets={
+            deck: (preset, plan.entries[f"preset:{deck}"].mod) for deck, preset in presets.items()})
         if collect is not None:
             collect(plan, cache, previous)
         project_id = (previous_lock.project if previous_lock is not None

@@ -847,6 +847,31 @@ CATALOGUE = [
                 "b.yaml": "deck: D\nnamespace: e\ndescription: two\ncards:\n" + CARD}),
          "cards/b.yaml:3: deck 'D' already has a description at cards/a.yaml:3; "
          "keep it in one file"),
+    case("deck '{}' already has options at {}:{}; keep them in one file",
+         check({"a.yaml": "deck: D\nnamespace: d\noptions: {new_per_day: 5}\ncards:\n" + CARD,
+                "b.yaml": "deck: D\nnamespace: e\noptions: {new_per_day: 6}\ncards:\n" + CARD}),
+         "cards/b.yaml:3: deck 'D' already has options at cards/a.yaml:3; keep them in one file"),
+    case("the deck file: 'options' must be a mapping, e.g. options: {new_per_day: 10}",
+         deck(CARD, head="deck: D\nnamespace: d\noptions: 10\n"),
+         "cards/deck.yaml:3: the deck file: 'options' must be a mapping, e.g. "
+         "options: {new_per_day: 10}"),
+    case("options: unknown key '{}' (allowed: {})",
+         deck(CARD, head="deck: D\nnamespace: d\noptions:\n  new_cards: 5\n"),
+         "cards/deck.yaml:4: options: unknown key 'new_cards' (allowed: new_per_day, "
+         "reviews_per_day, learning_steps, relearning_steps, graduating_interval, "
+         "easy_interval, maximum_interval)"),
+    case("options: '{}' must be a whole number of {} from {} to {}",
+         deck(CARD, head="deck: D\nnamespace: d\noptions:\n  new_per_day: lots\n"
+              "  maximum_interval: 0\n"),
+         "cards/deck.yaml:4: options: 'new_per_day' must be a whole number of cards from 0 "
+         "to 9999",
+         "cards/deck.yaml:5: options: 'maximum_interval' must be a whole number of days from 1 "
+         "to 36500"),
+    case("options: '{}' must be a list of times such as [1m, 10m, 1h, 1d] (s, m, h or d after "
+         "a number)",
+         deck(CARD, head="deck: D\nnamespace: d\noptions: {learning_steps: [1m, soon]}\n"),
+         "cards/deck.yaml:3: options: 'learning_steps' must be a list of times such as [1m, "
+         "10m, 1h, 1d] (s, m, h or d after a number)"),
     case("deck '{}' and deck '{}' would both be written as {}-*.apkg; rename one",
          check({"a.yaml": "deck: Deep Learning\nnamespace: d\ncards:\n" + CARD,
                 "b.yaml": "deck: deep-learning\nnamespace: e\ncards:\n" + CARD}),
@@ -1083,6 +1108,11 @@ CATALOGUE = [
                                            '"mod": 99999999999999999999, "deck"')),
          "cards/flashcards.lock:4: mod 99999999999999999999 is not a time (whole seconds since "
          "1970, up to the year 9999); " + _FIX),
+    case("added {} is not a time (whole seconds since 1970, up to the year 9999); " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"mod": 1700000000, "deck"',
+                                           '"mod": 1700000000, "added": -5, "deck"')),
+         "cards/flashcards.lock:4: added -5 is not a time (whole seconds since 1970, up to the "
+         "year 9999); " + _FIX),
     case("this lock entry's note is damaged; " + _FIX_T,
          _damaged_lock(lambda t: t.replace('"a", ""], []]}', '"a", ""], [}')),
          "cards/flashcards.lock:4: this lock entry's note is damaged; " + _FIX),
