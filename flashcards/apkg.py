@@ -23,6 +23,7 @@ from flashcards import ids, templates
 from flashcards.errors import OutputError
 from flashcards.model import DeckLevel, Media, RenderedCard, RetiredCard
 from flashcards.presets import Preset, anki_config
+from flashcards.theme import Theme
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -53,16 +54,18 @@ class _Note(genanki.Note):
         unknown tags can only be noise, and scanning every field costs time on big decks."""
 
 
-def _make_notetype(kind: str, mod: int) -> _Notetype:
+def _make_notetype(kind: str, mod: int, theme: Theme | None) -> _Notetype:
     fields, tmpls = templates.notetype_parts(kind)
     notetype_id, name, _ = ids.NOTETYPES[kind]
+    if theme is not None:  # the project's own notetype: our fields and templates, its look
+        notetype_id, name = theme.notetype_id(kind), theme.notetype_name(kind)
     return _Notetype(
         mod,
         model_id=notetype_id,
         name=name,
         fields=[{"name": name} for name in fields],
         templates=[dict(t) for t in tmpls],
-        css=templates.notetype_css(kind),
+        css=templates.notetype_css(kind, theme.css if theme is not None else None),
         model_type=genanki.Model.CLOZE if kind == "cloze" else genanki.Model.FRONT_BACK,
     )
 
@@ -80,12 +83,14 @@ class _Deck(genanki.Deck):
 
 def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   notetype_mods: dict[str, int], positions: dict[str, int] | None = None,
-                  presets: dict[str, tuple[Preset, int]] | None = None) -> bytes:
+                  presets: dict[str, tuple[Preset, int]] | None = None,
+                  theme: Theme | None = None) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes.
 
     `positions` gives each note's new-card position (order.py); a note without one takes its
     place in its deck level. `presets` gives a deck's options preset and its time (deck name
-    -> (Preset, mod)): the package carries it and its decks use it."""
+    -> (Preset, mod)): the package carries it and its decks use it. With a `theme`, the
+    notes go on the project's own notetypes (theme.py)."""
     positions = positions or {}
     presets = presets or {}
 
@@ -95,7 +100,7 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     # them, so that a collection gets a notetype only when it has notes of it.
     used = {item.kind for d in decks for item in (*d.cards, *d.retired)}
     kinds = ("basic", "cloze", *sorted(used - {"basic", "cloze"}))
-    notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in kinds}
+    notetypes = {kind: _make_notetype(kind, notetype_mods[kind], theme) for kind in kinds}
     parents = {d.deck: _Deck(ids.deck_id(d.deck), d.deck, d.description, conf(d.deck))
                for d in decks}
     anki_decks = list(parents.values())

@@ -53,6 +53,7 @@ class Plan:
     positions: dict[str, int] = dataclasses.field(default_factory=dict)
     # Deck name -> (its options preset, the preset's time from the lock): see presets.py.
     presets: dict[str, tuple] = dataclasses.field(default_factory=dict)
+    theme: object = None  # the project's theme (theme.Theme), if it has one
 
     def settled(self) -> list[Change]:
         """What a rebuild right after this one reports: nothing new, changed or moved, and the
@@ -64,14 +65,16 @@ class Plan:
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
                notetype_signatures: dict[str, str], removed_note: RemovedNote,
                drop_removed: bool = False, restorable: dict[str, Entry] | None = None,
-               stamps: dict[str, str] | None = None) -> Plan:
+               stamps: dict[str, str] | None = None, renew: bool = False) -> Plan:
     """Stamp every note, classify every card, and carry removed cards forward.
 
     `restorable` holds entries as they were before this session changed or removed their
     cards (watch passes them): a card that comes back to exactly that content gets its old
     time back, so a file saved half-written and then whole makes no note newer.
     `stamps` are other things with a time of their own in the lock (lock key -> signature),
-    such as deck presets: their entries keep their time while the signature stays."""
+    such as deck presets: their entries keep their time while the signature stays.
+    With `renew`, every note gets a newer time and counts as changed: its notetype changes
+    (theme.py), which an import applies only to a newer note."""
     restorable = restorable or {}
     entries: dict[str, Entry] = {}
     keyed = {f"notetype:{kind}": signature for kind, signature in notetype_signatures.items()}
@@ -90,8 +93,8 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
             if back is not None and old is not None and back.digest == card.digest \
                     and (old.digest != card.digest or old.removed):
                 old = back._replace(at=0, size=0, verbatim=False)  # its line is gone
-            entries[card.guid] = _current_entry(card, deck, old, now, arrival)
-            changes.append(_current_change(card, deck, old, entries[card.guid].mod))
+            entries[card.guid] = _current_entry(card, deck, old, now, arrival, renew)
+            changes.append(_current_change(card, deck, old, entries[card.guid].mod, renew))
             if old is not None and entries[card.guid].mod != old.mod:
                 replaced[card.guid] = old
     current = len(changes)
@@ -102,7 +105,7 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
     for old in sorted(previous.values(), key=lambda e: (e.label, e.key)):
         if old.key in entries or not old.label or drop_removed:
             continue
-        carried = _carry_removed(old, now, removed_note)
+        carried = _carry_removed(old, now, removed_note, renew)
         if carried is None:
             changes.append(_removed_change(old, "dropped"))
             continue
@@ -119,13 +122,13 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
 
 
 def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int,
-                   arrival: int) -> Entry:
+                   arrival: int, renew: bool = False) -> Entry:
     digest = card.digest
     if old is not None and old.legacy:  # lock format 1: its digest included Source
-        same = not old.removed and old.digest == card.legacy_digest
+        same = not old.removed and old.digest == card.legacy_digest and not renew
         mod = old.mod if same else next_mod(old, "", now)
     else:
-        mod = next_mod(old, digest, now)
+        mod = next_mod(old, "" if renew else digest, now)
         same = (old is not None and not old.removed and old.digest == digest and mod == old.mod
                 and not old.others)
     entry = Entry(card.guid, digest, mod, card.label, deck.deck, deck.level.value, card.file,
@@ -140,7 +143,7 @@ def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: 
 
 
 def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
-                    mod: int) -> Change:
+                    mod: int, renew: bool = False) -> Change:
     where = card.where
     if old is None:
         return Change("new", card.label, deck.deck, deck.level, where)
@@ -149,14 +152,14 @@ def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
         same = (card.digest, mod) in old.others
     else:
         same = old.digest == digest and not old.removed
-    status = "unchanged" if same else "changed"
+    status = "unchanged" if same and not renew else "changed"
     moved = ""
     if old.deck and (old.deck, old.level) != (deck.deck, deck.level.value):
         moved = f"{old.deck}::{_level_title(old.level)}"
     return Change(status, card.label, deck.deck, deck.level, where, moved)
 
 
-def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
+def _carry_removed(old: Entry, now: int, removed_note: RemovedNote, renew: bool = False
                    ) -> tuple[Entry, RetiredCard, Note] | None:
     """The removed card's entry and tagged note; None when its content is nowhere to be had."""
     if old.level not in {level.value for level in Level}:
@@ -173,10 +176,10 @@ def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
     shipped = tuple(dict.fromkeys((*tags, REMOVED_TAG)))
     digest = content_digest(kind, without_source(kind, fields), shipped)
     if old.legacy:
-        same = old.removed and old.digest == content_digest(kind, fields, shipped)
+        same = old.removed and old.digest == content_digest(kind, fields, shipped) and not renew
         mod = old.mod if same else next_mod(old, "", now)
     else:
-        mod = next_mod(old, digest, now)
+        mod = next_mod(old, "" if renew else digest, now)
     entry = Entry(old.key, digest, mod, old.label, old.deck, old.level, old.file, removed=True,
                   added=old.added)
     if not old.legacy and old.removed and mod == old.mod and old.size and not old.others:

@@ -75,6 +75,11 @@ def deck_presets(deck_files: Iterable[DeckFile]) -> dict[str, Preset]:
     return presets
 
 
+def stamps(presets: dict[str, Preset]) -> dict[str, str]:
+    """The lock entries the presets keep their times in: key -> signature."""
+    return {f"preset:{deck}": preset.signature() for deck, preset in presets.items()}
+
+
 def anki_config(preset: Preset, mod: int) -> dict:
     """The preset as a package carries it (the collection's `dconf`, schema 11)."""
     value = preset.value
