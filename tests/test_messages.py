@@ -187,6 +187,32 @@ def _pin(files: dict[str, str]) -> Callable[[Path], str]:
     return run
 
 
+def _themed(css: str | bytes) -> Callable[[Path], str]:
+    """`check` on a one-card deck with this theme.css."""
+    return check({"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD, "theme.css": css})
+
+
+def _theme_folder(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+    (root / "cards" / "theme.css").mkdir()
+    return _cli(root, "check", "cards")
+
+
+def _theme_added(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+    _cli(root, "build")
+    _write(root, {"theme.css": ".card {}\n"})
+    return _cli(root, "build")
+
+
+def _theme_removed(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD,
+                  "theme.css": ".card {}\n"})
+    _cli(root, "build")
+    (root / "cards" / "theme.css").unlink()
+    return _cli(root, "build")
+
+
 def _empty_folder(root: Path) -> str:
     (root / "cards").mkdir()
     return _cli(root, "check", "cards")
@@ -872,6 +898,65 @@ CATALOGUE = [
          deck(CARD, head="deck: D\nnamespace: d\noptions: {learning_steps: [1m, soon]}\n"),
          "cards/deck.yaml:3: options: 'learning_steps' must be a list of times such as [1m, "
          "10m, 1h, 1d] (s, m, h or d after a number)"),
+    # themes (theme.css)
+    case("cannot read the theme: {}", _theme_folder,
+         "cards/theme.css:1: cannot read the theme: Is a directory"),
+    case("the theme is not UTF-8 text; save it as UTF-8",
+         _themed(b".card {}\n/* \xff */\n"),
+         "cards/theme.css:2: the theme is not UTF-8 text; save it as UTF-8"),
+    case("this comment is never closed; end it with */",
+         _themed(".card {}\n/* open\n"),
+         "cards/theme.css:2:1: this comment is never closed; end it with */"),
+    case("this string is never closed; end it with {} on the same line",
+         _themed(".card::after { content: 'x; }\n"),
+         "cards/theme.css:1:25: this string is never closed; end it with ' on the same line"),
+    case("'}' without a '{' before it",
+         _themed(".card {}\n}\n"),
+         "cards/theme.css:2:1: '}' without a '{' before it"),
+    case("this '{' is never closed; add a '}'",
+         _themed(".card {\n"),
+         "cards/theme.css:1:7: this '{' is never closed; add a '}'"),
+    case("@import is not allowed: cards must work offline and a theme is one file; paste the "
+         "rules in",
+         _themed("@import 'other.css';\n"),
+         "cards/theme.css:1:1: @import is not allowed: cards must work offline and a theme is "
+         "one file; paste the rules in"),
+    case("'</' is not allowed in a theme: Anki puts the CSS inside a <style> element, which it "
+         "would end",
+         _themed("</style>\n"),
+         "cards/theme.css:1:1: '</' is not allowed in a theme: Anki puts the CSS inside a "
+         "<style> element, which it would end"),
+    case("url() may only hold a data: URL (cards work offline, and a theme cannot bring files)",
+         _themed(".card { background: url(https://x.org/a.png); }\n"),
+         "cards/theme.css:1:21: url() may only hold a data: URL (cards work offline, and a "
+         "theme cannot bring files)"),
+    case("this project's cards were built before without a theme, so learners have them on "
+         "flashcards' shared notetypes; Anki does not move notes to another notetype in an "
+         "import (they would stop updating). Remove theme.css, or build once with "
+         "--switch-notetypes and tell learners to import with 'Merge note types' ticked "
+         "(their next sync is then a one-way full sync)", _theme_added,
+         "cards/theme.css:1: this project's cards were built before without a theme, so "
+         "learners have them on flashcards' shared notetypes; Anki does not move notes to "
+         "another notetype in an import (they would stop updating). Remove theme.css, or build "
+         "once with --switch-notetypes and tell learners to import with 'Merge note types' "
+         "ticked (their next sync is then a one-way full sync)"),
+    case("this project's cards were built with a theme, and {} is gone: learners have them on "
+         "the project's own notetypes, and Anki does not move notes to another notetype in an "
+         "import. Put {} back (an empty one gives flashcards' look), or build once with "
+         "--switch-notetypes and tell learners to import with 'Merge note types' ticked (their "
+         "next sync is then a one-way full sync)", _theme_removed,
+         "cards/flashcards.lock:4: this project's cards were built with a theme, and theme.css "
+         "is gone: learners have them on the project's own notetypes, and Anki does not move "
+         "notes to another notetype in an import. Put theme.css back (an empty one gives "
+         "flashcards' look), or build once with --switch-notetypes and tell learners to import "
+         "with 'Merge note types' ticked (their next sync is then a one-way full sync)"),
+    case("{}: push does not handle themes yet (a theme gives the project notetypes of its "
+         "own); build and import the packages in Anki instead. Nothing was changed",
+         _push({"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD,
+                "theme.css": ".card {}\n"}),
+         "cards/theme.css: push does not handle themes yet (a theme gives the project "
+         "notetypes of its own); build and import the packages in Anki instead. Nothing was "
+         "changed"),
     case("deck '{}' and deck '{}' would both be written as {}-*.apkg; rename one",
          check({"a.yaml": "deck: Deep Learning\nnamespace: d\ncards:\n" + CARD,
                 "b.yaml": "deck: deep-learning\nnamespace: e\ncards:\n" + CARD}),
