@@ -114,4 +114,4 @@ def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syn
     finally:
         col.close()
     later = desktop.syncs[1:] + phone.syncs[1:]
-    assert len(later) == 7 and set(later) <= NORMAL
+    assert len(later) == 6 and set(later) <= NORMAL
