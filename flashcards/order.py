@@ -10,6 +10,7 @@ real backend: it does not renumber), and never moves a card the collection has a
 - except that a card that came into a project built before (its lock entry's `added`) goes
   after the cards of earlier builds, in the order of its own build's arrivals: learners who
   have the deck get it after the cards they have, and a fresh import shows the same order.
+  A card marked `in_place: true` takes its place in the file's order all the same.
 
 Pure: the same decks and lock entries give the same positions, build after build.
 """
@@ -32,7 +33,8 @@ def new_card_positions(decks: Sequence[DeckLevel], entries: Mapping[str, Entry]
     for deck in decks:
         base = deck.level.rank * LEVEL_SPAN
         cards = list(deck.cards)
-        ranked = sorted(range(len(cards)), key=lambda i: (_added(entries, cards[i].guid), i))
+        ranked = sorted(range(len(cards)), key=lambda i: (
+            0 if cards[i].in_place else _added(entries, cards[i].guid), i))
         for place, index in enumerate(ranked):
             positions[cards[index].guid] = base + place
         for place, card in enumerate(deck.retired, start=len(cards)):

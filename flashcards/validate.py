@@ -17,7 +17,7 @@ from flashcards.presets import OPTION_KEYS
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "options", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
-             "reverse", "type", "tts", "guid")
+             "reverse", "type", "tts", "in_place", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
@@ -259,6 +259,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     level = check.level(item, file_level, name)
     reverse = _flag(check, item, "reverse", name)
     typed = _flag(check, item, "type", name)
+    in_place = _flag(check, item, "in_place", name)
     tts = _language(check, item, name)
     question, answer = values["q"], values["a"]
     # Where each field's text starts, so that render errors can point into it.
@@ -319,7 +320,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     return Card(
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
-        field_lines=lines, guid=guid, tts=tts,
+        field_lines=lines, guid=guid, tts=tts, in_place=in_place,
     )
 
 

@@ -746,7 +746,7 @@ CATALOGUE = [
          deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
-         "answer, cloze, extra, hint, tags, level, reverse, type, tts, guid)"),
+         "answer, cloze, extra, hint, tags, level, reverse, type, tts, in_place, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),

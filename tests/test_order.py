@@ -193,3 +193,23 @@ def test_push_adds_new_cards_after_the_ones_the_collection_has(runner, tmp_path,
             "b1", "b2", "b3", "b4", "b0", "i1", "i2", "a1", "a2"]
     finally:
         col.close()
+
+
+def test_a_card_marked_in_place_takes_its_place_in_the_file(runner, tmp_path, monkeypatch,
+                                                            collection):
+    src = write_tree(tmp_path / "cards", {"1-basic.yaml": BASIC})
+    out = tmp_path / "build"
+    _build(runner, src, out, monkeypatch, 1_700_000_000)
+    import_apkg(collection, _level(out, "basic"))
+    (src / "1-basic.yaml").write_text(BASIC.replace(
+        "  - {id: b2,", "  - {id: b1a, q: one and a half, a: x, in_place: true}\n"
+        "  - {id: b2a, q: later, a: x}\n  - {id: b2,"), encoding="utf-8")
+    _build(runner, src, out, monkeypatch, 1_700_000_100)
+    import_apkg(collection, _level(out, "basic"))
+    # b1a sits where the file puts it (position 1, beside b2, which the learner has at 1).
+    dues = dict(collection.db.all("select n.sfld, c.due from cards c join notes n "
+                                  "on n.id = c.nid"))
+    assert dues["one and a half"] == 1 and dues["two"] == 1
+    assert dues["later"] > dues["three"]
+    seen = study_order(collection, "Order::Basic")
+    assert seen[0] == "b1" and seen.index("b1a") < seen.index("b3") and seen[-1] == "b2a"
