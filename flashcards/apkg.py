@@ -22,6 +22,8 @@ import genanki
 from flashcards import ids, templates
 from flashcards.errors import OutputError
 from flashcards.model import DeckLevel, Media
+from flashcards.presets import Preset, anki_config
+from flashcards.theme import Theme
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # zlib's fastest level: a package is about a fifth bigger than at the default level 6, and is
@@ -40,35 +42,61 @@ class _Notetype(genanki.Model):
         return super().to_json(self.mod, deck_id)
 
 
-def _make_notetype(kind: str, mod: int) -> _Notetype:
+def _make_notetype(kind: str, mod: int, theme: Theme | None) -> _Notetype:
     fields, tmpls = templates.notetype_parts(kind)
     notetype_id, name, _ = ids.NOTETYPES[kind]
+    if theme is not None:  # the project's own notetype: our fields and templates, its look
+        notetype_id, name = theme.notetype_id(kind), theme.notetype_name(kind)
     return _Notetype(
         mod,
         model_id=notetype_id,
         name=name,
         fields=[{"name": name} for name in fields],
         templates=[dict(t) for t in tmpls],
-        css=templates.notetype_css(kind),
+        css=templates.notetype_css(kind, theme.css if theme is not None else None),
         model_type=genanki.Model.CLOZE if kind == "cloze" else genanki.Model.FRONT_BACK,
     )
 
 
+class _Deck(genanki.Deck):
+    """A genanki deck that uses options preset `conf` (genanki always writes 1, Default)."""
+
+    def __init__(self, deck_id: int, name: str, description: str, conf: int = 1) -> None:
+        super().__init__(deck_id, name, description)
+        self.conf = conf
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "conf": self.conf}
+
+
 def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
-                  notetype_mods: dict[str, int]) -> bytes:
-    """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes."""
+                  notetype_mods: dict[str, int], positions: dict[str, int] | None = None,
+                  presets: dict[str, tuple[Preset, int]] | None = None,
+                  theme: Theme | None = None) -> bytes:
+    """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes.
+
+    `positions` gives each note's new-card position (order.py); a note without one takes its
+    place in its deck level. `presets` gives a deck's options preset and its time (deck name
+    -> (Preset, mod)): the package carries it and its decks use it. With a `theme`, the
+    notes go on the project's own notetypes (theme.py)."""
+    positions = positions or {}
+    presets = presets or {}
+
+    def conf(deck: str) -> int:
+        return presets[deck][0].id if deck in presets else 1
     # Q/A and cloze always (as every package had them before); the others where a card uses
     # them, so that a collection gets a notetype only when it has notes of it.
     used = {item.kind for d in decks for item in (*d.cards, *d.retired)}
     kinds = ("basic", "cloze", *sorted(used - {"basic", "cloze"}))
-    notetypes = {kind: _make_notetype(kind, notetype_mods[kind]) for kind in kinds}
+    notetypes = {kind: _make_notetype(kind, notetype_mods[kind], theme) for kind in kinds}
     # A deck level without a level (level: none) is the deck itself, not a subdeck of it.
     names = {d.name for d in decks}
-    parents = {d.deck: genanki.Deck(ids.deck_id(d.deck), d.deck, d.description) for d in decks
-               if d.deck not in names}
+    parents = {d.deck: _Deck(ids.deck_id(d.deck), d.deck, d.description, conf(d.deck))
+               for d in decks if d.deck not in names}
     anki_decks = list(parents.values())
     for deck_level in decks:
-        deck = genanki.Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description)
+        deck = _Deck(ids.deck_id(deck_level.name), deck_level.name, deck_level.description,
+                     conf(deck_level.deck))
         for notetype in notetypes.values():
             deck.add_model(notetype)
         anki_decks.append(deck)
@@ -83,10 +111,14 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
         # written here, as the same rows genanki's Note.write_to_db would insert one by one,
         # in one executemany each (a package of 20,000 notes: a few times faster).
         genanki.Package(anki_decks).write_to_db(cursor, stamp, itertools.count(stamp * 1000))
-        notes, cards = _rows(decks, notetypes, note_mods, itertools.count(stamp * 1000))
+        notes, cards = _rows(decks, notetypes, note_mods, positions,
+                             itertools.count(stamp * 1000))
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
         cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            cards)
+        if presets:
+            named = {d.deck for d in decks}
+            _add_presets(cursor, [presets[name] for name in sorted(presets) if name in named])
         connection.commit()
         database = connection.serialize()
     finally:
@@ -127,15 +159,18 @@ def _card_ords(notetype: genanki.Model) -> Callable[[Sequence[str]], list[int]]:
 
 
 def _rows(decks: Sequence[DeckLevel], notetypes: dict[str, genanki.Model],
-          note_mods: dict[str, int], id_gen: Iterator[int]) -> tuple[list[tuple], list[tuple]]:
+          note_mods: dict[str, int], positions: dict[str, int], id_gen: Iterator[int]
+          ) -> tuple[list[tuple], list[tuple]]:
     """The notes and cards table rows of the decks' notes, as genanki would write them: ids
-    from id_gen, each note's id followed by its cards' ids; due = the note's position."""
+    from id_gen, each note's id followed by its cards' ids; due = the note's new-card
+    position (`positions`, else its place in its deck level)."""
     ords = {kind: _card_ords(notetype) for kind, notetype in notetypes.items()}
     note_rows: list[tuple] = []
     card_rows: list[tuple] = []
     for deck_level in decks:
         deck_id = ids.deck_id(deck_level.name)
-        for due, item in enumerate((*deck_level.cards, *deck_level.retired)):
+        for place, item in enumerate((*deck_level.cards, *deck_level.retired)):
+            due = positions.get(item.guid, place)
             notetype = notetypes[item.kind]
             fields = item.fields
             mod = note_mods[item.guid]
@@ -146,6 +181,15 @@ def _rows(decks: Sequence[DeckLevel], notetypes: dict[str, genanki.Model],
             card_rows.extend((next(id_gen), note_id, deck_id, ord_, mod, -1, 0, 0, due,
                               0, 0, 0, 0, 0, 0, 0, 0, "") for ord_ in ords[item.kind](fields))
     return note_rows, card_rows
+
+
+def _add_presets(cursor: sqlite3.Cursor, presets: list[tuple[Preset, int]]) -> None:
+    """Put the options presets into the package's collection, next to genanki's Default."""
+    (text,) = cursor.execute("SELECT dconf FROM col").fetchone()
+    configs = json.loads(text)
+    for preset, mod in presets:
+        configs[str(preset.id)] = anki_config(preset, mod)
+    cursor.execute("UPDATE col SET dconf = ?", (json.dumps(configs, sort_keys=True),))
 
 
 def read_notes(path: Path) -> dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]]:

@@ -23,6 +23,7 @@ from flashcards.model import (
     package_stem,
     without_source,
 )
+from flashcards.order import new_card_positions
 
 REMOVED_TAG = "flashcards::removed"
 KINDS = ("basic", "cloze", "typed")
@@ -49,6 +50,11 @@ class Plan:
     notes: dict[str, Note] = dataclasses.field(default_factory=dict)
     # The entries, as they were, of the cards whose content this build changed or removed.
     replaced: dict[str, Entry] = dataclasses.field(default_factory=dict)
+    # Each packaged note's new-card position (Anki's `due` of a new card): see order.py.
+    positions: dict[str, int] = dataclasses.field(default_factory=dict)
+    # Deck name -> (its options preset, the preset's time from the lock): see presets.py.
+    presets: dict[str, tuple] = dataclasses.field(default_factory=dict)
+    theme: object = None  # the project's theme (theme.Theme), if it has one
 
     def settled(self) -> list[Change]:
         """What a rebuild right after this one reports: nothing new, changed or moved, and the
@@ -59,21 +65,28 @@ class Plan:
 
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
                notetype_signatures: dict[str, str], removed_note: RemovedNote,
-               drop_removed: bool = False, restorable: dict[str, Entry] | None = None) -> Plan:
+               drop_removed: bool = False, restorable: dict[str, Entry] | None = None,
+               stamps: dict[str, str] | None = None, renew: bool = False) -> Plan:
     """Stamp every note, classify every card, and carry removed cards forward.
 
     `restorable` holds entries as they were before this session changed or removed their
     cards (watch passes them): a card that comes back to exactly that content gets its old
-    time back, so a file saved half-written and then whole makes no note newer."""
+    time back, so a file saved half-written and then whole makes no note newer.
+    `stamps` are other things with a time of their own in the lock (lock key -> signature),
+    such as deck presets: their entries keep their time while the signature stays.
+    With `renew`, every note gets a newer time and counts as changed: its notetype changes
+    (theme.py), which an import applies only to a newer note."""
     restorable = restorable or {}
     entries: dict[str, Entry] = {}
-    for kind, signature in notetype_signatures.items():
-        key = f"notetype:{kind}"
+    keyed = {f"notetype:{kind}": signature for kind, signature in notetype_signatures.items()}
+    for key, signature in {**keyed, **(stamps or {})}.items():
         digest = text_digest(signature)
         entries[key] = Entry(key, digest, next_mod(previous.get(key), digest, now))
     changes: list[Change] = []
     settled: list[Change] = []
     replaced: dict[str, Entry] = {}
+    # A card new to a project built before arrives after the cards learners have (order.py).
+    arrival = now if any(entry.label for entry in previous.values()) else 0
     for deck in decks:
         for card in deck.cards:
             old = previous.get(card.guid)
@@ -81,8 +94,8 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
             if back is not None and old is not None and back.digest == card.digest \
                     and (old.digest != card.digest or old.removed):
                 old = back._replace(at=0, size=0, verbatim=False)  # its line is gone
-            entries[card.guid] = _current_entry(card, deck, old, now)
-            changes.append(_current_change(card, deck, old, entries[card.guid].mod))
+            entries[card.guid] = _current_entry(card, deck, old, now, arrival, renew)
+            changes.append(_current_change(card, deck, old, entries[card.guid].mod, renew))
             if old is not None and entries[card.guid].mod != old.mod:
                 replaced[card.guid] = old
     current = len(changes)
@@ -93,7 +106,7 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
     for old in sorted(previous.values(), key=lambda e: (e.label, e.key)):
         if old.key in entries or not old.label or drop_removed:
             continue
-        carried = _carry_removed(old, now, removed_note)
+        carried = _carry_removed(old, now, removed_note, renew)
         if carried is None:
             changes.append(_removed_change(old, "dropped"))
             continue
@@ -103,36 +116,41 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
         retired.setdefault((entry.deck, Level(entry.level)), []).append(card)
         changes.append(_removed_change(old, "retired" if old.removed else "removed"))
         settled.append(_removed_change(entry, "retired"))
-    return Plan(_with_retired(decks, retired), entries, tuple(changes),
+    packaged = _with_retired(decks, retired)
+    return Plan(packaged, entries, tuple(changes),
                 {kind: entries[f"notetype:{kind}"].mod for kind in notetype_signatures},
-                current, tuple(settled), notes, replaced)
+                current, tuple(settled), notes, replaced, new_card_positions(packaged, entries))
 
 
-def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
+def _current_entry(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int,
+                   arrival: int, renew: bool = False) -> Entry:
     digest = card.digest
     if (old is not None and old.digest == digest and digest and old.size and not old.legacy
-            and not old.removed and not old.others):
+            and not old.removed and not old.others and not renew):
         # A note as it was, by far the most common case: what the general rule below gives
         # (its old time, its line kept when nothing else moved), made in one step.
         level = deck.level.value
         verbatim = (old.label == card.label and old.deck == deck.deck and old.level == level
                     and old.file == card.file)
         return Entry(card.guid, digest, old.mod, card.label, deck.deck, level, card.file,
-                     False, False, old.at, old.size, verbatim, 0, getattr(card, "source", ""))
-    return _entry_by_rule(card, deck, old, now)
+                     False, False, old.at, old.size, verbatim, 0, getattr(card, "source", ""),
+                     (), old.added)
+    return _entry_by_rule(card, deck, old, now, arrival, renew)
 
 
-def _entry_by_rule(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int) -> Entry:
+def _entry_by_rule(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: int,
+                   arrival: int, renew: bool = False) -> Entry:
     digest = card.digest
     if old is not None and old.legacy:  # lock format 1: its digest included Source
-        same = not old.removed and old.digest == card.legacy_digest
+        same = not old.removed and old.digest == card.legacy_digest and not renew
         mod = old.mod if same else next_mod(old, "", now)
     else:
-        mod = next_mod(old, digest, now)
+        mod = next_mod(old, "" if renew else digest, now)
         same = (old is not None and not old.removed and old.digest == digest and mod == old.mod
                 and not old.others)
     entry = Entry(card.guid, digest, mod, card.label, deck.deck, deck.level.value, card.file,
-                  source=getattr(card, "source", ""))
+                  source=getattr(card, "source", ""),
+                  added=old.added if old is not None else arrival)
     if same and old is not None and not old.legacy and old.size:
         # Its content is on that line of the old lock; the line itself can stay when nothing
         # else about the note moved.
@@ -142,7 +160,7 @@ def _entry_by_rule(card: RenderedCard, deck: DeckLevel, old: Entry | None, now: 
 
 
 def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
-                    mod: int) -> Change:
+                    mod: int, renew: bool = False) -> Change:
     where = card.where
     if old is None:
         return Change("new", card.label, deck.deck, deck.level, where)
@@ -151,14 +169,14 @@ def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
         same = (card.digest, mod) in old.others
     else:
         same = old.digest == digest and not old.removed
-    status = "unchanged" if same else "changed"
+    status = "unchanged" if same and not renew else "changed"
     moved = ""
     if old.deck and (old.deck, old.level) != (deck.deck, deck.level.value):
         moved = _deck_name(old.deck, old.level)
     return Change(status, card.label, deck.deck, deck.level, where, moved)
 
 
-def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
+def _carry_removed(old: Entry, now: int, removed_note: RemovedNote, renew: bool = False
                    ) -> tuple[Entry, RetiredCard, Note] | None:
     """The removed card's entry and tagged note; None when its content is nowhere to be had."""
     if old.level not in {level.value for level in Level}:
@@ -175,11 +193,12 @@ def _carry_removed(old: Entry, now: int, removed_note: RemovedNote
     shipped = tuple(dict.fromkeys((*tags, REMOVED_TAG)))
     digest = content_digest(kind, without_source(kind, fields), shipped)
     if old.legacy:
-        same = old.removed and old.digest == content_digest(kind, fields, shipped)
+        same = old.removed and old.digest == content_digest(kind, fields, shipped) and not renew
         mod = old.mod if same else next_mod(old, "", now)
     else:
-        mod = next_mod(old, digest, now)
-    entry = Entry(old.key, digest, mod, old.label, old.deck, old.level, old.file, removed=True)
+        mod = next_mod(old, "" if renew else digest, now)
+    entry = Entry(old.key, digest, mod, old.label, old.deck, old.level, old.file, removed=True,
+                  added=old.added)
     if not old.legacy and old.removed and mod == old.mod and old.size and not old.others:
         entry = entry._replace(at=old.at, size=old.size,
                                verbatim=entry.line_facts() == old.line_facts())

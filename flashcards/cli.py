@@ -91,18 +91,22 @@ def _build_options(command: Callable) -> Callable:
 @_build_options
 @click.option("--no-cache", is_flag=True,
               help="Compile every file afresh and neither read nor write the build cache.")
+@click.option("--switch-notetypes", is_flag=True,
+              help="Let a built project get a theme.css or lose it: its notes change notetype "
+                   "(learners import once with 'Merge note types', then sync one way in full).")
 @_JSON
 def build(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bool,
-          verbose: bool, no_cache: bool, as_json: bool) -> None:
+          verbose: bool, no_cache: bool, switch_notetypes: bool, as_json: bool) -> None:
     """Build one .apkg per deck and level from the YAML under SOURCE (default: cards)."""
     if _build_and_report(source, out, combined, drop_removed, quiet, verbose, no_cache,
-                         as_json) is None:
+                         as_json, switch_notetypes=switch_notetypes) is None:
         raise SystemExit(1)
 
 
 def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: bool,
                       quiet: bool, verbose: bool, no_cache: bool, as_json: bool,
-                      restorable: dict | None = None) -> object | None:
+                      restorable: dict | None = None, switch_notetypes: bool = False
+                      ) -> object | None:
     """One build with its report (errors included); its result, or None when it failed."""
     from flashcards import pipeline
     from flashcards.terminal import ProgressLine
@@ -111,7 +115,7 @@ def _build_and_report(source: Path, out: Path, combined: bool, drop_removed: boo
     try:
         result = pipeline.build(source, out, combined=combined, drop_removed=drop_removed,
                                 use_cache=not no_cache, progress=progress,
-                                restorable=restorable)
+                                restorable=restorable, switch_notetypes=switch_notetypes)
     except FlashcardsError as error:
         progress.finish()
         _print_error(error)

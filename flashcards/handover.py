@@ -45,4 +45,5 @@ def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> B
                              change.where, change.deck_name)
                     for change in plan.changes if change.status in gone)
     return BuiltDecks(tuple(cards), removed, descriptions,
-                      tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods))
+                      tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods),
+                      dict(plan.positions))

@@ -42,6 +42,15 @@ NOTETYPES = {
 _SLUG_MAX = 40
 
 
+def themed_notetype_id(project: str, kind: str) -> int:
+    """The id of a themed project's own notetype of a kind (see theme.py): derived from the
+    project's id (kept in its lock) and the kind, so two projects never share one. Its field
+    list is the kind's own (NOTETYPES), frozen the same way."""
+    digest = hashlib.sha256(f"flashcards-theme\x1f{project}\x1f{kind}".encode()).digest()
+    # Well apart from the constant ids above (all below 2**31), and below 2**53 for JavaScript.
+    return (1 << 41) + int.from_bytes(digest[:6], "big") % (1 << 48)
+
+
 def note_guid(namespace: str, card_id: str) -> str:
     """The note GUID: a function of (namespace, card id) and nothing else."""
     digest = hashlib.sha256(f"flashcards\x1f{namespace}\x1f{card_id}".encode()).digest()
@@ -63,6 +72,12 @@ def deck_id(full_name: str) -> int:
     """A deck id derived from the deck's full name (Anki matches decks by name anyway)."""
     digest = hashlib.sha256(f"flashcards-deck\x1f{full_name}".encode()).digest()
     # Stay below 2**53 so that JavaScript (AnkiDroid, add-ons) reads the id exactly.
+    return (1 << 40) + int.from_bytes(digest[:6], "big") % (1 << 52)
+
+
+def preset_id(deck: str) -> int:
+    """The id of a deck's options preset (presets.py), derived from the deck's name."""
+    digest = hashlib.sha256(f"flashcards-preset\x1f{deck}".encode()).digest()
     return (1 << 40) + int.from_bytes(digest[:6], "big") % (1 << 52)
 
 

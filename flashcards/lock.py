@@ -76,11 +76,15 @@ class Entry(NamedTuple):
     source: str = ""  # during a build: the cache key of the compiled file holding its note
     # When the key was on several lines (a union merge): every line's (digest, mod).
     others: tuple[tuple[str, int], ...] = ()
+    # When the card first came into a project that had been built before (build time; 0 for
+    # the cards of the first build and of locks older than this field): new cards arrive after
+    # the ones learners have already (see order.py).
+    added: int = 0
 
     def line_facts(self) -> tuple:
         """What its lock line says apart from the content."""
         return (self.key, self.digest, self.mod, self.label, self.deck, self.level,
-                self.file, self.removed)
+                self.file, self.removed, self.added)
 
 
 class LockError(SourceError):
@@ -318,6 +322,10 @@ def _entry(reader: _Reader, number: int, row: object, at: int, size: int) -> Ent
                           "1970, up to the year 9999); " + fix)
     card = row.get("card", "")
     removed = row.get("removed", False)
+    added = row.get("added", 0)
+    if not isinstance(added, int) or isinstance(added, bool) or not 0 <= added <= MAX_MOD:
+        raise reader.fail(number, f"added {json.dumps(added)} is not a time (whole seconds "
+                          "since 1970, up to the year 9999); " + fix)
     # Format 1 lines have no "note"; their removed cards keep a {"kind", "fields", "tags"}.
     legacy = bool(card) and "note" not in row
     note = row.get("note") if not legacy else removed if isinstance(removed, dict) else None
@@ -332,7 +340,7 @@ def _entry(reader: _Reader, number: int, row: object, at: int, size: int) -> Ent
         return reader.shared.setdefault(value, value)
 
     return Entry(key, digest, mod, common("card"), common("deck"), common("level"),
-                 common("file"), bool(removed), legacy, at, size, line=number)
+                 common("file"), bool(removed), legacy, at, size, line=number, added=added)
 
 
 def _is_note(note: object) -> bool:
@@ -378,7 +386,8 @@ def _resolve(reader: _Reader, found: list[tuple[int, Entry]]) -> Entry:
     top = [entry for _, entry in found if entry.mod == newest]
     top.sort(key=lambda entry: entry.size > 0)  # among equals, one whose content is here
     others = tuple(sorted({(entry.digest, entry.mod) for _, entry in found}))
-    return top[-1]._replace(others=others)
+    # The earliest arrival any branch recorded (0, a first build's card, comes first).
+    return top[-1]._replace(others=others, added=min(entry.added for _, entry in found))
 
 
 def _warnings(reader: _Reader) -> Iterator[SourceWarning]:
@@ -470,7 +479,7 @@ class Written:
                 # As _entry makes it from the line: not legacy, not verbatim, no source.
                 self.rows.append((entry.key, entry.digest, entry.mod, entry.label, entry.deck,
                                   entry.level, entry.file, entry.removed, False, offset,
-                                  len(line), False, number, "", ()))
+                                  len(line), False, number, "", (), entry.added))
                 self.latest = max(self.latest, entry.mod)
             offset += len(line)
             yield line
@@ -512,6 +521,8 @@ def _row(entry: Entry, note: Note | None) -> str:
         parts.append(f'"card": {_text(entry.label)}')
     parts.append(f'"hash": {_text(entry.digest)}')
     parts.append(f'"mod": {int(entry.mod)}')
+    if entry.added:
+        parts.append(f'"added": {int(entry.added)}')
     if entry.label:
         parts.append(f'"deck": {_text(entry.deck)}, "level": {_text(entry.level)}, '
                      f'"file": {_text(entry.file)}')

@@ -140,6 +140,9 @@ class Card:
     field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     guid: str = ""  # the note's GUID kept from Anki (`guid:`); "" = derived from (namespace, id)
     tts: str = ""  # language Anki reads the question aloud in (card's, else file's); "" = none
+    # New to a project built before, it still takes its place in the file's order rather than
+    # going after the cards learners have (order.py).
+    in_place: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ class DeckFile:
     description_line: int
     cards: tuple[Card, ...]
     tts: str = ""  # the file's `tts` language, for its q/a cards
+    # The deck's options preset as this file gives it (`options:`, see presets.py): the
+    # settings given, as (key, value) pairs; None when the file gives none.
+    options: tuple[tuple[str, object], ...] | None = None
+    options_line: int = 0
 
     @cached_property
     def shown(self) -> str:
@@ -241,6 +248,10 @@ class RenderedCard:
             return len(set(_CLOZE_NUMBER.findall(self.card.front)))
         return 2 if self.card.reverse else 1
 
+    @property
+    def in_place(self) -> bool:
+        return self.card.in_place
+
     def content(self) -> NoteContent:
         """What a package needs of the card."""
         return NoteContent(self.guid, self.kind, self.fields, self.tags, self.media)
@@ -249,7 +260,8 @@ class RenderedCard:
         """The card without its fields: what a build plans with (fields stay in the cache)."""
         return CardSummary(self.guid, self.label, self.kind, self.card.level, self.deck_file.deck,
                            self.deck_file.display, self.card.location.line, self.deck_file.rel,
-                           self.digest, self.cards, self.media, source, self.legacy_digest)
+                           self.digest, self.cards, self.media, source, self.legacy_digest,
+                           self.card.in_place)
 
 
 _CLOZE_NUMBER = re.compile(r"\{\{c(\d+)::")
@@ -285,6 +297,7 @@ class CardSummary(NamedTuple):
     media: tuple[Media, ...]
     source: str
     legacy_digest: str = ""
+    in_place: bool = False
 
     @property
     def id(self) -> str:
@@ -423,3 +436,4 @@ class BuiltDecks:
     descriptions: dict[str, str]  # Anki deck name -> description HTML
     description_media: tuple[Media, ...]
     notetype_mods: dict[str, int]
+    positions: dict[str, int] = field(default_factory=dict)  # new-card positions (order.py)

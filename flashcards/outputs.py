@@ -67,13 +67,14 @@ class Package:
 PARALLEL_CARDS = 3000
 
 
-def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path]
-                      ) -> bytes:
+def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path,
+                                 dict[str, int], dict[str, tuple], object]) -> bytes:
     from flashcards import apkg
 
     gc.disable()  # as in the parent: see workers.without_gc
-    decks, note_mods, notetype_mods, folder = job
-    return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods)
+    decks, note_mods, notetype_mods, folder, positions, presets, theme = job
+    return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods, positions,
+                              presets, theme)
 
 
 def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:
@@ -147,7 +148,10 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
     for output in todo:  # each job carries only its own notes' times
         items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
         jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
-                     plan.notetype_mods, cache.folder))
+                     plan.notetype_mods, cache.folder,
+                     {i.guid: plan.positions[i.guid] for i in items if i.guid in plan.positions},
+                     {d.deck: plan.presets[d.deck] for d in output.decks
+                      if d.deck in plan.presets}, plan.theme))
     parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
     with StagedWrites() as staged:
         stage_first(staged)  # first: an unwritable lock stops the build before any package
@@ -176,11 +180,17 @@ def output_signature(output: Output, plan: Plan) -> str:
     digest = hashlib.sha256(tool_fingerprint().encode())
     for kind, mod in sorted(plan.notetype_mods.items()):
         digest.update(f"\0{kind}:{mod}".encode())
+    if plan.theme is not None:
+        digest.update(f"\5{plan.theme.project}\0{plan.theme.label}\0{plan.theme.css}".encode())
     for deck in output.decks:
         digest.update(f"\1{deck.name}\0{deck.description}".encode())
+        if deck.deck in plan.presets:
+            preset, mod = plan.presets[deck.deck]
+            digest.update(f"\4{preset.signature()}\0{mod}".encode())
         for media in deck.media:
             digest.update(f"\2{media.name}".encode())
         for item in (*deck.cards, *deck.retired):
             entry = plan.entries[item.guid]
-            digest.update(f"\3{item.guid}\0{entry.digest}\0{entry.mod}".encode())
+            digest.update(f"\3{item.guid}\0{entry.digest}\0{entry.mod}\0"
+                          f"{plan.positions.get(item.guid)}".encode())
     return digest.hexdigest()

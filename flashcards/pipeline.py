@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import dataclasses
 import gc
 import hashlib
 import re
@@ -56,6 +57,7 @@ class Compiled:
     decks: tuple[DeckLevel, ...]
     warnings: tuple[SourceWarning, ...]
     files_compiled: int = 0  # how many were compiled rather than taken from a cache
+    theme_css: str | None = None  # the project's theme.css (theme.py), if it has one
 
 
 @dataclass(frozen=True)
@@ -435,12 +437,16 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
 
     errors.extend(check_across_files(deck_files, _claims_of_failed(failed)))
     descriptions = _render_descriptions(deck_files, src_root, errors)
+    from flashcards.theme import read_theme
+
+    theme_css, theme_errors = read_theme(src_root)
+    errors.extend(theme_errors)
     if errors:
         raise InvalidSources(errors)
     decks = _group([card for result in results for card in result.cards], descriptions)
     warnings = [warning for result in results for warning in result.warnings]
     warnings.sort(key=lambda w: (w.location.path, w.location.line, w.message))
-    return Compiled(tuple(deck_files), decks, tuple(warnings), len(jobs))
+    return Compiled(tuple(deck_files), decks, tuple(warnings), len(jobs), theme_css)
 
 
 def _claims_of_failed(failed: list[_Source]) -> list[IdClaim]:
@@ -489,11 +495,12 @@ def _group(rendered: list[RenderedCard],
 
 def build(src: Path, out: Path, *, combined: bool = False, drop_removed: bool = False,
           write: bool = True, use_cache: bool = True, progress: Progress = no_progress,
-          restorable: dict | None = None) -> BuildResult:
+          restorable: dict | None = None, switch_notetypes: bool = False) -> BuildResult:
     """See _build; runs without the cycle collector."""
     with without_gc():
         return _build(src, out, combined=combined, drop_removed=drop_removed, write=write,
-                      use_cache=use_cache, progress=progress, restorable=restorable)
+                      use_cache=use_cache, progress=progress, restorable=restorable,
+                      switch_notetypes=switch_notetypes)
 
 
 def build_for_push(src: Path, out: Path, *, write: bool = True, drop_removed: bool = False,
@@ -517,7 +524,8 @@ def build_for_push(src: Path, out: Path, *, write: bool = True, drop_removed: bo
 
 def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: bool,
            use_cache: bool, progress: Progress, restorable: dict | None = None,
-           collect: Callable[[object, BuildCache, dict], None] | None = None) -> BuildResult:
+           collect: Callable[[object, BuildCache, dict], None] | None = None,
+           switch_notetypes: bool = False) -> BuildResult:
     """Check the project SOURCE belongs to, compare with its lock, then write one .apkg per
     deck level into out (only the deck levels SOURCE's files are in) and the lock, together.
 
@@ -526,7 +534,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     nothing at all changed (same sources, lock, options, tool and packages) the result of the
     last build's own "what would a rebuild say" is reused without compiling anything.
     With `collect` (push), the plan, the cache holding every card's HTML and the previous lock
-    entries are handed to it.
+    entries are handed to it. `switch_notetypes` lets a theme come or go (see theme.py).
     """
     from flashcards import changes, lock, templates
 
@@ -554,6 +562,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             raise FlashcardsError(f"{src}: no deck files (*.yaml, *.yml) found")
         options = "\0".join(map(str, (project.root.resolve(), out.resolve(), combined,
                                       drop_removed, sorted(selected), sorted(restorable or ()),
+                                      switch_notetypes, _theme_digest(project.root),
                                       *(hashlib.sha256(side).hexdigest() for side in sides))))
         lock_digest = lock.digest_of(lock_file)
         if kept and not errors and collect is None:
@@ -597,16 +606,27 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         # Q/A and cloze always; a later notetype once a card uses it, and from then on (its
         # lock entry keeps its mod, and removed cards of it still need it in packages).
         used = {card.kind for deck in compiled.decks for card in deck.cards}
-        signatures = {kind: templates.notetype_signature(kind) for kind in changes.KINDS
-                      if kind in changes.ALWAYS_KINDS or kind in used
-                      or f"notetype:{kind}" in previous}
-        plan = changes.plan_build(compiled.decks, previous, now, signatures, removed_note,
-                                  drop_removed=drop_removed, restorable=restorable)
-        if collect is not None:
-            collect(plan, cache, previous)
         project_id = (previous_lock.project if previous_lock is not None
                       and previous_lock.project else lock.new_project_id(
                           deck_file.namespace for deck_file in compiled.deck_files))
+        from flashcards import presets as deck_options
+        from flashcards import theme as themes
+
+        theme = themes.project_theme(compiled.theme_css, project_id, compiled.deck_files,
+                                     previous, project.root, lock_file, switch_notetypes)
+        presets = deck_options.deck_presets(compiled.deck_files)
+        signatures = {kind: templates.notetype_signature(kind, theme) for kind in changes.KINDS
+                      if kind in changes.ALWAYS_KINDS or kind in used
+                      or f"notetype:{kind}" in previous}
+        plan = changes.plan_build(compiled.decks, previous, now, signatures, removed_note,
+                                  drop_removed=drop_removed, restorable=restorable,
+                                  stamps={**deck_options.stamps(presets), **themes.stamps(theme)},
+                                  renew=themes.switches(compiled.theme_css, previous))
+        plan = dataclasses.replace(plan, presets={
+            deck: (preset, plan.entries[f"preset:{deck}"].mod) for deck, preset in presets.items()},
+            theme=theme)
+        if collect is not None:
+            collect(plan, cache, previous)
         lock_changed = (previous_lock is None or previous_lock.legacy or previous_lock.merged
                         or not previous_lock.project or _lines_change(plan.entries, previous))
         chosen = _chosen_decks(plan, project, selected)
@@ -743,6 +763,16 @@ def _state_key(options: str, sources: list[_Source], lock_digest: str | None) ->
         digest.update(f"\0{source.display}\0{source.key}".encode())
     digest.update(f"\0lock\0{lock_digest or '(none)'}".encode())
     return digest.hexdigest()
+
+
+def _theme_digest(root: Path) -> str:
+    """A digest of the project's theme.css as it is now (a build's outcome depends on it)."""
+    from flashcards.theme import theme_path
+
+    try:
+        return hashlib.sha256(theme_path(root).read_bytes()).hexdigest()
+    except OSError as exc:
+        return type(exc).__name__
 
 
 def _file_stem(deck: str) -> str:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 from functools import cache
+from typing import TYPE_CHECKING
 
 from flashcards import ids
+
+if TYPE_CHECKING:
+    from flashcards.theme import Theme
 
 _SOURCE = '<div class="source">source: {{Source}}</div>'
 _HINT = '{{#Hint}}<div class="hint">{{hint:Hint}}</div>{{/Hint}}'
@@ -136,9 +140,13 @@ def card_css() -> str:
     return _BASE_CSS + highlight_css()
 
 
-def notetype_css(kind: str) -> str:
-    """The CSS of a notetype ("basic", "cloze" or "typed")."""
-    return card_css() + _TYPED_CSS if kind == "typed" else card_css()
+def notetype_css(kind: str, theme_css: str | None = None) -> str:
+    """The CSS of a notetype ("basic", "cloze" or "typed"); a project's theme (theme.py) comes
+    after ours, so that its rules win."""
+    css = card_css() + _TYPED_CSS if kind == "typed" else card_css()
+    if theme_css is None:
+        return css
+    return f"{css}\n/* the project's theme.css */\n{theme_css}"
 
 
 def notetype_parts(kind: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
@@ -150,7 +158,12 @@ def notetype_parts(kind: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ..
     return ids.BASIC_FIELDS, BASIC_TEMPLATES
 
 
-def notetype_signature(kind: str) -> str:
-    """Everything that defines a notetype, as text: a change means its mod must move forward."""
+def notetype_signature(kind: str, theme: Theme | None = None) -> str:
+    """Everything that defines a notetype, as text: a change means its mod must move forward.
+
+    With a theme, the project's own notetype of that kind (its id, name and CSS)."""
     fields, tmpls = notetype_parts(kind)
-    return json.dumps([kind, fields, tmpls, notetype_css(kind)], sort_keys=True)
+    if theme is None:
+        return json.dumps([kind, fields, tmpls, notetype_css(kind)], sort_keys=True)
+    return json.dumps([kind, fields, tmpls, notetype_css(kind, theme.css),
+                       theme.notetype_id(kind), theme.notetype_name(kind)], sort_keys=True)

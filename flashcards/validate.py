@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -14,10 +14,11 @@ from flashcards import ids
 from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
 from flashcards.model import LEVELS, Card, DeckFile, Level, Location, SourceWarning, printable
+from flashcards.presets import OPTION_KEYS
 
-FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "description", "cards")
+FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "options", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
-             "reverse", "type", "tts", "guid")
+             "reverse", "type", "tts", "in_place", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
@@ -183,6 +184,7 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
     tts = _language(check, root, "the deck file")
+    options = _options(check, root)
     description = check.text(root, "description", "the deck file") or ""
     cards = _validate_cards(check, root, level, namespace, "cards" in meant, tts)
     _check_level_subdeck(check, root, deck, level, cards)
@@ -200,6 +202,7 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         description=description,
         description_line=getattr(root.items.get("description"), "line", root.line),
         cards=tuple(cards), tts=tts,
+        options=options, options_line=root.key_lines.get("options", 0),
     )
     return deck_file, check.errors, check.warnings
 
@@ -295,6 +298,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     level = check.level(item, file_level, name)
     reverse = _flag(check, item, "reverse", name)
     typed = _flag(check, item, "type", name)
+    in_place = _flag(check, item, "in_place", name)
     tts = _language(check, item, name)
     question, answer = values["q"], values["a"]
     # Where each field's text starts, so that render errors can point into it.
@@ -355,7 +359,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     return Card(
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
-        field_lines=lines, guid=guid, tts=tts,
+        field_lines=lines, guid=guid, tts=tts, in_place=in_place,
     )
 
 
@@ -385,6 +389,74 @@ def _language(check: _Checker, item: Mapping, name: str) -> str:
                     "ja_JP (language, underscore, country)")
         return ""
     return value
+
+
+def _options(check: _Checker, root: Mapping) -> tuple[tuple[str, object], ...] | None:
+    """The deck options a file gives (`options:`), or None."""
+    node = root.items.get("options")
+    if node is None or (isinstance(node, Scalar) and node.is_null):
+        return None
+    if not isinstance(node, Mapping):
+        check.error(root.key_lines["options"], "the deck file: 'options' must be a mapping, "
+                    "e.g. options: {new_per_day: 10}")
+        return None
+    return tuple(_read_options(node, check.error).items())
+
+
+# What a deck file's `options:` may hold (see presets.py for their meaning).
+_COUNT_MAX = 9999
+_DAYS_MAX = 36500
+_STEP = re.compile(r"(\d+(?:\.\d+)?)\s*(s|m|h|d)")
+_MINUTES = {"s": 1 / 60, "m": 1.0, "h": 60.0, "d": 1440.0}
+
+
+def _read_options(mapping: Mapping, error: Callable[[int, str], None]) -> dict[str, object]:
+    """The settings a deck file's `options:` mapping gives (problems go to error(line, text))."""
+    found: dict[str, object] = {}
+    for key, node in mapping.items.items():
+        line = mapping.key_lines[key]
+        if key not in OPTION_KEYS:
+            error(line, f"options: unknown key '{key}' (allowed: {', '.join(OPTION_KEYS)})")
+            continue
+        if key.endswith("_steps"):
+            steps = _steps(node, key, line, error)
+            if steps is not None:
+                found[key] = steps
+            continue
+        limit = _DAYS_MAX if key.endswith("interval") else _COUNT_MAX
+        low = 1 if key.endswith("interval") else 0
+        number = _whole(node)
+        if number is None or not low <= number <= limit:
+            what = "days" if key.endswith("interval") else "cards"
+            error(line, f"options: '{key}' must be a whole number of {what} from {low} to "
+                  f"{limit}")
+            continue
+        found[key] = number
+    return found
+
+
+def _whole(node: object) -> int | None:
+    if isinstance(node, Scalar) and not node.style and re.fullmatch(r"\d{1,6}", node.text):
+        return int(node.text)
+    return None
+
+
+def _steps(node: object, key: str, line: int, error: Callable[[int, str], None]
+           ) -> tuple[float, ...] | None:
+    items = node.items if isinstance(node, Sequence) else None
+    steps = []
+    for item in items or ():
+        match = _STEP.fullmatch(item.text.strip()) if isinstance(item, Scalar) else None
+        minutes = float(match[1]) * _MINUTES[match[2]] if match else 0.0
+        if match is None or not 0 < minutes <= _DAYS_MAX * 1440:
+            break
+        steps.append(round(minutes, 4))
+    else:
+        if items:
+            return tuple(steps)
+    error(line, f"options: '{key}' must be a list of times such as [1m, 10m, 1h, 1d] "
+          "(s, m, h or d after a number)")
+    return None
 
 
 def _flag(check: _Checker, item: Mapping, key: str, name: str) -> bool:
@@ -427,7 +499,8 @@ def claims_in(source: SourceFile) -> list[IdClaim]:
 
 def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = ()
                        ) -> list[SourceError]:
-    """Problems that only show between files: duplicate ids, clashing descriptions, file names.
+    """Problems that only show between files: duplicate ids, clashing descriptions or options,
+    file names.
 
     `failed` holds the ids of files that have errors of their own, so that an id they share
     with another file is reported now rather than after those errors are fixed.
@@ -435,6 +508,7 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
     errors: list[SourceError] = []
     first_use: dict[tuple[str, str], Card | IdClaim] = {}
     descriptions: dict[str, DeckFile] = {}
+    options: dict[str, DeckFile] = {}
     stems: dict[str, str] = {}  # package name of a deck with levels (before -basic...) -> deck
     flat: dict[str, DeckFile] = {}  # package name of a deck's cards with level none -> file
     errors.extend(_guids_used_twice(deck_files))
@@ -454,6 +528,13 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
                     Location(deck_file.display, deck_file.description_line),
                     f"deck '{deck_file.deck}' already has a description at "
                     f"{owner.display}:{owner.description_line}; keep it in one file"))
+        if deck_file.options is not None:
+            giver = options.setdefault(deck_file.deck, deck_file)
+            if giver is not deck_file and dict(giver.options or ()) != dict(deck_file.options):
+                errors.append(SourceError(
+                    Location(deck_file.display, deck_file.options_line),
+                    f"deck '{deck_file.deck}' already has options at "
+                    f"{giver.display}:{giver.options_line}; keep them in one file"))
         levels = {card.level for card in deck_file.cards} or {deck_file.level}
         stem = ids.slugify(deck_file.deck, limit=80) or "deck"
         if levels != {Level.NONE}:

@@ -248,10 +248,11 @@ def test_a_damaged_lock_is_read_or_refused_never_a_crash(tmp_path_factory, data)
        level=st.sampled_from(["basic", "advanced"]), file=st.sampled_from(["x.yaml", "y.yaml"]),
        removed=st.booleans(), legacy=st.booleans(), size=st.sampled_from([0, 80]),
        others=st.sampled_from([(), (("d0", 1_700_000_000), ("d1", 1_700_000_005))]),
-       exists=st.booleans(), now=st.integers(1_600_000_000, 1_800_000_000))
+       exists=st.booleans(), now=st.integers(1_600_000_000, 1_800_000_000),
+       added=st.sampled_from([0, 1_650_000_000]), renew=st.booleans())
 def test_the_quick_path_for_an_unchanged_note_gives_what_the_rule_gives(
         digest, old_digest, label, deck, level, file, removed, legacy, size, others, exists,
-        now):
+        now, added, renew):
     from types import SimpleNamespace
 
     from flashcards import changes
@@ -261,6 +262,7 @@ def test_the_quick_path_for_an_unchanged_note_gives_what_the_rule_gives(
                            label="ns/a", file="x.yaml", source="cache-key")
     deck_level = SimpleNamespace(deck="Deck", level=Level.BASIC)
     old = (Entry("g", old_digest, 1_700_000_003, label, deck, level, file, removed, legacy,
-                 at=40, size=size, line=3, others=others) if exists else None)
-    assert (changes._current_entry(card, deck_level, old, now)
-            == changes._entry_by_rule(card, deck_level, old, now))
+                 at=40, size=size, line=3, others=others, added=added) if exists else None)
+    arrival = now - 10
+    assert (changes._current_entry(card, deck_level, old, now, arrival, renew)
+            == changes._entry_by_rule(card, deck_level, old, now, arrival, renew))

@@ -187,6 +187,32 @@ def _pin(files: dict[str, str]) -> Callable[[Path], str]:
     return run
 
 
+def _themed(css: str | bytes) -> Callable[[Path], str]:
+    """`check` on a one-card deck with this theme.css."""
+    return check({"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD, "theme.css": css})
+
+
+def _theme_folder(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+    (root / "cards" / "theme.css").mkdir()
+    return _cli(root, "check", "cards")
+
+
+def _theme_added(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+    _cli(root, "build")
+    _write(root, {"theme.css": ".card {}\n"})
+    return _cli(root, "build")
+
+
+def _theme_removed(root: Path) -> str:
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD,
+                  "theme.css": ".card {}\n"})
+    _cli(root, "build")
+    (root / "cards" / "theme.css").unlink()
+    return _cli(root, "build")
+
+
 def _empty_folder(root: Path) -> str:
     (root / "cards").mkdir()
     return _cli(root, "check", "cards")
@@ -743,7 +769,7 @@ CATALOGUE = [
          deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
-         "answer, cloze, extra, hint, tags, level, reverse, type, tts, guid)"),
+         "answer, cloze, extra, hint, tags, level, reverse, type, tts, in_place, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
@@ -870,6 +896,90 @@ CATALOGUE = [
                 "b.yaml": "deck: D\nnamespace: e\ndescription: two\ncards:\n" + CARD}),
          "cards/b.yaml:3: deck 'D' already has a description at cards/a.yaml:3; "
          "keep it in one file"),
+    case("deck '{}' already has options at {}:{}; keep them in one file",
+         check({"a.yaml": "deck: D\nnamespace: d\noptions: {new_per_day: 5}\ncards:\n" + CARD,
+                "b.yaml": "deck: D\nnamespace: e\noptions: {new_per_day: 6}\ncards:\n" + CARD}),
+         "cards/b.yaml:3: deck 'D' already has options at cards/a.yaml:3; keep them in one file"),
+    case("the deck file: 'options' must be a mapping, e.g. options: {new_per_day: 10}",
+         deck(CARD, head="deck: D\nnamespace: d\noptions: 10\n"),
+         "cards/deck.yaml:3: the deck file: 'options' must be a mapping, e.g. "
+         "options: {new_per_day: 10}"),
+    case("options: unknown key '{}' (allowed: {})",
+         deck(CARD, head="deck: D\nnamespace: d\noptions:\n  new_cards: 5\n"),
+         "cards/deck.yaml:4: options: unknown key 'new_cards' (allowed: new_per_day, "
+         "reviews_per_day, learning_steps, relearning_steps, graduating_interval, "
+         "easy_interval, maximum_interval)"),
+    case("options: '{}' must be a whole number of {} from {} to {}",
+         deck(CARD, head="deck: D\nnamespace: d\noptions:\n  new_per_day: lots\n"
+              "  maximum_interval: 0\n"),
+         "cards/deck.yaml:4: options: 'new_per_day' must be a whole number of cards from 0 "
+         "to 9999",
+         "cards/deck.yaml:5: options: 'maximum_interval' must be a whole number of days from 1 "
+         "to 36500"),
+    case("options: '{}' must be a list of times such as [1m, 10m, 1h, 1d] (s, m, h or d after "
+         "a number)",
+         deck(CARD, head="deck: D\nnamespace: d\noptions: {learning_steps: [1m, soon]}\n"),
+         "cards/deck.yaml:3: options: 'learning_steps' must be a list of times such as [1m, "
+         "10m, 1h, 1d] (s, m, h or d after a number)"),
+    # themes (theme.css)
+    case("cannot read the theme: {}", _theme_folder,
+         "cards/theme.css:1: cannot read the theme: Is a directory"),
+    case("the theme is not UTF-8 text; save it as UTF-8",
+         _themed(b".card {}\n/* \xff */\n"),
+         "cards/theme.css:2: the theme is not UTF-8 text; save it as UTF-8"),
+    case("this comment is never closed; end it with */",
+         _themed(".card {}\n/* open\n"),
+         "cards/theme.css:2:1: this comment is never closed; end it with */"),
+    case("this string is never closed; end it with {} on the same line",
+         _themed(".card::after { content: 'x; }\n"),
+         "cards/theme.css:1:25: this string is never closed; end it with ' on the same line"),
+    case("'}' without a '{' before it",
+         _themed(".card {}\n}\n"),
+         "cards/theme.css:2:1: '}' without a '{' before it"),
+    case("this '{' is never closed; add a '}'",
+         _themed(".card {\n"),
+         "cards/theme.css:1:7: this '{' is never closed; add a '}'"),
+    case("@import is not allowed: cards must work offline and a theme is one file; paste the "
+         "rules in",
+         _themed("@import 'other.css';\n"),
+         "cards/theme.css:1:1: @import is not allowed: cards must work offline and a theme is "
+         "one file; paste the rules in"),
+    case("'</' is not allowed in a theme: Anki puts the CSS inside a <style> element, which it "
+         "would end",
+         _themed("</style>\n"),
+         "cards/theme.css:1:1: '</' is not allowed in a theme: Anki puts the CSS inside a "
+         "<style> element, which it would end"),
+    case("url() may only hold a data: URL (cards work offline, and a theme cannot bring files)",
+         _themed(".card { background: url(https://x.org/a.png); }\n"),
+         "cards/theme.css:1:21: url() may only hold a data: URL (cards work offline, and a "
+         "theme cannot bring files)"),
+    case("this project's cards were built before without a theme, so learners have them on "
+         "flashcards' shared notetypes; Anki does not move notes to another notetype in an "
+         "import (they would stop updating). Remove theme.css, or build once with "
+         "--switch-notetypes and tell learners to import with 'Merge note types' ticked "
+         "(their next sync is then a one-way full sync)", _theme_added,
+         "cards/theme.css:1: this project's cards were built before without a theme, so "
+         "learners have them on flashcards' shared notetypes; Anki does not move notes to "
+         "another notetype in an import (they would stop updating). Remove theme.css, or build "
+         "once with --switch-notetypes and tell learners to import with 'Merge note types' "
+         "ticked (their next sync is then a one-way full sync)"),
+    case("this project's cards were built with a theme, and {} is gone: learners have them on "
+         "the project's own notetypes, and Anki does not move notes to another notetype in an "
+         "import. Put {} back (an empty one gives flashcards' look), or build once with "
+         "--switch-notetypes and tell learners to import with 'Merge note types' ticked (their "
+         "next sync is then a one-way full sync)", _theme_removed,
+         "cards/flashcards.lock:4: this project's cards were built with a theme, and theme.css "
+         "is gone: learners have them on the project's own notetypes, and Anki does not move "
+         "notes to another notetype in an import. Put theme.css back (an empty one gives "
+         "flashcards' look), or build once with --switch-notetypes and tell learners to import "
+         "with 'Merge note types' ticked (their next sync is then a one-way full sync)"),
+    case("{}: push does not handle themes yet (a theme gives the project notetypes of its "
+         "own); build and import the packages in Anki instead. Nothing was changed",
+         _push({"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD,
+                "theme.css": ".card {}\n"}),
+         "cards/theme.css: push does not handle themes yet (a theme gives the project "
+         "notetypes of its own); build and import the packages in Anki instead. Nothing was "
+         "changed"),
     case("deck '{}' and deck '{}' would both be written as {}-*.apkg; rename one",
          check({"a.yaml": "deck: Deep Learning\nnamespace: d\ncards:\n" + CARD,
                 "b.yaml": "deck: deep-learning\nnamespace: e\ncards:\n" + CARD}),
@@ -1106,6 +1216,11 @@ CATALOGUE = [
                                            '"mod": 99999999999999999999, "deck"')),
          "cards/flashcards.lock:4: mod 99999999999999999999 is not a time (whole seconds since "
          "1970, up to the year 9999); " + _FIX),
+    case("added {} is not a time (whole seconds since 1970, up to the year 9999); " + _FIX_T,
+         _damaged_lock(lambda t: t.replace('"mod": 1700000000, "deck"',
+                                           '"mod": 1700000000, "added": -5, "deck"')),
+         "cards/flashcards.lock:4: added -5 is not a time (whole seconds since 1970, up to the "
+         "year 9999); " + _FIX),
     case("this lock entry's note is damaged; " + _FIX_T,
          _damaged_lock(lambda t: t.replace('"a", ""], []]}', '"a", ""], [}')),
          "cards/flashcards.lock:4: this lock entry's note is damaged; " + _FIX),

@@ -137,7 +137,8 @@ def _add_new(col: object, plan: PushPlan, built: BuiltDecks, packages: dict[str,
         mods = {card.guid: now for cards in groups.values() for card in cards}
         with tempfile.TemporaryDirectory(prefix="flashcards-push-") as folder:
             path = Path(folder) / "new.apkg"
-            path.write_bytes(apkg.package_bytes(decks, mods, built.notetype_mods))
+            path.write_bytes(apkg.package_bytes(decks, mods, built.notetype_mods,
+                                                built.positions))
             added += import_package(path)
     if added != len(plan.new):
         raise FlashcardsError(f"Anki's importer added {added} of {len(plan.new)} new "

@@ -1,0 +1,117 @@
+"""Themes, presets and new-card order on a desktop and a phone syncing through Anki's own sync
+server: importing them, and importing a changed theme, keeps every sync a normal one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("anki")
+
+from flashcards import ids  # noqa: E402
+from flashcards.cli import main  # noqa: E402
+from tests.anki_sync import new_device, start_server, stop_server  # noqa: E402
+from tests.test_presets import import_with  # noqa: E402
+
+DECK = """\
+deck: Synced
+namespace: synced
+options: {new_per_day: 7}
+cards:
+  - {id: one, q: first, a: x}
+  - {id: two, cloze: "the {{c1::second}}"}
+  - {id: three, level: advanced, q: third, a: x}
+"""
+NORMAL = {"NORMAL_SYNC", "NO_CHANGES"}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    running = start_server(tmp_path_factory.mktemp("syncserver"))
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
+def _build(runner, src: Path, monkeypatch, when: int) -> list[Path]:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(when))
+    result = runner.invoke(main, ["build", str(src), "-o", str(src.parent / "build")])
+    assert result.exit_code == 0, result.output
+    return sorted((src.parent / "build").glob("*.apkg"))
+
+
+def _css(col: object) -> dict[int, str]:
+    return {note.mid: note.note_type()["css"]
+            for note in (col.get_note(nid) for nid in col.find_notes(""))}
+
+
+def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syncs(
+        runner, tmp_path, monkeypatch, server):
+    user = server.user()
+    desktop = new_device(tmp_path / "desktop" / "collection.anki2", server, user)
+    phone = new_device(tmp_path / "phone" / "collection.anki2", server, user)
+    col = desktop.open()
+    try:  # a collection in use: one note of the learner's own
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "my own question", "my own answer"
+        col.add_note(note, col.decks.id("Default"))
+    finally:
+        col.close()
+    assert desktop.sync() == "FIRST_FULL_UPLOAD"
+    assert phone.sync().startswith("FIRST_FULL")
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "deck.yaml").write_text(DECK, encoding="utf-8")
+    (src / "theme.css").write_text(".card { color: #123456; }\n", encoding="utf-8")
+    packages = _build(runner, src, monkeypatch, 1_700_000_000)
+    col = desktop.open()
+    try:
+        for path in packages:
+            import_with(col, path, presets=True)
+    finally:
+        col.close()
+    assert desktop.sync() in NORMAL
+    assert phone.sync() in NORMAL
+    col = phone.open()
+    try:
+        css = _css(col)
+        ours = {mid: text for mid, text in css.items() if "#123456" in text}
+        assert len(ours) == 2 and len(css) == 3  # the learner's own Basic note keeps its look
+        config = col.decks.config_dict_for_deck_id(col.decks.id_for_name("Synced::Basic"))
+        assert (config["id"], config["new"]["perDay"]) == (ids.preset_id("Synced"), 7)
+        from anki.scheduler.v3 import CardAnswer
+
+        col.decks.select(col.decks.id_for_name("Synced"))
+        card = col.sched.getCard()
+        assert card.note()["Id"] == "one"  # position order: basic before advanced
+        states = col._backend.get_scheduling_states(card.id)
+        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
+                                                     rating=CardAnswer.GOOD))
+    finally:
+        col.close()
+    assert phone.sync() in NORMAL
+    # The author changes the theme; the desktop imports the rebuilt packages.
+    (src / "theme.css").write_text(".card { color: #654321; }\n", encoding="utf-8")
+    packages = _build(runner, src, monkeypatch, 1_700_000_100)
+    assert desktop.sync() in NORMAL  # the phone's review
+    col = desktop.open()
+    try:
+        for path in packages:
+            log = import_with(col, path, presets=True)
+            assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+    finally:
+        col.close()
+    assert desktop.sync() in NORMAL
+    assert phone.sync() in NORMAL
+    col = phone.open()
+    try:
+        themed = [text for text in _css(col).values() if "theme.css" in text]
+        assert len(themed) == 2
+        assert all("#654321" in text and "#123456" not in text for text in themed)
+        assert col.db.scalar("select count() from revlog") == 1
+    finally:
+        col.close()
+    later = desktop.syncs[1:] + phone.syncs[1:]
+    assert len(later) == 6 and set(later) <= NORMAL
