@@ -10,8 +10,10 @@ nested lists, fenced code in Python, JavaScript, SQL, Bash and Java (with the `<
 that code is full of), tables, math in `$...$`, `\\(...\\)` and display form, images, a little
 inline HTML (`<kbd>`, `<sub>`), clozes and reversed cards. Then, for the same number of cards as
 the synthetic deck of bench/synth.py, it times a cold build of each (no lock, no cache) and
-prints the cost per card and the ratio real / synthetic. It also times the edit loop on one
-file of 1,000 real cards: change one card's answer, rebuild (the cache and lock warm).
+prints the cost per card and the ratio real / synthetic. It also times ankdown (the peer,
+installed into a throwaway virtual environment; --no-peer skips it) on the same real cards,
+and the edit loop on one file of 1,000 real cards: change one card's answer, rebuild (the
+cache and lock warm).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from run import measure_ankdown  # noqa: E402
 from synth import _png, write_project  # noqa: E402
 
 WORDS = ("model", "training", "gradient", "feature", "sample", "error", "validation", "loss",
@@ -67,13 +70,14 @@ def _prose(number: int, words: int) -> str:
     return " ".join(sentences)
 
 
-def real_card(number: int, image: str | None) -> tuple[str, str]:
-    """(kind, YAML of one card) for card `number`: the mix of a real study deck."""
+def real_parts(number: int, image: str | None) -> tuple[str, str, str]:
+    """(kind, front, back) of card `number` in Markdown: the mix of a real study deck (the
+    front of a cloze is its cloze text, its back empty)."""
     shape = number % 10
     if shape in (3, 8):  # 20% cloze, with math in half of them
         text = (f"{_prose(number, 20)} The {{{{c1::{WORDS[number % len(WORDS)]}}}}} term "
                 f"scales as {{{{c2::\\(O(n \\log n)\\)}}}} for n = {number}.")
-        return "cloze", f"  - id: r{number}\n    cloze: |\n      {text}\n"
+        return "cloze", text, ""
     lines = [_prose(number, 30 + number % 40), ""]
     if shape in (0, 5):  # 20% fenced code
         language = list(CODE)[number % len(CODE)]
@@ -94,17 +98,46 @@ def real_card(number: int, image: str | None) -> tuple[str, str]:
     if image:
         lines += [f"![diagram {number}]({image})", ""]
     lines.append(_prose(number + 5, 15))
-    body = "".join(f"      {line}\n" if line else "\n" for line in lines)
-    reverse = "    reverse: true\n" if shape == 7 else ""
     question = f"How would you explain {WORDS[number % len(WORDS)]} in case {number}?"
-    return ("reverse" if reverse else "basic"), (f"  - id: r{number}\n    q: \"{question}\"\n"
-                                                f"    a: |\n{body}{reverse}")
+    return ("reverse" if shape == 7 else "basic"), question, "\n".join(lines)
 
 
-def write_real_project(root: Path, files: int, per_file: int) -> Path:
+def real_card(number: int, image: str | None) -> tuple[str, str]:
+    """(kind, YAML of one card) for card `number`."""
+    kind, front, back = real_parts(number, image)
+    if kind == "cloze":
+        return kind, f"  - id: r{number}\n    cloze: |\n      {front}\n"
+    body = "".join(f"      {line}\n" if line else "\n" for line in back.split("\n"))
+    reverse = "    reverse: true\n" if kind == "reverse" else ""
+    return kind, f"  - id: r{number}\n    q: \"{front}\"\n    a: |\n{body}{reverse}"
+
+
+def ankdown_real(numbers: range, images: dict[int, str]) -> str:
+    """The same cards in ankdown's format (fields split by '%', cards by '---'); ankdown
+    has no clozes, so a cloze is a card with its text on both sides."""
+    parts = []
+    for number in numbers:
+        kind, front, back = real_parts(number, images.get(number))
+        parts.append(f"{front}\n\n%\n\n{back or front}\n\n%\n\nreal\n")
+    return "\n---\n\n".join(parts)
+
+
+def write_real_project(root: Path, files: int, per_file: int, peer: bool = False) -> Path:
+    """The real-looking cards in `files` deck files under root/cards (and with peer=True,
+    the same cards for ankdown under root/ankdown/Synthetic, as bench/run.py runs it)."""
     cards_dir = root / "cards"
     cards_dir.mkdir(parents=True, exist_ok=True)
+    theirs = root / "ankdown" / "Synthetic"
+    if peer:
+        theirs.mkdir(parents=True, exist_ok=True)
     for f in range(files):
+        numbers = range(f * per_file, (f + 1) * per_file)
+        if peer:
+            images = {n: f"img{n // 50}.png" for n in numbers if n % 50 == 25}
+            (theirs / f"topic{f:03d}.md").write_text(ankdown_real(numbers, images),
+                                                     encoding="utf-8")
+            for number, name in images.items():
+                (theirs / name).write_bytes(_png(number))
         parts = [f"deck: Real {f % 3}\n", f"namespace: real{f:03d}\n",
                  f"level: {('basic', 'intermediate', 'advanced')[f % 3]}\n", "cards:\n"]
         for i in range(per_file):
@@ -135,6 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cards", type=int, default=5000)
+    parser.add_argument("--no-peer", action="store_true", help="skip ankdown")
     args = parser.parse_args()
     files = 20
     per_file = max(1, args.cards // files)
@@ -142,12 +176,13 @@ def main() -> None:
         root = Path(temporary)
         synthetic, real, edit = root / "synthetic", root / "real", root / "edit"
         write_project(synthetic, files, per_file)
-        write_real_project(real, files, per_file)
+        write_real_project(real, files, per_file, peer=not args.no_peer)
         write_real_project(edit, 1, 1000)
         cold = {"synthetic": [], "real": []}
         for _ in range(args.runs):  # interleaved: noise hits both alike
             cold["synthetic"].append(_cold(synthetic, root / "cache-s"))
             cold["real"].append(_cold(real, root / "cache-r"))
+        peer = None if args.no_peer else measure_ankdown(real, args.runs)
         _cold(edit, root / "cache-e")
         deck = edit / "cards" / "topic000.yaml"
         text = deck.read_text(encoding="utf-8")
@@ -165,6 +200,12 @@ def main() -> None:
         per_card = statistics.median(runs) / cards * 1000
         print(f"  {name:<10} {statistics.median(runs):7.3f} s   {per_card:.3f} ms per card   "
               f"{per_card / base:5.2f} x synthetic   ({', '.join(f'{t:.2f}' for t in runs)})")
+    if peer is not None and "seconds" in peer:
+        ours = statistics.median(cold["real"])
+        print(f"  ankdown on the same real cards: {peer['seconds']:.3f} s; flashcards / ankdown "
+              f"{ours / peer['seconds']:.2f}")
+    elif peer is not None:
+        print(f"  ankdown could not be installed: {peer['error']}")
     print(f"edit loop, one card changed in a file of 1,000 real cards: "
           f"{statistics.median(loop) * 1000:.0f} ms median ({', '.join(f'{t:.2f}' for t in loop)})")
 
