@@ -153,23 +153,29 @@ def parse_yaml(text: str, display: str) -> tuple[Node | None, list[SourceError]]
     return (None if converter.errors else root), converter.errors
 
 
-def parse_card(text: str, display: str, line: int, index: int) -> Node | None:
-    """One card's text cut from a deck file (chunks.Piece: a one-item block list), parsed as
-    the whole file would parse it: lines and offsets are the file's. None when that cannot be
-    promised (any error, or a YAML alias, which could reach into another card): the caller
-    then parses the whole file."""
+def parse_cards(text: str, display: str, line: int, index: int, count: int
+                ) -> list[Node] | None:
+    """`count` consecutive cards' text cut from a deck file (chunks.Piece: a block list),
+    parsed as the whole file would parse them: lines and offsets are the file's. None when
+    that cannot be promised (any error, or a YAML alias, which could reach into another
+    card): the caller then parses the whole file."""
     try:
         top = yaml.compose(text, Loader=_Loader)
     except (yaml.YAMLError, yaml.reader.ReaderError):
         return None
-    if not isinstance(top, yaml.SequenceNode) or len(top.value) != 1:
+    if not isinstance(top, yaml.SequenceNode) or len(top.value) != count:
         return None
+    nodes = []
+    # One converter for them all: a node reached twice (an alias, within a card or from one
+    # card to another) shows as more visits than nodes.
     converter = _Converter(display, anchors="&" in text, text=text)
-    # A card sits two levels down in its file (the file's mapping, then its card list).
-    node = converter.convert(top.value[0], depth=2)
-    if node is None or converter.errors or converter.visits > len(converter.seen):
-        return None
-    return _shifted(node, line - 1, index)
+    for item in top.value:
+        # A card sits two levels down in its file (the file's mapping, then its card list).
+        node = converter.convert(item, depth=2)
+        if node is None or converter.errors or converter.visits > len(converter.seen):
+            return None
+        nodes.append(_shifted(node, line - 1, index) if line > 1 or index else node)
+    return nodes
 
 
 def _shifted(node: Node, lines: int, chars: int) -> Node:

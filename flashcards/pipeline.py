@@ -10,7 +10,7 @@ import hashlib
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -119,9 +119,12 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         with contextlib.suppress(UnicodeDecodeError):
             text = data.decode("utf-8")
             text_cut = cut(text)
-    earlier_cards = reuse.get(PIECES) if reuse and text_cut is not None else None
-    checked = (_validate_pieces(path, display, text, text_cut, earlier_cards, src_root)
-               if earlier_cards else None)
+    # A file that can be cut is parsed a batch of cards at a time (never its whole YAML tree
+    # at once), and after an edit only its changed cards are.
+    checked = None
+    if text_cut is not None:
+        earlier_cards = (reuse or {}).get(PIECES) or (text_cut.head, {})
+        checked = _validate_pieces(path, display, text, text_cut, earlier_cards, src_root)
     if checked is not None:
         deck_file, warnings = checked
         errors = []
@@ -187,8 +190,8 @@ def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
     None whenever the result might differ from validating the whole file (another head, a
     card that needs the whole file to parse, any error): then the whole file is parsed, which
     also words every error exactly as always."""
-    from flashcards.load import Scalar, Sequence, SourceFile, parse_card, parse_yaml
-    from flashcards.validate import Known, validate_file
+    from flashcards.load import Scalar, Sequence, SourceFile, parse_yaml
+    from flashcards.validate import validate_file
 
     head, known = earlier
     if text_cut.head != head:
@@ -197,21 +200,57 @@ def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
     if errors or root is None or not isinstance(root.items.get("cards"), Scalar) \
             or not root.items["cards"].is_null:
         return None
-    items: list = []
-    for piece in text_cut.pieces:
-        found = known.get(piece.key)
-        if found is not None:
-            items.append(Known(_moved(found[1], display, piece.line - found[0])))
-            continue
-        node = parse_card(piece.text, display, piece.line, piece.index)
-        if node is None:
-            return None
-        items.append(node)
-    root.items["cards"] = Sequence(text_cut.pieces[0].line, items)
-    deck_file, errors, warnings = validate_file(SourceFile(path, display, text, root), src_root)
+    # The cards are parsed while they are validated, a batch at a time, so that only one
+    # batch's YAML is in memory (a file of 100,000 cards never is, whole).
+    items = _card_items(text, text_cut.pieces, known, display)
+    root.items["cards"] = Sequence(text_cut.pieces[0].line, items)  # type: ignore[arg-type]
+    try:
+        deck_file, errors, warnings = validate_file(SourceFile(path, display, text, root),
+                                                    src_root)
+    except _NotAsWhole:
+        return None
     if deck_file is None or errors:
         return None
     return deck_file, warnings
+
+
+class _NotAsWhole(Exception):
+    """Cards that do not parse on their own as in the whole file (see load.parse_cards)."""
+
+
+# Unchanged cards' texts are parsed together, up to this many at a time.
+_BATCH_CARDS = 256
+
+
+def _card_items(text: str, pieces: tuple, known: dict, display: str) -> Iterator:
+    """The items of a file's card list, in order: the Known card of each piece validated
+    before, the parsed YAML of the others."""
+    from flashcards.load import parse_cards
+    from flashcards.validate import Known
+
+    pending: list = []
+
+    def parsed() -> list:
+        first, last = pending[0], pending[-1]
+        nodes = parse_cards(text[first.index:last.index + len(last.text)], display,
+                            first.line, first.index, len(pending))
+        if nodes is None:
+            raise _NotAsWhole
+        pending.clear()
+        return nodes
+
+    for piece in pieces:
+        found = known.get(piece.key)
+        if found is None:
+            pending.append(piece)
+            if len(pending) >= _BATCH_CARDS:
+                yield from parsed()
+            continue
+        if pending:
+            yield from parsed()
+        yield Known(_moved(found[1], display, piece.line - found[0]))
+    if pending:
+        yield from parsed()
 
 
 def _moved(card: Card, display: str, lines: int) -> Card:

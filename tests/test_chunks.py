@@ -118,13 +118,13 @@ def test_an_edit_parses_only_the_edited_card(tmp_path, monkeypatch):
     cards = [(number, "plain") for number in range(1, 41)]
     earlier, _ = _compile(path, _text(cards, "  ", ""))
     parsed: list[str] = []
-    original = load.parse_card
+    original = load.parse_cards
 
-    def counting(text, display, line, index):
+    def counting(text, display, line, index, count):
         parsed.append(text)
-        return original(text, display, line, index)
+        return original(text, display, line, index, count)
 
-    monkeypatch.setattr(load, "parse_card", counting)
+    monkeypatch.setattr(load, "parse_cards", counting)
     monkeypatch.setattr(load, "parse_source", lambda *args: pytest.fail("parsed whole"))
     cards[20] = (21, "block")
     cards.insert(0, (99, "plain"))  # every card below moves down
@@ -165,3 +165,24 @@ def test_a_cut_covers_every_card_with_its_lines():
     assert [(p.line, p.text) for p in found.pieces] == [
         (5, "  - id: a\n    q: x\n    a: y\n\n  # note\n"), (10, "  - id: b\n    q: z\n    a: w\n")]
     assert all(text[p.index:p.index + len(p.text)] == p.text for p in found.pieces)
+
+
+def test_an_alias_from_one_card_to_another_parses_the_whole_file(tmp_path, monkeypatch):
+    from flashcards import load
+
+    path = tmp_path / "deck.yaml"
+    text = HEAD + ("  - id: a\n    q: &shared Shared question\n    a: one\n"
+                   "  - id: b\n    q: *shared\n    a: two\n")
+    whole: list[str] = []
+    original = load.parse_source
+
+    def counting(*args):
+        whole.append(args[1])
+        return original(*args)
+
+    earlier, _ = _compile(path, text)
+    monkeypatch.setattr(load, "parse_source", counting)
+    edited = text.replace("a: two", "a: three")  # both cards' texts are parsed in one batch
+    result, errors = _compile(path, edited, {**earlier.reusable, pipeline.PIECES: (HEAD, {})})
+    assert errors == [] and whole == ["deck.yaml"]
+    assert [c.front for c in result.deck_file.cards] == ["Shared question"] * 2
