@@ -27,14 +27,19 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
 class _Notetype(genanki.Model):
-    """A genanki model whose modification time is ours, not the build's clock."""
+    """A genanki model whose modification time is ours, not the build's clock, and which can
+    carry Anki's stock kind (what makes Anki treat a notetype as its image occlusion one)."""
 
-    def __init__(self, mod: int, **kwargs: object) -> None:
+    def __init__(self, mod: int, stock_kind: int = 0, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.mod = mod
+        self.stock_kind = stock_kind
 
     def to_json(self, timestamp: float, deck_id: int) -> dict:
-        return super().to_json(self.mod, deck_id)
+        data = super().to_json(self.mod, deck_id)
+        if self.stock_kind:
+            data["originalStockKind"] = self.stock_kind
+        return data
 
 
 class _Note(genanki.Note):
@@ -55,14 +60,18 @@ class _Note(genanki.Note):
 def _make_notetype(kind: str, mod: int) -> _Notetype:
     fields, tmpls = templates.notetype_parts(kind)
     notetype_id, name, _ = ids.NOTETYPES[kind]
+    occlusion = kind == "occlusion"
+    options = templates.OCCLUSION_FIELD_OPTIONS if occlusion else [{} for _ in fields]
     return _Notetype(
         mod,
+        stock_kind=templates.OCCLUSION_STOCK_KIND if occlusion else 0,
         model_id=notetype_id,
         name=name,
-        fields=[{"name": name} for name in fields],
+        fields=[{"name": name, **extra} for name, extra in zip(fields, options, strict=True)],
         templates=[dict(t) for t in tmpls],
         css=templates.notetype_css(kind),
-        model_type=genanki.Model.CLOZE if kind == "cloze" else genanki.Model.FRONT_BACK,
+        model_type=(genanki.Model.CLOZE if kind in ("cloze", "occlusion")
+                    else genanki.Model.FRONT_BACK),
     )
 
 

@@ -24,7 +24,7 @@ from flashcards.model import (
 )
 
 REMOVED_TAG = "flashcards::removed"
-KINDS = ("basic", "cloze", "typed")
+KINDS = ("basic", "cloze", "typed", "occlusion")
 # Notetypes every lock and package has; the others appear with their first card.
 ALWAYS_KINDS = ("basic", "cloze")
 

@@ -93,13 +93,29 @@ class SourceWarning:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """One mask of an image occlusion card, in fractions (0..1) of the image's width and height.
+
+    `kind` is "rect" or "ellipse" (`box` = left, top, width, height of the shape or of the
+    ellipse's bounding box) or "polygon" (`points` = its corners). `card` is Anki's card
+    number: shapes with the same number are hidden and asked together.
+    """
+
+    kind: str
+    card: int
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    points: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class Card:
     """One card as written in a deck file, validated but not yet rendered."""
 
     id: str
     id_pinned: bool
-    kind: str  # "basic", "cloze" or "typed" (a q/a card with `type: true`)
-    front: str  # Markdown: the question, or the cloze text
+    # "basic", "cloze", "typed" (a q/a card with `type: true`) or "occlusion" (`image:`)
+    kind: str
+    front: str  # Markdown: the question, the cloze text, or an occlusion card's header
     back: str  # Markdown: the answer ("" for cloze)
     extra: str
     hint: str
@@ -110,6 +126,9 @@ class Card:
     field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     guid: str = ""  # the note's GUID kept from Anki (`guid:`); "" = derived from (namespace, id)
     tts: str = ""  # language Anki reads the question aloud in (card's, else file's); "" = none
+    image: str = ""  # an occlusion card's image, as written (relative to the deck file)
+    shapes: tuple[Shape, ...] = ()  # an occlusion card's masks
+    occlude_all: bool = True  # occlusion: hide every shape (Anki's "hide all, guess one")
 
 
 @dataclass(frozen=True)
@@ -160,7 +179,7 @@ class RenderedCard:
 
     @property
     def kind(self) -> str:
-        """"basic", "cloze" or "typed": which notetype the card uses."""
+        """"basic", "cloze", "typed" or "occlusion": which notetype the card uses."""
         return self.card.kind
 
     @property
@@ -209,6 +228,8 @@ class RenderedCard:
         """Cards Anki generates for this note: 1 (+1 reversed), or one per cloze number."""
         if self.card.kind == "cloze":
             return len(set(_CLOZE_NUMBER.findall(self.card.front)))
+        if self.card.kind == "occlusion":
+            return len({shape.card for shape in self.card.shapes})
         return 2 if self.card.reverse else 1
 
     def content(self) -> NoteContent:
@@ -270,7 +291,7 @@ class CardSummary(NamedTuple):
 
 
 # Where each notetype keeps the Source field ("never change", like the field lists in ids.py).
-SOURCE_FIELD = {"basic": 4, "cloze": 3, "typed": 4}
+SOURCE_FIELD = {"basic": 4, "cloze": 3, "typed": 4, "occlusion": 4}
 
 
 def without_source(kind: str, fields: tuple[str, ...]) -> tuple[str, ...]:

@@ -11,6 +11,7 @@ import functools
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -415,6 +416,13 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         warnings.extend(dataclasses.replace(w, card=label) for w in env.warnings)
         return out
 
+    if card.kind == "occlusion":
+        fields = _occlusion_fields(card, deck_file, src_root, field_html, media, errors)
+        if errors:
+            return None, errors, warnings
+        guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
+        ordered_media = tuple(media[name] for name in sorted(media))
+        return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
     front = field_html("cloze" if card.kind == "cloze" else "q", card.front)
     if card.tts and front:
         front += tts_tag(card.tts, front)
@@ -432,6 +440,24 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
     guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
     ordered_media = tuple(media[name] for name in sorted(media))
     return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
+
+
+def _occlusion_fields(card: Card, deck_file: DeckFile, src_root: Path,
+                      field_html: Callable[[str, str], str], media: dict[str, Media],
+                      errors: list[SourceError]) -> tuple[str, ...]:
+    """Anki's image occlusion fields: Occlusion, Image, Header, Back Extra, Comments (which
+    holds the source file, as Source does on our other notetypes)."""
+    from flashcards.occlusion import occlusion_field  # it reads YAML nodes: import on use
+
+    line = card.field_lines.get("image", card.location.line)
+    env = _Env(deck_file.path.parent, src_root, Location(deck_file.display, line), card.image)
+    name = _bundle_file(quote(card.image), env, "image")
+    media.update(env.media)
+    errors.extend(env.errors)
+    image = f'<img src="{html.escape(name)}">' if name else ""
+    return (occlusion_field(card.shapes, card.occlude_all), image,
+            field_html("q", card.front), field_html("extra", card.extra),
+            html.escape(deck_file.rel))
 
 
 _TAGS = re.compile(r"<[^>]*>")

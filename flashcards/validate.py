@@ -9,14 +9,14 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
-from flashcards import ids
+from flashcards import ids, occlusion
 from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
 from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, printable
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "description", "cards")
-CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
-             "reverse", "type", "tts", "guid")
+CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "image", "shapes", "occlude", "extra",
+             "hint", "tags", "level", "reverse", "type", "tts", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
@@ -257,6 +257,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     reverse = _flag(check, item, "reverse", name)
     typed = _flag(check, item, "type", name)
     tts = _language(check, item, name)
+    image = check.text(item, "image", name)
     question, answer = values["q"], values["a"]
     # Where each field's text starts, so that render errors can point into it.
     lines = {key: getattr(item.items.get(key), "line", line) for key, line in
@@ -265,7 +266,17 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if long in lines:
             lines[short] = lines[long]
 
-    if cloze is None and "cloze" in meant and question is None and answer is None:
+    shapes: tuple = ()
+    occlude_all = True
+    if image is not None or "shapes" in item.items:
+        kind, front, back = "occlusion", question or "", ""
+        shapes, occlude_all = _occlusion(check, item, name, lines, image, answer, cloze)
+        for key, used in (("reverse", reverse), ("type", typed), ("tts", tts), ("hint", hint)):
+            if used:
+                check.error(lines[key], f"{name}: '{key}' does not work on an image occlusion "
+                            "card (Anki's image occlusion notetype has no place for it)")
+        tts = ""
+    elif cloze is None and "cloze" in meant and question is None and answer is None:
         kind, front, back = "cloze", "", ""  # `Cloze:` or `clozes:`; said once, above
     elif cloze is not None:
         kind, front, back = "cloze", cloze, ""
@@ -300,8 +311,11 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if (answer is None or not answer.strip()) and "a" not in meant:
             check.error(item.line, f"{name}: no answer; add 'a:' with the answer")
 
+    if kind != "occlusion" and "occlude" in item.items:
+        check.error(lines["occlude"], f"{name}: 'occlude' only works on image occlusion cards "
+                    "(with 'image' and 'shapes')")
     if raw_id is None:
-        card_id = ids.derive_card_id(front)
+        card_id = ids.derive_card_id(front or card_image(image))
         check.warn(item.line, f"{name} has no 'id'; editing its text would make it a new note "
                    f"in Anki. Run 'flashcards ids --write' to pin id '{card_id}'",
                    kind="unpinned-id", card=f"{namespace}/{card_id}")
@@ -316,8 +330,39 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     return Card(
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
-        field_lines=lines, guid=guid, tts=tts,
+        field_lines=lines, guid=guid, tts=tts, image=image or "", shapes=shapes,
+        occlude_all=occlude_all,
     )
+
+
+def card_image(image: str | None) -> str:
+    """What an occlusion card without an id or question derives its id from: its image."""
+    return f"image {image}" if image else ""
+
+
+def _occlusion(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
+               image: str | None, answer: str | None, cloze: str | None
+               ) -> tuple[tuple, bool]:
+    """The masks and mode of an image occlusion card (`image:` with `shapes:`)."""
+    if image is None or not image.strip():
+        check.error(lines.get("image", item.line), f"{name}: an image occlusion card needs "
+                    "'image', the picture to hide parts of, e.g. image: img/heart.png")
+    elif not image.lower().endswith(occlusion.IMAGE_SUFFIXES):
+        formats = ", ".join(suffix[1:] for suffix in occlusion.IMAGE_SUFFIXES)
+        check.error(lines["image"], f"{name}: image '{image}' is not a picture Anki can show "
+                    f"with masks; use one of {formats}")
+    if answer is not None or cloze is not None:
+        key = "cloze" if cloze is not None else "a"
+        check.error(lines.get(key, item.line), f"{name}: an image occlusion card has no "
+                    f"'{key}': the hidden shapes are its answers ('q' is shown above the "
+                    "image, 'extra' under it on the back)")
+    shapes = occlusion.read_shapes(item.items.get("shapes"), lines.get("shapes", item.line),
+                                   name, check.error)
+    mode = check.text(item, "occlude", name)
+    if mode is not None and mode not in occlusion.OCCLUDE_VALUES:
+        check.error(lines["occlude"], f"{name}: occlude '{mode}' is not one of all (hide every "
+                    "shape, ask one) or one (hide only the shape asked)")
+    return shapes, mode != "one"
 
 
 def _guid(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
