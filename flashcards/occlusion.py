@@ -10,7 +10,7 @@ and notes made in Anki are alike and Anki's editor can open ours.
 
 from __future__ import annotations
 
-import math
+import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -24,6 +24,11 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif", ".b
 _EXAMPLE = "shapes: [{rect: [0.1, 0.2, 0.3, 0.1]}]"
 # Rounding to Anki's four decimals can push a shape that ends exactly at an edge a hair past it.
 _EDGE = 1e-9
+
+# What the deck schema allows (deck.schema.json: coordinate, shape.card), so that editors and
+# `check` agree: a plain decimal from 0 to 1, and a whole number from 1.
+_COORDINATE = re.compile(r"(?=.*[0-9])(?:0*(?:\.[0-9]*)?|0*1(?:\.0*)?)", re.DOTALL)
+_CARD_NUMBER = re.compile(r"0*[1-9][0-9]*")
 
 Report = Callable[[int, str], None]
 
@@ -79,47 +84,43 @@ def _card_number(item: Mapping, number: int, name: str, error: Report) -> int | 
     if node is None:
         return number
     text = node.text if isinstance(node, Scalar) else ""
-    if not text.isascii() or not text.isdigit() or int(text) < 1:
+    if not _CARD_NUMBER.fullmatch(text):
         error(item.key_lines["card"], f"{name}: card '{printable(text)}' must be a whole number "
                                       "from 1 (shapes with the same number are asked together)")
         return None
     return int(text)
 
 
-def _numbers(node: Node, count: int) -> list[float] | None:
-    """`count` finite numbers from a YAML list, or None."""
+def _numbers(node: Node, count: int) -> list[str] | None:
+    """The `count` items of a YAML list as text, or None if it is no such list."""
     if not isinstance(node, Sequence) or len(node.items) != count:
         return None
-    values = []
-    for item in node.items:
-        try:
-            value = float(item.text) if isinstance(item, Scalar) else math.nan
-        except ValueError:
-            return None
-        if not math.isfinite(value):
-            return None
-        values.append(value)
-    return values
+    if not all(isinstance(item, Scalar) for item in node.items):
+        return None
+    return [item.text for item in node.items]  # type: ignore[union-attr]
 
 
-def _in_range(values: list[float], kind: str, line: int, name: str, error: Report) -> bool:
-    for value in values:
-        if not 0 <= value <= 1:
-            error(line, f"{name}: {kind} value {_shown(value)} is outside 0..1 (coordinates "
-                        "are fractions of the image's width and height)")
-            return False
-    return True
+def _coordinates(texts: list[str], kind: str, line: int, name: str, error: Report
+                 ) -> list[float] | None:
+    """The numbers, if each is a plain decimal from 0 to 1 (as the schema says)."""
+    for text in texts:
+        if not _COORDINATE.fullmatch(text):
+            error(line, f"{name}: {kind} value '{printable(text)}' is not a number from 0 to 1 "
+                        "(coordinates are fractions of the image's width and height)")
+            return None
+    return [float(text) for text in texts]
 
 
 def _box(kind: str, node: Node, line: int, name: str, error: Report
          ) -> tuple[float, float, float, float] | None:
-    values = _numbers(node, 4)
-    if values is None:
+    texts = _numbers(node, 4)
+    if texts is None:
         what = "its bounding box's " if kind == "ellipse" else ""
         error(line, f"{name}: {kind} must be [left, top, width, height] of {what}the mask, four "
                     "numbers from 0 to 1 (fractions of the image's width and height)")
         return None
-    if not _in_range(values, kind, line, name, error):
+    values = _coordinates(texts, kind, line, name, error)
+    if values is None:
         return None
     left, top, width, height = values
     if width <= 0 or height <= 0:
@@ -140,10 +141,11 @@ def _points(node: Node, line: int, name: str, error: Report
         error(line, f"{name}: polygon must be a list of at least three corners [x, y], "
                     "numbers from 0 to 1 (fractions of the image's width and height)")
         return None
-    flat = [value for corner in corners for value in corner or ()]
-    if not _in_range(flat, "polygon", line, name, error):
+    flat = _coordinates([text for corner in corners for text in corner or ()], "polygon", line,
+                        name, error)
+    if flat is None:
         return None
-    return tuple((corner[0], corner[1]) for corner in corners if corner is not None)
+    return tuple((flat[i], flat[i + 1]) for i in range(0, len(flat), 2))
 
 
 def _shown(value: float) -> str:

@@ -268,10 +268,11 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
 
     shapes: tuple = ()
     occlude_all = True
-    if image is not None or "shapes" in item.items:
+    if image is not None or _given(item, "shapes"):
         kind, front, back = "occlusion", question or "", ""
         shapes, occlude_all = _occlusion(check, item, name, lines, image, answer, cloze)
-        for key, used in (("reverse", reverse), ("type", typed), ("tts", tts), ("hint", hint)):
+        for key, used in (("reverse", reverse), ("type", typed), ("tts", _given(item, "tts")),
+                          ("hint", _given(item, "hint"))):
             if used:
                 check.error(lines[key], f"{name}: '{key}' does not work on an image occlusion "
                             "card (Anki's image occlusion notetype has no place for it)")
@@ -311,7 +312,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if (answer is None or not answer.strip()) and "a" not in meant:
             check.error(item.line, f"{name}: no answer; add 'a:' with the answer")
 
-    if kind != "occlusion" and "occlude" in item.items:
+    if kind != "occlusion" and _given(item, "occlude"):
         check.error(lines["occlude"], f"{name}: 'occlude' only works on image occlusion cards "
                     "(with 'image' and 'shapes')")
     if raw_id is None:
@@ -333,6 +334,12 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         field_lines=lines, guid=guid, tts=tts, image=image or "", shapes=shapes,
         occlude_all=occlude_all,
     )
+
+
+def _given(item: Mapping, key: str) -> bool:
+    """Whether the key has a value (a key written without one counts as missing)."""
+    node = item.items.get(key)
+    return node is not None and not (isinstance(node, Scalar) and node.is_null)
 
 
 def card_image(image: str | None) -> str:
