@@ -115,9 +115,9 @@ def _box(kind: str, node: Node, line: int, name: str, error: Report
          ) -> tuple[float, float, float, float] | None:
     texts = _numbers(node, 4)
     if texts is None:
-        what = "its bounding box's " if kind == "ellipse" else ""
-        error(line, f"{name}: {kind} must be [left, top, width, height] of {what}the mask, four "
-                    "numbers from 0 to 1 (fractions of the image's width and height)")
+        what = " of its bounding box" if kind == "ellipse" else ""
+        error(line, f"{name}: {kind} must be [left, top, width, height]{what}, four numbers "
+                    "from 0 to 1 (fractions of the image's width and height)")
         return None
     values = _coordinates(texts, kind, line, name, error)
     if values is None:
@@ -154,11 +154,11 @@ def _shown(value: float) -> str:
 
 def number_text(value: float) -> str:
     """A coordinate as Anki's mask editor writes it: four decimals, no leading or trailing
-    zeros (0.25 -> ".25", 1 -> "1.", 0 -> ".0000"), halves rounded up as JavaScript's toFixed."""
-    if value == 0:
-        return ".0000"
+    zeros (0.25 -> ".25", 1 -> "1.", 0 -> ".0000"), halves rounded up as JavaScript's toFixed.
+    A value that rounds to zero is ".0000" too (Anki's editor would write ".", which its
+    reviewer cannot read as a number)."""
     fixed = str(Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP))
-    return fixed.strip("0")
+    return fixed.strip("0") if fixed != "0.0000" else ".0000"
 
 
 def occlusion_field(shapes: tuple[Shape, ...], occlude_all: bool) -> str:
