@@ -339,3 +339,73 @@ def test_sounds_type_in_answers_and_speech_show_in_the_preview(browser, tmp_path
     finally:
         tab.close()
     assert errors == []
+
+
+OCCLUSION = """\
+deck: Anatomy
+namespace: ana
+cards:
+  - id: heart
+    image: img/heart.png
+    q: Name the chamber
+    extra: Four chambers in all.
+    shapes:
+      - rect: [0.1, 0.2, 0.25, 0.5]
+      - ellipse: [0.5, 0.1, 0.4, 0.8]
+      - polygon: [[0.05, 0.75], [0.3, 0.95], [0.05, 0.95]]
+        card: 2
+"""
+
+
+def test_image_occlusion_shows_the_masks_over_the_image(browser, tmp_path):
+    src = tmp_path / "cards"
+    (src / "img").mkdir(parents=True)
+    (src / "anatomy.yaml").write_text(OCCLUSION, encoding="utf-8")
+    # Wider than the phone, so the image is scaled down and the masks must scale with it.
+    (src / "img" / "heart.png").write_bytes(png_bytes(800, 400, (40, 90, 200)))
+    page = tmp_path / "preview.html"
+    preview.write_preview(src, page)
+    tab = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        tab.goto(page.as_uri())
+        entries = tab.locator(".fc-entry")
+        assert entries.count() == 2  # one card per shape or group
+        front = entries.nth(0).locator(".fc-side").nth(0)
+        image = front.locator(".fc-occlusion img").bounding_box()
+        assert 100 < image["width"] <= PHONE["width"] and image["height"] > 50
+        assert abs(image["width"] / image["height"] - 2) < 0.02  # the aspect ratio is kept
+        rect = front.locator("rect.fc-mask").bounding_box()
+        for got, want in ((rect["x"] - image["x"], 0.1 * image["width"]),
+                          (rect["y"] - image["y"], 0.2 * image["height"]),
+                          (rect["width"], 0.25 * image["width"]),
+                          (rect["height"], 0.5 * image["height"])):
+            assert abs(got - want) < 1.5, (got, want)
+        ellipse = front.locator("ellipse.fc-mask").bounding_box()
+        assert abs(ellipse["x"] - image["x"] - 0.5 * image["width"]) < 1.5
+        assert abs(ellipse["width"] - 0.4 * image["width"]) < 1.5
+        # Card 1 asks the rectangle (Anki's red) and hides the others (Anki's yellow) ...
+        fills = front.locator(".fc-mask").evaluate_all(
+            "shapes => shapes.map(s => [s.tagName, getComputedStyle(s).fill])")
+        assert fills == [["rect", "rgb(255, 142, 142)"], ["ellipse", "rgb(255, 235, 162)"],
+                         ["polygon", "rgb(255, 235, 162)"]]
+        # ... and its back shows the rectangle outlined, the image seen through it.
+        back = entries.nth(0).locator(".fc-side").nth(1)
+        assert back.locator("rect.fc-mask").evaluate("s => getComputedStyle(s).fill") == "none"
+        assert "Four chambers in all." in back.inner_text()
+        assert "Four chambers" not in front.inner_text()
+        second = entries.nth(1).locator(".fc-side").nth(0)
+        assert second.locator(".fc-mask-active").count() == 2  # the ellipse and the polygon
+        assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shots = [ARTIFACTS / "preview-occlusion-phone.png",
+                 ARTIFACTS / "preview-occlusion-phone-night.png"]
+        tab.screenshot(path=str(shots[0]), full_page=True)
+        tab.click("#fc-night")
+        tab.screenshot(path=str(shots[1]), full_page=True)
+        assert shots[0].read_bytes() != shots[1].read_bytes()
+        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+    finally:
+        tab.close()
+    assert errors == []
