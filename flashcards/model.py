@@ -129,6 +129,7 @@ class Card:
     image: str = ""  # an occlusion card's image, as written (relative to the deck file)
     shapes: tuple[Shape, ...] = ()  # an occlusion card's masks
     occlude_all: bool = True  # occlusion: hide every shape (Anki's "hide all, guess one")
+    furigana: bool = False  # `漢字[かんじ]` becomes ruby (the card's `furigana`, else the file's)
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,7 @@ class DeckFile:
     description_line: int
     cards: tuple[Card, ...]
     tts: str = ""  # the file's `tts` language, for its q/a cards
+    furigana: bool = False  # the file's `furigana`, for cards that do not set their own
 
     @cached_property
     def shown(self) -> str:

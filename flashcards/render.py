@@ -27,6 +27,7 @@ from pygments.util import ClassNotFound
 
 from flashcards import ids
 from flashcards.errors import SourceError
+from flashcards.furigana import add_furigana
 from flashcards.model import Card, DeckFile, Location, Media, RenderedCard, SourceWarning
 
 _ALLOWED_TAGS = {
@@ -410,6 +411,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         line = card.field_lines.get(key, card.location.line)
         env = _Env(base_dir, src_root, Location(deck_file.display, line), text)
         out = render_markdown(text, env)
+        if card.furigana:
+            out = add_furigana(out)
         media.update(env.media)
         errors.extend(env.errors)
         label = f"{deck_file.namespace}/{card.id}"
@@ -461,12 +464,14 @@ def _occlusion_fields(card: Card, deck_file: DeckFile, src_root: Path,
 
 
 _TAGS = re.compile(r"<[^>]*>")
+_RUBY_TEXT = re.compile(r"<rt>.*?</rt>|<rp>.*?</rp>", re.DOTALL)
 
 
 def tts_tag(language: str, field: str) -> str:
     """Anki's text-to-speech tag (what its `{{tts lang:Field}}` filter makes) reading the
     field's text: tags, sounds and math delimiters left out, so that only words are spoken."""
-    text = _SOUND_TAG.sub(" ", _TAGS.sub(" ", field))
+    # Readings (furigana) are not spoken twice: the voice reads the text they sit over.
+    text = _SOUND_TAG.sub(" ", _TAGS.sub(" ", _RUBY_TEXT.sub("", field)))
     text = html.unescape(text).replace("\\(", " ").replace("\\)", " ")
     text = text.replace("\\[", " ").replace("\\]", " ")
     words = " ".join(text.split())

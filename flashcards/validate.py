@@ -14,9 +14,9 @@ from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
 from flashcards.model import Card, DeckFile, Level, Location, SourceWarning, printable
 
-FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "description", "cards")
+FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "furigana", "description", "cards")
 CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "image", "shapes", "occlude", "extra",
-             "hint", "tags", "level", "reverse", "type", "tts", "guid")
+             "hint", "tags", "level", "reverse", "type", "tts", "furigana", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
@@ -180,8 +180,9 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
     tts = _language(check, root, "the deck file")
+    furigana = _flag(check, root, "furigana", "the deck file")
     description = check.text(root, "description", "the deck file") or ""
-    cards = _validate_cards(check, root, level, namespace, "cards" in meant, tts)
+    cards = _validate_cards(check, root, level, namespace, "cards" in meant, tts, furigana)
     # The file as cards show it: the root folder's name, then the path below it (as the
     # path is spelled, symbolic links and all: see project.find_deck_files).
     root_dir, here = os.path.abspath(src_root), os.path.abspath(source.path)
@@ -195,13 +196,14 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         namespace=namespace, namespace_pinned=namespace_pinned, level=level, tags=tags,
         description=description,
         description_line=getattr(root.items.get("description"), "line", root.line),
-        cards=tuple(cards), tts=tts,
+        cards=tuple(cards), tts=tts, furigana=furigana,
     )
     return deck_file, check.errors, check.warnings
 
 
 def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
-                    misspelt: bool = False, tts: str = "") -> list[Card]:
+                    misspelt: bool = False, tts: str = "", furigana: bool = False
+                    ) -> list[Card]:
     node = root.items.get("cards")
     if node is None:
         if not misspelt:  # else the unknown key's "did you mean 'cards'?" says it all
@@ -218,7 +220,7 @@ def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
         _check_repeated_id(check, item, seen, namespace)
-        card = _validate_card(check, item, number, level, namespace, tts)
+        card = _validate_card(check, item, number, level, namespace, tts, furigana)
         if card is not None:
             cards.append(card)
     return cards
@@ -239,7 +241,8 @@ def _check_repeated_id(check: _Checker, item: Mapping, seen: dict[str, int],
 
 
 def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level,
-                   namespace: str, file_tts: str = "") -> Card | None:
+                   namespace: str, file_tts: str = "", file_furigana: bool = False
+                   ) -> Card | None:
     before = len(check.errors)
     raw_id = check.text(item, "id", f"card #{number}")
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
@@ -258,6 +261,8 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     typed = _flag(check, item, "type", name)
     tts = _language(check, item, name)
     image = check.text(item, "image", name)
+    furigana = (_flag(check, item, "furigana", name) if "furigana" in item.items
+                else file_furigana)
     question, answer = values["q"], values["a"]
     # Where each field's text starts, so that render errors can point into it.
     lines = {key: getattr(item.items.get(key), "line", line) for key, line in
@@ -312,6 +317,11 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if (answer is None or not answer.strip()) and "a" not in meant:
             check.error(item.line, f"{name}: no answer; add 'a:' with the answer")
 
+    if kind == "typed" and furigana:
+        where = "this card's" if "furigana" in item.items else "the file's"
+        check.error(lines.get("furigana", item.line), f"{name}: a type-in card cannot show "
+                    f"furigana ({where} 'furigana' is on): Anki would compare the typed answer "
+                    "with the text and its readings; set furigana: false on this card")
     if kind != "occlusion" and _given(item, "occlude"):
         check.error(lines["occlude"], f"{name}: 'occlude' only works on image occlusion cards "
                     "(with 'image' and 'shapes')")
@@ -332,7 +342,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
         field_lines=lines, guid=guid, tts=tts, image=image or "", shapes=shapes,
-        occlude_all=occlude_all,
+        occlude_all=occlude_all, furigana=furigana,
     )
 
 
