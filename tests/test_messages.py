@@ -730,7 +730,7 @@ CATALOGUE = [
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
          "answer, cloze, image, shapes, occlude, extra, hint, tags, level, reverse, type, tts, "
-         "guid)"),
+         "furigana, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
@@ -818,6 +818,12 @@ CATALOGUE = [
          deck("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n"),
          "cards/deck.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at "
          "cards/deck.yaml:4; every card needs its own"),
+    case("{}: a type-in card cannot show furigana ({} 'furigana' is on): Anki would compare "
+         "the typed answer with the text and its readings; set furigana: false on this card",
+         deck("  - {id: a, q: 漢字, a: かんじ, type: true, furigana: true}\n"),
+         "cards/deck.yaml:4: card 'a': a type-in card cannot show furigana (this card's "
+         "'furigana' is on): Anki would compare the typed answer with the text and its "
+         "readings; set furigana: false on this card"),
     # image occlusion
     case("{}: an image occlusion card needs 'shapes', the masks to hide, e.g. {}",
          _occluded("    shapes:\n"),
