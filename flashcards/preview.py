@@ -17,6 +17,7 @@ from pathlib import Path
 from flashcards import anki_template, ids, pipeline, templates
 from flashcards.atomic import write_atomically
 from flashcards.errors import OutputError
+from flashcards.mathml import typeset_math
 from flashcards.model import DeckLevel, Level, Media, RenderedCard, SourceWarning
 
 # Field names and templates of each card kind, as packaged by apkg.py.
@@ -225,9 +226,11 @@ def _entry(card: PreviewCard, media: Mapping[str, str]) -> str:
         + (f'<ul class="fc-tags" aria-label="tags">{tag_items}</ul>' if tags else "")
         + "</header>\n<div class=\"fc-sides\">\n"
         f'<section class="fc-side"><h2>Front</h2><div class="card card{number}">'
-        f"{_with_media(_type_in(card, card.question, True), media)}</div></section>\n"
+        f"{_with_media(typeset_math(_type_in(card, card.question, True)), media)}</div>"
+        "</section>\n"
         f'<section class="fc-side"><h2>Back</h2><div class="card card{number}">'
-        f"{_with_media(_type_in(card, card.answer, False), media)}</div></section>\n"
+        f"{_with_media(typeset_math(_type_in(card, card.answer, False)), media)}</div>"
+        "</section>\n"
         "</div>\n</article>"
     )
 
@@ -312,7 +315,9 @@ _PAGE = """\
 <button id="fc-night" type="button" aria-pressed="false">Night mode</button>
 </div>
 <p class="fc-status"><output id="fc-count">{total}</output> of {total} cards shown.
-Formulas appear as their MathJax source, <code>\\(…\\)</code>; Anki typesets them.</p>
+Formulas are typeset here as MathML (Anki uses MathJax, which may look a little different);
+one the preview cannot typeset shows as its source, marked
+<small class="fc-math-note">not typeset</small>.</p>
 </header>
 <main id="fc-cards">
 {entries}
@@ -361,6 +366,17 @@ ul.fc-tags li { padding: 0 6px; border-radius: 8px; border: 1px solid rgba(127, 
 .fc-occlusion { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
 .fc-occlusion > img { display: block; max-width: 100%; height: auto; }
 .fc-occlusion > svg.fc-masks { position: absolute; inset: 0; width: 100%; height: 100%; }
+.fc-side > .card math[display="block"] { display: block; overflow-x: auto; overflow-y: hidden;
+  max-width: 100%; }
+.fc-math { display: inline-block; max-width: 100%; overflow-x: auto; overflow-y: hidden;
+  vertical-align: middle; }
+.fc-math-source { border: 1px dashed #c0392b; border-radius: 4px; padding: 0 0.2em;
+  overflow-wrap: anywhere; }
+.fc-math-source > code { background: none; }
+.fc-math-note { margin-inline-start: 0.3em; font-size: 0.65em; color: #c0392b;
+  text-transform: uppercase; letter-spacing: 0.04em; }
+.fc-night .fc-math-source { border-color: #ff8a80; }
+.fc-night .fc-math-note { color: #ff8a80; }
 .fc-side > .card { min-height: 3em; padding-top: 10px; padding-bottom: 10px;
   border-radius: 8px; border: 1px solid rgba(127, 127, 127, 0.35); }
 """

@@ -409,3 +409,57 @@ def test_image_occlusion_shows_the_masks_over_the_image(browser, tmp_path):
     finally:
         tab.close()
     assert errors == []
+
+
+_WIDE_SUM = " + ".join(rf"\sum_{{i=1}}^{{n}} {v}_i^2" for v in "xyzwv")
+MATHS = r"""
+deck: Maths
+namespace: m
+cards:
+  - id: fraction
+    q: 'Precision is $\frac{TP}{TP + FP}$.'
+    a: |
+      $$""" + _WIDE_SUM + r"""$$
+
+      Unknown to the preview: \(\argh x\). Spoken: \(\text{<img src=x onerror=document.title=1>}\)
+"""
+
+
+def test_math_is_typeset_offline_at_phone_width(browser, tmp_path):
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "maths.yaml").write_text(MATHS, encoding="utf-8")
+    page = tmp_path / "preview.html"
+    preview.write_preview(src, page)
+    tab = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        tab.goto(page.as_uri())
+        # Chromium lays the fraction out as one: numerator above the bar, denominator below.
+        fraction = tab.locator(".fc-side").first.locator("mfrac")
+        numerator = fraction.locator("> mrow").nth(0).bounding_box()
+        denominator = fraction.locator("> mrow").nth(1).bounding_box()
+        assert numerator["y"] + numerator["height"] <= denominator["y"] + 1
+        assert numerator["width"] > 10 and denominator["width"] > numerator["width"]
+        # The wide display formula scrolls inside its box; the page itself does not widen.
+        display = tab.locator('math[display="block"]').first
+        sizes = display.evaluate("m => [m.scrollWidth, m.clientWidth]")
+        assert sizes[0] > sizes[1]
+        assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # What cannot be typeset shows as its source, marked; the markup in it stays text.
+        marked = tab.locator(".fc-math-source")
+        assert marked.count() == 2
+        assert marked.first.locator("code").inner_text() == "\\(\\argh x\\)"
+        assert marked.first.locator(".fc-math-note").is_visible()
+        assert tab.locator("img").count() == 0 and tab.title() != "1"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shots = [ARTIFACTS / "preview-math-phone.png", ARTIFACTS / "preview-math-phone-night.png"]
+        tab.screenshot(path=str(shots[0]), full_page=True)
+        tab.click("#fc-night")
+        tab.screenshot(path=str(shots[1]), full_page=True)
+        assert shots[0].read_bytes() != shots[1].read_bytes()
+        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+    finally:
+        tab.close()
+    assert errors == []
