@@ -152,8 +152,13 @@ def test_reimports_merge_and_a_learners_edit_survives(anatomy, tmp_path, collect
 
     import_apkg(collection, _build(anatomy, tmp_path / "build"))
     heart = _occlusion_notes(collection)["heart"]
+    built = heart.mod
     heart["Back Extra"] = "my own mnemonic"
     collection.update_note(heart)
+    # Anki keeps note times in whole seconds and imports only newer notes. However fast this
+    # test runs, the edit is no older than the build (a later second would do as well), and
+    # the source edit below must still win (its build is newer than the last build).
+    collection.db.execute("update notes set mod = ? where id = ?", built, heart.id)
     collection.decks.select(collection.decks.id_for_name("Anatomy::Basic"))
     card = collection.sched.getCard()
     states = collection._backend.get_scheduling_states(card.id)
