@@ -126,6 +126,7 @@ class Card:
     field_lines: dict[str, int] = field(default_factory=dict, compare=False, hash=False)
     guid: str = ""  # the note's GUID kept from Anki (`guid:`); "" = derived from (namespace, id)
     tts: str = ""  # language Anki reads the question aloud in (card's, else file's); "" = none
+    tts_answer: str = ""  # language Anki reads the answer aloud in (card's, else file's)
     image: str = ""  # an occlusion card's image, as written (relative to the deck file)
     shapes: tuple[Shape, ...] = ()  # an occlusion card's masks
     occlude_all: bool = True  # occlusion: hide every shape (Anki's "hide all, guess one")
@@ -148,6 +149,7 @@ class DeckFile:
     description_line: int
     cards: tuple[Card, ...]
     tts: str = ""  # the file's `tts` language, for its q/a cards
+    tts_answer: str = ""  # the file's `tts` language for answers (`tts: {a: ...}`)
     furigana: bool = False  # the file's `furigana`, for cards that do not set their own
 
     @cached_property

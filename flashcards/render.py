@@ -436,6 +436,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         fields: tuple[str, ...] = (front, extra, hint, source, html.escape(card.id))
     else:
         back = field_html("a", card.back)
+        if card.tts_answer and back:
+            back += tts_tag(card.tts_answer, back)
         fields = (front, back, extra, hint, source, html.escape(card.id),
                   "y" if card.reverse else "")
     if errors:

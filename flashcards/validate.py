@@ -179,10 +179,11 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
                     "letters, digits, '.', '-' or '_'")
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
-    tts = _language(check, root, "the deck file")
+    tts, tts_answer = _language(check, root, "the deck file")
     furigana = _flag(check, root, "furigana", "the deck file")
     description = check.text(root, "description", "the deck file") or ""
-    cards = _validate_cards(check, root, level, namespace, "cards" in meant, tts, furigana)
+    cards = _validate_cards(check, root, level, namespace, "cards" in meant, (tts, tts_answer),
+                            furigana)
     # The file as cards show it: the root folder's name, then the path below it (as the
     # path is spelled, symbolic links and all: see project.find_deck_files).
     root_dir, here = os.path.abspath(src_root), os.path.abspath(source.path)
@@ -196,14 +197,14 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         namespace=namespace, namespace_pinned=namespace_pinned, level=level, tags=tags,
         description=description,
         description_line=getattr(root.items.get("description"), "line", root.line),
-        cards=tuple(cards), tts=tts, furigana=furigana,
+        cards=tuple(cards), tts=tts, tts_answer=tts_answer, furigana=furigana,
     )
     return deck_file, check.errors, check.warnings
 
 
 def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
-                    misspelt: bool = False, tts: str = "", furigana: bool = False
-                    ) -> list[Card]:
+                    misspelt: bool = False, tts: tuple[str, str] = ("", ""),
+                    furigana: bool = False) -> list[Card]:
     node = root.items.get("cards")
     if node is None:
         if not misspelt:  # else the unknown key's "did you mean 'cards'?" says it all
@@ -241,8 +242,8 @@ def _check_repeated_id(check: _Checker, item: Mapping, seen: dict[str, int],
 
 
 def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level,
-                   namespace: str, file_tts: str = "", file_furigana: bool = False
-                   ) -> Card | None:
+                   namespace: str, file_tts: tuple[str, str] = ("", ""),
+                   file_furigana: bool = False) -> Card | None:
     before = len(check.errors)
     raw_id = check.text(item, "id", f"card #{number}")
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
@@ -259,7 +260,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     level = check.level(item, file_level, name)
     reverse = _flag(check, item, "reverse", name)
     typed = _flag(check, item, "type", name)
-    tts = _language(check, item, name)
+    tts, tts_answer = _language(check, item, name)
     image = check.text(item, "image", name)
     furigana = (_flag(check, item, "furigana", name) if "furigana" in item.items
                 else file_furigana)
@@ -281,7 +282,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
             if used:
                 check.error(lines[key], f"{name}: '{key}' does not work on an image occlusion "
                             "card (Anki's image occlusion notetype has no place for it)")
-        tts = ""
+        tts = tts_answer = ""
     elif cloze is None and "cloze" in meant and question is None and answer is None:
         kind, front, back = "cloze", "", ""  # `Cloze:` or `clozes:`; said once, above
     elif cloze is not None:
@@ -299,12 +300,20 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if typed:
             check.error(lines["type"], f"{name}: 'type' only works with q/a cards (the learner "
                         "types the answer)")
-        if tts:
+        if tts or tts_answer:
             check.error(lines["tts"], f"{name}: 'tts' only works with q/a cards (read aloud, "
                         "a cloze would give its answer away)")
+        tts = tts_answer = ""
     else:
         kind, front, back = "typed" if typed else "basic", question or "", answer or ""
-        tts = tts or file_tts
+        if not (tts or tts_answer):
+            tts, tts_answer = file_tts
+        if tts_answer and typed:
+            # Anki's reviewer compares the typed text with the answer field.
+            check.error(lines.get("tts", item.line), f"{name}: a type-in card cannot read its "
+                        "answer aloud (the typed text is compared with the answer, which the "
+                        "spoken text would be part of); drop the 'a' of 'tts' (the file's "
+                        "'tts' counts too)")
         if tts and typed and reverse:
             # The reverse card asks to type the question, and Anki's reviewer would compare
             # the typed text with the question field, spoken text tag and all.
@@ -341,7 +350,8 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     return Card(
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
-        field_lines=lines, guid=guid, tts=tts, image=image or "", shapes=shapes,
+        field_lines=lines, guid=guid, tts=tts, tts_answer=tts_answer, image=image or "",
+        shapes=shapes,
         occlude_all=occlude_all, furigana=furigana,
     )
 
@@ -397,13 +407,32 @@ def _guid(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
     return guid
 
 
-def _language(check: _Checker, item: Mapping, name: str) -> str:
-    """The `tts` language of a file or card ("" without one)."""
-    value = check.text(item, "tts", name)
+def _language(check: _Checker, item: Mapping, name: str) -> tuple[str, str]:
+    """The `tts` languages of a file or card: (question's, answer's), "" for none.
+
+    `tts: es_ES` reads the question; `tts: {q: en_GB, a: es_ES}` names either side or both.
+    """
+    node = item.items.get("tts")
+    if isinstance(node, Mapping):
+        for key, line in node.key_lines.items():
+            if key not in ("q", "a"):
+                check.error(line, f"{name}: unknown key '{key}' in 'tts' (allowed: q, the "
+                            "question's language, and a, the answer's)")
+        sides = (_code(check, node, "q", name), _code(check, node, "a", name))
+        if not any(sides) and not node.items:
+            check.error(item.key_lines["tts"], f"{name}: 'tts' names no language; write "
+                        "tts: es_ES (the question), or tts: {q: en_GB, a: es_ES}")
+        return sides
+    return _code(check, item, "tts", name), ""
+
+
+def _code(check: _Checker, item: Mapping, key: str, name: str) -> str:
+    """A language code under `key` ("" without one)."""
+    value = check.text(item, key, name)
     if value is None:
         return ""
     if not _LANGUAGE_RE.fullmatch(value):
-        where = item.key_lines["tts"]
+        where = item.key_lines[key]
         check.error(where, f"{name}: tts '{value}' is not a language code like es_ES, en_US or "
                     "ja_JP (language, underscore, country)")
         return ""

@@ -824,6 +824,21 @@ CATALOGUE = [
          "cards/deck.yaml:4: card 'a': a type-in card cannot show furigana (this card's "
          "'furigana' is on): Anki would compare the typed answer with the text and its "
          "readings; set furigana: false on this card"),
+    case("{}: unknown key '{}' in 'tts' (allowed: q, the question's language, and a, the "
+         "answer's)", deck("  - {id: a, q: b, a: c, tts: {back: es_ES}}\n"),
+         "cards/deck.yaml:4: card 'a': unknown key 'back' in 'tts' (allowed: q, the question's "
+         "language, and a, the answer's)"),
+    case("{}: 'tts' names no language; write tts: es_ES (the question), or tts: {q: en_GB, a: "
+         "es_ES}", check({"deck.yaml": "deck: D\nnamespace: d\ntts: {}\ncards:\n"
+                          "  - {id: a, q: b, a: c}\n"}),
+         "cards/deck.yaml:3: the deck file: 'tts' names no language; write tts: es_ES (the "
+         "question), or tts: {q: en_GB, a: es_ES}"),
+    case("{}: a type-in card cannot read its answer aloud (the typed text is compared with the "
+         "answer, which the spoken text would be part of); drop the 'a' of 'tts' (the file's "
+         "'tts' counts too)", deck("  - {id: a, q: b, a: c, type: true, tts: {a: es_ES}}\n"),
+         "cards/deck.yaml:4: card 'a': a type-in card cannot read its answer aloud (the typed "
+         "text is compared with the answer, which the spoken text would be part of); drop the "
+         "'a' of 'tts' (the file's 'tts' counts too)"),
     # image occlusion
     case("{}: an image occlusion card needs 'shapes', the masks to hide, e.g. {}",
          _occluded("    shapes:\n"),
