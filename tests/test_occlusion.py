@@ -363,3 +363,12 @@ def test_the_preview_masks_what_anki_masks(anatomy, tmp_path, collection):
     text = page.read_text(encoding="utf-8")
     assert "Occlusion 2" in text and "image-occlusion:" not in text
     assert text.count('<div class="fc-occlusion"><img src="data:image/png;base64,') == 4
+
+
+def test_stats_counts_occlusion_cards(anatomy, runner, monkeypatch):
+    monkeypatch.chdir(anatomy.parent)
+    result = runner.invoke(main, ["stats", "cards", "--json"])
+    assert result.exit_code == 0, result.stderr
+    types = json.loads(result.stdout)["types"]
+    assert types["occlusion"] == {"notes": 2, "cards": 4}
+    assert types["basic"] == {"notes": 1, "cards": 1}
