@@ -372,3 +372,15 @@ def test_stats_counts_occlusion_cards(anatomy, runner, monkeypatch):
     types = json.loads(result.stdout)["types"]
     assert types["occlusion"] == {"notes": 2, "cards": 4}
     assert types["basic"] == {"notes": 1, "cards": 1}
+
+
+def test_a_removed_shape_leaves_an_empty_card_that_anki_finds(anatomy, tmp_path, collection):
+    import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    (anatomy / "ana.yaml").write_text(DECK.replace("      - rect: [.5, 0, .5, 1]\n", ""))
+    log = import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    assert len(log.updated) == 1
+    lungs = _occlusion_notes(collection)["lungs"]
+    assert len(lungs.cards()) == 2  # an import never deletes a card
+    empty = collection.get_empty_cards()
+    second = [card.id for card in lungs.cards() if card.ord == 1]
+    assert [list(note.card_ids) for note in empty.notes] == [second]
