@@ -456,7 +456,13 @@ def _occlusion_fields(card: Card, deck_file: DeckFile, src_root: Path,
 
     line = card.field_lines.get("image", card.location.line)
     env = _Env(deck_file.path.parent, src_root, Location(deck_file.display, line), card.image)
-    name = _bundle_file(quote(card.image), env, "image")
+    if _URL_SCHEME.match(card.image) or card.image.startswith("//"):
+        env.errors.append(SourceError(env.location, f"image '{card.image}' must be a file "
+                                      "next to the deck file: Anki's image occlusion cannot "
+                                      "load its picture from the network"))
+        name = None
+    else:  # a path as written, like a [sound:...] name: quoted for the URL rules of images
+        name = _bundle_file(quote(card.image), env, "image")
     media.update(env.media)
     errors.extend(env.errors)
     image = f'<img src="{html.escape(name)}">' if name else ""

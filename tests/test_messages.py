@@ -840,6 +840,11 @@ CATALOGUE = [
          "text is compared with the answer, which the spoken text would be part of); drop the "
          "'a' of 'tts' (the file's 'tts' counts too)"),
     # image occlusion
+    case("image '{}' must be a file next to the deck file: Anki's image occlusion cannot load "
+         "its picture from the network",
+         deck("  - id: a\n    image: https://example.org/heart.png\n" + _SHAPES),
+         "cards/deck.yaml:5: image 'https://example.org/heart.png' must be a file next to the "
+         "deck file: Anki's image occlusion cannot load its picture from the network"),
     case("{}: an image occlusion card needs 'shapes', the masks to hide, e.g. {}",
          _occluded("    shapes:\n"),
          "cards/deck.yaml:6: card 'a': an image occlusion card needs 'shapes', the masks to "
