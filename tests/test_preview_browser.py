@@ -463,3 +463,31 @@ def test_math_is_typeset_offline_at_phone_width(browser, tmp_path):
     finally:
         tab.close()
     assert errors == []
+
+
+def test_furigana_sits_over_its_word(browser, tmp_path):
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "ja.yaml").write_text("deck: Japanese\nnamespace: ja\nfurigana: true\ncards:\n"
+                                 "  - id: study\n    q: 日本語[にほんご]を 勉強[べんきょう]する\n"
+                                 "    a: to study Japanese\n", encoding="utf-8")
+    page = tmp_path / "preview.html"
+    preview.write_preview(src, page)
+    tab = browser.new_page(viewport=PHONE)
+    try:
+        tab.goto(page.as_uri())
+        ruby = tab.locator(".fc-side").first.locator("ruby").first
+        reading = ruby.locator("rt").bounding_box()
+        word = ruby.evaluate("r => { const range = document.createRange(); "
+                             "range.selectNodeContents(r.firstChild); "
+                             "const b = range.getBoundingClientRect(); "
+                             "return {x: b.x, y: b.y, width: b.width, height: b.height}; }")
+        assert ruby.locator("rt").inner_text() == "にほんご"
+        assert reading["y"] + reading["height"] / 2 < word["y"]  # above the word ...
+        centre = word["x"] + word["width"] / 2
+        assert abs(reading["x"] + reading["width"] / 2 - centre) < 2  # ... and centred on it
+        assert reading["height"] < word["height"]  # in smaller type
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.locator(".fc-entry").first.screenshot(path=str(ARTIFACTS / "preview-furigana.png"))
+    finally:
+        tab.close()
