@@ -384,3 +384,45 @@ def test_a_removed_shape_leaves_an_empty_card_that_anki_finds(anatomy, tmp_path,
     empty = collection.get_empty_cards()
     second = [card.id for card in lungs.cards() if card.ord == 1]
     assert [list(note.card_ids) for note in empty.notes] == [second]
+
+
+def test_a_mask_moved_in_ankis_editor_is_kept(anatomy, tmp_path, runner, monkeypatch,
+                                              collection):
+    """Anki's image occlusion editor saves through its backend call; that edit survives an
+    import of an unchanged build, and push keeps it and says so."""
+    from anki.collection import Collection
+
+    import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    heart = _occlusion_notes(collection)["heart"]
+    built = heart.mod
+    moved = heart["Occlusion"].replace("left=.1:top=.2", "left=.12:top=.22", 1)
+    collection._backend.update_image_occlusion_note(
+        note_id=heart.id, occlusions=moved, header=heart["Header"],
+        back_extra=heart["Back Extra"], tags=list(heart.tags))
+    collection.db.execute("update notes set mod = ? where id = ?", built, heart.id)  # see above
+    again = import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    assert len(again.duplicate) == 3
+    assert _occlusion_notes(collection)["heart"]["Occlusion"] == moved
+
+    monkeypatch.chdir(tmp_path)
+    col_path = tmp_path / "profile" / "collection.anki2"
+    col_path.parent.mkdir()
+    Collection(str(col_path)).close()
+    assert runner.invoke(main, ["push", "cards", "--collection", str(col_path)]).exit_code == 0
+    col = Collection(str(col_path))
+    try:
+        note = _occlusion_notes(col)["heart"]
+        col._backend.update_image_occlusion_note(
+            note_id=note.id, occlusions=moved, header=note["Header"],
+            back_extra=note["Back Extra"], tags=list(note.tags))
+    finally:
+        col.close()
+    result = runner.invoke(main, ["push", "cards", "--collection", str(col_path)])
+    assert result.exit_code == 0, result.stderr
+    assert ("= kept      ana/heart  cards/ana.yaml:4  field Occlusion: the edit made in Anki is "
+            "kept (the source did not change)") in result.stdout
+    col = Collection(str(col_path))
+    try:
+        assert _occlusion_notes(col)["heart"]["Occlusion"] == moved
+    finally:
+        col.close()
