@@ -32,14 +32,19 @@ _ZIP_LEVEL = 1
 
 
 class _Notetype(genanki.Model):
-    """A genanki model whose modification time is ours, not the build's clock."""
+    """A genanki model whose modification time is ours, not the build's clock, and which can
+    carry Anki's stock kind (what makes Anki treat a notetype as its image occlusion one)."""
 
-    def __init__(self, mod: int, **kwargs: object) -> None:
+    def __init__(self, mod: int, stock_kind: int = 0, **kwargs: object) -> None:
         super().__init__(**kwargs)
         self.mod = mod
+        self.stock_kind = stock_kind
 
     def to_json(self, timestamp: float, deck_id: int) -> dict:
-        return super().to_json(self.mod, deck_id)
+        data = super().to_json(self.mod, deck_id)
+        if self.stock_kind:
+            data["originalStockKind"] = self.stock_kind
+        return data
 
 
 def _make_notetype(kind: str, mod: int, theme: Theme | None) -> _Notetype:
@@ -47,14 +52,18 @@ def _make_notetype(kind: str, mod: int, theme: Theme | None) -> _Notetype:
     notetype_id, name, _ = ids.NOTETYPES[kind]
     if theme is not None:  # the project's own notetype: our fields and templates, its look
         notetype_id, name = theme.notetype_id(kind), theme.notetype_name(kind)
+    occlusion = kind == "occlusion"
+    options = templates.OCCLUSION_FIELD_OPTIONS if occlusion else [{} for _ in fields]
     return _Notetype(
         mod,
+        stock_kind=templates.OCCLUSION_STOCK_KIND if occlusion else 0,
         model_id=notetype_id,
         name=name,
-        fields=[{"name": name} for name in fields],
+        fields=[{"name": name, **extra} for name, extra in zip(fields, options, strict=True)],
         templates=[dict(t) for t in tmpls],
         css=templates.notetype_css(kind, theme.css if theme is not None else None),
-        model_type=genanki.Model.CLOZE if kind == "cloze" else genanki.Model.FRONT_BACK,
+        model_type=(genanki.Model.CLOZE if kind in ("cloze", "occlusion")
+                    else genanki.Model.FRONT_BACK),
     )
 
 

@@ -26,7 +26,7 @@ from flashcards.model import (
 from flashcards.order import new_card_positions
 
 REMOVED_TAG = "flashcards::removed"
-KINDS = ("basic", "cloze", "typed")
+KINDS = ("basic", "cloze", "typed", "occlusion")
 # Notetypes every lock and package has; the others appear with their first card.
 ALWAYS_KINDS = ("basic", "cloze")
 

@@ -32,11 +32,20 @@ TYPED_NOTETYPE_ID = 1152123365
 TYPED_NOTETYPE_NAME = "flashcards Type-in"
 TYPED_FIELDS = ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse")
 
+# Image occlusion cards (`image:` and `shapes:`): Anki's own image-occlusion notetype (Anki
+# 23.10+), copied field for field, template for template, so that Anki's reviewer draws the
+# masks and its editor opens the notes; only the id and name are ours. Field names and order
+# are Anki's, so there is no Source or Id field: Comments holds the source file.
+OCCLUSION_NOTETYPE_ID = 1417696283
+OCCLUSION_NOTETYPE_NAME = "flashcards Image Occlusion"
+OCCLUSION_FIELDS = ("Occlusion", "Image", "Header", "Back Extra", "Comments")
+
 # Every notetype by the card kind that uses it: (id, name, fields).
 NOTETYPES = {
     "basic": (BASIC_NOTETYPE_ID, BASIC_NOTETYPE_NAME, BASIC_FIELDS),
     "cloze": (CLOZE_NOTETYPE_ID, CLOZE_NOTETYPE_NAME, CLOZE_FIELDS),
     "typed": (TYPED_NOTETYPE_ID, TYPED_NOTETYPE_NAME, TYPED_FIELDS),
+    "occlusion": (OCCLUSION_NOTETYPE_ID, OCCLUSION_NOTETYPE_NAME, OCCLUSION_FIELDS),
 }
 
 _SLUG_MAX = 40

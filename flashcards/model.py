@@ -123,13 +123,29 @@ class SourceWarning:
 
 
 @dataclass(frozen=True)
+class Shape:
+    """One mask of an image occlusion card, in fractions (0..1) of the image's width and height.
+
+    `kind` is "rect" or "ellipse" (`box` = left, top, width, height of the shape or of the
+    ellipse's bounding box) or "polygon" (`points` = its corners). `card` is Anki's card
+    number: shapes with the same number are hidden and asked together.
+    """
+
+    kind: str
+    card: int
+    box: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    points: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
 class Card:
     """One card as written in a deck file, validated but not yet rendered."""
 
     id: str
     id_pinned: bool
-    kind: str  # "basic", "cloze" or "typed" (a q/a card with `type: true`)
-    front: str  # Markdown: the question, or the cloze text
+    # "basic", "cloze", "typed" (a q/a card with `type: true`) or "occlusion" (`image:`)
+    kind: str
+    front: str  # Markdown: the question, the cloze text, or an occlusion card's header
     back: str  # Markdown: the answer ("" for cloze)
     extra: str
     hint: str
@@ -143,6 +159,11 @@ class Card:
     # New to a project built before, it still takes its place in the file's order rather than
     # going after the cards learners have (order.py).
     in_place: bool = False
+    tts_answer: str = ""  # language Anki reads the answer aloud in (card's, else file's)
+    image: str = ""  # an occlusion card's image, as written (relative to the deck file)
+    shapes: tuple[Shape, ...] = ()  # an occlusion card's masks
+    occlude_all: bool = True  # occlusion: hide every shape (Anki's "hide all, guess one")
+    furigana: bool = False  # `漢字[かんじ]` becomes ruby (the card's `furigana`, else the file's)
 
 
 @dataclass(frozen=True)
@@ -165,6 +186,8 @@ class DeckFile:
     # settings given, as (key, value) pairs; None when the file gives none.
     options: tuple[tuple[str, object], ...] | None = None
     options_line: int = 0
+    tts_answer: str = ""  # the file's `tts` language for answers (`tts: {a: ...}`)
+    furigana: bool = False  # the file's `furigana`, for cards that do not set their own
 
     @cached_property
     def shown(self) -> str:
@@ -197,7 +220,7 @@ class RenderedCard:
 
     @property
     def kind(self) -> str:
-        """"basic", "cloze" or "typed": which notetype the card uses."""
+        """"basic", "cloze", "typed" or "occlusion": which notetype the card uses."""
         return self.card.kind
 
     @property
@@ -246,6 +269,8 @@ class RenderedCard:
         """Cards Anki generates for this note: 1 (+1 reversed), or one per cloze number."""
         if self.card.kind == "cloze":
             return len(set(_CLOZE_NUMBER.findall(self.card.front)))
+        if self.card.kind == "occlusion":
+            return len({shape.card for shape in self.card.shapes})
         return 2 if self.card.reverse else 1
 
     @property
@@ -313,7 +338,7 @@ class CardSummary(NamedTuple):
 
 
 # Where each notetype keeps the Source field ("never change", like the field lists in ids.py).
-SOURCE_FIELD = {"basic": 4, "cloze": 3, "typed": 4}
+SOURCE_FIELD = {"basic": 4, "cloze": 3, "typed": 4, "occlusion": 4}
 
 
 def without_source(kind: str, fields: tuple[str, ...]) -> tuple[str, ...]:

@@ -94,6 +94,12 @@ def render_key(card: Card, deck_file: DeckFile) -> str:
     """Everything a card's fields are rendered from, apart from images and the tool itself."""
     parts = (card.kind, card.front, card.back, card.extra, card.hint, card.id,
              "y" if card.reverse else "", deck_file.rel, card.tts)
+    if card.furigana:
+        parts += ("furigana",)
+    if card.tts_answer:
+        parts += ("tts-answer", card.tts_answer)
+    if card.kind == "occlusion":  # its image and masks are fields of their own
+        parts += (card.image, repr(card.shapes), "all" if card.occlude_all else "one")
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from flashcards import anki_template, ids, pipeline, templates
 from flashcards.atomic import write_atomically
 from flashcards.errors import OutputError
+from flashcards.mathml import typeset_math
 from flashcards.model import DeckLevel, Level, Media, RenderedCard, SourceWarning
 
 # Field names and templates of each card kind, as packaged by apkg.py.
@@ -90,6 +91,9 @@ def preview_cards(decks: Sequence[DeckLevel]) -> list[PreviewCard]:
     cards = []
     for deck in decks:
         for item in deck.cards:
+            if item.kind == "occlusion":
+                cards.extend(_occlusion_cards(item, deck))
+                continue
             names, layouts = _LAYOUTS[item.kind]
             fields = dict(zip(names, item.fields, strict=True))
             cloze = item.kind == "cloze"
@@ -102,6 +106,75 @@ def preview_cards(decks: Sequence[DeckLevel]) -> list[PreviewCard]:
                 cards.append(PreviewCard(item, deck.deck, deck.level, ordinal, name, question,
                                          answer))
     return cards
+
+
+# A mask in the Occlusion field, as occlusion.py (and Anki's editor) writes it.
+_MASK = re.compile(r"\{\{c(\d+)::image-occlusion:(rect|ellipse|polygon)((?::[a-z]+=[^:}]*)*)\}\}")
+# Anki's reviewer colours (its stock notetype's CSS variables): the asked shape, the others,
+# and the asked shape's outline on the back.
+_MASK_STYLE = {
+    "active": 'fill="#ff8e8e" stroke="#212121"',
+    "inactive": 'fill="#ffeba2" stroke="#212121"',
+    "highlight": 'fill="none" stroke="#ff8e8e"',
+}
+
+
+def _occlusion_cards(item: RenderedCard, deck: DeckLevel) -> list[PreviewCard]:
+    """An occlusion note's cards as Anki's reviewer draws them: the image with the asked
+    shapes masked (and the others too with occlude: all), and on the back the asked shapes
+    outlined. Drawn from the Occlusion field the package carries, in SVG over the image."""
+    fields = dict(zip(ids.OCCLUSION_FIELDS, item.fields, strict=True))
+    masks = [(int(number), kind, dict(part.split("=", 1) for part in props.split(":")[1:]))
+             for number, kind, props in _MASK.findall(fields["Occlusion"])]
+    header = f'<div>{fields["Header"]}</div>' if fields["Header"] else ""
+    extra = f'<div>{fields["Back Extra"]}</div>' if fields["Back Extra"] else ""
+    cards = []
+    for number in sorted({mask[0] for mask in masks}):
+        front = _masked(fields["Image"], masks, number, back=False)
+        back = _masked(fields["Image"], masks, number, back=True)
+        cards.append(PreviewCard(item, deck.deck, deck.level, number - 1, f"Occlusion {number}",
+                                 header + front, header + back + extra))
+    return cards
+
+
+def _masked(image: str, masks: list[tuple[int, str, dict[str, str]]], number: int,
+            back: bool) -> str:
+    shapes = []
+    for ordinal, kind, props in masks:
+        if ordinal == number:
+            role = "highlight" if back else "active"
+        elif props.get("oi") == "1":
+            role = "inactive"
+        else:
+            continue
+        shapes.append(_svg_shape(kind, props, role, ordinal))
+    return ('<div class="fc-occlusion">' + image
+            + '<svg class="fc-masks" viewBox="0 0 1 1" preserveAspectRatio="none" '
+            'aria-hidden="true">' + "".join(shapes) + "</svg></div>")
+
+
+def _svg_shape(kind: str, props: dict[str, str], role: str, ordinal: int) -> str:
+    def number(key: str) -> float:
+        try:
+            return float(props.get(key, "0"))
+        except ValueError:
+            return 0.0
+
+    common = (f'class="fc-mask fc-mask-{role}" data-ordinal="{ordinal}" {_MASK_STYLE[role]} '
+              'stroke-width="1" vector-effect="non-scaling-stroke"')
+    left, top = number("left"), number("top")
+    if kind == "rect":
+        return (f'<rect x="{left}" y="{top}" width="{number("width")}" '
+                f'height="{number("height")}" {common}/>')
+    if kind == "ellipse":
+        rx, ry = number("rx"), number("ry")
+        return f'<ellipse cx="{left + rx}" cy="{top + ry}" rx="{rx}" ry="{ry}" {common}/>'
+    corners = [tuple(float(v) for v in pair.split(",")) for pair in props["points"].split()]
+    # Anki draws a polygon moved so that its corners' top left sits at its left and top.
+    dx = left - min(x for x, _ in corners)
+    dy = top - min(y for _, y in corners)
+    points = " ".join(f"{x + dx},{y + dy}" for x, y in corners)
+    return f'<polygon points="{points}" {common}/>'
 
 
 def embed_media(media: Iterable[Media]) -> dict[str, str]:
@@ -153,9 +226,11 @@ def _entry(card: PreviewCard, media: Mapping[str, str]) -> str:
         + (f'<ul class="fc-tags" aria-label="tags">{tag_items}</ul>' if tags else "")
         + "</header>\n<div class=\"fc-sides\">\n"
         f'<section class="fc-side"><h2>Front</h2><div class="card card{number}">'
-        f"{_with_media(_type_in(card, card.question, True), media)}</div></section>\n"
+        f"{_with_media(typeset_math(_type_in(card, card.question, True)), media)}</div>"
+        "</section>\n"
         f'<section class="fc-side"><h2>Back</h2><div class="card card{number}">'
-        f"{_with_media(_type_in(card, card.answer, False), media)}</div></section>\n"
+        f"{_with_media(typeset_math(_type_in(card, card.answer, False)), media)}</div>"
+        "</section>\n"
         "</div>\n</article>"
     )
 
@@ -240,7 +315,9 @@ _PAGE = """\
 <button id="fc-night" type="button" aria-pressed="false">Night mode</button>
 </div>
 <p class="fc-status"><output id="fc-count">{total}</output> of {total} cards shown.
-Formulas appear as their MathJax source, <code>\\(…\\)</code>; Anki typesets them.</p>
+Formulas are typeset here as MathML (Anki uses MathJax, which may look a little different);
+one the preview cannot typeset shows as its source, marked
+<small class="fc-math-note">not typeset</small>.</p>
 </header>
 <main id="fc-cards">
 {entries}
@@ -286,6 +363,20 @@ ul.fc-tags li { padding: 0 6px; border-radius: 8px; border: 1px solid rgba(127, 
 .fc-side { min-width: 0; margin: 0; }
 .fc-side h2 { margin: 0 0 4px; font-size: 0.7rem; font-weight: 600; letter-spacing: 0.06em;
   text-transform: uppercase; opacity: 0.65; }
+.fc-occlusion { position: relative; display: inline-block; max-width: 100%; line-height: 0; }
+.fc-occlusion > img { display: block; max-width: 100%; height: auto; }
+.fc-occlusion > svg.fc-masks { position: absolute; inset: 0; width: 100%; height: 100%; }
+.fc-side > .card math[display="block"] { display: block; overflow-x: auto; overflow-y: hidden;
+  max-width: 100%; }
+.fc-math { display: inline-block; max-width: 100%; overflow-x: auto; overflow-y: hidden;
+  vertical-align: middle; }
+.fc-math-source { border: 1px dashed #c0392b; border-radius: 4px; padding: 0 0.2em;
+  overflow-wrap: anywhere; }
+.fc-math-source > code { background: none; }
+.fc-math-note { margin-inline-start: 0.3em; font-size: 0.65em; color: #c0392b;
+  text-transform: uppercase; letter-spacing: 0.04em; }
+.fc-night .fc-math-source { border-color: #ff8a80; }
+.fc-night .fc-math-note { color: #ff8a80; }
 .fc-side > .card { min-height: 3em; padding-top: 10px; padding-bottom: 10px;
   border-radius: 8px; border: 1px solid rgba(127, 127, 127, 0.35); }
 """

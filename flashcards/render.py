@@ -11,6 +11,7 @@ import functools
 import hashlib
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -26,6 +27,7 @@ from pygments.util import ClassNotFound
 
 from flashcards import ids
 from flashcards.errors import SourceError
+from flashcards.furigana import add_furigana
 from flashcards.model import Card, DeckFile, Location, Media, RenderedCard, SourceWarning
 
 _ALLOWED_TAGS = {
@@ -424,12 +426,21 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         line = card.field_lines.get(key, card.location.line)
         env = _Env(base_dir, src_root, Location(deck_file.display, line), text)
         out = render_markdown(text, env)
+        if card.furigana:
+            out = add_furigana(out)
         media.update(env.media)
         errors.extend(env.errors)
         label = f"{deck_file.namespace}/{card.id}"
         warnings.extend(dataclasses.replace(w, card=label) for w in env.warnings)
         return out
 
+    if card.kind == "occlusion":
+        fields = _occlusion_fields(card, deck_file, src_root, field_html, media, errors)
+        if errors:
+            return None, errors, warnings
+        guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
+        ordered_media = tuple(media[name] for name in sorted(media))
+        return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
     front = field_html("cloze" if card.kind == "cloze" else "q", card.front)
     if card.tts and front:
         front += tts_tag(card.tts, front)
@@ -440,6 +451,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         fields: tuple[str, ...] = (front, extra, hint, source, html.escape(card.id))
     else:
         back = field_html("a", card.back)
+        if card.tts_answer and back:
+            back += tts_tag(card.tts_answer, back)
         fields = (front, back, extra, hint, source, html.escape(card.id),
                   "y" if card.reverse else "")
     if errors:
@@ -449,13 +462,39 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
     return RenderedCard(card, deck_file, guid, fields, ordered_media), [], warnings
 
 
+def _occlusion_fields(card: Card, deck_file: DeckFile, src_root: Path,
+                      field_html: Callable[[str, str], str], media: dict[str, Media],
+                      errors: list[SourceError]) -> tuple[str, ...]:
+    """Anki's image occlusion fields: Occlusion, Image, Header, Back Extra, Comments (which
+    holds the source file, as Source does on our other notetypes)."""
+    from flashcards.occlusion import occlusion_field  # it reads YAML nodes: import on use
+
+    line = card.field_lines.get("image", card.location.line)
+    env = _Env(deck_file.path.parent, src_root, Location(deck_file.display, line), card.image)
+    if _URL_SCHEME.match(card.image) or card.image.startswith("//"):
+        env.errors.append(SourceError(env.location, f"image '{card.image}' must be a file "
+                                      "next to the deck file: Anki's image occlusion cannot "
+                                      "load its picture from the network"))
+        name = None
+    else:  # a path as written, like a [sound:...] name: quoted for the URL rules of images
+        name = _bundle_file(quote(card.image), env, "image")
+    media.update(env.media)
+    errors.extend(env.errors)
+    image = f'<img src="{html.escape(name)}">' if name else ""
+    return (occlusion_field(card.shapes, card.occlude_all), image,
+            field_html("q", card.front), field_html("extra", card.extra),
+            html.escape(deck_file.rel))
+
+
 _TAGS = re.compile(r"<[^>]*>")
+_RUBY_TEXT = re.compile(r"<rt>.*?</rt>|<rp>.*?</rp>", re.DOTALL)
 
 
 def tts_tag(language: str, field: str) -> str:
     """Anki's text-to-speech tag (what its `{{tts lang:Field}}` filter makes) reading the
     field's text: tags, sounds and math delimiters left out, so that only words are spoken."""
-    text = _SOUND_TAG.sub(" ", _TAGS.sub(" ", field))
+    # Readings (furigana) are not spoken twice: the voice reads the text they sit over.
+    text = _SOUND_TAG.sub(" ", _TAGS.sub(" ", _RUBY_TEXT.sub("", field)))
     text = html.unescape(text).replace("\\(", " ").replace("\\)", " ")
     text = text.replace("\\[", " ").replace("\\]", " ")
     words = " ".join(text.split())

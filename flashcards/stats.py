@@ -74,7 +74,7 @@ class Stats:
 
 def card_kind(card: Card) -> str:
     """"basic", "reversed", "cloze" or "typed" (type-in answer, reversed or not)."""
-    if card.kind in ("cloze", "typed"):
+    if card.kind in ("cloze", "typed", "occlusion"):
         return card.kind
     return "reversed" if card.reverse else "basic"
 

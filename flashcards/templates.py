@@ -61,6 +61,65 @@ CLOZE_TEMPLATES = (
     },
 )
 
+# Anki's stock image-occlusion notetype (what Anki's "Image Occlusion" notetype is in Anki
+# 23.10 to 26.9), to the byte: Anki's reviewer script draws the masks from the hidden
+# {{cloze:Occlusion}} markup, and Anki's editor recognises the notetype by its stock kind and
+# field tags (apkg.py). tests/test_occlusion.py compares all of it with the notetype Anki's
+# backend makes. Our card CSS is not added, so that the cards look exactly as Anki's own.
+_OCCLUSION_FRONT = """\
+{{#Header}}<div>{{Header}}</div>{{/Header}}
+<div style="display: none">{{cloze:Occlusion}}</div>
+<div id="err"></div>
+<div id="image-occlusion-container">
+    {{Image}}
+    <canvas id="image-occlusion-canvas"></canvas>
+</div>
+<script>
+try {
+    anki.imageOcclusion.setup();
+} catch (exc) {
+    document.getElementById("err").innerHTML = `Error loading image occlusion. Is your Anki \
+version up to date?<br><br>${exc}`;
+}
+</script>
+"""
+
+OCCLUSION_TEMPLATES = (
+    {
+        "name": "Image Occlusion",
+        "qfmt": _OCCLUSION_FRONT,
+        "afmt": _OCCLUSION_FRONT + """
+<div><button id="toggle">Toggle Masks</button></div>
+{{#Back Extra}}<div>{{Back Extra}}</div>{{/Back Extra}}
+""",
+    },
+)
+
+OCCLUSION_CSS = """\
+#image-occlusion-canvas {
+    --inactive-shape-color: #ffeba2;
+    --active-shape-color: #ff8e8e;
+    --inactive-shape-border: 1px #212121;
+    --active-shape-border: 1px #212121;
+    --highlight-shape-color: #ff8e8e00;
+    --highlight-shape-border: 1px #ff8e8e;
+}
+
+.card {
+    font-family: arial;
+    font-size: 20px;
+    text-align: center;
+    color: black;
+    background-color: white;
+}
+"""
+
+# Anki's stock kind for image occlusion (notetypes.proto: OriginalStockKind), and the tag of
+# each field, by which Anki finds the image, header and back extra of such a notetype.
+OCCLUSION_STOCK_KIND = 6
+OCCLUSION_FIELD_OPTIONS = tuple(
+    {"font": "Arial", "tag": tag, "preventDeletion": tag < 4} for tag in range(5))
+
 _BASE_CSS = """\
 .card {
   font-family: -apple-system, "Segoe UI", Roboto, "Noto Sans", Helvetica, Arial, sans-serif;
@@ -141,16 +200,22 @@ def card_css() -> str:
 
 
 def notetype_css(kind: str, theme_css: str | None = None) -> str:
-    """The CSS of a notetype ("basic", "cloze" or "typed"); a project's theme (theme.py) comes
-    after ours, so that its rules win."""
-    css = card_css() + _TYPED_CSS if kind == "typed" else card_css()
+    """The CSS of a notetype ("basic", "cloze", "typed" or "occlusion"); a project's theme
+    (theme.py) comes after ours, so that its rules win."""
+    if kind == "occlusion":
+        css = OCCLUSION_CSS
+    else:
+        css = card_css() + _TYPED_CSS if kind == "typed" else card_css()
     if theme_css is None:
         return css
     return f"{css}\n/* the project's theme.css */\n{theme_css}"
 
 
 def notetype_parts(kind: str) -> tuple[tuple[str, ...], tuple[dict[str, str], ...]]:
-    """The field names and card templates of a notetype ("basic", "cloze" or "typed")."""
+    """The field names and card templates of a notetype ("basic", "cloze", "typed" or
+    "occlusion")."""
+    if kind == "occlusion":
+        return ids.OCCLUSION_FIELDS, OCCLUSION_TEMPLATES
     if kind == "cloze":
         return ids.CLOZE_FIELDS, CLOZE_TEMPLATES
     if kind == "typed":

@@ -10,15 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
-from flashcards import ids
+from flashcards import ids, occlusion
 from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
 from flashcards.model import LEVELS, Card, DeckFile, Level, Location, SourceWarning, printable
 from flashcards.presets import OPTION_KEYS
 
-FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "options", "description", "cards")
-CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "extra", "hint", "tags", "level",
-             "reverse", "type", "tts", "in_place", "guid")
+FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "furigana", "options", "description",
+             "cards")
+CARD_KEYS = ("id", "q", "question", "a", "answer", "cloze", "image", "shapes", "occlude", "extra",
+             "hint", "tags", "level", "reverse", "type", "tts", "furigana", "in_place", "guid")
 _ALIASES = {"question": "q", "answer": "a"}
 _LONG_NAMES = tuple((short, long) for long, short in _ALIASES.items())  # (q, question), (a, answer)
 _LEVELS = ", ".join(level.value for level in Level)
@@ -183,10 +184,12 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
                     "letters, digits, '.', '-' or '_'")
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
-    tts = _language(check, root, "the deck file")
+    tts, tts_answer = _language(check, root, "the deck file")
+    furigana = _flag(check, root, "furigana", "the deck file")
     options = _options(check, root)
     description = check.text(root, "description", "the deck file") or ""
-    cards = _validate_cards(check, root, level, namespace, "cards" in meant, tts)
+    cards = _validate_cards(check, root, level, namespace, "cards" in meant, (tts, tts_answer),
+                            furigana)
     _check_level_subdeck(check, root, deck, level, cards)
     # The file as cards show it: the root folder's name, then the path below it (as the
     # path is spelled, symbolic links and all: see project.find_deck_files).
@@ -201,7 +204,7 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
         namespace=namespace, namespace_pinned=namespace_pinned, level=level, tags=tags,
         description=description,
         description_line=getattr(root.items.get("description"), "line", root.line),
-        cards=tuple(cards), tts=tts,
+        cards=tuple(cards), tts=tts, tts_answer=tts_answer, furigana=furigana,
         options=options, options_line=root.key_lines.get("options", 0),
     )
     return deck_file, check.errors, check.warnings
@@ -226,7 +229,8 @@ def _check_level_subdeck(check: _Checker, root: Mapping, deck: str, level: Level
 
 
 def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
-                    misspelt: bool = False, tts: str = "") -> list[Card]:
+                    misspelt: bool = False, tts: tuple[str, str] = ("", ""),
+                    furigana: bool = False) -> list[Card]:
     node = root.items.get("cards")
     if node is None:
         if not misspelt:  # else the unknown key's "did you mean 'cards'?" says it all
@@ -247,7 +251,7 @@ def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
         _check_repeated_id(check, item, seen, namespace)
-        card = _validate_card(check, item, number, level, namespace, tts)
+        card = _validate_card(check, item, number, level, namespace, tts, furigana)
         if card is not None:
             cards.append(card)
     return cards
@@ -281,7 +285,8 @@ class Known:
 
 
 def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Level,
-                   namespace: str, file_tts: str = "") -> Card | None:
+                   namespace: str, file_tts: tuple[str, str] = ("", ""),
+                   file_furigana: bool = False) -> Card | None:
     before = len(check.errors)
     raw_id = check.text(item, "id", f"card #{number}")
     name = f"card '{raw_id}'" if raw_id else f"card #{number}"
@@ -299,7 +304,10 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     reverse = _flag(check, item, "reverse", name)
     typed = _flag(check, item, "type", name)
     in_place = _flag(check, item, "in_place", name)
-    tts = _language(check, item, name)
+    tts, tts_answer = _language(check, item, name)
+    image = check.text(item, "image", name)
+    furigana = (_flag(check, item, "furigana", name) if "furigana" in item.items
+                else file_furigana)
     question, answer = values["q"], values["a"]
     # Where each field's text starts, so that render errors can point into it.
     lines = {key: getattr(item.items.get(key), "line", line) for key, line in
@@ -308,7 +316,18 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if long in lines:
             lines[short] = lines[long]
 
-    if cloze is None and "cloze" in meant and question is None and answer is None:
+    shapes: tuple = ()
+    occlude_all = True
+    if image is not None or _given(item, "shapes"):
+        kind, front, back = "occlusion", question or "", ""
+        shapes, occlude_all = _occlusion(check, item, name, lines, image, answer, cloze)
+        for key, used in (("reverse", reverse), ("type", typed), ("tts", _given(item, "tts")),
+                          ("hint", _given(item, "hint"))):
+            if used:
+                check.error(lines[key], f"{name}: '{key}' does not work on an image occlusion "
+                            "card (Anki's image occlusion notetype has no place for it)")
+        tts = tts_answer = ""
+    elif cloze is None and "cloze" in meant and question is None and answer is None:
         kind, front, back = "cloze", "", ""  # `Cloze:` or `clozes:`; said once, above
     elif cloze is not None:
         kind, front, back = "cloze", cloze, ""
@@ -325,12 +344,20 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if typed:
             check.error(lines["type"], f"{name}: 'type' only works with q/a cards (the learner "
                         "types the answer)")
-        if tts:
+        if tts or tts_answer:
             check.error(lines["tts"], f"{name}: 'tts' only works with q/a cards (read aloud, "
                         "a cloze would give its answer away)")
+        tts = tts_answer = ""
     else:
         kind, front, back = "typed" if typed else "basic", question or "", answer or ""
-        tts = tts or file_tts
+        if not (tts or tts_answer):
+            tts, tts_answer = file_tts
+        if tts_answer and typed:
+            # Anki's reviewer compares the typed text with the answer field.
+            check.error(lines.get("tts", item.line), f"{name}: a type-in card cannot read its "
+                        "answer aloud (the typed text is compared with the answer, which the "
+                        "spoken text would be part of); drop the 'a' of 'tts' (the file's "
+                        "'tts' counts too)")
         if tts and typed and reverse:
             # The reverse card asks to type the question, and Anki's reviewer would compare
             # the typed text with the question field, spoken text tag and all.
@@ -343,8 +370,16 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         if (answer is None or not answer.strip()) and "a" not in meant:
             check.error(item.line, f"{name}: no answer; add 'a:' with the answer")
 
+    if kind == "typed" and furigana:
+        where = "this card's" if "furigana" in item.items else "the file's"
+        check.error(lines.get("furigana", item.line), f"{name}: a type-in card cannot show "
+                    f"furigana ({where} 'furigana' is on): Anki would compare the typed answer "
+                    "with the text and its readings; set furigana: false on this card")
+    if kind != "occlusion" and _given(item, "occlude"):
+        check.error(lines["occlude"], f"{name}: 'occlude' only works on image occlusion cards "
+                    "(with 'image' and 'shapes')")
     if raw_id is None:
-        card_id = ids.derive_card_id(front)
+        card_id = ids.derive_card_id(front or card_image(image))
         check.warn(item.line, f"{name} has no 'id'; editing its text would make it a new note "
                    f"in Anki. Run 'flashcards ids --write' to pin id '{card_id}'",
                    kind="unpinned-id", card=f"{namespace}/{card_id}")
@@ -359,8 +394,45 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
     return Card(
         id=card_id, id_pinned=raw_id is not None, kind=kind, front=front, back=back, extra=extra,
         hint=hint, tags=tags, level=level, reverse=reverse, location=check.at(item.line),
-        field_lines=lines, guid=guid, tts=tts, in_place=in_place,
+        field_lines=lines, guid=guid, tts=tts, in_place=in_place, tts_answer=tts_answer,
+        image=image or "", shapes=shapes, occlude_all=occlude_all, furigana=furigana,
     )
+
+
+def _given(item: Mapping, key: str) -> bool:
+    """Whether the key has a value (a key written without one counts as missing)."""
+    node = item.items.get(key)
+    return node is not None and not (isinstance(node, Scalar) and node.is_null)
+
+
+def card_image(image: str | None) -> str:
+    """What an occlusion card without an id or question derives its id from: its image."""
+    return f"image {image}" if image else ""
+
+
+def _occlusion(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
+               image: str | None, answer: str | None, cloze: str | None
+               ) -> tuple[tuple, bool]:
+    """The masks and mode of an image occlusion card (`image:` with `shapes:`)."""
+    if image is None or not image.strip():
+        check.error(lines.get("image", item.line), f"{name}: an image occlusion card needs "
+                    "'image', the picture to hide parts of, e.g. image: img/heart.png")
+    elif not image.lower().endswith(occlusion.IMAGE_SUFFIXES):
+        formats = ", ".join(suffix[1:] for suffix in occlusion.IMAGE_SUFFIXES)
+        check.error(lines["image"], f"{name}: image '{image}' is not a picture Anki can show "
+                    f"with masks; use one of {formats}")
+    if answer is not None or cloze is not None:
+        key = "cloze" if cloze is not None else "a"
+        check.error(lines.get(key, item.line), f"{name}: an image occlusion card has no "
+                    f"'{key}': the hidden shapes are its answers ('q' is shown above the "
+                    "image, 'extra' under it on the back)")
+    shapes = occlusion.read_shapes(item.items.get("shapes"), lines.get("shapes", item.line),
+                                   name, check.error)
+    mode = check.text(item, "occlude", name)
+    if mode is not None and mode not in occlusion.OCCLUDE_VALUES:
+        check.error(lines["occlude"], f"{name}: occlude '{mode}' is not one of all (hide every "
+                    "shape, ask one) or one (hide only the shape asked)")
+    return shapes, mode != "one"
 
 
 def _guid(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
@@ -378,13 +450,32 @@ def _guid(check: _Checker, item: Mapping, name: str, lines: dict[str, int],
     return guid
 
 
-def _language(check: _Checker, item: Mapping, name: str) -> str:
-    """The `tts` language of a file or card ("" without one)."""
-    value = check.text(item, "tts", name)
+def _language(check: _Checker, item: Mapping, name: str) -> tuple[str, str]:
+    """The `tts` languages of a file or card: (question's, answer's), "" for none.
+
+    `tts: es_ES` reads the question; `tts: {q: en_GB, a: es_ES}` names either side or both.
+    """
+    node = item.items.get("tts")
+    if isinstance(node, Mapping):
+        for key, line in node.key_lines.items():
+            if key not in ("q", "a"):
+                check.error(line, f"{name}: unknown key '{key}' in 'tts' (allowed: q, the "
+                            "question's language, and a, the answer's)")
+        sides = (_code(check, node, "q", name), _code(check, node, "a", name))
+        if not any(sides) and not node.items:
+            check.error(item.key_lines["tts"], f"{name}: 'tts' names no language; write "
+                        "tts: es_ES (the question), or tts: {q: en_GB, a: es_ES}")
+        return sides
+    return _code(check, item, "tts", name), ""
+
+
+def _code(check: _Checker, item: Mapping, key: str, name: str) -> str:
+    """A language code under `key` ("" without one)."""
+    value = check.text(item, key, name)
     if value is None:
         return ""
     if not _LANGUAGE_RE.fullmatch(value):
-        where = item.key_lines["tts"]
+        where = item.key_lines[key]
         check.error(where, f"{name}: tts '{value}' is not a language code like es_ES, en_US or "
                     "ja_JP (language, underscore, country)")
         return ""

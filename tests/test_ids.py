@@ -47,6 +47,8 @@ def test_notetype_ids_and_field_lists_are_frozen():
     assert ids.CLOZE_FIELDS == ("Text", "Extra", "Hint", "Source", "Id")
     assert ids.TYPED_NOTETYPE_ID == 1152123365
     assert ids.TYPED_FIELDS == ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse")
+    assert ids.OCCLUSION_NOTETYPE_ID == 1417696283
+    assert ids.OCCLUSION_FIELDS == ("Occlusion", "Image", "Header", "Back Extra", "Comments")
 
 
 # Every notetype ever shipped: (id, name, fields, template names). Removing or adding a
@@ -61,6 +63,10 @@ FROZEN_NOTETYPES = {
     "typed": (1152123365, "flashcards Type-in",
               ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse"),
               ("Question → typed Answer", "Answer → typed Question")),
+    # Anki's stock image occlusion notetype's fields and template, under our id.
+    "occlusion": (1417696283, "flashcards Image Occlusion",
+                  ("Occlusion", "Image", "Header", "Back Extra", "Comments"),
+                  ("Image Occlusion",)),
 }
 
 
@@ -92,6 +98,7 @@ def test_existing_notetypes_look_as_before():
         templates.card_css()
     assert templates.notetype_css("typed").startswith(templates.card_css())
     assert "#typeans" not in templates.card_css()
+    assert "image-occlusion" not in templates.card_css()
 
 
 def test_packages_carry_the_frozen_notetypes(write_cards, tmp_path):

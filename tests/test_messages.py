@@ -124,6 +124,15 @@ def deck(cards: str, head: str = "deck: D\nnamespace: d\n") -> Callable[[Path], 
     return check({"deck.yaml": head + "cards:\n" + cards})
 
 
+_SHAPES = "    shapes: [{rect: [0.1, 0.1, 0.2, 0.2]}]\n"
+
+
+def _occluded(rest: str) -> Callable[[Path], str]:
+    """`check` on an image occlusion card 'a' (its image exists) with the given lines."""
+    return check({"deck.yaml": "deck: D\nnamespace: d\ncards:\n  - id: a\n"
+                  "    image: pic.png\n" + rest, "pic.png": png_bytes()})
+
+
 def _read_missing_file(root: Path) -> str:
     _, errors = read_bytes(root / "gone.yaml", "gone.yaml")
     return "\n".join(map(str, errors))
@@ -769,7 +778,8 @@ CATALOGUE = [
          deck("  - {id: a, q: b, answr: c}\n  - {id: b, q: b, a: c, zzz: 1}\n"),
          "cards/deck.yaml:4: unknown key 'answr' in card 'a'; did you mean 'answer'?",
          "cards/deck.yaml:5: unknown key 'zzz' in card 'b' (allowed: id, q, question, a, "
-         "answer, cloze, extra, hint, tags, level, reverse, type, tts, in_place, guid)"),
+         "answer, cloze, image, shapes, occlude, extra, hint, tags, level, reverse, type, tts, "
+         "furigana, in_place, guid)"),
     case("{}: '{}' must be text, not {}", deck("  - {id: a, q: [b], a: {c: d}}\n"),
          "cards/deck.yaml:4: card 'a': 'q' must be text, not a list",
          "cards/deck.yaml:4: card 'a': 'a' must be text, not a mapping"),
@@ -857,6 +867,103 @@ CATALOGUE = [
          deck("  - {id: a, q: b, a: c, guid: xyz}\n  - {id: b, q: b, a: c, guid: xyz}\n"),
          "cards/deck.yaml:5: card 'b': guid 'xyz' is already the note of card 'a' at "
          "cards/deck.yaml:4; every card needs its own"),
+    case("{}: a type-in card cannot show furigana ({} 'furigana' is on): Anki would compare "
+         "the typed answer with the text and its readings; set furigana: false on this card",
+         deck("  - {id: a, q: 漢字, a: かんじ, type: true, furigana: true}\n"),
+         "cards/deck.yaml:4: card 'a': a type-in card cannot show furigana (this card's "
+         "'furigana' is on): Anki would compare the typed answer with the text and its "
+         "readings; set furigana: false on this card"),
+    case("{}: unknown key '{}' in 'tts' (allowed: q, the question's language, and a, the "
+         "answer's)", deck("  - {id: a, q: b, a: c, tts: {back: es_ES}}\n"),
+         "cards/deck.yaml:4: card 'a': unknown key 'back' in 'tts' (allowed: q, the question's "
+         "language, and a, the answer's)"),
+    case("{}: 'tts' names no language; write tts: es_ES (the question), or tts: {q: en_GB, a: "
+         "es_ES}", check({"deck.yaml": "deck: D\nnamespace: d\ntts: {}\ncards:\n"
+                          "  - {id: a, q: b, a: c}\n"}),
+         "cards/deck.yaml:3: the deck file: 'tts' names no language; write tts: es_ES (the "
+         "question), or tts: {q: en_GB, a: es_ES}"),
+    case("{}: a type-in card cannot read its answer aloud (the typed text is compared with the "
+         "answer, which the spoken text would be part of); drop the 'a' of 'tts' (the file's "
+         "'tts' counts too)", deck("  - {id: a, q: b, a: c, type: true, tts: {a: es_ES}}\n"),
+         "cards/deck.yaml:4: card 'a': a type-in card cannot read its answer aloud (the typed "
+         "text is compared with the answer, which the spoken text would be part of); drop the "
+         "'a' of 'tts' (the file's 'tts' counts too)"),
+    # image occlusion
+    case("image '{}' must be a file next to the deck file: Anki's image occlusion cannot load "
+         "its picture from the network",
+         deck("  - id: a\n    image: https://example.org/heart.png\n" + _SHAPES),
+         "cards/deck.yaml:5: image 'https://example.org/heart.png' must be a file next to the "
+         "deck file: Anki's image occlusion cannot load its picture from the network"),
+    case("{}: an image occlusion card needs 'shapes', the masks to hide, e.g. {}",
+         _occluded("    shapes:\n"),
+         "cards/deck.yaml:6: card 'a': an image occlusion card needs 'shapes', the masks to "
+         "hide, e.g. shapes: [{rect: [0.1, 0.2, 0.3, 0.1]}]"),
+    case("{}: 'shapes' must be a list of masks, e.g. {}", _occluded("    shapes: {rect: 1}\n"),
+         "cards/deck.yaml:6: card 'a': 'shapes' must be a list of masks, e.g. shapes: [{rect: "
+         "[0.1, 0.2, 0.3, 0.1]}]"),
+    case("{} must be a mapping such as {rect: [left, top, width, height]}",
+         _occluded("    shapes: [rect]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1 must be a mapping such as {rect: [left, top, "
+         "width, height]}"),
+    case("{}: unknown key '{}' (allowed: {})", _occluded("    shapes: [{square: 1}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1: unknown key 'square' (allowed: rect, ellipse, "
+         "polygon, card)"),
+    case("{} needs exactly one of {}", _occluded("    shapes: [{card: 1}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1 needs exactly one of rect, ellipse, polygon"),
+    case("{}: card '{}' must be a whole number from 1 (shapes with the same number are asked "
+         "together)", _occluded("    shapes: [{rect: [0, 0, 1, 1], card: two}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1: card 'two' must be a whole number from 1 "
+         "(shapes with the same number are asked together)"),
+    case("{}: {} value '{}' is not a number from 0 to 1 (coordinates are fractions of the "
+         "image's width and height)", _occluded("    shapes: [{ellipse: [0, 0, -1, 1]}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1: ellipse value '-1' is not a number from 0 to 1 "
+         "(coordinates are fractions of the image's width and height)"),
+    case("{}: {} must be [left, top, width, height]{}, four numbers from 0 to 1 (fractions of "
+         "the image's width and height)",
+         _occluded("    shapes: [{ellipse: [0, 0]}, {rect: 1}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1: ellipse must be [left, top, width, height] of "
+         "its bounding box, four numbers from 0 to 1 (fractions of the image's width and "
+         "height)",
+         "cards/deck.yaml:6: card 'a': shape #2: rect must be [left, top, width, height], four "
+         "numbers from 0 to 1 (fractions of the image's width and height)"),
+    case("{}: {} has no area (its width and height must be more than 0)",
+         _occluded("    shapes: [{rect: [0.5, 0.5, 0.2, 0]}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1: rect has no area (its width and height must be "
+         "more than 0)"),
+    case("{}: {} reaches past the image's {} edge ({} + {} is more than 1)",
+         _occluded("    shapes: [{rect: [0.5, 0.5, 0.2, 0.6]}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1: rect reaches past the image's bottom edge "
+         "(0.5 + 0.6 is more than 1)"),
+    case("{}: polygon must be a list of at least three corners [x, y], numbers from 0 to 1 "
+         "(fractions of the image's width and height)",
+         _occluded("    shapes: [{polygon: [[0, 0], [1, 1], [1]]}]\n"),
+         "cards/deck.yaml:6: card 'a': shape #1: polygon must be a list of at least three "
+         "corners [x, y], numbers from 0 to 1 (fractions of the image's width and height)"),
+    case("{}: '{}' does not work on an image occlusion card (Anki's image occlusion notetype "
+         "has no place for it)", _occluded(_SHAPES + "    reverse: true\n"),
+         "cards/deck.yaml:7: card 'a': 'reverse' does not work on an image occlusion card "
+         "(Anki's image occlusion notetype has no place for it)"),
+    case("{}: 'occlude' only works on image occlusion cards (with 'image' and 'shapes')",
+         deck("  - {id: a, q: b, a: c, occlude: all}\n"),
+         "cards/deck.yaml:4: card 'a': 'occlude' only works on image occlusion cards (with "
+         "'image' and 'shapes')"),
+    case("{}: an image occlusion card needs 'image', the picture to hide parts of, e.g. image: "
+         "img/heart.png", deck("  - id: a\n" + _SHAPES),
+         "cards/deck.yaml:4: card 'a': an image occlusion card needs 'image', the picture to "
+         "hide parts of, e.g. image: img/heart.png"),
+    case("{}: image '{}' is not a picture Anki can show with masks; use one of {}",
+         deck("  - id: a\n    image: clip.mp4\n" + _SHAPES),
+         "cards/deck.yaml:5: card 'a': image 'clip.mp4' is not a picture Anki can show with "
+         "masks; use one of png, jpg, jpeg, gif, webp, svg, avif, bmp"),
+    case("{}: an image occlusion card has no '{}': the hidden shapes are its answers ('q' is "
+         "shown above the image, 'extra' under it on the back)",
+         _occluded(_SHAPES + "    cloze: '{{c1::x}}'\n"),
+         "cards/deck.yaml:7: card 'a': an image occlusion card has no 'cloze': the hidden shapes "
+         "are its answers ('q' is shown above the image, 'extra' under it on the back)"),
+    case("{}: occlude '{}' is not one of all (hide every shape, ask one) or one (hide only the "
+         "shape asked)", _occluded(_SHAPES + "    occlude: some\n"),
+         "cards/deck.yaml:7: card 'a': occlude 'some' is not one of all (hide every shape, ask "
+         "one) or one (hide only the shape asked)"),
     case("{}: 'type' only works with q/a cards (the learner types the answer)",
          deck("  - {id: a, cloze: '{{c1::b}}', type: true}\n"),
          "cards/deck.yaml:4: card 'a': 'type' only works with q/a cards (the learner types the "

@@ -339,3 +339,155 @@ def test_sounds_type_in_answers_and_speech_show_in_the_preview(browser, tmp_path
     finally:
         tab.close()
     assert errors == []
+
+
+OCCLUSION = """\
+deck: Anatomy
+namespace: ana
+cards:
+  - id: heart
+    image: img/heart.png
+    q: Name the chamber
+    extra: Four chambers in all.
+    shapes:
+      - rect: [0.1, 0.2, 0.25, 0.5]
+      - ellipse: [0.5, 0.1, 0.4, 0.8]
+      - polygon: [[0.05, 0.75], [0.3, 0.95], [0.05, 0.95]]
+        card: 2
+"""
+
+
+def test_image_occlusion_shows_the_masks_over_the_image(browser, tmp_path):
+    src = tmp_path / "cards"
+    (src / "img").mkdir(parents=True)
+    (src / "anatomy.yaml").write_text(OCCLUSION, encoding="utf-8")
+    # Wider than the phone, so the image is scaled down and the masks must scale with it.
+    (src / "img" / "heart.png").write_bytes(png_bytes(800, 400, (40, 90, 200)))
+    page = tmp_path / "preview.html"
+    preview.write_preview(src, page)
+    tab = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        tab.goto(page.as_uri())
+        entries = tab.locator(".fc-entry")
+        assert entries.count() == 2  # one card per shape or group
+        front = entries.nth(0).locator(".fc-side").nth(0)
+        image = front.locator(".fc-occlusion img").bounding_box()
+        assert 100 < image["width"] <= PHONE["width"] and image["height"] > 50
+        assert abs(image["width"] / image["height"] - 2) < 0.02  # the aspect ratio is kept
+        rect = front.locator("rect.fc-mask").bounding_box()
+        for got, want in ((rect["x"] - image["x"], 0.1 * image["width"]),
+                          (rect["y"] - image["y"], 0.2 * image["height"]),
+                          (rect["width"], 0.25 * image["width"]),
+                          (rect["height"], 0.5 * image["height"])):
+            assert abs(got - want) < 1.5, (got, want)
+        ellipse = front.locator("ellipse.fc-mask").bounding_box()
+        assert abs(ellipse["x"] - image["x"] - 0.5 * image["width"]) < 1.5
+        assert abs(ellipse["width"] - 0.4 * image["width"]) < 1.5
+        # Card 1 asks the rectangle (Anki's red) and hides the others (Anki's yellow) ...
+        fills = front.locator(".fc-mask").evaluate_all(
+            "shapes => shapes.map(s => [s.tagName, getComputedStyle(s).fill])")
+        assert fills == [["rect", "rgb(255, 142, 142)"], ["ellipse", "rgb(255, 235, 162)"],
+                         ["polygon", "rgb(255, 235, 162)"]]
+        # ... and its back shows the rectangle outlined, the image seen through it.
+        back = entries.nth(0).locator(".fc-side").nth(1)
+        assert back.locator("rect.fc-mask").evaluate("s => getComputedStyle(s).fill") == "none"
+        assert "Four chambers in all." in back.inner_text()
+        assert "Four chambers" not in front.inner_text()
+        second = entries.nth(1).locator(".fc-side").nth(0)
+        assert second.locator(".fc-mask-active").count() == 2  # the ellipse and the polygon
+        assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shots = [ARTIFACTS / "preview-occlusion-phone.png",
+                 ARTIFACTS / "preview-occlusion-phone-night.png"]
+        tab.screenshot(path=str(shots[0]), full_page=True)
+        tab.click("#fc-night")
+        tab.screenshot(path=str(shots[1]), full_page=True)
+        assert shots[0].read_bytes() != shots[1].read_bytes()
+        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+    finally:
+        tab.close()
+    assert errors == []
+
+
+_WIDE_SUM = " + ".join(rf"\sum_{{i=1}}^{{n}} {v}_i^2" for v in "xyzwv")
+MATHS = r"""
+deck: Maths
+namespace: m
+cards:
+  - id: fraction
+    q: 'Precision is $\frac{TP}{TP + FP}$.'
+    a: |
+      $$""" + _WIDE_SUM + r"""$$
+
+      Unknown to the preview: \(\argh x\). Spoken: \(\text{<img src=x onerror=document.title=1>}\)
+"""
+
+
+def test_math_is_typeset_offline_at_phone_width(browser, tmp_path):
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "maths.yaml").write_text(MATHS, encoding="utf-8")
+    page = tmp_path / "preview.html"
+    preview.write_preview(src, page)
+    tab = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        tab.goto(page.as_uri())
+        # Chromium lays the fraction out as one: numerator above the bar, denominator below.
+        fraction = tab.locator(".fc-side").first.locator("mfrac")
+        numerator = fraction.locator("> mrow").nth(0).bounding_box()
+        denominator = fraction.locator("> mrow").nth(1).bounding_box()
+        assert numerator["y"] + numerator["height"] <= denominator["y"] + 1
+        assert numerator["width"] > 10 and denominator["width"] > numerator["width"]
+        # The wide display formula scrolls inside its box; the page itself does not widen.
+        display = tab.locator('math[display="block"]').first
+        sizes = display.evaluate("m => [m.scrollWidth, m.clientWidth]")
+        assert sizes[0] > sizes[1]
+        assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        # What cannot be typeset shows as its source, marked; the markup in it stays text.
+        marked = tab.locator(".fc-math-source")
+        assert marked.count() == 2
+        assert marked.first.locator("code").inner_text() == "\\(\\argh x\\)"
+        assert marked.first.locator(".fc-math-note").is_visible()
+        assert tab.locator("img").count() == 0 and tab.title() != "1"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shots = [ARTIFACTS / "preview-math-phone.png", ARTIFACTS / "preview-math-phone-night.png"]
+        tab.screenshot(path=str(shots[0]), full_page=True)
+        tab.click("#fc-night")
+        tab.screenshot(path=str(shots[1]), full_page=True)
+        assert shots[0].read_bytes() != shots[1].read_bytes()
+        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+    finally:
+        tab.close()
+    assert errors == []
+
+
+def test_furigana_sits_over_its_word(browser, tmp_path):
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "ja.yaml").write_text("deck: Japanese\nnamespace: ja\nfurigana: true\ncards:\n"
+                                 "  - id: study\n    q: 日本語[にほんご]を 勉強[べんきょう]する\n"
+                                 "    a: to study Japanese\n", encoding="utf-8")
+    page = tmp_path / "preview.html"
+    preview.write_preview(src, page)
+    tab = browser.new_page(viewport=PHONE)
+    try:
+        tab.goto(page.as_uri())
+        ruby = tab.locator(".fc-side").first.locator("ruby").first
+        reading = ruby.locator("rt").bounding_box()
+        word = ruby.evaluate("r => { const range = document.createRange(); "
+                             "range.selectNodeContents(r.firstChild); "
+                             "const b = range.getBoundingClientRect(); "
+                             "return {x: b.x, y: b.y, width: b.width, height: b.height}; }")
+        assert ruby.locator("rt").inner_text() == "にほんご"
+        assert reading["y"] + reading["height"] / 2 < word["y"]  # above the word ...
+        centre = word["x"] + word["width"] / 2
+        assert abs(reading["x"] + reading["width"] / 2 - centre) < 2  # ... and centred on it
+        assert reading["height"] < word["height"]  # in smaller type
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tab.locator(".fc-entry").first.screenshot(path=str(ARTIFACTS / "preview-furigana.png"))
+    finally:
+        tab.close()

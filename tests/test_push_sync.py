@@ -341,3 +341,45 @@ def test_type_in_cards_and_sounds_arrive_later_through_normal_syncs(runner, writ
         assert (Path(col.media.dir()) / sound.filename).read_bytes() == b"ID3 a sound"
     finally:
         col.close()
+
+
+def test_image_occlusion_cards_arrive_later_through_normal_syncs(runner, write_cards, devices):
+    """The image occlusion notetype (Anki's stock one under our id) is added by a later push,
+    and a shape added after that makes a new card: normal syncs all along, and the phone has
+    the notetype as Anki's own kind of image occlusion, with the picture."""
+    from flashcards import ids
+
+    desktop, phone = devices
+    src = write_cards({"geo.yaml": V1})
+    assert _push(runner, src, desktop).exit_code == 0
+    assert desktop.sync() == "NORMAL_SYNC"
+    assert phone.sync() in NORMAL
+    scm = _modified(desktop)[1]
+
+    later = V1 + ("  - id: map\n    image: map.png\n    q: Which country?\n"
+                  "    shapes:\n      - rect: [0.1, 0.1, 0.3, 0.3]\n")
+    (src / "geo.yaml").write_text(later, encoding="utf-8")
+    (src / "map.png").write_bytes(png_bytes(30, 20))
+    assert _push(runner, src, desktop).exit_code == 0
+    (src / "geo.yaml").write_text(later + "      - ellipse: [0.5, 0.5, 0.4, 0.4]\n",
+                                  encoding="utf-8")
+    assert _push(runner, src, desktop).exit_code == 0
+    assert _modified(desktop)[1] == scm  # no schema change on the desktop
+    assert desktop.sync() == "NORMAL_SYNC"
+    desktop.sync_media()
+    assert phone.sync() in NORMAL
+    phone.sync_media()
+    assert desktop.syncs[1:] == ["NORMAL_SYNC", "NORMAL_SYNC"]
+    assert all(kind in NORMAL for kind in phone.syncs[1:])
+
+    col = phone.open()
+    try:
+        assert col.models.get(ids.OCCLUSION_NOTETYPE_ID)["originalStockKind"] == 6
+        (note_id,) = col.find_notes(f"mid:{ids.OCCLUSION_NOTETYPE_ID}")
+        cards = sorted(col.get_note(note_id).cards(), key=lambda card: card.ord)
+        assert [card.ord for card in cards] == [0, 1]
+        assert '<div class="cloze" data-ordinal="2" data-shape="ellipse"' in cards[1].question()
+        opened = col._backend.get_image_occlusion_note(note_id)
+        assert opened.note.image_data == png_bytes(30, 20)
+    finally:
+        col.close()

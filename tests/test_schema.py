@@ -207,6 +207,13 @@ ACCEPTED = {
                             "  - {id: u, q: Q, a: A, type: false, reverse: true}\n"
                             "  - {id: v, q: Q, a: A, type: yes, reverse: yes}\n",
     "type false on a cloze": BASE + "  - {id: c, cloze: '{{c1::x}}', type: false}\n",
+    "tts of both sides": BASE.replace("namespace: d\n", "namespace: d\ntts: {a: es_ES}\n")
+                         + "  - {id: t, q: Q, a: A, tts: {q: en, a: ~}}\n"
+                         + "  - {id: y, q: Q, a: A, type: true, tts: en_GB}\n",
+    "furigana in a file and on cards": BASE.replace("namespace: d\n",
+                                                    "namespace: d\nfurigana: true\n")
+                                       + "  - {id: f, q: '漢字[かんじ]', a: A, furigana: false}\n"
+                                       + "  - {id: y, q: Q, a: A, type: true, furigana: false}\n",
     "tts in a file and on cards": BASE.replace("namespace: d\n", "namespace: d\ntts: es_ES\n")
                                   + "  - {id: t, q: Q, a: A, tts: en}\n"
                                   + "  - {id: u, q: Q, a: A, tts: ~}\n"
@@ -319,6 +326,34 @@ REFUSED = {
     "file tts with a space": BASE.replace("namespace: d\n", "namespace: d\ntts: es ES\n"),
     "type not a boolean": _card("{id: x, q: Q, a: A, type: text}"),
     "type null": _card("{id: x, q: Q, a: A, type: ~}"),
+    "tts with an unknown side": _card("{id: x, q: Q, a: A, tts: {back: es_ES}}"),
+    "tts naming no side": _card("{id: x, q: Q, a: A, tts: {}}"),
+    "typed answer read aloud": _card("{id: x, q: Q, a: A, type: true, tts: {a: es_ES}}"),
+    "file's answer language on a type-in card": BASE.replace(
+        "namespace: d\n", "namespace: d\ntts: {a: es_ES}\n")
+    + "  - {id: y, q: Q, a: A, type: true}\n",
+    "furigana on a type-in card": _card("{id: x, q: Q, a: A, type: true, furigana: true}"),
+    "file furigana on a type-in card": BASE.replace(
+        "namespace: d\n", "namespace: d\nfurigana: true\n")
+    + "  - {id: y, q: Q, a: A, type: true}\n",
+    "furigana not a boolean": _card("{id: x, q: Q, a: A, furigana: yes please}"),
+    "occlusion without shapes": _card("{id: x, image: a.png}"),
+    "occlusion without image": _card("{id: x, shapes: [{rect: [0, 0, 1, 1]}]}"),
+    "occlusion with an answer": _card("{id: x, image: a.png, a: A, "
+                                      "shapes: [{rect: [0, 0, 1, 1]}]}"),
+    "occlusion of a sound": _card("{id: x, image: a.mp3, shapes: [{rect: [0, 0, 1, 1]}]}"),
+    "shape of an unknown kind": _card("{id: x, image: a.png, shapes: [{circle: [0, 0, 1]}]}"),
+    "shape of two kinds": _card("{id: x, image: a.png, shapes: [{rect: [0, 0, 1, 1], "
+                                "ellipse: [0, 0, 1, 1]}]}"),
+    "shape outside the image": _card("{id: x, image: a.png, shapes: [{rect: [0, 0, 1.5, 1]}]}"),
+    "shape with three numbers": _card("{id: x, image: a.png, shapes: [{rect: [0, 0, 1]}]}"),
+    "polygon of two corners": _card("{id: x, image: a.png, shapes: [{polygon: [[0, 0], [1, 1]]}]}"),
+    "shape card zero": _card("{id: x, image: a.png, shapes: [{rect: [0, 0, 1, 1], card: 0}]}"),
+    "occlude on a q/a card": _card("{id: x, q: Q, a: A, occlude: one}"),
+    "occlude of an unknown mode": _card("{id: x, image: a.png, occlude: some, "
+                                        "shapes: [{rect: [0, 0, 1, 1]}]}"),
+    "hint on an occlusion card": _card("{id: x, image: a.png, hint: H, "
+                                       "shapes: [{rect: [0, 0, 1, 1]}]}"),
     "cloze without deletion": _card("{id: x, cloze: no gap here}"),
     "cloze with single braces": _card("{id: x, cloze: 'a {c1::gap}'}"),
     "cloze without a number": _card("{id: x, cloze: 'a {{c::gap}}'}"),

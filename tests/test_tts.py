@@ -121,3 +121,65 @@ def test_the_preview_shows_where_anki_speaks(spanish, tmp_path):
     assert "[anki:tts" not in text
     assert ('<span class="fc-tts" title="read aloud: ¿Qué hora es?">(read aloud in es_ES)'
             '</span>') in text
+
+
+ANSWERS = """\
+deck: Spanish
+namespace: es
+tts: {a: es_ES}             # the file: read every answer in Spanish
+cards:
+  - id: dog
+    q: the dog
+    a: el **perro**
+    reverse: true
+  - id: both
+    q: How are you?
+    a: ¿Cómo estás?
+    tts: {q: en_GB, a: es_MX}   # the card's own, both sides
+  - id: question-only
+    q: ¿Qué hora es?
+    a: What time is it?
+    tts: es_ES                  # replaces the file's: the question only
+"""
+
+
+def test_answers_can_be_read_aloud_too(write_cards, tmp_path, collection):
+    from anki.sound import TTSTag
+
+    src = write_cards({"es.yaml": ANSWERS})
+    package = _build(src, tmp_path / "build")
+    fields = {note["guid"]: note["fields"] for note in read_apkg(package).notes}
+    dog = fields[ids.note_guid("es", "dog")]
+    assert dog[0] == "the dog"
+    assert dog[1] == "el <strong>perro</strong>[anki:tts lang=es_ES]el perro[/anki:tts]"
+    log = import_apkg(collection, package)
+    assert (len(log.new), len(log.conflicting)) == (3, 0)
+    notes = notes_by_id(collection)
+    forward, backward = sorted(notes["dog"].cards(), key=lambda card: card.ord)
+    assert forward.question_av_tags() == []
+    assert forward.answer_av_tags() == [TTSTag(field_text="el perro", lang="es_ES", voices=[],
+                                               speed=1.0, other_args=[])]
+    # the reverse card asks with the Spanish word: it is read on its front
+    assert [tag.field_text for tag in backward.question_av_tags()] == ["el perro"]
+    (both,) = notes["both"].cards()
+    assert [(t.lang, t.field_text) for t in both.question_av_tags()] == [("en_GB",
+                                                                          "How are you?")]
+    assert [(t.lang, t.field_text) for t in both.answer_av_tags()] == [
+        ("en_GB", "How are you?"), ("es_MX", "¿Cómo estás?")]
+    (only,) = notes["question-only"].cards()
+    assert [t.lang for t in only.answer_av_tags()] == ["es_ES"]  # the question, shown again
+    assert "[anki:tts" not in notes["question-only"]["Back"]
+
+
+def test_the_answer_of_a_type_in_card_is_not_read_aloud(write_cards, monkeypatch):
+    from flashcards.errors import InvalidSources
+
+    src = write_cards({"es.yaml": ANSWERS + "  - {id: typed, q: dog, a: perro, type: true}\n"
+                       "  - {id: fine, q: dog, a: perro, type: true, tts: es_ES}\n"})
+    monkeypatch.chdir(src.parent)
+    with pytest.raises(InvalidSources) as caught:
+        pipeline.check(Path("cards"))
+    assert [str(error) for error in caught.value.errors] == [
+        "cards/es.yaml:17: card 'typed': a type-in card cannot read its answer aloud (the typed "
+        "text is compared with the answer, which the spoken text would be part of); drop the "
+        "'a' of 'tts' (the file's 'tts' counts too)"]
