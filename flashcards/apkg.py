@@ -120,11 +120,10 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
         # written here, as the same rows genanki's Note.write_to_db would insert one by one,
         # in one executemany each (a package of 20,000 notes: a few times faster).
         genanki.Package(anki_decks).write_to_db(cursor, stamp, itertools.count(stamp * 1000))
-        notes, cards = _rows(decks, notetypes, note_mods, positions,
-                             itertools.count(stamp * 1000))
-        cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", notes)
+        rows = _Rows(decks, notetypes, note_mods, positions, stamp * 1000)
+        cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows.notes())
         cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           cards)
+                           rows.cards())
         if presets:
             named = {d.deck for d in decks}
             _add_presets(cursor, [presets[name] for name in sorted(presets) if name in named])
@@ -167,29 +166,47 @@ def _card_ords(notetype: genanki.Model) -> Callable[[Sequence[str]], list[int]]:
     return front_back
 
 
-def _rows(decks: Sequence[DeckLevel], notetypes: dict[str, genanki.Model],
-          note_mods: dict[str, int], positions: dict[str, int], id_gen: Iterator[int]
-          ) -> tuple[list[tuple], list[tuple]]:
-    """The notes and cards table rows of the decks' notes, as genanki would write them: ids
-    from id_gen, each note's id followed by its cards' ids; due = the note's new-card
-    position (`positions`, else its place in its deck level)."""
-    ords = {kind: _card_ords(notetype) for kind, notetype in notetypes.items()}
-    note_rows: list[tuple] = []
-    card_rows: list[tuple] = []
-    for deck_level in decks:
-        deck_id = ids.deck_id(deck_level.name)
-        for place, item in enumerate((*deck_level.cards, *deck_level.retired)):
-            due = positions.get(item.guid, place)
-            notetype = notetypes[item.kind]
-            fields = item.fields
-            mod = note_mods[item.guid]
-            note_id = next(id_gen)
-            note_rows.append((note_id, item.guid, notetype.model_id, mod, -1,
-                              " " + " ".join(item.tags) + " ", "\x1f".join(fields),
-                              fields[notetype.sort_field_index], 0, 0, ""))
-            card_rows.extend((next(id_gen), note_id, deck_id, ord_, mod, -1, 0, 0, due,
-                              0, 0, 0, 0, 0, 0, 0, 0, "") for ord_ in ords[item.kind](fields))
-    return note_rows, card_rows
+class _Rows:
+    """The notes and cards table rows of the decks' notes, as genanki would write them (ids
+    counted up from `first`, each note's id followed by its cards' ids; due = the note's
+    new-card position: `positions`, else its place in its deck level), made as SQLite takes
+    them rather than held in lists: a package of 200,000 notes would hold them all twice."""
+
+    def __init__(self, decks: Sequence[DeckLevel], notetypes: dict[str, genanki.Model],
+                 note_mods: dict[str, int], positions: dict[str, int], first: int) -> None:
+        self.decks, self.notetypes = decks, notetypes
+        self.note_mods, self.positions, self.first = note_mods, positions, first
+        self.ords = {kind: _card_ords(notetype) for kind, notetype in notetypes.items()}
+        self.card_ords: list[list[int]] = []  # each note's card ordinals, in note order
+
+    def notes(self) -> Iterator[tuple]:
+        next_id = self.first
+        for deck_level in self.decks:
+            for item in (*deck_level.cards, *deck_level.retired):
+                notetype = self.notetypes[item.kind]
+                fields = item.fields
+                ords = self.ords[item.kind](fields)
+                self.card_ords.append(ords)
+                yield (next_id, item.guid, notetype.model_id, self.note_mods[item.guid], -1,
+                       " " + " ".join(item.tags) + " ", "\x1f".join(fields),
+                       fields[notetype.sort_field_index], 0, 0, "")
+                next_id += 1 + len(ords)
+
+    def cards(self) -> Iterator[tuple]:
+        """(After notes().)"""
+        note_id = self.first
+        number = 0
+        for deck_level in self.decks:
+            deck_id = ids.deck_id(deck_level.name)
+            for place, item in enumerate((*deck_level.cards, *deck_level.retired)):
+                due = self.positions.get(item.guid, place)
+                mod = self.note_mods[item.guid]
+                ords = self.card_ords[number]
+                number += 1
+                for offset, ord_ in enumerate(ords, start=1):
+                    yield (note_id + offset, note_id, deck_id, ord_, mod, -1, 0, 0, due,
+                           0, 0, 0, 0, 0, 0, 0, 0, "")
+                note_id += 1 + len(ords)
 
 
 def _add_presets(cursor: sqlite3.Cursor, presets: list[tuple[Preset, int]]) -> None:

@@ -36,7 +36,7 @@ from flashcards.atomic import remove_stale_temps, write_atomically
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
-_FORMAT = 3
+_FORMAT = 4
 # Libraries whose version can change the HTML we write.
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
@@ -143,6 +143,23 @@ def _digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
+class _Digesting:
+    """A file to pickle into that also takes the digest (as _digest) and size of what went in."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.hash = hashlib.blake2b(digest_size=16)
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return self.stream.write(data)
+
+    def hexdigest(self) -> str:
+        return self.hash.hexdigest()
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -180,10 +197,11 @@ class BuildCache:
         """The stored summary for key, if there is a sound one whose images are unchanged."""
         try:
             with open(self._path(key), "rb") as handle:
-                handle.read(8)  # the summary's length
-                stored = pickle.load(handle)  # the summary comes first
+                at = int.from_bytes(handle.read(8), "little")  # where the summary starts
+                notes = handle.read(at - 8)
+                stored = pickle.load(handle)
                 if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
-                        stored.result, FileSummary) or _digest(handle.read()) != stored.rest:
+                        stored.result, FileSummary) or _digest(notes) != stored.rest:
                     return None
             if not all(map(unchanged, stored.images)):
                 return None
@@ -200,16 +218,23 @@ class BuildCache:
         summary = summarize(key, result)
         notes = tuple(card.content() for card in result.cards)
         images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
+        def dump(stream: BinaryIO) -> None:
+            # One file: where the summary starts, the notes (read only while packaging), then
+            # the summary, which holds the notes' digest, so that a damaged file is never
+            # taken for a sound one. The notes are pickled straight into the file: as bytes
+            # first, a big file's notes would be in memory once more.
+            stream.write(bytes(8))
+            writer = _Digesting(stream)
+            pickle.dump(_Stored(key, notes, images, reusable=result.reusable,
+                                tool=tool_fingerprint()), writer,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(_Stored(key, summary, images, writer.hexdigest()), stream,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            stream.seek(0)
+            stream.write((8 + writer.size).to_bytes(8, "little"))
+
         try:
-            # One file: the summary, then the notes (read only while packaging), whose digest
-            # the summary holds, so that a damaged file is never taken for a sound one.
-            tail = pickle.dumps(_Stored(key, notes, images, reusable=result.reusable,
-                                        tool=tool_fingerprint()),
-                                protocol=pickle.HIGHEST_PROTOCOL)
-            head = pickle.dumps(_Stored(key, summary, images, _digest(tail)),
-                                protocol=pickle.HIGHEST_PROTOCOL)
-            data = len(head).to_bytes(8, "little") + head + tail
-            write_atomically(self._path(key), data, mode=None, clean=False, durable=False)
+            write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
         except (OutputError, OSError):
             return None
         return summary
@@ -396,7 +421,7 @@ def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
     """The reusable card fields of an earlier compile (by this very tool), or {}."""
     try:
         with open(file_path(folder, key), "rb") as handle:
-            handle.seek(8 + int.from_bytes(handle.read(8), "little"))  # past the summary
+            handle.seek(8)  # the notes come first (see store)
             stored = pickle.load(handle)
         if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
                 tool_fingerprint()) and isinstance(stored.reusable, dict):
@@ -410,7 +435,7 @@ def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
     """A file's notes stored earlier in this build (by store); its images were just checked."""
     try:
         with open(file_path(folder, key), "rb") as handle:
-            handle.seek(8 + int.from_bytes(handle.read(8), "little"))  # past the summary
+            handle.seek(8)  # the notes come first (see store)
             stored = pickle.load(handle)
         if isinstance(stored, _Stored) and stored.key == key and isinstance(stored.result,
                                                                              tuple):

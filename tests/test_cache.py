@@ -195,7 +195,9 @@ def test_corrupt_or_foreign_cache_entries_are_rebuilt_not_fatal(project, tmp_pat
     assert len(entries) == (4 if storage == "per-file" else 3)
     damage = [lambda data: b"\x80\x04garbage", lambda data: pickle.dumps({"not": "ours"}),
               lambda data: b"", lambda data: data[:-10],  # the notes cut short
-              lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data]  # one bit
+              lambda data: data[:-1] + bytes([data[-1] ^ 1]) if data else data,  # one bit
+              # one bit early in the file: in a per-file entry, inside the notes
+              lambda data: data[:40] + bytes([data[40] ^ 1]) + data[41:] if data else data]
     for spoil in damage:
         for entry in _cache_files(private_cache):
             entry.write_bytes(spoil(entry.read_bytes()))
