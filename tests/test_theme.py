@@ -213,6 +213,9 @@ def test_removing_the_theme_of_a_built_project_is_refused_but_an_empty_one_is_fi
     (".card { color: red; }\n</style><script>alert(1)</script>\n",
      ["theme.css:2:1: '</' is not allowed in a theme", "theme.css:2:25: '</' is not allowed"]),
     (".card { content: \"</style>\"; }\n", ["theme.css:1:19: '</' is not allowed"]),
+    # HTML ends a <style> element at '</style>' even inside a CSS comment.
+    ("/* </style><script>alert(1)</script> */\n.card {}\n",
+     ["theme.css:1:4: '</' is not allowed"]),
     (".card {\n  color: red;\n", ["theme.css:1:7: this '{' is never closed"]),
     (".card { color: red; }\n}\n", ["theme.css:2:1: '}' without a '{' before it"]),
     ("/* a comment\n.card {}\n", ["theme.css:1:1: this comment is never closed"]),
@@ -227,7 +230,7 @@ def test_bad_theme_css_is_an_error_at_its_line_and_column(runner, tmp_path, css,
 
 
 def test_allowed_css_passes_data_urls_comments_and_strings_included(runner, tmp_path):
-    css = ("/* url(http://not.a.rule) @import and </style> in a comment */\n"
+    css = ("/* url(http://not.a.rule) @import and <style> in a comment */\n"
            ".card { background: url(\"data:image/png;base64,iVBORw0KGgo=\"); }\n"
            ".front::before { content: \"{ url(x) }\"; }\n"
            "@media (prefers-color-scheme: dark) { .card { color: #eee; } }\n")
