@@ -14,7 +14,8 @@ then import once with "Merge note types", which forces a one-way full sync).
 
 The CSS is checked, as it will run on learners' devices: no `@import` and no `url()` other
 than a data: URL (cards work offline and a theme is one file), no `</`, not even in a comment
-or a string (Anki puts the CSS inside a <style> element, which that would close), and balanced comments, strings and braces.
+or a string (Anki puts the CSS inside a <style> element, which that would close), and
+balanced comments, strings and braces.
 """
 
 from __future__ import annotations
