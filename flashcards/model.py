@@ -378,6 +378,7 @@ class Change(NamedTuple):
     level: Level
     where: str  # file:line, or the last known file of a removed card
     moved_from: str = ""  # the previous Anki deck ("Deck::Level") when it changed deck or level
+    kind: str = ""  # the card's kind ("basic", "occlusion", ...), when it is in the sources
 
     @property
     def deck_name(self) -> str:
