@@ -310,6 +310,9 @@ def test_push_of_a_changed_theme_updates_the_css_and_no_note_without_a_schema_ch
     result = _push(runner, src, path, monkeypatch, 1_700_000_100)
     assert result.exit_code == 0, result.output
     assert "0 new, 0 changed" in result.output
+    assert result.stdout.count("* restyled  the ") == 2
+    assert ("* restyled  the Q/A notetype: its CSS and templates are now this build's; no note "
+            "changed") in result.stdout
     collection.reopen()
     theme = _theme_of(src, BLUE)
     assert _notetypes_of(collection) == {
