@@ -163,7 +163,7 @@ def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
                     mod: int, renew: bool = False) -> Change:
     where = card.where
     if old is None:
-        return Change("new", card.label, deck.deck, deck.level, where)
+        return Change("new", card.label, deck.deck, deck.level, where, kind=card.kind)
     digest = card.legacy_digest if old.legacy else card.digest
     if old.others:  # merged lines: unchanged if a line already had this content and time
         same = (card.digest, mod) in old.others
@@ -173,7 +173,7 @@ def _current_change(card: RenderedCard, deck: DeckLevel, old: Entry | None,
     moved = ""
     if old.deck and (old.deck, old.level) != (deck.deck, deck.level.value):
         moved = _deck_name(old.deck, old.level)
-    return Change(status, card.label, deck.deck, deck.level, where, moved)
+    return Change(status, card.label, deck.deck, deck.level, where, moved, card.kind)
 
 
 def _carry_removed(old: Entry, now: int, removed_note: RemovedNote, renew: bool = False

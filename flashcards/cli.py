@@ -469,7 +469,8 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
     watching.hush_watchfiles()
     # watchfiles yields once nothing changed for `step` ms, and after `debounce` ms at the
     # latest: so the quiet time asked for is the step, and the upper bound is far above it.
-    batches = watchfiles.watch(source, watch_filter=watching.relevant(source, out),
+    batches = watchfiles.watch(watching.watched_folder(source),
+                               watch_filter=watching.relevant(source, out),
                                step=max(debounce, 1), debounce=watching.longest_wait(debounce),
                                rust_timeout=watching.TICK, yield_on_timeout=True,
                                raise_interrupt=False)

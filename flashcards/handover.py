@@ -46,4 +46,4 @@ def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> B
                     for change in plan.changes if change.status in gone)
     return BuiltDecks(tuple(cards), removed, descriptions,
                       tuple(media[name] for name in sorted(media)), dict(plan.notetype_mods),
-                      dict(plan.positions))
+                      dict(plan.positions), plan.theme)

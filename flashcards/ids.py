@@ -35,7 +35,7 @@ TYPED_FIELDS = ("Front", "Back", "Extra", "Hint", "Source", "Id", "Reverse")
 # Image occlusion cards (`image:` and `shapes:`): Anki's own image-occlusion notetype (Anki
 # 23.10+), copied field for field, template for template, so that Anki's reviewer draws the
 # masks and its editor opens the notes; only the id and name are ours. Field names and order
-# are Anki's, so there is no Source or Id field: Comments holds the source file.
+# are Anki's, so there is no Source or Id field: Comments holds the source file#card id.
 OCCLUSION_NOTETYPE_ID = 1417696283
 OCCLUSION_NOTETYPE_NAME = "flashcards Image Occlusion"
 OCCLUSION_FIELDS = ("Occlusion", "Image", "Header", "Back Extra", "Comments")

@@ -9,9 +9,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from flashcards.ids import slugify
+
+if TYPE_CHECKING:  # theme.py builds on this module
+    from flashcards.theme import Theme
 
 # Control, line-separator and surrogate characters would break a one-line message (or the
 # terminal's encoding); messages show them escaped.
@@ -378,6 +381,7 @@ class Change(NamedTuple):
     level: Level
     where: str  # file:line, or the last known file of a removed card
     moved_from: str = ""  # the previous Anki deck ("Deck::Level") when it changed deck or level
+    kind: str = ""  # the card's kind ("basic", "occlusion", ...), when it is in the sources
 
     @property
     def deck_name(self) -> str:
@@ -462,3 +466,4 @@ class BuiltDecks:
     description_media: tuple[Media, ...]
     notetype_mods: dict[str, int]
     positions: dict[str, int] = field(default_factory=dict)  # new-card positions (order.py)
+    theme: Theme | None = None  # the project's theme: its notes are on its own notetypes

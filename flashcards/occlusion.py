@@ -185,3 +185,65 @@ def occlusion_field(shapes: tuple[Shape, ...], occlude_all: bool) -> str:
             text += ":oi=1"
         parts.append(f"{{{{c{shape.card}::image-occlusion:{shape.kind}{text}}}}}<br>")
     return "".join(parts)
+
+
+# One mask of an Occlusion field, as Anki's editor (and occlusion_field) writes it.
+_FIELD_MASK = re.compile(r"\{\{c([1-9][0-9]*)::image-occlusion:([a-z]+)((?::[a-z]+=[^:{}]*)*)\}\}")
+_MASK_KEYS = {"rect": ("left", "top", "width", "height"), "ellipse": ("left", "top", "rx", "ry"),
+              "polygon": ("left", "top", "points")}
+
+
+def read_occlusion_field(text: str) -> tuple[list[dict], bool] | str:
+    """An Occlusion field (one made in Anki's editor) as `shapes:` entries ({kind: numbers,
+    "card": N}) and whether every shape hides the others too (`occlude: all`); or why it is
+    not one that deck-file keys can say exactly (text shapes, rotation or other properties,
+    hide-all on some shapes only, pixel coordinates)."""
+    shapes: list[dict] = []
+    hide_all: set[bool] = set()
+    rest = _FIELD_MASK.sub("", text)
+    if re.sub(r"<br\s*/?>|\s", "", rest, flags=re.IGNORECASE):
+        return "its Occlusion field holds something other than masks"
+    for number, kind, props in _FIELD_MASK.findall(text):
+        if kind not in _MASK_KEYS:
+            return f"it has a {kind} shape, which deck files do not have (rect, ellipse, polygon)"
+        values = dict(part.split("=", 1) for part in props.split(":")[1:])
+        hide_all.add(values.pop("oi", "") == "1")
+        unknown = sorted(set(values) - set(_MASK_KEYS[kind]))
+        if unknown:
+            return (f"its {kind} shape has {', '.join(unknown)}, which deck files cannot say "
+                    f"(a {kind} has {', '.join(_MASK_KEYS[kind])})")
+        missing = sorted(set(_MASK_KEYS[kind]) - set(values))
+        if missing:
+            return f"its {kind} shape has no {', '.join(missing)}"
+        try:
+            if kind == "polygon":
+                corners = [tuple(float(v) for v in pair.split(","))
+                           for pair in values["points"].split()]
+                if len(corners) < 3 or any(len(corner) != 2 for corner in corners):
+                    raise ValueError
+                # Anki draws a polygon moved so that its corners' top left is at left, top.
+                dx = float(values["left"]) - min(x for x, _ in corners)
+                dy = float(values["top"]) - min(y for _, y in corners)
+                numbers: list = [[_rounded(x + dx), _rounded(y + dy)] for x, y in corners]
+                flat = [n for corner in numbers for n in corner]
+            else:
+                left, top, a, b = (float(values[key]) for key in _MASK_KEYS[kind])
+                if kind == "ellipse":
+                    a, b = 2 * a, 2 * b
+                numbers = [left, top, a, b]
+                flat = numbers
+        except ValueError:
+            return f"its {kind} shape has a coordinate that is not a number"
+        if any(not 0 <= n <= 1 for n in flat):
+            return ("its masks are not fractions of the image from 0 to 1 (an early Anki "
+                    "version wrote pixels); open the note in Anki's mask editor and save it")
+        shapes.append({kind: numbers, "card": int(number)})
+    if not shapes:
+        return "its Occlusion field has no masks"
+    if len(hide_all) > 1:
+        return "some of its shapes hide the others and some do not; deck files say it per card"
+    return shapes, hide_all == {True}
+
+
+def _rounded(value: float) -> float:
+    return float(number_text(value)) if value else 0.0

@@ -772,7 +772,7 @@ def _pack_result(packages: tuple[Package, ...], changes: list[Change],
     for the biggest builds."""
     decks = list(dict.fromkeys(change.deck for change in changes))
     number = {deck: index for index, deck in enumerate(decks)}
-    rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from)
+    rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from, c.kind)
             for c in changes]
     return (packages, decks, rows, warnings, lock_file, latest)  # latest: the lock's newest time
 
@@ -780,8 +780,8 @@ def _pack_result(packages: tuple[Package, ...], changes: list[Change],
 def _unpack_result(packed: tuple, files: int) -> BuildResult:
     packages, decks, rows, warnings, lock_file, _ = packed
     levels = {level.value: level for level in Level}
-    changes = tuple(Change(status, label, decks[deck], levels[level], where, moved)
-                    for status, label, deck, level, where, moved in rows)
+    changes = tuple(Change(status, label, decks[deck], levels[level], where, moved, kind)
+                    for status, label, deck, level, where, moved, kind in rows)
     return BuildResult(packages, changes, warnings, lock_file, files_compiled=0,
                        files_cached=files, packages_written=0, packages_kept=len(packages))
 

@@ -80,7 +80,7 @@ def write_preview(src: Path, out: Path) -> PreviewResult:
     compiled = pipeline.check(src)
     cards = preview_cards(compiled.decks)
     media = {m.name: m for deck in compiled.decks for m in deck.media}
-    page = render_page(cards, embed_media(media.values()))
+    page = render_page(cards, embed_media(media.values()), compiled.theme_css)
     write_atomically(out, page.encode("utf-8"))
     notes = sum(len(deck.cards) for deck in compiled.decks)
     return PreviewResult(out, len(cards), len(compiled.decks), compiled.warnings, notes)
@@ -190,8 +190,10 @@ def embed_media(media: Iterable[Media]) -> dict[str, str]:
     return uris
 
 
-def render_page(cards: Sequence[PreviewCard], media: Mapping[str, str]) -> str:
-    """The whole page: our card CSS, filters, night switch and one entry per card."""
+def render_page(cards: Sequence[PreviewCard], media: Mapping[str, str],
+                theme_css: str | None = None) -> str:
+    """The whole page: our card CSS, then the project's theme (as the notetypes carry them),
+    filters, night switch and one entry per card."""
     decks = list(dict.fromkeys(card.deck for card in cards))
     levels = [level for level in Level if any(card.level is level for card in cards)]
     tags = sorted({tag for card in cards for tag in card.source.tags})
@@ -200,6 +202,7 @@ def render_page(cards: Sequence[PreviewCard], media: Mapping[str, str]) -> str:
     return _PAGE.format(
         title=_esc(title),
         card_css=templates.card_css(),
+        theme=_theme_style(theme_css),
         page_css=_PAGE_CSS,
         total=len(cards),
         deck_options=_options(decks, "All decks"),
@@ -208,6 +211,20 @@ def render_page(cards: Sequence[PreviewCard], media: Mapping[str, str]) -> str:
         entries=entries,
         script=_SCRIPT,
     )
+
+
+def _theme_style(css: str | None) -> str:
+    """The theme's own <style> element, after ours so that its rules win, as in Anki.
+
+    check refuses a theme holding '</'; should one get here anyway, '<\\/' (the same CSS:
+    an escaped '/') keeps it from ending the element and taking over the page."""
+    if css is None:
+        return ""
+    safe = css.replace("</", _ESCAPED_END)
+    return f'<style id="fc-theme">\n{safe}</style>\n'
+
+
+_ESCAPED_END = "<\\/"
 
 
 def _entry(card: PreviewCard, media: Mapping[str, str]) -> str:
@@ -301,7 +318,7 @@ _PAGE = """\
 <title>{title}</title>
 <style>
 {card_css}</style>
-<style>
+{theme}<style>
 {page_css}</style>
 </head>
 <body class="fc-page">

@@ -466,7 +466,8 @@ def _occlusion_fields(card: Card, deck_file: DeckFile, src_root: Path,
                       field_html: Callable[[str, str], str], media: dict[str, Media],
                       errors: list[SourceError]) -> tuple[str, ...]:
     """Anki's image occlusion fields: Occlusion, Image, Header, Back Extra, Comments (which
-    holds the source file, as Source does on our other notetypes)."""
+    holds the source file, as Source does on our other notetypes, then '#' and the card's id,
+    which build's `moved:` search looks for: this notetype has no Id field)."""
     from flashcards.occlusion import occlusion_field  # it reads YAML nodes: import on use
 
     line = card.field_lines.get("image", card.location.line)
@@ -483,7 +484,7 @@ def _occlusion_fields(card: Card, deck_file: DeckFile, src_root: Path,
     image = f'<img src="{html.escape(name)}">' if name else ""
     return (occlusion_field(card.shapes, card.occlude_all), image,
             field_html("q", card.front), field_html("extra", card.extra),
-            html.escape(deck_file.rel))
+            html.escape(f"{deck_file.rel}#{card.id}"))
 
 
 _TAGS = re.compile(r"<[^>]*>")

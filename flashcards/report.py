@@ -106,6 +106,8 @@ def search_for(change: Change, deck_name: str) -> str:
     and `_`, of which only `.` means something in a regular expression."""
     card_id = change.label.split("/", 1)[1]
     pattern = "".join("[.]" if char == "." else char for char in card_id)
+    if change.kind == "occlusion":  # no Id field: Comments ends with '#' and the id
+        return f'"deck:{_literal(deck_name)}" "Comments:re:(?-i)#{pattern}$"'
     return f'"deck:{_literal(deck_name)}" "Id:re:(?-i)^{pattern}$"'
 
 

@@ -13,8 +13,9 @@ it has: the build refuses that and says why, unless told to (`--switch-notetypes
 then import once with "Merge note types", which forces a one-way full sync).
 
 The CSS is checked, as it will run on learners' devices: no `@import` and no `url()` other
-than a data: URL (cards work offline and a theme is one file), no `</` (Anki puts the CSS
-inside a <style> element, which that would close), and balanced comments, strings and braces.
+than a data: URL (cards work offline and a theme is one file), no `</`, not even in a comment
+or a string (Anki puts the CSS inside a <style> element, which that would close), and
+balanced comments, strings and braces.
 """
 
 from __future__ import annotations
@@ -132,6 +133,10 @@ def check_css(text: str, display: str) -> list[SourceError]:
                 errors.append(SourceError(at(index), "this comment is never closed; end it "
                                           "with */"))
                 break
+            # A comment does not hide '</style>' from the HTML around the CSS.
+            if "</" in text[index:end]:
+                errors.append(SourceError(at(index + text[index:end].find("</")),
+                                          _END_TAG))
             code.append(" " * (end + 2 - index))
             index = end + 2
             continue

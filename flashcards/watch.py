@@ -13,23 +13,40 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from flashcards.lock import LOCK_NAME
+from flashcards.project import find_project
+from flashcards.theme import theme_path
+
+
+def watched_folder(src: Path) -> Path:
+    """What to watch: SOURCE, or its project's root when SOURCE is a file or a subfolder of
+    it, because the root's theme.css (next to the lock) changes every card's look."""
+    root = find_project(src).root
+    if src.is_dir() and src.resolve() == root.resolve():
+        return src
+    return root
 
 
 def relevant(src: Path, out: Path) -> Callable[[object, str], bool]:
-    """A watchfiles filter: deck files and media under SOURCE, not what a build writes there.
+    """A watchfiles filter: deck files and media under SOURCE and the project's theme.css
+    (added, changed or removed), not what a build writes there.
 
-    Skipped: the lock file, hidden files (editor swap files, our own temp files) and anything
-    inside OUT, in case OUT lies within SOURCE.
+    Skipped: the lock file, hidden files (editor swap files, our own temp files), anything
+    inside OUT, in case OUT lies within SOURCE, and anything of the project outside SOURCE
+    (watched_folder may be the project's root).
     """
     out = out.resolve()
+    theme = theme_path(find_project(src).root).resolve()
+    inside = src.resolve()
 
     def keep(_change: object, name: str) -> bool:
         path = Path(name)
         if path.name == LOCK_NAME or path.name.startswith(".") or path.name.endswith("~"):
             return False
-        return not path.resolve().is_relative_to(out)
+        resolved = path.resolve()
+        if resolved == theme:
+            return True
+        return resolved.is_relative_to(inside) and not resolved.is_relative_to(out)
 
-    del src  # the watch is rooted at SOURCE already
     return keep
 
 

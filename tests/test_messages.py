@@ -1080,13 +1080,14 @@ CATALOGUE = [
          "notes to another notetype in an import. Put theme.css back (an empty one gives "
          "flashcards' look), or build once with --switch-notetypes and tell learners to import "
          "with 'Merge note types' ticked (their next sync is then a one-way full sync)"),
-    case("{}: push does not handle themes yet (a theme gives the project notetypes of its "
-         "own); build and import the packages in Anki instead. Nothing was changed",
+    case("{}: push --adopt does not handle themes yet (a theme gives the project notetypes "
+         "of its own); push without --adopt, or adopt before adding the theme. Nothing was "
+         "changed",
          _push({"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD,
-                "theme.css": ".card {}\n"}),
-         "cards/theme.css: push does not handle themes yet (a theme gives the project "
-         "notetypes of its own); build and import the packages in Anki instead. Nothing was "
-         "changed"),
+                "theme.css": ".card {}\n"}, "--adopt"),
+         "cards/theme.css: push --adopt does not handle themes yet (a theme gives the project "
+         "notetypes of its own); push without --adopt, or adopt before adding the theme. "
+         "Nothing was changed"),
     case("deck '{}' and deck '{}' would both be written as {}-*.apkg; rename one",
          check({"a.yaml": "deck: Deep Learning\nnamespace: d\ncards:\n" + CARD,
                 "b.yaml": "deck: deep-learning\nnamespace: e\ncards:\n" + CARD}),

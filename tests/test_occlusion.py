@@ -105,7 +105,7 @@ def test_anki_makes_one_card_per_shape_or_group_and_draws_its_masks(anatomy, tmp
         "{{c1::image-occlusion:rect:left=.1:top=.2:width=.25:height=.15:oi=1}}<br>"
         "{{c2::image-occlusion:ellipse:left=.5:top=.5:rx=.1:ry=.15:oi=1}}<br>"
         "{{c2::image-occlusion:polygon:left=.05:top=.6:points=.1,.6 .3,.9 .05,.9:oi=1}}<br>")
-    assert notes["heart"]["Comments"] == "cards/ana.yaml"
+    assert notes["heart"]["Comments"] == "cards/ana.yaml#heart"
 
     question, answer = heart[1].question(), heart[1].answer()
     assert "<div>Name the <strong>chamber</strong></div>" in question

@@ -237,3 +237,54 @@ def test_a_sound_is_a_play_control_holding_its_bytes(write_cards, tmp_path):
     # front: the question's sound; back: the question again and the answer's
     assert text.count(control) == 3
     assert "[sound:" not in text
+
+
+THEME = ".card { background: #fdf6e3; }\n.front { color: #268bd2; }\n"
+
+
+def test_the_theme_comes_after_our_css_as_in_the_package(sample, tmp_path, runner,
+                                                         monkeypatch):
+    (sample / "theme.css").write_text(THEME, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(main, ["build"]).exit_code == 0
+    result = runner.invoke(main, ["preview"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "build" / "preview.html").read_text(encoding="utf-8")
+    ours = page.index(templates.card_css())
+    theme = page.index(f'<style id="fc-theme">\n{THEME}</style>')
+    assert ours < theme < page.index("body.fc-page {")
+    # What the package's Q/A notetype carries: ours, then the theme.
+    (package,) = (tmp_path / "build").glob("*-basic.apkg")
+    css = {model["name"]: model["css"] for model in read_apkg(package).notetypes.values()}
+    assert css["flashcards Q/A · Sample Deck"].endswith(THEME)
+    assert css["flashcards Q/A · Sample Deck"].startswith(templates.card_css())
+
+
+def test_a_project_without_a_theme_has_no_theme_style(sample, tmp_path):
+    preview.write_preview(sample, tmp_path / "page.html")
+    assert 'id="fc-theme"' not in (tmp_path / "page.html").read_text(encoding="utf-8")
+
+
+def test_a_theme_that_would_end_the_style_element_keeps_the_old_preview(sample, tmp_path,
+                                                                        runner, monkeypatch):
+    (sample / "theme.css").write_text(THEME, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(main, ["preview"]).exit_code == 0
+    old = (tmp_path / "build" / "preview.html").read_bytes()
+    (sample / "theme.css").write_text(
+        THEME + "/* </style><script>alert(1)</script> */\n", encoding="utf-8")
+    result = runner.invoke(main, ["preview"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "cards/theme.css:3:4: '</' is not allowed in a theme: Anki puts the CSS inside a "
+        "<style> element, which it would end\n1 error in 1 file\n")
+    assert (tmp_path / "build" / "preview.html").read_bytes() == old
+
+
+def test_theme_css_given_to_the_page_cannot_end_its_style_element():
+    # check refuses such a theme; the page escapes '</' all the same (CSS reads '<\/' as
+    # '</'), so that the theme stays inside its <style> element.
+    page = _Page(preview.render_page([], {}, ".x::after { content: '</style>'; }\n"
+                                     "/* </style><script>alert(1)</script> */\n"))
+    assert len(page.scripts) == 1  # the page's own
+    assert page.title == "Flashcards preview"

@@ -491,3 +491,93 @@ def test_furigana_sits_over_its_word(browser, tmp_path):
         tab.locator(".fc-entry").first.screenshot(path=str(ARTIFACTS / "preview-furigana.png"))
     finally:
         tab.close()
+
+
+THEMED = """\
+deck: Themed
+namespace: themed
+cards:
+  - {id: capital, q: Capital of France?, a: Paris}
+  - {id: gap, cloze: "The {{c1::Seine}} flows through Paris."}
+"""
+THEME = """\
+.card { background-color: rgb(253, 246, 227); font-family: Georgia, serif; }
+.card.nightMode { background-color: rgb(0, 43, 54); }
+.front { color: rgb(38, 139, 210); }
+.cloze { color: rgb(211, 54, 130); }
+"""
+
+
+def _looks(tab) -> dict:
+    return tab.evaluate("""() => {
+      const style = (selector) => getComputedStyle(document.querySelector(selector));
+      return {card: style('.fc-entry .card').backgroundColor,
+              font: style('.fc-entry .card').fontFamily,
+              front: style('.fc-entry .front').color,
+              cloze: style('.fc-entry .cloze').color,
+              page: style('body').backgroundColor,
+              bar: style('.fc-bar h1').fontFamily};
+    }""")
+
+
+def test_the_projects_theme_shows_over_our_look_day_and_night(browser, tmp_path):
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "deck.yaml").write_text(THEMED, encoding="utf-8")
+    plain_page, themed_page = tmp_path / "plain.html", tmp_path / "themed.html"
+    preview.write_preview(src, plain_page)
+    (src / "theme.css").write_text(THEME, encoding="utf-8")
+    preview.write_preview(src, themed_page)
+    tab = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        tab.goto(plain_page.as_uri())
+        plain = _looks(tab)
+        tab.goto(themed_page.as_uri())
+        themed = _looks(tab)
+        # The theme's rules win over ours on the cards ...
+        assert themed["card"] == "rgb(253, 246, 227)" != plain["card"]
+        assert themed["font"].startswith("Georgia")
+        assert themed["front"] == "rgb(38, 139, 210)"
+        assert themed["cloze"] == "rgb(211, 54, 130)"
+        # ... and the page around them is the same as without a theme.
+        assert (themed["page"], themed["bar"]) == (plain["page"], plain["bar"])
+        assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        shots = [ARTIFACTS / "preview-theme-phone.png", ARTIFACTS / "preview-theme-phone-night.png"]
+        tab.screenshot(path=str(shots[0]), full_page=True)
+        tab.click("#fc-night")
+        assert _looks(tab)["card"] == "rgb(0, 43, 54)"
+        tab.screenshot(path=str(shots[1]), full_page=True)
+        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+    finally:
+        tab.close()
+    assert errors == []
+
+
+def test_a_theme_cannot_end_the_pages_style_element(browser, tmp_path):
+    # check refuses '</' in a theme; the page holds it inside its <style> element anyway.
+    cards = preview.preview_cards(pipeline.check(_themed(tmp_path)).decks)
+    page = tmp_path / "page.html"
+    page.write_text(preview.render_page(cards, {}, (
+        "/* </style><script>document.title = 'taken'</script> */\n"
+        ".card::after { content: '</style><img src=x onerror=\"document.title=1\">'; }\n"
+        ".front { color: rgb(38, 139, 210); }\n")),
+        encoding="utf-8")
+    tab = browser.new_page(viewport=PHONE)
+    try:
+        tab.goto(page.as_uri())
+        assert tab.title().startswith("Flashcards preview")
+        assert tab.locator("script").count() == 1 and tab.locator("img").count() == 0
+        color = tab.evaluate("getComputedStyle(document.querySelector('.front')).color")
+        assert color == "rgb(38, 139, 210)"  # the rules after it still apply
+    finally:
+        tab.close()
+
+
+def _themed(tmp_path):
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "deck.yaml").write_text(THEMED, encoding="utf-8")
+    return src

@@ -383,3 +383,66 @@ def test_image_occlusion_cards_arrive_later_through_normal_syncs(runner, write_c
         assert opened.note.image_data == png_bytes(30, 20)
     finally:
         col.close()
+
+
+THEMED = """\
+deck: Colours
+namespace: colours
+cards:
+  - {id: sky, q: What colour is the sky?, a: Blue}
+  - {id: gap, cloze: "Grass is {{c1::green}}."}
+"""
+
+
+def test_a_themed_project_pushed_and_restyled_keeps_syncs_normal(runner, write_cards, devices):
+    """push brings in the project's own notetypes (theme.css), a later push changes only
+    their CSS and a card: normal syncs, the phone's review kept, no notetype copied."""
+    import json
+
+    from flashcards.theme import Theme
+
+    desktop, phone = devices
+    src = write_cards({"deck.yaml": THEMED, "theme.css": ".card { color: #123456; }\n"})
+    assert _push(runner, src, desktop).exit_code == 0
+    assert desktop.sync() == "NORMAL_SYNC"
+    assert phone.sync() in NORMAL
+    scm = _modified(desktop)[1]
+    project = json.loads((src / "flashcards.lock").read_text().splitlines()[0])["project"]
+    theme = Theme("", project, "Colours")
+    col = phone.open()
+    try:
+        mids = {col.get_note(nid).mid for nid in col.find_notes("deck:Colours")}
+        assert mids == {theme.notetype_id("basic"), theme.notetype_id("cloze")}
+        assert all("#123456" in col.models.get(mid)["css"] for mid in mids)
+        from anki.scheduler.v3 import CardAnswer
+
+        col.decks.select(col.decks.id_for_name("Colours"))
+        card = col.sched.getCard()
+        states = col._backend.get_scheduling_states(card.id)
+        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
+                                                     rating=CardAnswer.GOOD))
+    finally:
+        col.close()
+    assert phone.sync() in NORMAL
+    assert desktop.sync() in NORMAL  # the phone's review
+
+    (src / "theme.css").write_text(".card { color: #654321; }\n", encoding="utf-8")
+    (src / "deck.yaml").write_text(THEMED.replace("a: Blue", "a: Light blue"),
+                                   encoding="utf-8")
+    result = _push(runner, src, desktop)
+    assert result.exit_code == 0, result.output
+    assert _modified(desktop)[1] == scm  # no schema change
+    assert desktop.sync() == "NORMAL_SYNC"
+    assert phone.sync() in NORMAL
+    col = phone.open()
+    try:
+        for mid in (theme.notetype_id("basic"), theme.notetype_id("cloze")):
+            css = col.models.get(mid)["css"]
+            assert "#654321" in css and "#123456" not in css
+        assert _ours(col)["sky"]["Back"] == "Light blue"
+        assert col.db.scalar("select count() from revlog") == 1
+        assert not [n for n in col.models.all_names_and_ids() if n.name.endswith("+")]
+        assert _duplicates(col) == []
+    finally:
+        col.close()
+    assert all(kind in NORMAL for kind in desktop.syncs[1:] + phone.syncs[1:])

@@ -418,6 +418,48 @@ def test_the_moved_search_finds_exactly_the_moved_card_in_anki(repo, learners):
         assert learner.col.decks.name(learner.col.get_card(found[0]).did) == f"{name}::Basic"
 
 
+def test_the_moved_search_finds_exactly_the_moved_image_occlusion_card_in_anki(repo, learners):
+    # Image occlusion notes have Anki's own fields, no Id: the search looks for the id at
+    # the end of Comments. Two notes on one picture, ids that only a wildcard or a
+    # case-blind search would mix up, a q/a card of the same id, and a look-alike deck.
+    from flashcards.ids import note_guid
+    from tests.helpers import png_bytes
+
+    def occlusion(card_id: str, level: str = "basic") -> str:
+        return (f"  - {{id: {card_id}, level: {level}, image: img/heart.png,\n"
+                "     shapes: [{rect: [0.1, 0.1, 0.2, 0.2]}]}\n")
+
+    ids = ("heart_1", "heartX1", "Valve", "valve", "a.b", "aXb")
+
+    def write(moved: tuple[str, ...]) -> None:
+        cards = "".join(occlusion(i, "advanced" if i in moved else "basic") for i in ids)
+        repo.write(f"deck: Anatomy *_x\nnamespace: ana\ncards:\n{cards}")
+
+    write_tree(repo.root, {"cards/img/heart.png": png_bytes(),
+                           "cards/qa.yaml": "deck: Anatomy *_x\nnamespace: qa\ncards:\n"
+                           "  - {id: heart_1, q: Same id on a q/a card?, a: Yes}\n",
+                           "cards/lookalike.yaml": "deck: Anatomy Y_x\nnamespace: ana3\n"
+                           "cards:\n" + occlusion("heart_1")})
+    write(())
+    repo.flashcards("build", epoch=1_700_000_000)
+    learner = learners("one")
+    learner.take(repo.packages())
+    moved = ("heart_1", "valve", "a.b")
+    write(moved)
+    result = repo.flashcards("build", epoch=1_700_000_100)
+    searches = {line.split()[1]: line.split(" with the search ")[1].split(" and use")[0]
+                for line in result.stdout.splitlines() if line.startswith("moved:")}
+    assert set(searches) == {f"ana/{card_id}" for card_id in moved}
+    for label, search in searches.items():
+        assert "Comments:" in search
+        found = learner.col.find_cards(search)
+        assert len(found) == 1, (search, found)
+        card = learner.col.get_card(found[0])
+        assert card.note().guid == note_guid(*label.split("/"))
+        assert card.note()["Comments"] == f"cards/deck.yaml#{label.split('/')[1]}"
+        assert learner.col.decks.name(card.did) == "Anatomy *_x::Basic"
+
+
 def test_two_projects_cannot_replace_each_others_package_and_stale_packages_go(repo, tmp_path):
     repo.flashcards("build", epoch=1_700_000_000)
     other = tmp_path / "other"

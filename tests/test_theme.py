@@ -213,6 +213,9 @@ def test_removing_the_theme_of_a_built_project_is_refused_but_an_empty_one_is_fi
     (".card { color: red; }\n</style><script>alert(1)</script>\n",
      ["theme.css:2:1: '</' is not allowed in a theme", "theme.css:2:25: '</' is not allowed"]),
     (".card { content: \"</style>\"; }\n", ["theme.css:1:19: '</' is not allowed"]),
+    # HTML ends a <style> element at '</style>' even inside a CSS comment.
+    ("/* </style><script>alert(1)</script> */\n.card {}\n",
+     ["theme.css:1:4: '</' is not allowed"]),
     (".card {\n  color: red;\n", ["theme.css:1:7: this '{' is never closed"]),
     (".card { color: red; }\n}\n", ["theme.css:2:1: '}' without a '{' before it"]),
     ("/* a comment\n.card {}\n", ["theme.css:1:1: this comment is never closed"]),
@@ -227,7 +230,7 @@ def test_bad_theme_css_is_an_error_at_its_line_and_column(runner, tmp_path, css,
 
 
 def test_allowed_css_passes_data_urls_comments_and_strings_included(runner, tmp_path):
-    css = ("/* url(http://not.a.rule) @import and </style> in a comment */\n"
+    css = ("/* url(http://not.a.rule) @import and <style> in a comment */\n"
            ".card { background: url(\"data:image/png;base64,iVBORw0KGgo=\"); }\n"
            ".front::before { content: \"{ url(x) }\"; }\n"
            "@media (prefers-color-scheme: dark) { .card { color: #eee; } }\n")
@@ -236,18 +239,125 @@ def test_allowed_css_passes_data_urls_comments_and_strings_included(runner, tmp_
     assert result.exit_code == 0, result.output
 
 
-def test_push_refuses_a_themed_project_and_leaves_the_collection_alone(runner, tmp_path,
-                                                                        collection):
+def _push(runner, src: Path, col_path: Path, monkeypatch, when: int, *options: str) -> object:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(when))
+    return runner.invoke(main, ["push", str(src), "-o", str(src.parent / "build"),
+                                "--collection", str(col_path), *options])
+
+
+def _notetypes_of(col) -> dict[int, tuple[str, str]]:
+    """{notetype id: (name, css)} of the notes in the collection."""
+    found = {}
+    for note_id in col.find_notes(""):
+        notetype = col.get_note(note_id).note_type()
+        found[notetype["id"]] = (notetype["name"], notetype["css"])
+    return found
+
+
+def test_push_puts_a_themed_project_on_its_own_notetypes_and_imports_then_merge(
+        runner, tmp_path, monkeypatch, collection):
+    src = _project(tmp_path)
+    path = Path(collection.path)
+    collection.close()
+    result = _push(runner, src, path, monkeypatch, 1_700_000_000)
+    assert result.exit_code == 0, result.output
+    collection.reopen()
+    theme = _theme_of(src, RED)
+    assert _notetypes_of(collection) == {
+        theme.notetype_id(kind): (theme.notetype_name(kind), templates.notetype_css(kind, RED))
+        for kind in ("basic", "cloze")}
+    assert collection.models.get(ids.NOTETYPES["basic"][0]) is None  # not the shared ones
+    # The packages push built are the same notes on the same notetypes: an import of them
+    # changes nothing, and Anki makes no copy ("+") of a notetype.
+    log = _import(collection, _package(src))
+    assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
+    assert len(log.duplicate) == 2
+    assert not [n for n in collection.models.all_names_and_ids() if n.name.endswith("+")]
+    # And the other way round: a learner who imported the packages gets the push's edits.
+    other = tmp_path / "other"
+    other.mkdir()
+    from anki.collection import Collection
+
+    learner = Collection(str(other / "collection.anki2"))
+    try:
+        _import(learner, _package(src))
+    finally:
+        learner.close()
+    (src / "deck.yaml").write_text(DECK.replace("a: Blue", "a: Deep blue"), encoding="utf-8")
+    result = _push(runner, src, other / "collection.anki2", monkeypatch, 1_700_000_100)
+    assert result.exit_code == 0, result.output
+    assert "0 new, 1 changed" in result.output
+    learner = Collection(str(other / "collection.anki2"))
+    try:
+        assert notes_by_id(learner)["sky"]["Back"] == "Deep blue"
+        assert set(_notetypes_of(learner)) == {theme.notetype_id("basic"),
+                                               theme.notetype_id("cloze")}
+    finally:
+        learner.close()
+
+
+def test_push_of_a_changed_theme_updates_the_css_and_no_note_without_a_schema_change(
+        runner, tmp_path, monkeypatch, collection):
+    src = _project(tmp_path)
+    path = Path(collection.path)
+    collection.close()
+    assert _push(runner, src, path, monkeypatch, 1_700_000_000).exit_code == 0
+    collection.reopen()
+    schema = collection.db.scalar("select scm from col")
+    mods = {nid: collection.get_note(nid).mod for nid in collection.find_notes("")}
+    collection.close()
+    (src / "theme.css").write_text(BLUE, encoding="utf-8")
+    result = _push(runner, src, path, monkeypatch, 1_700_000_100)
+    assert result.exit_code == 0, result.output
+    assert "0 new, 0 changed" in result.output
+    assert result.stdout.count("* restyled  the ") == 2
+    assert ("* restyled  the Q/A notetype: its CSS and templates are now this build's; no note "
+            "changed") in result.stdout
+    collection.reopen()
+    theme = _theme_of(src, BLUE)
+    assert _notetypes_of(collection) == {
+        theme.notetype_id(kind): (theme.notetype_name(kind), templates.notetype_css(kind, BLUE))
+        for kind in ("basic", "cloze")}
+    assert collection.db.scalar("select scm from col") == schema
+    assert {nid: collection.get_note(nid).mod for nid in collection.find_notes("")} == mods
+    card = collection.get_note(notes_by_id(collection)["sky"].id).cards()[0]
+    assert "#0000aa" in card.render_output().css and "#aa0000" not in card.render_output().css
+
+
+def test_push_leaves_notes_on_the_shared_notetypes_alone_when_a_theme_came_later(
+        runner, tmp_path, monkeypatch, collection):
+    src = _project(tmp_path, css=None)
+    path = Path(collection.path)
+    collection.close()
+    assert _push(runner, src, path, monkeypatch, 1_700_000_000).exit_code == 0
+    (src / "theme.css").write_text(RED, encoding="utf-8")
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    # push builds like build does: the theme is refused until the notes are switched ...
+    result = _push(runner, src, path, monkeypatch, 1_700_000_100)
+    assert result.exit_code == 1
+    assert "theme.css:1: this project's cards were built before without a theme" in result.output
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    # ... and once they are, push does not change a note's notetype (a full sync): it says so.
+    assert _build(runner, src, monkeypatch, 1_700_000_200, "--switch-notetypes").exit_code == 0
+    result = _push(runner, src, path, monkeypatch, 1_700_000_300)
+    assert result.exit_code == 1
+    assert ("card 'colours/sky': Anki has this note with notetype 'flashcards Q/A', not "
+            "'flashcards Q/A · Colours'; changing a note's notetype forces a full sync"
+            ) in result.output
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+
+
+def test_push_adopt_refuses_a_themed_project_and_leaves_the_collection_alone(
+        runner, tmp_path, monkeypatch, collection):
     src = _project(tmp_path)
     path = Path(collection.path)
     collection.close()
     before = hashlib.sha256(path.read_bytes()).hexdigest()
-    result = runner.invoke(main, ["push", str(src), "-o", str(tmp_path / "build"),
-                                  "--collection", str(path)])
+    result = _push(runner, src, path, monkeypatch, 1_700_000_000, "--adopt")
     collection.reopen()
     assert result.exit_code == 1
-    assert (f"{src}/theme.css: push does not handle themes yet (a theme gives the project "
-            "notetypes of its own); build and import the packages in Anki instead. Nothing "
-            "was changed") in result.output
+    assert (f"{src}/theme.css: push --adopt does not handle themes yet (a theme gives the "
+            "project notetypes of its own); push without --adopt, or adopt before adding the "
+            "theme. Nothing was changed") in result.output
     assert hashlib.sha256(path.read_bytes()).hexdigest() == before
     assert not (tmp_path / "build").exists()

@@ -56,6 +56,25 @@ def test_filter_skips_the_lock_hidden_files_and_the_output_folder(tmp_path):
     assert not keep(None, str(tmp_path / ".deck.yaml.k2j3.tmp"))
     assert not keep(None, str(tmp_path / "deck.yaml~"))
     assert not keep(None, str(tmp_path / "build" / "watched-basic.apkg"))
+    assert keep(None, str(tmp_path / "theme.css"))
+
+
+def test_a_subfolder_is_watched_with_its_projects_theme_and_nothing_else(tmp_path):
+    (tmp_path / "flashcards.lock").write_text("", encoding="utf-8")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "sub" / "deck.yaml").write_text(DECK, encoding="utf-8")
+    assert watch.watched_folder(tmp_path / "sub") == tmp_path
+    assert watch.watched_folder(tmp_path / "sub" / "deck.yaml") == tmp_path
+    assert watch.watched_folder(tmp_path) == tmp_path
+    keep = watch.relevant(tmp_path / "sub", tmp_path / "build")
+    assert keep(None, str(tmp_path / "sub" / "deck.yaml"))
+    assert keep(None, str(tmp_path / "theme.css"))
+    assert not keep(None, str(tmp_path / "other" / "deck.yaml"))
+    one = watch.relevant(tmp_path / "sub" / "deck.yaml", tmp_path / "build")
+    assert one(None, str(tmp_path / "sub" / "deck.yaml"))
+    assert one(None, str(tmp_path / "theme.css"))
+    assert not one(None, str(tmp_path / "sub" / "more.yaml"))
 
 
 class _Lines:
@@ -142,12 +161,12 @@ FOUR = DECK + "".join(f"  - {{id: c{n}, q: Card {n}?, a: Yes}}\n" for n in range
 
 
 @contextlib.contextmanager
-def _watching(tmp_path, debounce: int):
-    """A real `flashcards watch` on tmp_path/cards and its output lines; stopped with Ctrl-C
+def _watching(tmp_path, debounce: int, source: str = "cards"):
+    """A real `flashcards watch` on tmp_path/SOURCE and its output lines; stopped with Ctrl-C
     at the end, which must end it cleanly (exit 0)."""
     env = {**os.environ, "NO_COLOR": "1", "SOURCE_DATE_EPOCH": ""}
     process = subprocess.Popen(
-        [sys.executable, "-m", "flashcards", "watch", "cards", "--debounce", str(debounce)],
+        [sys.executable, "-m", "flashcards", "watch", source, "--debounce", str(debounce)],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
     try:
         lines = _Lines(process.stdout)
@@ -206,3 +225,91 @@ def test_cards_back_after_a_half_save_keep_their_old_times(tmp_path):
         lines.wait_for(r"0 new, 0 changed, 4 unchanged, 0 removed")
         lines.wait_for(r"^(wrote 1 package |1 package in build)")
         assert _mods(tmp_path) == before
+
+
+def _themes(package) -> list[str]:
+    """The theme part of each notetype's CSS in a package (what follows ours)."""
+    marker = "/* the project's theme.css */\n"
+    return sorted(model["css"].split(marker, 1)[1] for model in read_apkg(package).notetypes
+                  .values() if marker in model["css"])
+
+
+def _build_errors(tmp_path, source: str) -> list[str]:
+    """What `flashcards build SOURCE` says on stderr, for comparing with the watch."""
+    done = subprocess.run([sys.executable, "-m", "flashcards", "build", source], cwd=tmp_path,
+                          capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+    assert done.returncode == 1, done.stderr
+    return done.stderr.splitlines()
+
+
+RED = ".card { color: rgb(170, 0, 0); }\n"
+BLUE = ".card { color: rgb(0, 0, 170); }\n"
+
+
+def test_watch_rebuilds_when_the_theme_changes_and_refuses_what_build_refuses(tmp_path,
+                                                                               collection):
+    from tests.conftest import import_apkg
+
+    src = tmp_path / "cards"
+    src.mkdir()
+    (src / "deck.yaml").write_text(DECK, encoding="utf-8")
+    (src / "theme.css").write_text(RED, encoding="utf-8")
+    package = tmp_path / "build" / "watched-basic.apkg"
+    with _watching(tmp_path, 100) as lines:
+        assert _themes(package) == [RED, RED]  # Q/A and cloze
+        import_apkg(collection, package)
+        time.sleep(1.1)  # notetype times are whole seconds: the next one must be newer
+        (src / "theme.css").write_text(BLUE, encoding="utf-8")
+        lines.wait_for(r"^changed: theme\.css; building")
+        lines.wait_for(r"0 new, 0 changed, 1 unchanged, 0 removed")
+        lines.wait_for(r"^wrote 1 package ")
+        assert _themes(package) == [BLUE, BLUE]
+        log = import_apkg(collection, package)
+        assert (len(log.new), len(log.updated)) == (0, 0)
+        (note_id,) = collection.find_notes("")
+        css = collection.get_note(note_id).cards()[0].css()
+        assert BLUE.strip() in css and RED.strip() not in css
+
+        # A theme that would end Anki's <style> element: the same error as check gives,
+        # and the good package stays.
+        (src / "theme.css").write_text(BLUE + "</style>\n", encoding="utf-8")
+        lines.wait_for(r"^cards/theme\.css:2:1: '</' is not allowed in a theme")
+        lines.wait_for(r"build failed; fix the file and save it again$")
+        assert _themes(package) == [BLUE, BLUE]
+
+        # The theme removed from a project built with it: build's refusal, nothing written.
+        before = package.read_bytes()
+        (src / "theme.css").unlink()
+        refusal = lines.wait_for(r"^cards/flashcards\.lock:\d+: this project's cards were "
+                                 r"built with a theme, and theme\.css is gone")
+        lines.wait_for(r"build failed; fix the file and save it again$")
+        assert package.read_bytes() == before
+        assert refusal in _build_errors(tmp_path, "cards")
+
+        # Back again: built, and nothing in it changed.
+        (src / "theme.css").write_text(BLUE, encoding="utf-8")
+        lines.wait_for(r"0 new, 0 changed, 1 unchanged, 0 removed")
+        lines.wait_for(r"^(wrote 1 package |1 package in build)")
+        assert _themes(package) == [BLUE, BLUE]
+    assert not any("Traceback" in line for line in lines.seen)
+
+
+def test_watching_a_subfolder_sees_the_projects_theme_arrive(tmp_path):
+    src = tmp_path / "cards"
+    (src / "sub").mkdir(parents=True)
+    (src / "sub" / "deck.yaml").write_text(DECK, encoding="utf-8")
+    package = tmp_path / "build" / "watched-basic.apkg"
+    with _watching(tmp_path, 100, source="cards/sub") as lines:
+        assert _themes(package) == []
+        before = package.read_bytes()
+        # A theme added to a project built without one: build's refusal, at the theme.
+        (src / "theme.css").write_text(RED, encoding="utf-8")
+        lines.wait_for(r"^changed: theme\.css; building")
+        refusal = lines.wait_for(r"^cards/theme\.css:1: this project's cards were built "
+                                 r"before without a theme")
+        lines.wait_for(r"build failed; fix the file and save it again$")
+        assert package.read_bytes() == before
+        assert refusal in _build_errors(tmp_path, "cards/sub")
+        (src / "theme.css").unlink()
+        lines.wait_for(r"^changed: theme\.css; building")
+        lines.wait_for(r"^1 package in build: 0 written, 1 unchanged")

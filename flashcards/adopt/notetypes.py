@@ -15,6 +15,9 @@ _TOKEN = re.compile(r"(\{\{.*?\}\})", re.DOTALL)
 _FIELD = r"\{\{([^#/^!{}:][^{}]*)\}\}"
 _ANSWER = r"\{\{FrontSide\}\}<hrid=answer>"
 TYPE_IN = "Basic (type in the answer)"
+IMAGE_OCCLUSION = "Image Occlusion"
+_OCCLUSION_ROLES = {"occlusion": "Occlusion", "image": "Image", "header": "Header",
+                    "extra": "Back Extra", "comments": "Comments"}
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,9 @@ def _normal(template: str) -> str:
 def recognise(notetype: SourceNotetype) -> Shape | str:
     """The notetype's Shape, or why it is not one we convert exactly."""
     fields = notetype.fields
+    if notetype.cloze and _is_image_occlusion(notetype):
+        return Shape("occlusion", IMAGE_OCCLUSION,
+                     {role: fields.index(name) for role, name in _OCCLUSION_ROLES.items()})
     index = {name: number for number, name in enumerate(fields)}
     templates = [(_normal(q), _normal(a)) for q, a in notetype.templates]
     unknown = (f"fields {', '.join(fields) or '(none)'} with {len(templates)} card type(s) are "
@@ -92,6 +98,16 @@ def recognise(notetype: SourceNotetype) -> Shape | str:
         return Shape("basic", "Basic (optional reversed card)",
                      {**roles, "reverse": index[flag.group(1)]}, "field")
     return unknown
+
+
+def _is_image_occlusion(notetype: SourceNotetype) -> bool:
+    """Anki's stock "Image Occlusion" (Anki 23.10+), or ours, which is the same: its fields
+    and its template, whitespace aside."""
+    from flashcards import ids, templates
+
+    stock = [(_normal(t["qfmt"]), _normal(t["afmt"])) for t in templates.OCCLUSION_TEMPLATES]
+    return (notetype.fields == ids.OCCLUSION_FIELDS
+            and [(_normal(q), _normal(a)) for q, a in notetype.templates] == stock)
 
 
 def _type_in(fields: tuple[str, ...], templates: list[tuple[str, str]]) -> Shape | str:

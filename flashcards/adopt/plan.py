@@ -168,6 +168,8 @@ def _card(note: SourceNote, shape: Shape, notetype: SourceNotetype, source: Sour
     bad = [tag for tag in note.tags if not _TAG.fullmatch(tag)]
     if bad:
         return f"tag {bad[0]!r} contains a quote"
+    if shape.kind == "occlusion":
+        return _occlusion_card(note, shape, notetype, source, stage, placed)
     converted: dict[str, Converted] = {}
     for role, index in shape.roles.items():
         if role == "reverse":
@@ -196,11 +198,59 @@ def _card(note: SourceNote, shape: Shape, notetype: SourceNotetype, source: Sour
                  tuple(converted.values()))
 
 
+def _occlusion_card(note: SourceNote, shape: Shape, notetype: SourceNotetype,
+                    source: SourceCollection, stage: Path, placed: tuple[str, Level]
+                    ) -> _Card | str:
+    """An image occlusion note (Anki's own) as a card with `image:` and `shapes:`."""
+    from flashcards.adopt.convert import MEDIA_FOLDER
+    from flashcards.occlusion import read_occlusion_field
+
+    def field(role: str) -> str:
+        return note.fields[shape.roles[role]]
+
+    if field("comments").strip():
+        return ("its Comments field is not empty: flashcards writes the card's source there, "
+                "so the text would be lost")
+    masks = read_occlusion_field(field("occlusion"))
+    if isinstance(masks, str):
+        return masks
+    shapes, hide_all = masks
+    image = convert_field(field("image"), source.media_dir, stage)
+    if isinstance(image, str):
+        return f"field 'Image': {image}"
+    if len(image.media) != 1 or not re.fullmatch(r"\s*<img src=\"[^\"]+\"\s*/?>\s*",
+                                                   field("image")):
+        return "its Image field is not one picture"
+    converted = {}
+    for role in ("header", "extra"):
+        result = convert_field(field(role), source.media_dir, stage)
+        if isinstance(result, str):
+            return f"field '{notetype.fields[shape.roles[role]]}': {result}"
+        converted[role] = result
+    data: dict = {"id": "", "guid": note.guid, "image": f"{MEDIA_FOLDER}/{image.media[0]}"}
+    if converted["header"].text:
+        data["q"] = converted["header"].text
+    if converted["extra"].text:
+        data["extra"] = converted["extra"].text
+    if not hide_all:  # "all" (hide all, guess one) is the default, as in Anki's editor
+        data["occlude"] = "one"
+    data["shapes"] = [{kind: value for kind, value in one.items()
+                       if kind != "card" or value != place}
+                      for place, one in enumerate(shapes, start=1)]
+    if note.tags:
+        data["tags"] = list(note.tags)
+    media = tuple(dict.fromkeys((*image.media, *(n for c in converted.values()
+                                                 for n in c.media))))
+    return _Card(note, placed[0], placed[1], data, media, shape.stock,
+                 (*converted.values(), image))
+
+
 def _assign_ids(cards: list[_Card]) -> None:
     """Each card's id, derived from its question as `ids --write` would, made unique."""
     taken: set[str] = set()
     for card in cards:
-        base = ids.derive_card_id(card.data.get("q") or card.data.get("cloze") or "")
+        base = ids.derive_card_id(card.data.get("q") or card.data.get("cloze")
+                                  or Path(card.data.get("image", "")).stem)
         card_id, number = base, 1
         while card_id in taken:
             number += 1
@@ -244,11 +294,30 @@ def _card_text(data: dict) -> str:
         lead = "  - " if not rows else "    "
         if isinstance(value, bool):
             rows.append(f"{lead}{key}: {'true' if value else 'false'}")
+        elif key == "shapes":
+            rows.append(f"{lead}{key}:")
+            rows.extend(f"      - {_shape_text(shape)}" for shape in value)
         elif isinstance(value, list):
             rows.append(f"{lead}{key}: [{', '.join(_scalar(v, '', True) for v in value)}]")
         else:
             rows.append(f"{lead}{key}: {_scalar(value, '      ')}")
     return "\n".join(rows)
+
+
+def _shape_text(shape: dict) -> str:
+    """One shape as a flow mapping: {rect: [0.1, 0.2, 0.3, 0.1]}, then card: N if given."""
+    def numbers(value: list) -> str:
+        return "[" + ", ".join(numbers(v) if isinstance(v, list) else _decimal(v)
+                               for v in value) + "]"
+
+    return "{" + ", ".join(f"{key}: {value}" if key == "card" else f"{key}: {numbers(value)}"
+                           for key, value in shape.items()) + "}"
+
+
+def _decimal(value: float) -> str:
+    """A coordinate as a plain decimal (Anki's four places): 0.25, 1.0, 0.0."""
+    text = f"{value:.4f}".rstrip("0")
+    return text + "0" if text.endswith(".") else text
 
 
 def _files(cards: list[_Card], namespace: str | None
@@ -292,7 +361,7 @@ def _same_as_written(read: tuple, notes: list[SourceNote], cards: list[_Card]) -
             raise AssertionError(f"import wrote card {card.id!r} at another level")
         got = {"id": card.id, "guid": card.guid, "q": card.front, "a": card.back,
                "cloze": card.front, "extra": card.extra, "tags": list(card.tags),
-               "reverse": card.reverse, "type": card.kind == "typed"}
+               "reverse": card.reverse, "type": card.kind == "typed", "image": card.image}
         if any(got[key] != value for key, value in data.items() if key in got):
             raise AssertionError(f"import wrote card {card.id!r} so that it reads back "
                                  "differently")

@@ -26,7 +26,7 @@ from flashcards.errors import FlashcardsError
 from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, Media, NoteContent, deck_name
 from flashcards.push import record
 from flashcards.push.plan import PushPlan
-from flashcards.push.state import KIND_IDS
+from flashcards.push.state import kind_ids
 
 Progress = Callable[[str, int, int], None]
 _BATCH = 1000
@@ -138,14 +138,15 @@ def _add_new(col: object, plan: PushPlan, built: BuiltDecks, packages: dict[str,
         with tempfile.TemporaryDirectory(prefix="flashcards-push-") as folder:
             path = Path(folder) / "new.apkg"
             path.write_bytes(apkg.package_bytes(decks, mods, built.notetype_mods,
-                                                built.positions))
+                                                built.positions, theme=built.theme))
             added += import_package(path)
     if added != len(plan.new):
         raise FlashcardsError(f"Anki's importer added {added} of {len(plan.new)} new "
                               "notes; nothing was changed")
-    marks = ", ".join("?" * len(KIND_IDS))
+    ours = kind_ids(built)
+    marks = ", ".join("?" * len(ours))
     found = {guid for (guid,) in col.db.all(
-        f"select guid from notes where mid in ({marks})", *KIND_IDS.values())}
+        f"select guid from notes where mid in ({marks})", *ours.values())}
     missing = [card.label for card in plan.new if card.guid not in found]
     if missing:
         raise FlashcardsError(f"Anki's importer did not add {missing[0]} with flashcards' "
@@ -230,13 +231,14 @@ def _set_decks(col: object, plan: PushPlan, built: BuiltDecks,
 
 def _set_notetypes(col: object, plan: PushPlan, built: BuiltDecks,
                    progress: Callable[[int, int], None]) -> None:
-    """Our template texts and CSS (same templates, same fields: no schema change)."""
+    """Our template texts and CSS (same templates, same fields: no schema change); with a
+    theme, on the project's own notetypes, with its CSS after ours."""
     for kind in plan.notetypes:
-        notetype = col.models.get(KIND_IDS[kind])
+        notetype = col.models.get(kind_ids(built)[kind])
         for template, ours in zip(notetype["tmpls"], templates.notetype_parts(kind)[1],
                                   strict=True):
             template["qfmt"], template["afmt"] = ours["qfmt"], ours["afmt"]
-        notetype["css"] = templates.notetype_css(kind)
+        notetype["css"] = templates.notetype_css(kind, built.theme.css if built.theme else None)
         col.models.update_dict(notetype)
     progress(len(plan.notetypes), len(plan.notetypes))
 

@@ -36,11 +36,10 @@ from flashcards.model import (
 )
 from flashcards.push import record
 from flashcards.push.record import Pushed, field_hash
-from flashcards.push.state import KIND_IDS, AnkiNote, CollectionState
+from flashcards.push.state import AnkiNote, CollectionState, kind_ids, kind_names
 
 REMOVED_MODES = ("tag", "suspend", "delete")
 _FIELDS = {kind: fields for kind, (_, _, fields) in ids.NOTETYPES.items()}
-_NAMES = {kind: name for kind, (_, name, _) in ids.NOTETYPES.items()}
 _SHORT = 60  # characters of each text shown in a conflict
 
 
@@ -177,7 +176,8 @@ def plan_push(built: BuiltDecks, state: CollectionState, removed: str = "tag",
     """Compare the build with the collection and decide every action."""
     if removed not in REMOVED_MODES:
         raise ValueError(f"removed must be one of {REMOVED_MODES}, not {removed!r}")
-    broken = _broken_kinds(state)
+    ours = kind_ids(built)
+    broken = _broken_kinds(state, ours)
     old_records = state.records
     entries: dict[str, dict[str, Pushed]] = {}
     new, updates, moves, kept, conflicts, blocked, unsuspend = [], [], [], [], [], [], []
@@ -199,7 +199,7 @@ def plan_push(built: BuiltDecks, state: CollectionState, removed: str = "tag",
             namespace[card.guid] = Pushed(tuple(map(field_hash, _nfc(card.fields))), card.tags,
                                           card.deck_name)
             continue
-        problem = _blocked(card, note, state, broken)
+        problem = _blocked(card, note, state, broken, built)
         if problem is not None:
             blocked.append(problem)
             if previous is not None:
@@ -225,7 +225,7 @@ def plan_push(built: BuiltDecks, state: CollectionState, removed: str = "tag",
     return PushPlan(
         tuple(new), tuple(updates), tuple(moves), tuple(removals), tuple(unsuspend),
         tuple(kept), tuple(conflicts), tuple(blocked), _descriptions(built, state),
-        _notetypes(state, broken), _whole_levels(built, state, new, broken), records,
+        _notetypes(built, state, broken), _whole_levels(built, state, new, broken), records,
         unchanged)
 
 
@@ -234,11 +234,12 @@ def _whole_levels(built: BuiltDecks, state: CollectionState, new: list[BuiltCard
     """The deck levels whose built package adds exactly the plan's new notes when imported
     with update "never" (the notes it has that the collection has too are left alone)."""
     adding = {card.guid for card in new}
+    ours = kind_ids(built)
     levels: dict[str, bool] = {}
     for card in built.cards:
         fits = card.kind not in broken and (
             card.guid in adding or (card.guid in state.notes
-                                    and state.notes[card.guid].notetype == KIND_IDS[card.kind]))
+                                    and state.notes[card.guid].notetype == ours[card.kind]))
         levels[card.deck_name] = levels.get(card.deck_name, True) and fits
     for gone in built.removed:
         levels[gone.deck_name] = False
@@ -334,6 +335,7 @@ def _removals(built: BuiltDecks, state: CollectionState, mode: str,
     """Notes of ours whose cards left the sources: the build's removed cards, and cards the
     record of a namespace in this build has but the build does not."""
     current = {card.guid for card in built.cards}
+    ours = kind_ids(built)
     gone: dict[str, GoneCard] = {g.guid: g for g in built.removed if g.guid not in current}
     for namespace in list(entries) + [g.namespace for g in built.removed]:
         for guid, pushed in state.records.get(namespace, {}).items():
@@ -345,9 +347,9 @@ def _removals(built: BuiltDecks, state: CollectionState, mode: str,
         namespace = entries.setdefault(item.namespace, {})
         previous = state.records.get(item.namespace, {}).get(guid)
         note = state.notes.get(guid)
-        if note is None or note.notetype not in KIND_IDS.values():
+        if note is None or note.notetype not in ours.values():
             continue  # not in the collection, or not a note of ours: nothing to touch
-        label, where = _gone_names(item, note)
+        label, where = _gone_names(item, note, ours)
         if mode == "delete":
             removals.append(Removal(note.id, label, where, item.deck_name, "delete"))
             continue
@@ -361,9 +363,9 @@ def _removals(built: BuiltDecks, state: CollectionState, mode: str,
     return removals
 
 
-def _gone_names(item: GoneCard, note: AnkiNote) -> tuple[str, str]:
+def _gone_names(item: GoneCard, note: AnkiNote, ours: dict[str, int]) -> tuple[str, str]:
     """A removed card's label and file, from the lock or else from the note's own fields."""
-    kind = next((k for k, notetype_id in KIND_IDS.items() if notetype_id == note.notetype),
+    kind = next((k for k, notetype_id in ours.items() if notetype_id == note.notetype),
                 "basic")
     names = _FIELDS[kind]
     values = dict(zip(names, note.fields, strict=False))
@@ -374,26 +376,27 @@ def _gone_names(item: GoneCard, note: AnkiNote) -> tuple[str, str]:
 
 
 def _blocked(card: BuiltCard, note: AnkiNote, state: CollectionState,
-             broken: dict) -> Blocked | None:
+             broken: dict, built: BuiltDecks) -> Blocked | None:
     """Why a note in both cannot be updated without changing its notetype, if it cannot."""
-    if note.notetype == KIND_IDS[card.kind]:
+    if note.notetype == kind_ids(built)[card.kind]:
         return Blocked(card, broken[card.kind](card)) if card.kind in broken else None
     notetype = state.notetypes.get(note.notetype)
     name = notetype.name if notetype is not None else str(note.notetype)
+    wanted = kind_names(built)[card.kind]
     error = SourceError(_location(card.where),
                         f"card '{card.label}': Anki has this note with notetype '{name}', not "
-                        f"'{_NAMES[card.kind]}'; changing a note's notetype forces a full "
+                        f"'{wanted}'; changing a note's notetype forces a full "
                         "sync, so push leaves it alone (a card that changed between q/a, type-in "
                         "and cloze needs a new id; a note flashcards import wrote is taken "
                         "over by push --adopt)")
     return Blocked(card, error, note.id, note.notetype)
 
 
-def _broken_kinds(state: CollectionState) -> dict:
+def _broken_kinds(state: CollectionState, ours: dict[str, int]) -> dict:
     """Our notetypes whose fields were changed in the collection: no note of theirs can be
     added or updated (Anki would copy the notetype, or need a full sync)."""
     broken = {}
-    for kind, notetype_id in KIND_IDS.items():
+    for kind, notetype_id in ours.items():
         notetype = state.notetypes.get(notetype_id)
         if notetype is None or notetype.fields == _FIELDS[kind]:
             continue
@@ -409,15 +412,16 @@ def _broken_kinds(state: CollectionState) -> dict:
     return broken
 
 
-def _notetypes(state: CollectionState, broken: dict) -> tuple[str, ...]:
+def _notetypes(built: BuiltDecks, state: CollectionState, broken: dict) -> tuple[str, ...]:
     """Our notetypes in the collection whose template texts or CSS are not ours any more
-    (same templates by name and number: anything else would be a schema change)."""
+    (same templates by name and number: anything else would be a schema change). With a
+    theme, the project's own notetypes, whose CSS is ours then the theme's."""
     kinds = []
-    for kind, notetype_id in KIND_IDS.items():
+    for kind, notetype_id in kind_ids(built).items():
         notetype = state.notetypes.get(notetype_id)
         if notetype is None or kind in broken:
             continue
-        css = templates.notetype_css(kind)
+        css = templates.notetype_css(kind, built.theme.css if built.theme else None)
         ours = tuple((t["name"], t["qfmt"], t["afmt"]) for t in templates.notetype_parts(kind)[1])
         same_shape = [t[0] for t in notetype.templates] == [t[0] for t in ours]
         if same_shape and (notetype.templates != ours or notetype.css != css):

@@ -32,7 +32,14 @@ def change_lines(plan: PushPlan) -> list[str]:
                 if kept.field.startswith("(") else
                 f"field {kept.field}: the edit made in Anki is kept (the source did not change)")
         lines.append(f"= kept      {kept.label}  {kept.where}  {what}")
+    for kind in plan.notetypes:
+        lines.append(f"* restyled  the {_KIND_NAMES.get(kind, kind)} notetype: its CSS and "
+                     "templates are now this build's; no note changed")
     return lines
+
+
+_KIND_NAMES = {"basic": "Q/A", "cloze": "cloze", "typed": "type-in",
+               "occlusion": "image occlusion"}
 
 
 def summary(plan: PushPlan, target: str, dry_run: bool) -> str:
@@ -73,6 +80,7 @@ def as_json(result: PushResult) -> str:
                        "source": c.source, "forced": c.forced} for c in plan.conflicts],
         "blocked": [{"card": b.card.label, "where": b.card.where, "message": str(b.error)}
                     for b in result.still_blocked],
+        "restyled": list(plan.notetypes),
         "adopted": [{"notetype": a.notetype, "stock": a.stock, "notes": len(a.cards)}
                     for a in result.adoptions],
         "packages": packages,

@@ -45,17 +45,17 @@ def _silent(adoptions: list) -> None:
     """Announcement callback that says nothing."""
 
 
-def _refuse_theme(src: Path) -> None:
-    """push puts notes on flashcards' shared notetypes only; a themed project (theme.py) has
-    notetypes of its own, which push does not manage yet: say so before anything is done."""
+def _refuse_adopting_with_theme(src: Path) -> None:
+    """--adopt moves notes onto flashcards' shared notetypes only; a themed project
+    (theme.py) has notetypes of its own: say so before anything is done."""
     from flashcards.project import find_project
     from flashcards.theme import theme_path
 
     path = theme_path(find_project(src).root)
     if path.exists():
-        raise FlashcardsError(f"{path}: push does not handle themes yet (a theme gives the "
-                              "project notetypes of its own); build and import the packages "
-                              "in Anki instead. Nothing was changed")
+        raise FlashcardsError(f"{path}: push --adopt does not handle themes yet (a theme gives "
+                              "the project notetypes of its own); push without --adopt, or "
+                              "adopt before adding the theme. Nothing was changed")
 
 
 def push(src: Path, out: Path, collection: Path, *, removed: str = "tag", force: bool = False,
@@ -66,7 +66,8 @@ def push(src: Path, out: Path, collection: Path, *, removed: str = "tag", force:
     The collection is opened first: when it is locked (Anki is running) or missing, nothing is
     written at all. With dry_run, nothing is written anywhere: no packages, lock or collection.
     """
-    _refuse_theme(src)
+    if adopt:
+        _refuse_adopting_with_theme(src)
     col = open_collection(collection)
     try:
         result, built = pipeline.build_for_push(src, out, write=not dry_run,

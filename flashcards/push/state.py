@@ -11,6 +11,21 @@ from flashcards.model import BuiltDecks
 from flashcards.push import record
 
 KIND_IDS = {kind: notetype_id for kind, (notetype_id, _, _) in ids.NOTETYPES.items()}
+
+
+def kind_ids(built: BuiltDecks) -> dict[str, int]:
+    """The notetype id of each kind that this build's notes go on: flashcards' shared ones,
+    or, with a theme, the project's own (theme.py)."""
+    if built.theme is None:
+        return KIND_IDS
+    return {kind: built.theme.notetype_id(kind) for kind in KIND_IDS}
+
+
+def kind_names(built: BuiltDecks) -> dict[str, str]:
+    """The names of those notetypes, as a package brings them in."""
+    if built.theme is None:
+        return {kind: name for kind, (_, name, _) in ids.NOTETYPES.items()}
+    return {kind: built.theme.notetype_name(kind) for kind in KIND_IDS}
 _CHUNK = 500  # SQLite allows a limited number of parameters per statement
 
 
@@ -80,7 +95,7 @@ def read_state(col: object, built: BuiltDecks) -> CollectionState:
         if did is not None:
             descriptions[name.casefold()] = col.decks.get(did).get("desc", "")
     notetypes = {}
-    for notetype_id in {*KIND_IDS.values(), *(note.notetype for note in notes.values())}:
+    for notetype_id in {*kind_ids(built).values(), *(note.notetype for note in notes.values())}:
         found = col.models.get(notetype_id)
         if found is not None:
             notetypes[notetype_id] = AnkiNotetype(
