@@ -36,7 +36,7 @@ from flashcards.atomic import remove_stale_temps, write_atomically
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
-_FORMAT = 4
+_FORMAT = 5
 # Libraries whose version can change the HTML we write.
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
@@ -80,8 +80,7 @@ class _Stored:
     key: str
     result: FileSummary | tuple[NoteContent, ...] | FileResult  # summary, notes, or whole
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
-    rest: str = ""  # in the summary: a digest of the notes that follow it in the file
-    reusable: dict[str, tuple] | None = None  # with the notes: FileResult.reusable
+    rest: str = ""  # in the summary: a digest of what comes before it in the file
     tool: str = ""  # with the notes: the tool_fingerprint that rendered them
 
 
@@ -144,19 +143,29 @@ def _digest(data: bytes) -> str:
 
 
 class _Digesting:
-    """A file to pickle into that also takes the digest (as _digest) and size of what went in."""
+    """A file to pickle into that also takes the digest (as _digest) and size of what went in.
+    (Buffered: a pickler writes many small pieces.)"""
 
     def __init__(self, stream: BinaryIO) -> None:
         self.stream = stream
         self.hash = hashlib.blake2b(digest_size=16)
         self.size = 0
+        self.buffer = bytearray()
 
     def write(self, data: bytes) -> int:
-        self.hash.update(data)
-        self.size += len(data)
-        return self.stream.write(data)
+        self.buffer += data
+        if len(self.buffer) >= 1 << 20:
+            self.flush()
+        return len(data)
+
+    def flush(self) -> None:
+        self.hash.update(self.buffer)
+        self.size += len(self.buffer)
+        self.stream.write(self.buffer)
+        self.buffer.clear()
 
     def hexdigest(self) -> str:
+        self.flush()
         return self.hash.hexdigest()
 
 
@@ -218,16 +227,19 @@ class BuildCache:
         summary = summarize(key, result)
         notes = tuple(card.content() for card in result.cards)
         images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
+
         def dump(stream: BinaryIO) -> None:
-            # One file: where the summary starts, the notes (read only while packaging), then
-            # the summary, which holds the notes' digest, so that a damaged file is never
-            # taken for a sound one. The notes are pickled straight into the file: as bytes
-            # first, a big file's notes would be in memory once more.
+            # One file: where the summary starts; the notes (read only while packaging); what
+            # a later compile of the file may reuse (read only then); then the summary, which
+            # holds the digest of what is before it, so that a damaged file is never taken
+            # for a sound one. Both are pickled straight into the file (as bytes first, a big
+            # file's notes would be in memory once more), by one pickler, so that what the
+            # second shares with the first (the cards' fields) is written once.
             stream.write(bytes(8))
             writer = _Digesting(stream)
-            pickle.dump(_Stored(key, notes, images, reusable=result.reusable,
-                                tool=tool_fingerprint()), writer,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            pickler = pickle.Pickler(writer, protocol=pickle.HIGHEST_PROTOCOL)
+            pickler.dump(_Stored(key, notes, images, tool=tool_fingerprint()))
+            pickler.dump(result.reusable)
             pickle.dump(_Stored(key, summary, images, writer.hexdigest()), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
             stream.seek(0)
@@ -421,11 +433,14 @@ def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
     """The reusable card fields of an earlier compile (by this very tool), or {}."""
     try:
         with open(file_path(folder, key), "rb") as handle:
-            handle.seek(8)  # the notes come first (see store)
-            stored = pickle.load(handle)
-        if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
-                tool_fingerprint()) and isinstance(stored.reusable, dict):
-            return stored.reusable
+            handle.seek(8)  # the notes, then what may be reused (see store)
+            unpickler = pickle.Unpickler(handle)
+            stored = unpickler.load()
+            if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
+                    tool_fingerprint()):
+                reusable = unpickler.load()
+                if isinstance(reusable, dict):
+                    return reusable
     except Exception:  # noqa: BLE001 - no earlier compile to reuse: render every card
         pass
     return {}

@@ -13,18 +13,19 @@ Pure functions of the text; see pipeline.compile_file for how cards are reused.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 # `cards:` as a key of the top mapping with nothing after it on its line (a comment aside).
 _CARDS_KEY = re.compile(r"^cards:[ \t]*(?:#.*)?$", re.MULTILINE)
-_ITEM = re.compile(r" *-(?: |$)", re.MULTILINE)
 
 
-@dataclass(frozen=True)
-class Piece:
-    """One card's text, whole lines (its comments and blank lines after it included)."""
+class Piece(NamedTuple):
+    """One card's text, whole lines (its comments and blank lines after it included). (A
+    NamedTuple: a big file has hundreds of thousands, and they are quick to make.)"""
 
     line: int  # 1-based line of its `- `
     index: int  # character offset of that line in the file
@@ -63,14 +64,11 @@ def cut(text: str) -> Cut | None:
     indent = len(first.group(1))
     # Only lines indented at most as far as the items can start a card or leave the list:
     # a card's own lines are indented further (its keys, and its block scalars further still).
-    starts = []
-    for match in re.compile(rf"^( {{0,{indent}}})(\S)", re.MULTILINE).finditer(text, body_at):
-        if match.group(2) == "#":
-            continue  # a comment line (or a line of a quoted value: its card keeps it)
-        at = match.start()
-        if len(match.group(1)) != indent or not _ITEM.match(text, at):
-            return None  # a line that leaves the list (a key after it, a document mark)
-        starts.append(at)
+    # Any such line other than an item or a comment leaves the list (a key after it, a
+    # document mark): then there is no cut.
+    if _leaving(indent).search(text, body_at):
+        return None
+    starts = [match.start() for match in _items(indent).finditer(text, body_at)]
     line = text.count("\n", 0, starts[0]) + 1
     pieces = []
     for number, at in enumerate(starts):
@@ -82,6 +80,20 @@ def cut(text: str) -> Cut | None:
 
 
 _FIRST_ITEM = re.compile(r"^( *)-(?: |$)", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=16)
+def _items(indent: int) -> re.Pattern[str]:
+    """The lines that start a card: `- ` (or a lone `-`) after exactly `indent` spaces."""
+    return re.compile(rf"^ {{{indent}}}-(?: |$)", re.MULTILINE)
+
+
+@functools.lru_cache(maxsize=16)
+def _leaving(indent: int) -> re.Pattern[str]:
+    """Lines indented no further than the items that are neither an item nor a comment."""
+    shallower = rf"^ {{0,{indent - 1}}}[^ #\n]" if indent else None
+    level = rf"^ {{{indent}}}(?:[^ #\n-]|-[^ \n])"
+    return re.compile(f"{shallower}|{level}" if shallower else level, re.MULTILINE)
 
 
 def _only_comments(text: str) -> bool:

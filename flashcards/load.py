@@ -168,33 +168,25 @@ def parse_cards(text: str, display: str, line: int, index: int, count: int
     nodes = []
     # One converter for them all: a node reached twice (an alias, within a card or from one
     # card to another) shows as more visits than nodes.
-    converter = _Converter(display, anchors="&" in text, text=text)
+    converter = _Converter(display, anchors="&" in text, text=text, lines=line - 1,
+                           chars=index)
     for item in top.value:
         # A card sits two levels down in its file (the file's mapping, then its card list).
         node = converter.convert(item, depth=2)
         if node is None or converter.errors or converter.visits > len(converter.seen):
             return None
-        nodes.append(_shifted(node, line - 1, index) if line > 1 or index else node)
+        nodes.append(node)
     return nodes
-
-
-def _shifted(node: Node, lines: int, chars: int) -> Node:
-    """The node as if its text started `lines` lines and `chars` characters further on."""
-    if isinstance(node, Scalar):
-        return node._replace(line=node.line + lines)
-    if isinstance(node, Sequence):
-        return Sequence(node.line + lines, [_shifted(item, lines, chars) for item in node.items])
-    return Mapping(node.line + lines, node.column, node.index + chars, node.flow,
-                   {key: _shifted(value, lines, chars) for key, value in node.items.items()},
-                   {key: value + lines for key, value in node.key_lines.items()},
-                   {key: value + chars for key, value in node.key_index.items()})
 
 
 class _Converter:
     """Turns composed nodes into Scalar/Mapping/Sequence, collecting errors."""
 
-    def __init__(self, display: str, anchors: bool = True, text: str = "") -> None:
+    def __init__(self, display: str, anchors: bool = True, text: str = "", lines: int = 0,
+                 chars: int = 0) -> None:
         self.display = display
+        # Where the text parsed starts in its file (parse_cards): added to every mark.
+        self.lines, self.chars = lines, chars
         self.text = text
         # Without an '&' in the text there are no anchors, hence no aliases to count.
         self.anchors = anchors
@@ -212,7 +204,7 @@ class _Converter:
                                        _tag_message(node.tag), excerpt(self.text, line, column)))
 
     def convert(self, node: yaml.Node, depth: int = 0) -> Node | None:
-        line = node.start_mark.line + 1
+        line = node.start_mark.line + 1 + self.lines
         if depth > MAX_DEPTH:
             self.error(line, f"values nest more than {MAX_DEPTH} levels deep; a deck file needs "
                              "four (file, cards, card, tags)")
@@ -243,9 +235,9 @@ class _Converter:
                     seq.items.append(value)
             return seq
         mark = node.start_mark
-        mapping = Mapping(line, mark.column, mark.index, bool(node.flow_style))
+        mapping = Mapping(line, mark.column, mark.index + self.chars, bool(node.flow_style))
         for key_node, value_node in node.value:
-            key_line = key_node.start_mark.line + 1
+            key_line = key_node.start_mark.line + 1 + self.lines
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE:
                 self.error(key_line, "keys must be plain words (no '<<' merges or complex keys)")
                 continue
@@ -258,7 +250,7 @@ class _Converter:
             if value is not None:
                 mapping.items[key] = value
                 mapping.key_lines[key] = key_line
-                mapping.key_index[key] = key_node.start_mark.index
+                mapping.key_index[key] = key_node.start_mark.index + self.chars
         return mapping
 
 

@@ -259,30 +259,47 @@ def _card_items(text: str, pieces: tuple, known: dict, display: str) -> Iterator
         yield from parsed()
 
 
-def _moved(card: Card, display: str, lines: int) -> Card:
-    """The card as validated, its text now `lines` lines further down (or up)."""
-    if not lines and card.location.path == display:
-        return card
-    moved = object.__new__(Card)  # a frozen dataclass: set its fields as dataclasses do
-    state = dict(card.__dict__)
-    state["location"] = Location(display, card.location.line + lines, card.location.column)
-    state["field_lines"] = {key: line + lines for key, line in card.field_lines.items()}
-    moved.__dict__.update(state)
-    return moved
+_CARD_FIELDS = tuple(item.name for item in dataclasses.fields(Card))
+
+
+_LOCATION = _CARD_FIELDS.index("location")
+
+
+def _kept(card: Card) -> tuple:
+    """A validated card as plain values, its location as (line, column): a big file's cards
+    pickle several times faster so than as Card objects."""
+    values = [card.__dict__[name] for name in _CARD_FIELDS]
+    values[_LOCATION] = (card.location.line, card.location.column)
+    return tuple(values)
+
+
+def _moved(kept: tuple, display: str, lines: int) -> Card:
+    """The card _kept kept, its text now `lines` lines further down (or up)."""
+    state = dict(zip(_CARD_FIELDS, kept, strict=True))
+    line, column = state["location"]
+    state["location"] = Location(display, line + lines, column)
+    if lines:
+        state["field_lines"] = {key: value + lines for key, value in state["field_lines"].items()}
+    card = object.__new__(Card)  # a frozen dataclass: its fields are set as dataclasses do
+    card.__dict__.update(state)
+    return card
 
 
 def _known_pieces(text_cut: object, cards: tuple[Card, ...], warnings: list[SourceWarning]
-                  ) -> tuple[str, dict[str, tuple[int, Card]]]:
+                  ) -> tuple[str, dict[str, tuple[int, tuple]]]:
     """What _validate_pieces needs next time: the head, and each card that had no warning
     (a card reused this way is not validated again, so it could not warn again) by its text."""
     warned = sorted({warning.location.line for warning in warnings})
-    known: dict[str, tuple[int, Card]] = {}
+    known: dict[str, tuple[int, tuple]] = {}
     for piece, card in zip(text_cut.pieces, cards, strict=True):
         start = bisect.bisect_left(warned, piece.line)
         if start < len(warned) and warned[start] < piece.line + piece.lines:
             continue
-        known[piece.key] = (piece.line, card)
+        known[piece.key] = (piece.line, _kept(card))
     return text_cut.head, known
+
+
+
 _HIGHLIGHTED_BLOCK = re.compile(r'<pre class="highlight"><code class="language-[^"]*">'
                                 r'.*?</code></pre>', re.DOTALL)
 
