@@ -485,3 +485,30 @@ def test_a_lock_changed_outside_a_build_or_a_damaged_record_is_read_from_the_fil
     pipeline.build(project, out)
     fresh, _ = _fresh(project, tmp_path, "fresh2")
     assert _packages(out) == fresh
+
+
+def test_a_big_file_edited_card_by_card_builds_as_a_fresh_build_does(project, tmp_path,
+                                                                     monkeypatch, storage):
+    """Big files are cut into cards (pipeline.CUT_BYTES; here every file is): edits that move,
+    add, change and remove cards give the packages and lock a build from scratch gives."""
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    cards = "".join(f"  - id: c{n}\n    q: Question {n}?\n    a: |\n      Answer *{n}*.\n"
+                    for n in range(30))
+    big = project / "big.yaml"
+    big.write_text(f"deck: Big\nnamespace: big\ncards:\n{cards}", encoding="utf-8")
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    edits = [("Answer *7*.", "Answer *seven*."),  # a change
+             ("cards:\n", "cards:\n  - id: first\n    q: New first?\n    a: New.\n"),  # lines move
+             ("  - id: c20\n    q: Question 20?\n    a: |\n      Answer *20*.\n", ""),  # removed
+             ("Question 3?", "Question three?")]
+    for number, (before, after) in enumerate(edits):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1800000000 + 100 * (number + 1)))
+        text = big.read_text(encoding="utf-8")
+        assert before in text
+        big.write_text(text.replace(before, after, 1), encoding="utf-8")
+        pipeline.build(project, out)
+        fresh, _ = _fresh(project, tmp_path, f"fresh{number}")
+        assert _packages(out) == fresh
+        fresh_lock = (tmp_path / f"fresh{number}" / project.name / "flashcards.lock")
+        assert fresh_lock.read_bytes() == (project / "flashcards.lock").read_bytes()
