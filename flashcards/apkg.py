@@ -8,11 +8,14 @@ straight onto the target and stamps every note with the current time.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import itertools
 import json
 import re
+import shutil
 import sqlite3
+import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -81,7 +84,7 @@ class _Deck(genanki.Deck):
 def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   notetype_mods: dict[str, int], positions: dict[str, int] | None = None,
                   presets: dict[str, tuple[Preset, int]] | None = None,
-                  theme: Theme | None = None) -> bytes:
+                  theme: Theme | None = None, scratch: Path | None = None) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes.
 
     `positions` gives each note's new-card position (order.py); a note without one takes its
@@ -113,8 +116,39 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     # leaves this package's bytes alone.
     stamp = max([note_mods[n.guid] for d in decks for n in (*d.cards, *d.retired)]
                 + [*notetype_mods.values(), 0])
-    connection = sqlite3.connect(":memory:")
+    notes = sum(len(d.cards) + len(d.retired) for d in decks)
+    with contextlib.ExitStack() as stack:
+        # A big package's database is built in a file in `scratch` (on disk, next to the
+        # build cache) rather than in memory, and zipped from there: in memory it would be
+        # held twice (SQLite's pages and the serialized copy), 250 MB at 200,000 notes.
+        on_disk = scratch is not None and notes >= _FILE_NOTES
+        place = (Path(stack.enter_context(tempfile.TemporaryDirectory(dir=scratch)))
+                 / "collection.anki2" if on_disk else None)
+        database = _database(place, anki_decks, decks, notetypes, note_mods, positions,
+                             presets, parents, stamp)
+        media = {m.name: m for deck_level in decks for m in deck_level.media}
+        return _zip(database, [media[name] for name in sorted(media)])
+
+
+# From this many notes on, a package's database is built on disk (see package_bytes).
+_FILE_NOTES = 10_000
+# Where SQLite writes a file's change counter (24), the counter it was last valid for (92) and
+# its own version (96): an in-memory database serializes them as zeros, and so does a database
+# built on disk once zipped, so that packages are the same bytes whichever way they were made
+# and whichever SQLite made them.
+_HEADER_COUNTERS = ((24, 28), (92, 100))
+
+
+def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
+              notetypes: dict[str, genanki.Model], note_mods: dict[str, int],
+              positions: dict[str, int], presets: dict, parents: dict, stamp: int
+              ) -> bytes | Path:
+    """The package's collection.anki2: as bytes (place None), or written at place."""
+    connection = sqlite3.connect(":memory:" if place is None else place)
     try:
+        if place is not None:
+            connection.execute("PRAGMA journal_mode=OFF")  # a scratch file: no journal needed
+            connection.execute("PRAGMA synchronous=OFF")
         cursor = connection.cursor()
         # genanki writes the schema, the decks and the notetypes; the notes and cards are
         # written here, as the same rows genanki's Note.write_to_db would insert one by one,
@@ -128,11 +162,11 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
             named = {d.deck for d in decks}
             _add_presets(cursor, [presets[name] for name in sorted(presets) if name in named])
         connection.commit()
-        database = connection.serialize()
+        if place is None:
+            return connection.serialize()
     finally:
         connection.close()
-    media = {m.name: m for deck_level in decks for m in deck_level.media}
-    return _zip(database, [media[name] for name in sorted(media)])
+    return place
 
 
 _CLOZE_NUMBER = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
@@ -236,8 +270,8 @@ def read_notes(path: Path) -> dict[str, tuple[str, tuple[str, ...], tuple[str, .
             for guid, mid, fields, tags in rows if mid in kinds}
 
 
-def _zip(database: bytes, media: list[Media]) -> bytes:
-    entries: list[tuple[str, bytes]] = [("collection.anki2", database)]
+def _zip(database: bytes | Path, media: list[Media]) -> bytes:
+    entries: list[tuple[str, bytes | Path]] = [("collection.anki2", database)]
     entries.append(("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode()))
     for index, item in enumerate(media):
         try:
@@ -250,5 +284,21 @@ def _zip(database: bytes, media: list[Media]) -> bytes:
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            archive.writestr(info, data, compresslevel=_ZIP_LEVEL)
+            if isinstance(data, bytes):
+                archive.writestr(info, data, compresslevel=_ZIP_LEVEL)
+            else:
+                _zip_file(archive, info, data)
     return buffer.getvalue()
+
+
+def _zip_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:
+    """A database file into the archive a chunk at a time, its header counters as zeros (the
+    same bytes, compressed the same way, as writestr of its serialized copy would give)."""
+    info.file_size = path.stat().st_size  # as writestr knows it, for the same zip64 choice
+    info._compresslevel = _ZIP_LEVEL  # what writestr(compresslevel=...) sets
+    with open(path, "rb") as source, archive.open(info, "w") as target:
+        head = bytearray(source.read(100))
+        for start, end in _HEADER_COUNTERS:
+            head[start:end] = bytes(end - start)
+        target.write(head)
+        shutil.copyfileobj(source, target, 1 << 20)

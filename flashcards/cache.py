@@ -36,7 +36,7 @@ from flashcards.atomic import remove_stale_temps, write_atomically
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
-_FORMAT = 5
+_FORMAT = 6
 # Libraries whose version can change the HTML we write.
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
@@ -230,18 +230,16 @@ class BuildCache:
 
         def dump(stream: BinaryIO) -> None:
             # One file: where the summary starts; the notes (read only while packaging); what
-            # a later compile of the file may reuse (read only then); then the summary, which
-            # holds the digest of what is before it, so that a damaged file is never taken
-            # for a sound one. Both are pickled straight into the file (as bytes first, a big
-            # file's notes would be in memory once more), by one pickler, so that what the
-            # second shares with the first (the cards' fields) is written once.
+            # a later compile of the file may reuse (read only then), its cards' fields by
+            # their note's place rather than again; then the summary, which holds the digest
+            # of what is before it, so that a damaged file is never taken for a sound one.
+            # All are pickled straight into the file (as bytes first, a big file's notes would
+            # be in memory once more).
             stream.write(bytes(8))
             writer = _Digesting(stream)
-            pickler = pickle.Pickler(writer, protocol=pickle.HIGHEST_PROTOCOL)
-            pickler.dump(_Stored(key, notes, images, tool=tool_fingerprint()))
-            pickler.dump(result.reusable)
-            pickle.dump(_Stored(key, summary, images, writer.hexdigest()), stream,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            _dump(_Stored(key, notes, images, tool=tool_fingerprint()), writer)
+            _dump(_by_note(result), writer)
+            _dump(_Stored(key, summary, images, writer.hexdigest()), stream)
             stream.seek(0)
             stream.write((8 + writer.size).to_bytes(8, "little"))
 
@@ -429,6 +427,28 @@ def file_path(folder: Path, key: str) -> str:
     return os.path.join(folder, "files", f"{key}.pickle")
 
 
+def _dump(value: object, stream: BinaryIO) -> None:
+    """Pickle without the pickler's memo of every object it wrote (a big file's notes have
+    millions; nothing we store is shared or cyclic but the fields _by_note takes care of)."""
+    pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
+    pickler.fast = True
+    pickler.dump(value)
+
+
+def _by_note(result: FileResult) -> dict[str, object]:
+    """FileResult.reusable with each card's fields given as the place of its note in the
+    stored notes (load_reusable puts them back): they are in the file once, with the notes."""
+    place = {id(card.fields): number for number, card in enumerate(result.cards)}
+    stored: dict[str, object] = {}
+    for name, value in result.reusable.items():
+        if (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], tuple)
+                and id(value[0]) in place):
+            stored[name] = (place[id(value[0])], value[1], value[2])
+        else:
+            stored[name] = value
+    return stored
+
+
 def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
     """The reusable card fields of an earlier compile (by this very tool), or {}."""
     try:
@@ -440,7 +460,10 @@ def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
                     tool_fingerprint()):
                 reusable = unpickler.load()
                 if isinstance(reusable, dict):
-                    return reusable
+                    notes = stored.result
+                    return {name: (notes[value[0]].fields, value[1], value[2])
+                            if isinstance(value, tuple) and value and type(value[0]) is int
+                            else value for name, value in reusable.items()}
     except Exception:  # noqa: BLE001 - no earlier compile to reuse: render every card
         pass
     return {}

@@ -74,7 +74,7 @@ def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str
     gc.disable()  # as in the parent: see workers.without_gc
     decks, note_mods, notetype_mods, folder, positions, presets, theme = job
     return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods, positions,
-                              presets, theme)
+                              presets, theme, scratch=folder)
 
 
 def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:

@@ -512,3 +512,16 @@ def test_a_big_file_edited_card_by_card_builds_as_a_fresh_build_does(project, tm
         assert _packages(out) == fresh
         fresh_lock = (tmp_path / f"fresh{number}" / project.name / "flashcards.lock")
         assert fresh_lock.read_bytes() == (project / "flashcards.lock").read_bytes()
+
+
+def test_a_package_built_on_disk_is_the_same_bytes_as_one_built_in_memory(project, tmp_path,
+                                                                          monkeypatch):
+    """Big packages get their database built in a scratch file (apkg._FILE_NOTES): zipped,
+    it must be byte for byte what the in-memory database gives (SQLite's counters and version
+    number in its header are zeroed)."""
+    from flashcards import apkg
+
+    in_memory, _ = _fresh(project, tmp_path, "memory")
+    monkeypatch.setattr(apkg, "_FILE_NOTES", 0)
+    on_disk, _ = _fresh(project, tmp_path, "disk")
+    assert in_memory and on_disk == in_memory
