@@ -122,16 +122,19 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
         # build cache) rather than in memory, and zipped from there: in memory it would be
         # held twice (SQLite's pages and the serialized copy), 250 MB at 200,000 notes.
         on_disk = scratch is not None and notes >= _FILE_NOTES
-        place = (Path(stack.enter_context(tempfile.TemporaryDirectory(dir=scratch)))
-                 / "collection.anki2" if on_disk else None)
+        place = (Path(stack.enter_context(tempfile.TemporaryDirectory(
+            prefix=SCRATCH_PREFIX, suffix=".tmp", dir=scratch))) / "collection.anki2"
+                 if on_disk else None)
         database = _database(place, anki_decks, decks, notetypes, note_mods, positions,
                              presets, parents, stamp)
         media = {m.name: m for deck_level in decks for m in deck_level.media}
         return _zip(database, [media[name] for name in sorted(media)])
 
 
-# From this many notes on, a package's database is built on disk (see package_bytes).
+# From this many notes on, a package's database is built on disk (see package_bytes), in a
+# folder named so that a build cache can tell one a killed build left (cache.prune).
 _FILE_NOTES = 10_000
+SCRATCH_PREFIX = ".package-"
 # Where SQLite writes a file's change counter (24), the counter it was last valid for (92) and
 # its own version (96): an in-memory database serializes them as zeros, and so does a database
 # built on disk once zipped, so that packages are the same bytes whichever way they were made

@@ -21,18 +21,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
 import hashlib
 import json
 import os
 import pickle
+import shutil
 import sys
+import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO
 
 from flashcards import __version__
-from flashcards.atomic import remove_stale_temps, write_atomically
+from flashcards.atomic import STALE_AFTER_SECONDS, remove_stale_temps, write_atomically
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
@@ -253,6 +256,12 @@ class BuildCache:
         """Forget the results this build did not use (old versions of files), and the temp
         files a killed build left."""
         remove_stale_temps(self.folder / "files")
+        # A big package's scratch database (apkg.package_bytes) that a killed build left.
+        cutoff = time.time() - STALE_AFTER_SECONDS
+        for scratch in glob.glob(".package-*.tmp", root_dir=self.folder):
+            with contextlib.suppress(OSError):
+                if (self.folder / scratch).stat().st_mtime < cutoff:
+                    shutil.rmtree(self.folder / scratch)
         with contextlib.suppress(OSError):
             for path in (self.folder / "files").iterdir():
                 if path.suffix == ".pickle" and path.name.split(".")[0] not in self.used:

@@ -525,3 +525,22 @@ def test_a_package_built_on_disk_is_the_same_bytes_as_one_built_in_memory(projec
     monkeypatch.setattr(apkg, "_FILE_NOTES", 0)
     on_disk, _ = _fresh(project, tmp_path, "disk")
     assert in_memory and on_disk == in_memory
+
+
+def test_a_scratch_database_a_killed_build_left_is_removed_later(project, tmp_path,
+                                                                 private_cache):
+    from flashcards import apkg
+
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    folder = next(path.parent for path in private_cache.rglob("paths.json"))
+    old = folder / f"{apkg.SCRATCH_PREFIX}killed.tmp"
+    fresh = folder / f"{apkg.SCRATCH_PREFIX}running.tmp"
+    for scratch in (old, fresh):
+        scratch.mkdir()
+        (scratch / "collection.anki2").write_bytes(b"half a database")
+    os.utime(old, (1_000_000_000, 1_000_000_000))
+    (project / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris, France"),
+                                         encoding="utf-8")
+    pipeline.build(project, out)
+    assert not old.exists() and fresh.exists()  # a concurrent build's is left alone
