@@ -242,7 +242,10 @@ class BuildCache:
             writer = _Digesting(stream)
             _dump(_Stored(key, notes, images, tool=tool_fingerprint()), writer)
             _dump(_by_note(result), writer)
-            _dump(_Stored(key, summary, images, writer.hexdigest()), stream)
+            # (The summary with the pickler's memo: its rows share their deck, level and file
+            # names, and every build reads every summary.)
+            pickle.dump(_Stored(key, summary, images, writer.hexdigest()), stream,
+                        protocol=pickle.HIGHEST_PROTOCOL)
             stream.seek(0)
             stream.write((8 + writer.size).to_bytes(8, "little"))
 
