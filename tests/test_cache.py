@@ -544,3 +544,33 @@ def test_a_scratch_database_a_killed_build_left_is_removed_later(project, tmp_pa
                                          encoding="utf-8")
     pipeline.build(project, out)
     assert not old.exists() and fresh.exists()  # a concurrent build's is left alone
+
+
+def test_unchanged_lock_lines_are_copied_as_this_version_writes_them(project, tmp_path,
+                                                                     private_cache,
+                                                                     monkeypatch):
+    """Unchanged lines are copied from the old lock in runs; a lock whose lines git turned
+    into CRLF (core.autocrlf) comes out as the same LF lines as ever."""
+    from flashcards import lock
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out = tmp_path / "out"
+    lock_file = project / "flashcards.lock"
+    pipeline.build(project, out)
+    plain = lock_file.read_bytes()
+    text = (project / "second.yaml").read_text(encoding="utf-8")
+    edited = text.replace("A *red* dot.", "A *violet* dot.")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+    (project / "second.yaml").write_text(edited, encoding="utf-8")
+    pipeline.build(project, out)
+    expected = lock_file.read_bytes()
+    assert expected.count(b"\n") == plain.count(b"\n") and expected != plain
+    # The same edit again, from the first lock written with CRLF line ends.
+    (project / "second.yaml").write_text(text, encoding="utf-8")
+    lock_file.write_bytes(plain.replace(b"\n", b"\r\n"))
+    shutil.rmtree(private_cache)
+    (project / "second.yaml").write_text(edited, encoding="utf-8")
+    pipeline.build(project, out)
+    assert lock_file.read_bytes() == expected
+    _, memo, _ = _lock_memo(private_cache)
+    assert lock.from_memo(memo)[0] == lock.read_lock(lock_file, str(lock_file))
