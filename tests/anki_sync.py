@@ -149,3 +149,21 @@ def new_device(path: Path, server: SyncServer, user: tuple[str, str]) -> Device:
     path.parent.mkdir(parents=True, exist_ok=True)
     Collection(str(path)).close()
     return Device(path, server, user)
+
+
+def devices_in_use(base: Path, server: SyncServer) -> tuple[Device, Device]:
+    """A desktop and a phone of a new user, synced once already (their one full sync each),
+    the desktop's collection holding one note of the learner's own: collections in use."""
+    user = server.user()
+    desktop = new_device(base / "desktop" / "collection.anki2", server, user)
+    phone = new_device(base / "phone" / "collection.anki2", server, user)
+    col = desktop.open()
+    try:
+        note = col.new_note(col.models.by_name("Basic"))
+        note["Front"], note["Back"] = "my own question", "my own answer"
+        col.add_note(note, col.decks.id("Default"))
+    finally:
+        col.close()
+    assert desktop.sync() == "FIRST_FULL_UPLOAD"
+    assert phone.sync().startswith("FIRST_FULL")
+    return desktop, phone

@@ -59,6 +59,18 @@ def _png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+def _day_and_night(tab, name: str) -> None:
+    """Full-page screenshots of the page as it is and after the night switch, kept as
+    artifacts (NAME-phone.png, NAME-phone-night.png): they differ, and are phone-wide."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    shots = [ARTIFACTS / f"{name}-phone.png", ARTIFACTS / f"{name}-phone-night.png"]
+    tab.screenshot(path=str(shots[0]), full_page=True)
+    tab.click("#fc-night")
+    tab.screenshot(path=str(shots[1]), full_page=True)
+    assert shots[0].read_bytes() != shots[1].read_bytes()
+    assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for the whole module."""
@@ -328,14 +340,7 @@ def test_sounds_type_in_answers_and_speech_show_in_the_preview(browser, tmp_path
         assert tab.locator("[onmouseover]").count() == 0
         scroll = tab.evaluate("document.documentElement.scrollWidth")
         assert scroll <= PHONE["width"]
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shots = [ARTIFACTS / "preview-kinds-phone.png",
-                 ARTIFACTS / "preview-kinds-phone-night.png"]
-        tab.screenshot(path=str(shots[0]), full_page=True)
-        tab.click("#fc-night")
-        tab.screenshot(path=str(shots[1]), full_page=True)
-        assert shots[0].read_bytes() != shots[1].read_bytes()
-        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+        _day_and_night(tab, "preview-kinds")
     finally:
         tab.close()
     assert errors == []
@@ -398,14 +403,7 @@ def test_image_occlusion_shows_the_masks_over_the_image(browser, tmp_path):
         second = entries.nth(1).locator(".fc-side").nth(0)
         assert second.locator(".fc-mask-active").count() == 2  # the ellipse and the polygon
         assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shots = [ARTIFACTS / "preview-occlusion-phone.png",
-                 ARTIFACTS / "preview-occlusion-phone-night.png"]
-        tab.screenshot(path=str(shots[0]), full_page=True)
-        tab.click("#fc-night")
-        tab.screenshot(path=str(shots[1]), full_page=True)
-        assert shots[0].read_bytes() != shots[1].read_bytes()
-        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+        _day_and_night(tab, "preview-occlusion")
     finally:
         tab.close()
     assert errors == []
@@ -453,13 +451,7 @@ def test_math_is_typeset_offline_at_phone_width(browser, tmp_path):
         assert marked.first.locator("code").inner_text() == "\\(\\argh x\\)"
         assert marked.first.locator(".fc-math-note").is_visible()
         assert tab.locator("img").count() == 0 and tab.title() != "1"
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        shots = [ARTIFACTS / "preview-math-phone.png", ARTIFACTS / "preview-math-phone-night.png"]
-        tab.screenshot(path=str(shots[0]), full_page=True)
-        tab.click("#fc-night")
-        tab.screenshot(path=str(shots[1]), full_page=True)
-        assert shots[0].read_bytes() != shots[1].read_bytes()
-        assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+        _day_and_night(tab, "preview-math")
     finally:
         tab.close()
     assert errors == []

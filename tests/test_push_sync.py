@@ -15,7 +15,7 @@ pytest.importorskip("anki")
 
 from flashcards.changes import REMOVED_TAG  # noqa: E402
 from flashcards.cli import main  # noqa: E402
-from tests.anki_sync import new_device, start_server, stop_server  # noqa: E402
+from tests.anki_sync import devices_in_use, start_server, stop_server  # noqa: E402
 from tests.helpers import png_bytes  # noqa: E402
 
 V1 = """\
@@ -84,19 +84,7 @@ def server(tmp_path_factory):
 def devices(server, tmp_path):
     """A desktop and a phone of one user, synced once already (their one full sync each), so
     that the first push, which brings in our notetypes, must sync normally too."""
-    user = server.user()
-    desktop = new_device(tmp_path / "desktop" / "collection.anki2", server, user)
-    phone = new_device(tmp_path / "phone" / "collection.anki2", server, user)
-    col = desktop.open()
-    try:  # a collection in use: one note of the learner's own
-        note = col.new_note(col.models.by_name("Basic"))
-        note["Front"], note["Back"] = "my own question", "my own answer"
-        col.add_note(note, col.decks.id("Default"))
-    finally:
-        col.close()
-    assert desktop.sync() == "FIRST_FULL_UPLOAD"
-    assert phone.sync().startswith("FIRST_FULL")
-    return desktop, phone
+    return devices_in_use(tmp_path, server)
 
 
 def _push(runner, src: Path, device, *options: str) -> object:

@@ -11,7 +11,7 @@ pytest.importorskip("anki")
 
 from flashcards import ids  # noqa: E402
 from flashcards.cli import main  # noqa: E402
-from tests.anki_sync import new_device, start_server, stop_server  # noqa: E402
+from tests.anki_sync import devices_in_use, start_server, stop_server  # noqa: E402
 from tests.test_presets import import_with  # noqa: E402
 
 DECK = """\
@@ -49,18 +49,7 @@ def _css(col: object) -> dict[int, str]:
 
 def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syncs(
         runner, tmp_path, monkeypatch, server):
-    user = server.user()
-    desktop = new_device(tmp_path / "desktop" / "collection.anki2", server, user)
-    phone = new_device(tmp_path / "phone" / "collection.anki2", server, user)
-    col = desktop.open()
-    try:  # a collection in use: one note of the learner's own
-        note = col.new_note(col.models.by_name("Basic"))
-        note["Front"], note["Back"] = "my own question", "my own answer"
-        col.add_note(note, col.decks.id("Default"))
-    finally:
-        col.close()
-    assert desktop.sync() == "FIRST_FULL_UPLOAD"
-    assert phone.sync().startswith("FIRST_FULL")
+    desktop, phone = devices_in_use(tmp_path, server)
     src = tmp_path / "cards"
     src.mkdir()
     (src / "deck.yaml").write_text(DECK, encoding="utf-8")
