@@ -112,7 +112,6 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     (render_key -> fields, media, and the fingerprints of those images): a card whose key is
     there and whose images are unchanged is not rendered again, so editing one card of a big
     file renders one card. Cards that had warnings are always rendered (warnings name lines)."""
-    from flashcards import render
     from flashcards.cache import unchanged
     from flashcards.load import parse_source
     from flashcards.render import render_card
@@ -145,8 +144,7 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     reusable: dict[str, tuple] = {}
     # The code blocks this file had highlighted last time (a block is plain data: its HTML
     # follows from its text, language and the tool alone); those still in it are kept.
-    render.HIGHLIGHTED.clear()  # one file's blocks at a time: memory stays the file's
-    render.HIGHLIGHTED.update(reuse.get(HIGHLIGHTS, ()) if reuse else ())
+    code = dict(reuse.get(HIGHLIGHTS, ())) if reuse else {}
     for card in deck_file.cards:
         key = render_key(card, deck_file)
         earlier = reuse.get(key) if reuse else None
@@ -155,7 +153,7 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
             result = RenderedCard(card, deck_file, guid, earlier[0], earlier[1])
             card_errors, card_warnings, images = [], [], earlier[2]
         else:
-            result, card_errors, card_warnings = render_card(card, deck_file, src_root)
+            result, card_errors, card_warnings = render_card(card, deck_file, src_root, code)
             images = _fingerprints(result) if result is not None and not card_warnings else None
         errors.extend(card_errors)
         warnings.extend(card_warnings)
@@ -168,12 +166,11 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         return None, errors
     if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
         reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings)
-    if render.HIGHLIGHTED:
-        code = {block for card in rendered for field_text in card.fields
-                for block in _code_blocks(field_text)}
-        reusable[HIGHLIGHTS] = tuple((block, html) for block, html in
-                                     render.HIGHLIGHTED.items() if html in code)
-        render.HIGHLIGHTED.clear()
+    if code:
+        shown = {block for card in rendered for field_text in card.fields
+                 for block in _code_blocks(field_text)}
+        reusable[HIGHLIGHTS] = tuple((block, html) for block, html in code.items()
+                                     if html in shown)
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
 
 

@@ -79,6 +79,8 @@ class _Env:
     media: dict[str, Media] = field(default_factory=dict)
     errors: list[SourceError] = field(default_factory=list)
     warnings: list[SourceWarning] = field(default_factory=list)
+    # Code blocks highlighted already, by the block as Markdown rendered it (see _highlight).
+    code: dict[str, str] = field(default_factory=dict)
 
 
 _OPTIONS = (pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_STRIKETHROUGH
@@ -119,18 +121,15 @@ def _lexer(name: str) -> Lexer | None:
         return None
 
 
-# Highlighted code blocks of this process, by the block as Markdown rendered it. A build
-# seeds it with the blocks of a file's last compile (pipeline.compile_file), so that editing a
-# card's prose does not highlight its code again: building a language's lexer compiles
-# Pygments' rules, which costs more than the rest of an edited card.
-HIGHLIGHTED: dict[str, str] = {}
-
-
-def _highlight(match: re.Match[str]) -> str:
+def _highlight(match: re.Match[str], code: dict[str, str]) -> str:
+    """A code block highlighted, from `code` when it was highlighted before. A build passes
+    the blocks of a file's last compile (pipeline.compile_file), so that editing a card's prose
+    does not highlight its code again: building a language's lexer compiles Pygments' rules,
+    which costs more than the rest of an edited card."""
     block = match.group(0)
-    done = HIGHLIGHTED.get(block)
+    done = code.get(block)
     if done is None:
-        done = HIGHLIGHTED[block] = _highlighted(match)
+        done = code[block] = _highlighted(match)
     return done
 
 
@@ -285,7 +284,7 @@ def _bundle_file(src: str, env: _Env, what: str) -> str | None:
     if where > 0:  # point at the file's own line, not the start of the field
         line = env.location.line + env.text.count("\n", 0, where)
         env = _Env(env.base_dir, env.src_root, Location(env.location.path, line), env.text,
-                   env.media, env.errors, env.warnings)
+                   env.media, env.errors, env.warnings, env.code)
     if parts.scheme or parts.netloc:
         if what == "sound":
             env.errors.append(SourceError(env.location, f"sound '{src}' cannot be played from "
@@ -404,7 +403,7 @@ def render_markdown(text: str, env: _Env) -> str:
     # Code is highlighted only now: the scan and the sanitiser above read the author's HTML,
     # not Pygments' (much longer, and ours), and its spans need no cleaning.
     if "<pre><code class=" in clean:
-        clean = _FENCE.sub(_highlight, clean)
+        clean = _FENCE.sub(lambda match: _highlight(match, env.code), clean)
     # One paragraph and nothing else: drop its <p> so short answers sit inline in the card.
     if (clean.startswith("<p>") and clean.endswith("</p>") and clean.count("</p>") == 1
             and len(_PARAGRAPH_OPEN.findall(clean)) == 1):
@@ -412,9 +411,12 @@ def render_markdown(text: str, env: _Env) -> str:
     return clean
 
 
-def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
+def render_card(card: Card, deck_file: DeckFile, src_root: Path,
+                code: dict[str, str] | None = None) -> tuple[
         RenderedCard | None, list[SourceError], list[SourceWarning]]:
-    """Render one card's Markdown fields into its notetype's fields, in the frozen field order."""
+    """Render one card's Markdown fields into its notetype's fields, in the frozen field order.
+    `code` holds code blocks highlighted before (see _highlight), and gets the new ones."""
+    code = {} if code is None else code
     base_dir = deck_file.path.parent
     media: dict[str, Media] = {}
     errors: list[SourceError] = []
@@ -424,7 +426,7 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path) -> tuple[
         if not text or text.isspace():
             return ""
         line = card.field_lines.get(key, card.location.line)
-        env = _Env(base_dir, src_root, Location(deck_file.display, line), text)
+        env = _Env(base_dir, src_root, Location(deck_file.display, line), text, code=code)
         out = render_markdown(text, env)
         if card.furigana:
             out = add_furigana(out)

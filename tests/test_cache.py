@@ -339,9 +339,9 @@ def test_an_edited_file_renders_only_its_changed_cards_and_builds_the_same(
     rendered: list[str] = []
     original = render.render_card
 
-    def counting(card, deck_file, src_root):
+    def counting(card, deck_file, src_root, code=None):
         rendered.append(card.id)
-        return original(card, deck_file, src_root)
+        return original(card, deck_file, src_root, code)
 
     monkeypatch.setattr(render, "render_card", counting)
     text = (project / "second.yaml").read_text(encoding="utf-8")
