@@ -630,17 +630,9 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             # past now (else it is read again, to warn about them)?
             if remembered is not None and remembered[-1] <= time.time() + lock.FUTURE_SLACK:
                 return _unpack_result(remembered, len(sources))
-        # Read (and refuse, if it cannot be trusted) before anything is written: parsed, or
-        # as the last build wrote it, when these are its very bytes (and no time in it has
-        # become one to warn about).
-        memo = cache.recall_lock(lock_digest) if kept and lock_digest and not sides else None
-        if memo is not None:
-            memo, latest = lock.from_memo(memo)
-        if memo is not None and latest <= time.time() + lock.FUTURE_SLACK:
-            previous_lock = memo
-        else:
-            previous_lock = lock.read_lock(lock_file, str(lock_file), other_sides=sides)
-            memo = None
+        # Read (and refuse, if it cannot be trusted) before anything is written.
+        previous_lock, lock_from_cache = _previous_lock(
+            cache if kept and not sides else None, lock_file, lock_digest, sides)
         lock_warnings = previous_lock.warnings if previous_lock is not None else ()
         compiled = _compile_sources(project, sources, errors, cache,
                                     store=write or collect is not None, summaries=True,
@@ -738,7 +730,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                     lock_digest = lock_record.digest.hexdigest()
                     if not any(entry.legacy for entry in plan.entries.values()):
                         cache.remember_lock(lock_digest, lock_record.memo())
-                elif (memo is None and lock_digest and not sides and not lock_warnings
+                elif (not lock_from_cache and lock_digest and not sides and not lock_warnings
                       and not previous_lock.legacy and not previous_lock.merged):
                     # Read from a lock this cache had no record of (a checkout, a damaged
                     # record): the next build takes it from here.
@@ -755,6 +747,21 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                            compiled.files_compiled, len(sources) - compiled.files_compiled,
                            count, len(outputs) - count if write else 0, plan.replaced,
                            tuple(notices))
+
+
+def _previous_lock(cache: BuildCache | None, lock_file: Path, digest: str | None,
+                   sides: list[bytes]) -> tuple[object, bool]:
+    """The lock (None if there is none), and whether it came from the cache: as the last build
+    wrote it, parsed, when these are its very bytes and no time in it has become one to warn
+    about; else read from the file."""
+    from flashcards import lock
+
+    kept = cache.recall_lock(digest) if cache is not None and digest else None
+    if kept is not None:
+        parsed, latest = lock.from_memo(kept)
+        if latest <= time.time() + lock.FUTURE_SLACK:
+            return parsed, True
+    return lock.read_lock(lock_file, str(lock_file), other_sides=sides), False
 
 
 def _lines_change(entries: dict, previous: dict) -> bool:
