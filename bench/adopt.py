@@ -31,6 +31,7 @@ from tests.helpers import png_bytes  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "bench"))
 from push import timed  # noqa: E402 - one way of timing a command for every benchmark
+from run import as_installed  # noqa: E402
 
 FLASHCARDS = [sys.executable, "-m", "flashcards"]
 _LEVELS = ("Basic", "Intermediate", "Advanced")
@@ -119,6 +120,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the timings to this file")
     args = parser.parse_args()
+    as_installed()
     with tempfile.TemporaryDirectory(prefix="flashcards-bench-adopt-") as folder:
         times = measure(Path(folder), args.notes, args.runs)
     for label, values in times.items():

@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from real import real_card  # noqa: E402
-from run import FLASHCARDS, _rendered_fields, _reset, run  # noqa: E402
+from run import FLASHCARDS, _rendered_fields, _reset, as_installed, run  # noqa: E402
 from synth import _png, deck_yaml, make_card  # noqa: E402
 
 LEVELS = ("basic", "intermediate", "advanced")
@@ -160,6 +160,7 @@ def main() -> None:
                         help="a checkout of another revision (git worktree add DIR REV), "
                              "timed side by side with this one")
     args = parser.parse_args()
+    as_installed(HERE.parent, *([args.baseline.resolve()] if args.baseline else []))
     with tempfile.TemporaryDirectory(prefix="flashcards-edit-") as temporary:
         root = Path(temporary)
         # The tool under test is the checkout this script is in, whatever is installed.

@@ -26,6 +26,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from run import as_installed  # noqa: E402
 from synth import write_project  # noqa: E402
 
 # name, files, cards per file, decks they feed (None: a deck per file)
@@ -49,6 +50,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
+    as_installed()
     with tempfile.TemporaryDirectory(prefix="flashcards-layouts-") as temporary:
         root = Path(temporary)
         works = []

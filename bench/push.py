@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import _edit_one_answer  # noqa: E402 - the same edit as the build benchmark
+from run import _edit_one_answer, as_installed  # noqa: E402 - the build benchmark's edit
 from run import _reset as _forget_builds  # noqa: E402
 from synth import write_project  # noqa: E402
 
@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
+    as_installed()
     with tempfile.TemporaryDirectory(prefix="flashcards-push-bench-") as folder:
         work = Path(folder)
         os.environ["FLASHCARDS_CACHE_DIR"] = str(work / "cache")

@@ -31,7 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import measure_ankdown  # noqa: E402
+from run import as_installed, measure_ankdown  # noqa: E402
 from synth import _png, write_project  # noqa: E402
 
 WORDS = ("model", "training", "gradient", "feature", "sample", "error", "validation", "loss",
@@ -170,6 +170,7 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=5000)
     parser.add_argument("--no-peer", action="store_true", help="skip ankdown")
     args = parser.parse_args()
+    as_installed()
     files = 20
     per_file = max(1, args.cards // files)
     with tempfile.TemporaryDirectory(prefix="flashcards-real-") as temporary:

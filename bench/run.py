@@ -34,6 +34,19 @@ from synth import write_project  # noqa: E402
 FLASHCARDS = [sys.executable, "-m", "flashcards"]
 
 
+def as_installed(*checkouts: Path) -> None:
+    """Run the tools under test as `pip install` leaves them: with their modules compiled.
+
+    pip writes every module's bytecode when it installs; a checkout run with
+    PYTHONDONTWRITEBYTECODE (set on some machines, this one included) compiles every module
+    from source in every process, about 45 ms at each start that no user pays. So: compile
+    each checkout's package once, and let the processes below read (and write) bytecode."""
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    for checkout in checkouts or (HERE.parent,):
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(checkout / "flashcards")],
+                       check=True)
+
+
 def _pss(pid: int) -> int:
     """Proportional set size in bytes: resident memory, with pages shared between processes
     (as after fork) divided among them, so that a process tree's sum is its real footprint."""
@@ -235,6 +248,7 @@ def main() -> None:
     parser.add_argument("--no-peer", action="store_true", help="skip ankdown")
     parser.add_argument("--workdir", type=Path, help="keep the generated projects here")
     args = parser.parse_args()
+    as_installed()
     runs = 3 if args.quick else args.runs
     root = args.workdir or Path(tempfile.mkdtemp(prefix="flashcards-bench-"))
     # The build cache of these runs lives (and is wiped) here, never in the user's own.

@@ -28,6 +28,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from real import write_real_project  # noqa: E402
+from run import as_installed  # noqa: E402
 
 _TOOK = re.compile(r"in ([0-9.]+) s")
 
@@ -60,6 +61,7 @@ def main() -> None:
     parser.add_argument("--debounce", type=int, default=50, help="watch --debounce (ms)")
     parser.add_argument("--cards", type=int, default=1000)
     args = parser.parse_args()
+    as_installed()
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     with tempfile.TemporaryDirectory(prefix="flashcards-watch-") as temporary:
         work = Path(temporary)
