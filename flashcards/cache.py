@@ -453,9 +453,9 @@ def _by_note(result: FileResult) -> dict[str, object]:
     place = {id(card.fields): number for number, card in enumerate(result.cards)}
     stored: dict[str, object] = {}
     for name, value in result.reusable.items():
-        if (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], tuple)
+        if (isinstance(value, tuple) and len(value) == 4 and isinstance(value[0], tuple)
                 and id(value[0]) in place):
-            stored[name] = (place[id(value[0])], value[1], value[2])
+            stored[name] = (place[id(value[0])], *value[1:])
         else:
             stored[name] = value
     return stored
@@ -473,7 +473,7 @@ def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
                 reusable = unpickler.load()
                 if isinstance(reusable, dict):
                     notes = stored.result
-                    return {name: (notes[value[0]].fields, value[1], value[2])
+                    return {name: (notes[value[0]].fields, *value[1:])
                             if isinstance(value, tuple) and value and type(value[0]) is int
                             else value for name, value in reusable.items()}
     except Exception:  # noqa: BLE001 - no earlier compile to reuse: render every card

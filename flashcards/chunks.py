@@ -14,9 +14,9 @@ Pure functions of the text; see pipeline.compile_file for how cards are reused.
 from __future__ import annotations
 
 import functools
-import hashlib
 import re
 from dataclasses import dataclass
+from hashlib import blake2b
 from typing import NamedTuple
 
 # `cards:` as a key of the top mapping with nothing after it on its line (a comment aside).
@@ -30,10 +30,7 @@ class Piece(NamedTuple):
     line: int  # 1-based line of its `- `
     index: int  # character offset of that line in the file
     text: str
-
-    @property
-    def key(self) -> str:
-        return hashlib.blake2b(self.text.encode(), digest_size=16).hexdigest()
+    key: str  # a digest of the text: how a later compile knows the card (taken once, here)
 
     @property
     def lines(self) -> int:
@@ -74,7 +71,8 @@ def cut(text: str) -> Cut | None:
     for number, at in enumerate(starts):
         stop = starts[number + 1] if number + 1 < len(starts) else len(text)
         piece = text[at:stop]
-        pieces.append(Piece(line, at, piece))
+        key = blake2b(piece.encode(), digest_size=16).hexdigest()
+        pieces.append(Piece(line, at, piece, key))
         line += piece.count("\n")
     return Cut(text[:body_at], tuple(pieces))
 

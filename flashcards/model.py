@@ -238,7 +238,7 @@ class RenderedCard:
         newer. Computed once, kept in the cache."""
         return content_digest(self.kind, without_source(self.kind, self.fields), self.tags)
 
-    @property
+    @cached_property
     def legacy_digest(self) -> str:
         """The digest as lock format 1 took it (Source included): read once, when a lock of
         that format is converted."""

@@ -149,8 +149,7 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         key = render_key(card, deck_file)
         earlier = reuse.get(key) if reuse else None
         if earlier is not None and all(map(unchanged, earlier[2])):
-            guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
-            result = RenderedCard(card, deck_file, guid, earlier[0], earlier[1])
+            result = _rendered_again(card, deck_file, earlier)
             card_errors, card_warnings, images = [], [], earlier[2]
         else:
             result, card_errors, card_warnings = render_card(card, deck_file, src_root, code)
@@ -158,10 +157,12 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         errors.extend(card_errors)
         warnings.extend(card_warnings)
         if result is not None:
-            _ = result.digest  # computed here: in a worker, and stored in the cache
             rendered.append(result)
+            # The digests are taken here, in a worker, and kept in the cache with the card.
+            derived = (deck_file.namespace, card.guid, result.guid, result.tags, result.digest,
+                       result.legacy_digest)
             if images is not None:
-                reusable[key] = (result.fields, result.media, images)
+                reusable[key] = (result.fields, result.media, images, derived)
     if errors:
         return None, errors
     if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
@@ -172,6 +173,19 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         reusable[HIGHLIGHTS] = tuple((block, html) for block, html in code.items()
                                      if html in shown)
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
+
+
+def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> RenderedCard:
+    """A card whose fields an earlier compile rendered (`earlier`: see compile_file), with its
+    GUID and digests taken from then too while what they follow from is the same: for the
+    GUID the namespace and `guid:`, for the digests the tags (the fields are the same)."""
+    fields, media, _images, (namespace, guid_key, guid, tags, digest, legacy) = earlier
+    if (namespace, guid_key) != (deck_file.namespace, card.guid):
+        guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
+    result = RenderedCard(card, deck_file, guid, fields, media)
+    if tags == result.tags:
+        result.__dict__.update(digest=digest, legacy_digest=legacy)  # cached_property's place
+    return result
 
 
 # The key, among a file's reusable cards (render keys are hex digests), of its code blocks.

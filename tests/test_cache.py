@@ -501,7 +501,11 @@ def test_a_big_file_edited_card_by_card_builds_as_a_fresh_build_does(project, tm
     edits = [("Answer *7*.", "Answer *seven*."),  # a change
              ("cards:\n", "cards:\n  - id: first\n    q: New first?\n    a: New.\n"),  # lines move
              ("  - id: c20\n    q: Question 20?\n    a: |\n      Answer *20*.\n", ""),  # removed
-             ("Question 3?", "Question three?")]
+             ("Question 3?", "Question three?"),
+             # The head: the cards' fields are reused, their GUIDs and digests are not.
+             ("namespace: big\n", "namespace: large\n"),  # every GUID follows the namespace
+             ("  - id: c9\n", "  - id: c9\n    guid: kept-from-anki\n"),  # or a `guid:` key
+             ("deck: Big\n", "deck: Big\ntags: [extra]\n")]  # every digest, the tags
     for number, (before, after) in enumerate(edits):
         monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1800000000 + 100 * (number + 1)))
         text = big.read_text(encoding="utf-8")
