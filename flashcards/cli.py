@@ -63,6 +63,35 @@ def main() -> None:
     """Compile question/answer YAML into Anki decks that merge cleanly on re-import."""
 
 
+def run() -> None:
+    """The `flashcards` command: main, then an exit that skips tearing the interpreter down.
+
+    Freeing every object of a build one by one costs a process about 25 ms (more after a big
+    build) and does nothing a user can see. So once a command has finished, and nothing is
+    left that needs a normal exit (a collection the anki library opened, a thread still
+    running), the exit handlers run, the output is flushed, and the process ends at once
+    with the command's exit code. Anything else (an error message as the code, a bug's
+    traceback) takes Python's own way out."""
+    import atexit
+    import os
+    import sys
+    import threading
+
+    try:
+        main()
+    except SystemExit as stop:
+        code = 0 if stop.code is None else stop.code
+        if not isinstance(code, int) or "anki" in sys.modules or threading.active_count() > 1:
+            raise
+        atexit._run_exitfuncs()
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except (OSError, ValueError):  # a closed pipe: let Python report it as it would
+            raise stop from None
+        os._exit(code)
+
+
 _OUT = click.option("-o", "--out", default="build", show_default=True,
                     type=click.Path(file_okay=False, path_type=Path),
                     help="Folder for the .apkg files.")

@@ -21,6 +21,32 @@ def test_python_dash_m_is_the_same_program():
         assert command in result.stdout
 
 
+def test_the_command_ends_with_its_code_and_all_its_output_through_a_pipe(write_cards,
+                                                                           tmp_path):
+    """`flashcards` ends without tearing Python down (cli.run): what it printed into a pipe
+    (block-buffered) still arrives whole, and its exit code is the command's."""
+    cards = "".join(f"  - {{id: c{n}, q: 'Question {n}?', a: 'Answer {n}.'}}\n"
+                    for n in range(300))
+    write_cards({"d.yaml": f"deck: D\nnamespace: d\ncards:\n{cards}"})
+    command = [sys.executable, "-m", "flashcards"]
+    built = subprocess.run([*command, "build", "--json"], cwd=tmp_path, capture_output=True,
+                           check=False)
+    assert built.returncode == 0, built.stderr
+    report = json.loads(built.stdout)  # the whole report, far past one pipe buffer
+    assert len(built.stdout) > 8192 and len(report["changes"]) == 300
+    (tmp_path / "cards" / "d.yaml").write_text("deck: D\ncards: [oops\n", encoding="utf-8")
+    failed = subprocess.run([*command, "check"], cwd=tmp_path, capture_output=True, text=True,
+                            check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.startswith("cards/d.yaml:2:")
+    usage = subprocess.run([*command, "build", "--no-such-option"], cwd=tmp_path,
+                           capture_output=True, text=True, check=False)
+    assert usage.returncode == 2 and "--no-such-option" in usage.stderr
+    version = subprocess.run([*command, "--version"], capture_output=True, text=True,
+                             check=False)
+    assert (version.returncode, version.stdout) == (0, f"flashcards, version {__version__}\n")
+
+
 def test_version(runner):
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0
