@@ -9,24 +9,56 @@ straight onto the target and stamps every note with the current time.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import itertools
 import json
 import re
 import shutil
 import sqlite3
+import sys
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-
-import genanki
+from types import ModuleType
 
 from flashcards import ids, templates
 from flashcards.errors import OutputError
 from flashcards.model import DeckLevel, Media
 from flashcards.presets import Preset, anki_config
 from flashcards.theme import Theme
+
+
+def _import_genanki() -> ModuleType:
+    """genanki, imported without the asyncio it does not use.
+
+    genanki takes `cached_property` from the backport of that name, which imports asyncio
+    (with ssl, sockets and logging: about 12 ms in every build that writes a package) only
+    to support async methods, and genanki has none. For genanki's own import, that name is the
+    standard library's functools.cached_property, which does the same for plain methods; the
+    backport stays what any other importer gets. Should a genanki need more of the backport
+    than that one name, it is imported as it comes."""
+    if "genanki" in sys.modules or "cached_property" in sys.modules:
+        import genanki
+    else:
+        stand_in = ModuleType("cached_property")
+        stand_in.cached_property = functools.cached_property  # type: ignore[attr-defined]
+        sys.modules["cached_property"] = stand_in
+        try:
+            import genanki
+        except ImportError:
+            for name in [name for name in sys.modules if name.split(".")[0] == "genanki"]:
+                del sys.modules[name]
+            del sys.modules["cached_property"]
+            import genanki
+        finally:
+            if sys.modules.get("cached_property") is stand_in:
+                del sys.modules["cached_property"]
+    return genanki
+
+
+genanki = _import_genanki()
 
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # zlib's fastest level: a package is about a fifth bigger than at the default level 6, and is

@@ -47,6 +47,20 @@ def test_the_command_ends_with_its_code_and_all_its_output_through_a_pipe(write_
     assert (version.returncode, version.stdout) == (0, f"flashcards, version {__version__}\n")
 
 
+def test_genanki_is_imported_without_asyncio_and_others_get_the_real_backport():
+    """apkg imports genanki with functools.cached_property standing in for the backport (which
+    imports asyncio); anything importing cached_property later gets the backport itself."""
+    code = ("import sys, flashcards.apkg as apkg, genanki, functools; "
+            "assert 'asyncio' not in sys.modules, 'asyncio imported'; "
+            "assert 'cached_property' not in sys.modules; "
+            "import cached_property; assert hasattr(cached_property, 'threaded_cached_property'); "
+            "assert genanki.Model.__dict__['_req'].__class__ is functools.cached_property; "
+            "print('ok')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=False)
+    assert (result.returncode, result.stdout) == (0, "ok\n"), result.stderr
+
+
 def test_version(runner):
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0
