@@ -21,6 +21,10 @@ from typing import NamedTuple
 
 # `cards:` as a key of the top mapping with nothing after it on its line (a comment aside).
 _CARDS_KEY = re.compile(r"^cards:[ \t]*(?:#.*)?$", re.MULTILINE)
+# The same after a line break: a pattern that starts with a character is searched for several
+# times faster than one that starts with ^ (the regex engine skips ahead to that character).
+# So every pattern below that scans the whole file starts with the line break before a line.
+_CARDS_KEY_AFTER_BREAK = re.compile(r"\ncards:[ \t]*(?:#.*)?$", re.MULTILINE)
 
 
 class Piece(NamedTuple):
@@ -48,7 +52,8 @@ class Cut:
 
 def cut(text: str) -> Cut | None:
     """The file cut into head and cards, or None when it cannot be cut safely."""
-    found = list(_CARDS_KEY.finditer(text))
+    first_line = _CARDS_KEY.match(text)
+    found = [*([first_line] if first_line else []), *_CARDS_KEY_AFTER_BREAK.finditer(text)]
     if len(found) != 1:
         return None
     end = text.find("\n", found[0].end())
@@ -63,9 +68,10 @@ def cut(text: str) -> Cut | None:
     # a card's own lines are indented further (its keys, and its block scalars further still).
     # Any such line other than an item or a comment leaves the list (a key after it, a
     # document mark): then there is no cut.
-    if _leaving(indent).search(text, body_at):
+    # (Searched from the line break that ends the `cards:` line: see _CARDS_KEY_AFTER_BREAK.)
+    if _leaving(indent).search(text, body_at - 1):
         return None
-    starts = [match.start() for match in _items(indent).finditer(text, body_at)]
+    starts = [match.start() + 1 for match in _items(indent).finditer(text, body_at - 1)]
     line = text.count("\n", 0, starts[0]) + 1
     pieces = []
     for number, at in enumerate(starts):
@@ -82,16 +88,18 @@ _FIRST_ITEM = re.compile(r"^( *)-(?: |$)", re.MULTILINE)
 
 @functools.lru_cache(maxsize=16)
 def _items(indent: int) -> re.Pattern[str]:
-    """The lines that start a card: `- ` (or a lone `-`) after exactly `indent` spaces."""
-    return re.compile(rf"^ {{{indent}}}-(?: |$)", re.MULTILINE)
+    """The line breaks before the lines that start a card: `- ` (or a lone `-`) after exactly
+    `indent` spaces."""
+    return re.compile(rf"\n {{{indent}}}-(?= |\n|\Z)")
 
 
 @functools.lru_cache(maxsize=16)
 def _leaving(indent: int) -> re.Pattern[str]:
-    """Lines indented no further than the items that are neither an item nor a comment."""
-    shallower = rf"^ {{0,{indent - 1}}}[^ #\n]" if indent else None
-    level = rf"^ {{{indent}}}(?:[^ #\n-]|-[^ \n])"
-    return re.compile(f"{shallower}|{level}" if shallower else level, re.MULTILINE)
+    """The line breaks before lines indented no further than the items that are neither an
+    item nor a comment."""
+    shallower = rf" {{0,{indent - 1}}}[^ #\n]" if indent else None
+    level = rf" {{{indent}}}(?:[^ #\n-]|-[^ \n])"
+    return re.compile(rf"\n(?:{shallower}|{level})" if shallower else rf"\n{level}")
 
 
 def _only_comments(text: str) -> bool:

@@ -5,6 +5,7 @@ result is always exactly what compiling the whole file gives: cards, lines, warn
 from __future__ import annotations
 
 import os
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -186,3 +187,62 @@ def test_an_alias_from_one_card_to_another_parses_the_whole_file(tmp_path, monke
     result, errors = _compile(path, edited, {**earlier.reusable, pipeline.PIECES: (HEAD, {})})
     assert errors == [] and whole == ["deck.yaml"]
     assert [c.front for c in result.deck_file.cards] == ["Shared question"] * 2
+
+
+def _cut_by_lines(text: str) -> tuple[str, list[tuple[int, int, str]]] | None:
+    """What chunks.cut finds, found the slow and plain way: line by line."""
+    lines = text.splitlines(keepends=True)
+    cards_lines = [i for i, line in enumerate(lines)
+                   if re.fullmatch(r"cards:[ \t]*(?:#[^\n]*)?\n?", line)]
+    if len(cards_lines) != 1 or not lines[cards_lines[0]].endswith("\n"):
+        return None
+    body = cards_lines[0] + 1
+    first = next((i for i in range(body, len(lines))
+                  if re.match(r"( *)-(?: |\n|$)", lines[i])), None)
+    if first is None or any(line.strip() and not line.lstrip().startswith("#")
+                            for line in lines[body:first]):
+        return None
+    indent = len(lines[first]) - len(lines[first].lstrip(" "))
+    starts = []
+    for i in range(body, len(lines)):
+        line = lines[i]
+        spaces = len(line) - len(line.lstrip(" "))
+        rest = line[spaces:]
+        if spaces > indent or not rest or rest[0] in "\n#":
+            continue
+        if spaces == indent and rest[0] == "-" and (len(rest) == 1 or rest[1] in " \n"):
+            starts.append(i)
+            continue
+        return None  # a line that leaves the list
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    pieces = [(start + 1, offsets[start], "".join(lines[start:stop]))
+              for start, stop in zip(starts, [*starts[1:], len(lines)], strict=True)]
+    return "".join(lines[:body]), pieces
+
+
+_HEAD_LINES = st.sampled_from(["deck: D", "tags: [t]", "# comment", "", "  cards:", "cards:x",
+                               "namespace: n"])
+_CARDS_LINES = st.sampled_from(["cards:", "cards:  # the cards", "cards:\t", "cards: []"])
+_BODY_LINES = st.sampled_from(["- id: a", "  - id: b", "  -", "-", "    - nested", "    q: x",
+                               "  # comment", "# comment", "", "   ", "  -x", "\t- tab", "...",
+                               "- ", "  a: y", "tags: [late]", "cards:", " - odd", "  - q: z"])
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(st.lists(_HEAD_LINES, max_size=4), _CARDS_LINES, st.lists(_BODY_LINES, max_size=12),
+       st.booleans())
+def test_the_cut_finds_what_reading_line_by_line_finds(head, cards_line, body, final_break):
+    """chunks.cut searches with patterns anchored on line breaks (they scan a file several
+    times faster than ^-anchored ones); what it finds is what reading each line finds."""
+    lines = [*head, cards_line, *body]
+    text = "\n".join(lines) + ("\n" if final_break else "")
+    found = chunks.cut(text)
+    expected = _cut_by_lines(text)
+    if expected is None or not expected[1]:
+        assert found is None
+        return
+    assert found is not None
+    assert found.head == expected[0]
+    assert [(piece.line, piece.index, piece.text) for piece in found.pieces] == expected[1]
