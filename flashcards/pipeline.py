@@ -168,10 +168,15 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
         reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings)
     if code:
-        shown = {block for card in rendered for field_text in card.fields
-                 for block in _code_blocks(field_text)}
-        reusable[HIGHLIGHTS] = tuple((block, html) for block, html in code.items()
-                                     if html in shown)
+        kept = tuple(code.items())
+        if len(kept) > _STALE_HIGHLIGHTS + 2 * len(rendered):
+            # Blocks whose code was edited away pile up, one an edit; now and then the ones
+            # no card shows any more are dropped (looking costs a pass over every card's HTML,
+            # more than the edit itself in a big file).
+            shown = {block for card in rendered for field_text in card.fields
+                     for block in _code_blocks(field_text)}
+            kept = tuple((block, html) for block, html in kept if html in shown)
+        reusable[HIGHLIGHTS] = kept
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
 
 
@@ -190,6 +195,9 @@ def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> Rendered
 
 # The key, among a file's reusable cards (render keys are hex digests), of its code blocks.
 HIGHLIGHTS = "highlighted code"
+# How many blocks beyond two a card a file's highlighted code may hold before the stale ones
+# are dropped.
+_STALE_HIGHLIGHTS = 64
 # ... and of its cards as validated, by the text of each (see _validate_pieces).
 PIECES = "validated cards"
 # Files from this size on are cut into their cards' texts: an edit then parses and validates

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import os
 import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -379,6 +380,35 @@ cards:
       SELECT name FROM users WHERE age > 30;
       ```
 """
+
+
+def test_highlighted_code_edited_away_is_dropped_from_the_cache_in_time(project, tmp_path,
+                                                                       monkeypatch,
+                                                                       private_cache):
+    """A file's highlighted blocks are kept for its next compile, including blocks no card
+    has any more, until there are more than pipeline._STALE_HIGHLIGHTS beyond two a card."""
+    from flashcards.cache import load_reusable
+
+    monkeypatch.setattr(pipeline, "_STALE_HIGHLIGHTS", 3)
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)  # every file in a cache entry of its own
+    deck = project / "code.yaml"
+    deck.write_text(CODE_DECK, encoding="utf-8")
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    counts = []
+    for number in range(12):  # each build edits the SQL block: the old block goes stale
+        text = deck.read_text(encoding="utf-8")
+        deck.write_text(re.sub(r"age > \d+", f"age > {50 + number}", text), encoding="utf-8")
+        pipeline.build(project, out)
+        newest = max((entry for entry in _cache_files(private_cache) if "FROM users" in
+                      str(load_reusable(entry.parent.parent, entry.stem))),
+                     key=lambda entry: entry.stat().st_mtime_ns)
+        blocks = dict(load_reusable(newest.parent.parent, newest.stem)[pipeline.HIGHLIGHTS])
+        assert any(f"{50 + number}" in html for html in blocks.values())
+        counts.append(len(blocks))
+    assert max(counts) <= 3 + 2 * 2 + 1 and min(counts) < max(counts), counts
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
 
 
 def test_editing_a_cards_prose_does_not_highlight_its_unchanged_code_again(
