@@ -73,6 +73,7 @@ def run() -> None:
     with the command's exit code. Anything else (an error message as the code, a bug's
     traceback) takes Python's own way out."""
     import atexit
+    import contextlib
     import os
     import sys
     import threading
@@ -90,6 +91,29 @@ def run() -> None:
         except (OSError, ValueError):  # a closed pipe: let Python report it as it would
             raise stop from None
         os._exit(code)
+    except OSError as error:
+        if not _printing(error):
+            raise
+        # The output could not be written (a full disk, a closed terminal): say so, not with
+        # a traceback. What the command did before it printed (packages, the lock) is done.
+        with contextlib.suppress(OSError, ValueError):
+            _print_error(FlashcardsError(f"cannot write the output: {error.strerror or error}"))
+            sys.stderr.flush()
+        if "anki" in sys.modules:
+            raise SystemExit(1) from None
+        os._exit(1)  # not Python's own exit: it would try to write the output once more
+
+
+def _printing(error: OSError) -> bool:
+    """Whether the error came from writing the output (click.echo, which every line goes
+    through)."""
+    trace = error.__traceback__
+    while trace is not None:
+        code = trace.tb_frame.f_code
+        if code.co_name == "echo" and Path(code.co_filename).parts[-2:] == ("click", "utils.py"):
+            return True
+        trace = trace.tb_next
+    return False
 
 
 _OUT = click.option("-o", "--out", default="build", show_default=True,

@@ -12,6 +12,8 @@ from __future__ import annotations
 import ast
 import os
 import re
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -611,6 +613,16 @@ def _file_changed_while_building(root: Path) -> str:
         return _cli(root, "build")
     finally:
         pipeline.KEEP_BYTES, pipeline._read_sources = saved, original
+
+
+def _output_to_a_full_disk(root: Path) -> str:
+    """`flashcards build` (a real process) whose output goes to /dev/full: stderr."""
+    _write(root, {"deck.yaml": "deck: D\nnamespace: d\ncards:\n" + CARD})
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "flashcards", "build"], cwd=root,
+                              stdout=full, stderr=subprocess.PIPE, text=True, check=False)
+    assert done.returncode == 1 and (root / "build" / "d-basic.apkg").exists()
+    return done.stderr
 
 
 _FIX_T = ("restore it from git (git checkout -- {}) or a backup. Deleting it makes "
@@ -1369,6 +1381,8 @@ CATALOGUE = [
          _file_changed_while_building,
          "cards/deck.yaml:1: the file changed while it was being built (an editor still "
          "saving?); build again"),
+    case("cannot write the output: {}", _output_to_a_full_disk,
+         "cannot write the output: No space left on device"),
 ]
 
 
