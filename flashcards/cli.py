@@ -69,9 +69,9 @@ def run() -> None:
     Freeing every object of a build one by one costs a process about 25 ms (more after a big
     build) and does nothing a user can see. So once a command has finished, and nothing is
     left that needs a normal exit (a collection the anki library opened, a thread still
-    running), the exit handlers run, the output is flushed, and the process ends at once
-    with the command's exit code. Anything else (an error message as the code, a bug's
-    traceback) takes Python's own way out."""
+    running, a profiler or tracer), the exit handlers run, the output is flushed, and the
+    process ends at once with the command's exit code. Anything else (an error message as
+    the code, a bug's traceback) takes Python's own way out."""
     import atexit
     import contextlib
     import os
@@ -82,8 +82,9 @@ def run() -> None:
         main()
     except SystemExit as stop:
         code = 0 if stop.code is None else stop.code
-        if not isinstance(code, int) or "anki" in sys.modules or threading.active_count() > 1:
-            raise
+        if (not isinstance(code, int) or "anki" in sys.modules or threading.active_count() > 1
+                or sys.getprofile() is not None or sys.gettrace() is not None):
+            raise  # (a profiler or coverage writes its report after the program has ended)
         atexit._run_exitfuncs()
         try:
             sys.stdout.flush()

@@ -45,6 +45,10 @@ def test_the_command_ends_with_its_code_and_all_its_output_through_a_pipe(write_
     version = subprocess.run([*command, "--version"], capture_output=True, text=True,
                              check=False)
     assert (version.returncode, version.stdout) == (0, f"flashcards, version {__version__}\n")
+    # Under a profiler the exit is Python's own, so that the profile is still printed.
+    profiled = subprocess.run([sys.executable, "-m", "cProfile", "-m", "flashcards",
+                               "--version"], capture_output=True, text=True, check=False)
+    assert profiled.returncode == 0 and "function calls" in profiled.stdout
 
 
 def test_genanki_is_imported_without_asyncio_and_others_get_the_real_backport():
