@@ -358,6 +358,36 @@ class _UnsafeHtmlScanner(HTMLParser):
 
 
 _SAFE_SCHEMES = {"http", "https", "mailto"}
+# A URL the scanner passes without a word, written so that no reading can differ: ASCII with
+# no brackets (urlsplit rejects a bad IPv6 host), no entity but &amp;, and either one of the
+# safe schemes or no ':' at all (so no scheme).
+_PLAIN_URL = (r'"(?:(?:https?|mailto):(?:[!#$%\'()*+,./0-9:;=?@A-Z_a-z~-]|&amp;)*'
+              r'|(?:[!#$%\'()*+,./0-9;=?@A-Z_a-z~-]|&amp;)*)"')
+
+
+def _plain_start_tag() -> str:
+    """A start tag that the scanner has nothing to report on, in the plain form Markdown
+    writes its own tags in: an allowed tag, each attribute allowed on it, double-quoted,
+    one space before each, a URL plainly safe and a style only text-align (tables')."""
+    by_names: dict[tuple[str, ...], list[str]] = {}
+    for tag in sorted(_ALLOWED_TAGS):
+        names = _ALLOWED_ATTRIBUTES["*"] | _ALLOWED_ATTRIBUTES.get(tag, set())
+        by_names.setdefault(tuple(sorted(names)), []).append(tag)
+    alternatives = []
+    for names, tags in by_names.items():
+        plain = [name for name in names if name not in ("href", "src", "style")]
+        attributes = [f'(?:{"|".join(plain)})="[^"<>]*"',
+                      'style="text-align: (?:left|center|right)"']
+        urls = [name for name in names if name in ("href", "src")]
+        if urls:
+            attributes.append(f'(?:{"|".join(urls)})={_PLAIN_URL}')
+        alternatives.append(f'(?:{"|".join(tags)})(?: (?:{"|".join(attributes)}))*')
+    return f'(?:{"|".join(alternatives)})(?: ?/)?>'
+
+
+# A '<' that does not open a plain allowed tag (above) or a plain end tag: only text with
+# one needs the scanner, since every tag the scanner reads starts at a '<'.
+_MAYBE_UNSAFE = re.compile(f"<(?!/[a-z][a-z0-9]*>|{_plain_start_tag()})")
 
 
 def _style_properties(style: str) -> list[str]:
@@ -379,7 +409,8 @@ def render_markdown(text: str, env: _Env) -> str:
     if not text.strip():
         return ""
     rendered = _markdown_html(text)
-    if "<" in text:
+    # Markdown's own tags are plain (see _MAYBE_UNSAFE): the scanner reads only what is not.
+    if "<" in text and _MAYBE_UNSAFE.search(rendered):
         scanner = _UnsafeHtmlScanner()
         scanner.feed(rendered)
         scanner.close()
