@@ -99,7 +99,9 @@ _SOUND_TAG = re.compile(r"\[sound:([^\]]*)\]")
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Anki's own math delimiters. Markdown would read `\(` as an escaped parenthesis and `_` as
 # emphasis, so these spans are set aside before Markdown and put back as MathJax wants them.
-_TEX_MATH = re.compile(rb"(?<!\\)\\\((.+?)(?<!\\)\\\)|(?<!\\)\\\[(.+?)(?<!\\)\\\]", re.DOTALL)
+# An unescaped \( or \[: the test that no backslash comes before the opening one follows it,
+# so that the regex engine leaps from backslash to backslash instead of trying every byte.
+_TEX_MATH = re.compile(rb"\\(?<!\\\\)(?:\((.+?)(?<!\\)\\\)|\[(.+?)(?<!\\)\\\])", re.DOTALL)
 # A set-aside span: private-use characters that Markdown passes through as plain text.
 _SLOT = re.compile("\ue000(\\d+)\ue001")
 _SLOT_BLOCK = re.compile("<p>\ue000(\\d+)\ue001</p>")

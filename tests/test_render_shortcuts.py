@@ -8,6 +8,7 @@ field or a warning fails here.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,21 @@ def test_markdown_output_needs_no_scan(text):
 ])
 def test_anything_else_is_scanned(html):
     assert render._MAYBE_UNSAFE.search(html) is not None
+
+
+# Anki's math delimiters as first written: unescaped \( .. \) or \[ .. \], each lookbehind
+# before what it guards. render._TEX_MATH says the same in an order that searches faster.
+_TEX_MATH_PLAIN = re.compile(rb"(?<!\\)\\\((.+?)(?<!\\)\\\)|(?<!\\)\\\[(.+?)(?<!\\)\\\]",
+                             re.DOTALL)
+
+
+@_SETTINGS
+@given(data=st.lists(st.sampled_from([b"\\", b"\\\\", b"(", b")", b"[", b"]", b"\\(", b"\\)",
+                                      b"\\[", b"\\]", b"a", b"\n", b" ", b"$", "\u00e9".encode()]),
+                     max_size=20).map(b"".join))
+@example(data=b"\\(a\\) \\\\(b\\) \\[c\\\\]\\]")
+def test_math_delimiters_are_found_as_first_written(data):
+    def found(pattern: re.Pattern[bytes]) -> list[tuple[tuple[int, int], tuple]]:
+        return [(match.span(), match.groups()) for match in pattern.finditer(data)]
+
+    assert found(render._TEX_MATH) == found(_TEX_MATH_PLAIN), data
