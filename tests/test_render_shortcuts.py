@@ -193,3 +193,19 @@ def test_math_delimiters_are_found_as_first_written(data):
         return [(match.span(), match.groups()) for match in pattern.finditer(data)]
 
     assert found(render._TEX_MATH) == found(_TEX_MATH_PLAIN), data
+
+
+@_SETTINGS
+@given(html=_HTML_ISH | _MARKDOWN.map(render._markdown_html))
+@example(html='<a href="https://a.b" rel="x" style="color: red; position: fixed">a</a>')
+@example(html='<img src="javascript:x" alt="a"><p align="center">p</p><script>s</script>')
+def test_the_kept_sanitiser_cleans_as_a_fresh_one(html):
+    """render._sanitise keeps nh3's settings between calls; the output is a fresh call's."""
+    import nh3
+
+    fresh = nh3.clean(html, tags=render._ALLOWED_TAGS, attributes=render._ALLOWED_ATTRIBUTES,
+                      filter_style_properties=render._STYLE_PROPERTIES,
+                      url_schemes=render._SAFE_SCHEMES, link_rel=None)
+    assert render._sanitise(html) == fresh, html
+    # Without nh3's Cleaner (nh3 before 0.3) the same settings go to nh3.clean each time.
+    assert nh3.clean(html, **render._SANITISER_OPTIONS) == fresh, html
