@@ -60,6 +60,15 @@ _ALLOWED_ATTRIBUTES = {
 # Inline style is kept for these properties only (nh3 drops the others from the attribute).
 _STYLE_PROPERTIES = {"text-align", "direction", "font-weight", "font-style", "text-decoration",
                      "vertical-align", "color", "background-color"}
+_SAFE_SCHEMES = {"http", "https", "mailto"}
+_SANITISER_OPTIONS = {"tags": _ALLOWED_TAGS, "attributes": _ALLOWED_ATTRIBUTES,
+                      "filter_style_properties": _STYLE_PROPERTIES,
+                      "url_schemes": _SAFE_SCHEMES, "link_rel": None}
+# nh3.clean turns the allow-lists into Rust's sets on every call, which costs more than the
+# cleaning of a card; nh3 0.3 has a Cleaner that keeps them (same settings, same output).
+_sanitise: Callable[[str], str] = (
+    nh3.Cleaner(**_SANITISER_OPTIONS).clean if hasattr(nh3, "Cleaner")
+    else functools.partial(nh3.clean, **_SANITISER_OPTIONS))
 _FORMATTER = HtmlFormatter(nowrap=True)
 # Bigger files make packages slow to import and sync to phones; nobody needs one on a card.
 MAX_IMAGE_BYTES = 10 * 2**20
@@ -99,7 +108,9 @@ _SOUND_TAG = re.compile(r"\[sound:([^\]]*)\]")
 _URL_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 # Anki's own math delimiters. Markdown would read `\(` as an escaped parenthesis and `_` as
 # emphasis, so these spans are set aside before Markdown and put back as MathJax wants them.
-_TEX_MATH = re.compile(rb"(?<!\\)\\\((.+?)(?<!\\)\\\)|(?<!\\)\\\[(.+?)(?<!\\)\\\]", re.DOTALL)
+# An unescaped \( or \[: the test that no backslash comes before the opening one follows it,
+# so that the regex engine leaps from backslash to backslash instead of trying every byte.
+_TEX_MATH = re.compile(rb"\\(?<!\\\\)(?:\((.+?)(?<!\\)\\\)|\[(.+?)(?<!\\)\\\])", re.DOTALL)
 # A set-aside span: private-use characters that Markdown passes through as plain text.
 _SLOT = re.compile("\ue000(\\d+)\ue001")
 _SLOT_BLOCK = re.compile("<p>\ue000(\\d+)\ue001</p>")
@@ -357,7 +368,36 @@ class _UnsafeHtmlScanner(HTMLParser):
     handle_startendtag = handle_starttag
 
 
-_SAFE_SCHEMES = {"http", "https", "mailto"}
+# A URL the scanner passes without a word, written so that no reading can differ: ASCII with
+# no brackets (urlsplit rejects a bad IPv6 host), no entity but &amp;, and either one of the
+# safe schemes or no ':' at all (so no scheme).
+_PLAIN_URL = (r'"(?:(?:https?|mailto):(?:[!#$%\'()*+,./0-9:;=?@A-Z_a-z~-]|&amp;)*'
+              r'|(?:[!#$%\'()*+,./0-9;=?@A-Z_a-z~-]|&amp;)*)"')
+
+
+def _plain_start_tag() -> str:
+    """A start tag that the scanner has nothing to report on, in the plain form Markdown
+    writes its own tags in: an allowed tag, each attribute allowed on it, double-quoted,
+    one space before each, a URL plainly safe and a style only text-align (tables')."""
+    by_names: dict[tuple[str, ...], list[str]] = {}
+    for tag in sorted(_ALLOWED_TAGS):
+        names = _ALLOWED_ATTRIBUTES["*"] | _ALLOWED_ATTRIBUTES.get(tag, set())
+        by_names.setdefault(tuple(sorted(names)), []).append(tag)
+    alternatives = []
+    for names, tags in by_names.items():
+        plain = [name for name in names if name not in ("href", "src", "style")]
+        attributes = [f'(?:{"|".join(plain)})="[^"<>]*"',
+                      'style="text-align: (?:left|center|right)"']
+        urls = [name for name in names if name in ("href", "src")]
+        if urls:
+            attributes.append(f'(?:{"|".join(urls)})={_PLAIN_URL}')
+        alternatives.append(f'(?:{"|".join(tags)})(?: (?:{"|".join(attributes)}))*')
+    return f'(?:{"|".join(alternatives)})(?: ?/)?>'
+
+
+# A '<' that does not open a plain allowed tag (above) or a plain end tag: only text with
+# one needs the scanner, since every tag the scanner reads starts at a '<'.
+_MAYBE_UNSAFE = re.compile(f"<(?!/[a-z][a-z0-9]*>|{_plain_start_tag()})")
 
 
 def _style_properties(style: str) -> list[str]:
@@ -379,7 +419,8 @@ def render_markdown(text: str, env: _Env) -> str:
     if not text.strip():
         return ""
     rendered = _markdown_html(text)
-    if "<" in text:
+    # Markdown's own tags are plain (see _MAYBE_UNSAFE): the scanner reads only what is not.
+    if "<" in text and _MAYBE_UNSAFE.search(rendered):
         scanner = _UnsafeHtmlScanner()
         scanner.feed(rendered)
         scanner.close()
@@ -388,11 +429,7 @@ def render_markdown(text: str, env: _Env) -> str:
             env.warnings.append(SourceWarning(env.location, "removed HTML that cards do not "
                                               f"allow: {what}", kind="removed-html"))
     if _NEEDS_SANITISER.search(text):
-        clean = nh3.clean(
-            rendered, tags=_ALLOWED_TAGS, attributes=_ALLOWED_ATTRIBUTES,
-            filter_style_properties=_STYLE_PROPERTIES, url_schemes=_SAFE_SCHEMES,
-            link_rel=None,
-        ).strip()
+        clean = _sanitise(rendered).strip()
     else:
         clean = rendered.strip()
     # Sound tags written in the text first: the ones images turn into are bundled already.
