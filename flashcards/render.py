@@ -65,10 +65,8 @@ _SANITISER_OPTIONS = {"tags": _ALLOWED_TAGS, "attributes": _ALLOWED_ATTRIBUTES,
                       "filter_style_properties": _STYLE_PROPERTIES,
                       "url_schemes": _SAFE_SCHEMES, "link_rel": None}
 # nh3.clean turns the allow-lists into Rust's sets on every call, which costs more than the
-# cleaning of a card; nh3 0.3 has a Cleaner that keeps them (same settings, same output).
-_sanitise: Callable[[str], str] = (
-    nh3.Cleaner(**_SANITISER_OPTIONS).clean if hasattr(nh3, "Cleaner")
-    else functools.partial(nh3.clean, **_SANITISER_OPTIONS))
+# cleaning of a card; a Cleaner (nh3 0.3 on) keeps them (same settings, same output).
+_sanitise: Callable[[str], str] = nh3.Cleaner(**_SANITISER_OPTIONS).clean
 _FORMATTER = HtmlFormatter(nowrap=True)
 # Bigger files make packages slow to import and sync to phones; nobody needs one on a card.
 MAX_IMAGE_BYTES = 10 * 2**20
@@ -359,20 +357,35 @@ class _UnsafeHtmlScanner(HTMLParser):
         for name, value in attrs:
             if name not in allowed:
                 self.dropped.append(f"{name}=")
-            elif name in ("href", "src") and value and _unsafe_url(value):
-                self.dropped.append(f"{name}={value.split(':', 1)[0].strip()}:")
+            elif name in ("href", "src") and value and _dropped_url(value):
+                scheme = _URL_SCHEME.match(re.sub(r"[\x00-\x20]", "", value))
+                shown = (scheme.group() if scheme and scheme.group()[:-1].lower()
+                         not in _SAFE_SCHEMES else f'"{value[:60]}"')
+                self.dropped.append(f"{name}={shown}")
             elif name == "style" and value:
                 self.dropped.extend(f"style {prop}" for prop in _style_properties(value)
                                     if prop not in _STYLE_PROPERTIES)
 
     handle_startendtag = handle_starttag
 
+    def unknown_decl(self, data: str) -> None:
+        """A marked section, such as <![CDATA[...]]>: the sanitiser drops it, text and all."""
+        self.dropped.append(f"<![{data.split('[', 1)[0]}[")
 
-# A URL the scanner passes without a word, written so that no reading can differ: ASCII with
-# no brackets (urlsplit rejects a bad IPv6 host), no entity but &amp;, and either one of the
-# safe schemes or no ':' at all (so no scheme).
-_PLAIN_URL = (r'"(?:(?:https?|mailto):(?:[!#$%\'()*+,./0-9:;=?@A-Z_a-z~-]|&amp;)*'
-              r'|(?:[!#$%\'()*+,./0-9;=?@A-Z_a-z~-]|&amp;)*)"')
+    def read(self, rendered: str) -> None:
+        try:
+            self.feed(rendered)
+            self.close()
+        except AssertionError:  # html.parser gives up on a marked section it has no name for
+            self.dropped.append("<![")
+
+
+# A URL the scanner passes without a word, written so that no reading can differ: ASCII, no
+# entity but &amp;, and no ':' at all, so no scheme: a relative URL, which the sanitiser keeps
+# as it is. A URL with a scheme, even http, goes to the scanner, which asks the sanitiser
+# (_dropped_url): it drops some of those for their host (a space, a bad IPv4 or IPv6 address,
+# broken punycode).
+_PLAIN_URL = r'"(?:[!#$%\'()*+,./0-9;=?@A-Z_a-z~-]|&amp;)*"'
 
 
 def _plain_start_tag() -> str:
@@ -406,9 +419,12 @@ def _style_properties(style: str) -> list[str]:
     return [name for name in names if name]
 
 
-def _unsafe_url(value: str) -> bool:
-    scheme = urlsplit(re.sub(r"[\x00-\x20]", "", value)).scheme.lower()
-    return bool(scheme) and scheme not in _SAFE_SCHEMES
+@functools.lru_cache(maxsize=4096)
+def _dropped_url(value: str) -> bool:
+    """Whether the sanitiser drops this URL from a link or image. nh3 is asked: it parses URLs
+    the way browsers do (a bad scheme, but also a space in a host or a broken IPv6 address),
+    and only what is not plainly safe (_PLAIN_URL) comes here."""
+    return "href=" not in _sanitise(f'<a href="{html.escape(value)}">.</a>')
 
 
 def render_markdown(text: str, env: _Env) -> str:
@@ -420,10 +436,10 @@ def render_markdown(text: str, env: _Env) -> str:
         return ""
     rendered = _markdown_html(text)
     # Markdown's own tags are plain (see _MAYBE_UNSAFE): the scanner reads only what is not.
-    if "<" in text and _MAYBE_UNSAFE.search(rendered):
+    # (With no '<' and no ':' a text has no HTML of its own and no URL with a scheme.)
+    if ("<" in text or ":" in text) and _MAYBE_UNSAFE.search(rendered):
         scanner = _UnsafeHtmlScanner()
-        scanner.feed(rendered)
-        scanner.close()
+        scanner.read(rendered)
         if scanner.dropped:
             what = ", ".join(dict.fromkeys(scanner.dropped))
             env.warnings.append(SourceWarning(env.location, "removed HTML that cards do not "
