@@ -12,7 +12,8 @@ inline HTML (`<kbd>`, `<sub>`), clozes and reversed cards. Then, for the same nu
 the synthetic deck of bench/synth.py, it times a cold build of each (no lock, no cache) and
 prints the cost per card and the ratio real / synthetic. It also times ankdown (the peer,
 installed into a throwaway virtual environment; --no-peer skips it) on the same real cards,
-and the edit loop on one file of 1,000 real cards: change one card's answer, rebuild (the
+and itself with code highlighting, then sanitising as well, switched off (what ankdown does not
+do), and the edit loop on one file of 1,000 real cards: change one card's answer, rebuild (the
 cache and lock warm).
 """
 
@@ -150,18 +151,31 @@ def write_real_project(root: Path, files: int, per_file: int, peer: bool = False
     return cards_dir
 
 
-def _run(work: Path, cache: Path) -> float:
+# The build with parts of its work switched off, to show what they cost next to ankdown (which
+# highlights no code and sanitises nothing): flashcards as its command runs, render.py patched.
+WITHOUT = {
+    "real, code not highlighted": "render._highlighted = lambda match: match.group(0)",
+    "real, neither highlighted nor sanitised": ("render._highlighted = lambda match: "
+                                                "match.group(0); render._sanitise = str"),
+}
+_PATCHED = ("import sys; from flashcards import render; {patch}; from flashcards.cli import run; "
+            "sys.argv = ['flashcards', 'build', 'cards', '-q']; run()")
+
+
+def _run(work: Path, cache: Path, patch: str = "") -> float:
+    command = (["-c", _PATCHED.format(patch=patch)] if patch
+               else ["-m", "flashcards", "build", "cards", "-q"])
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "flashcards", "build", "cards", "-q"], cwd=work,
-                   check=True, env={**os.environ, "FLASHCARDS_CACHE_DIR": str(cache)})
+    subprocess.run([sys.executable, *command], cwd=work, check=True,
+                   env={**os.environ, "FLASHCARDS_CACHE_DIR": str(cache)})
     return time.perf_counter() - start
 
 
-def _cold(work: Path, cache: Path) -> float:
+def _cold(work: Path, cache: Path, patch: str = "") -> float:
     shutil.rmtree(work / "build", ignore_errors=True)
     (work / "cards" / "flashcards.lock").unlink(missing_ok=True)
     shutil.rmtree(cache, ignore_errors=True)
-    return _run(work, cache)
+    return _run(work, cache, patch)
 
 
 def main() -> None:
@@ -179,10 +193,13 @@ def main() -> None:
         write_project(synthetic, files, per_file)
         write_real_project(real, files, per_file, peer=not args.no_peer)
         write_real_project(edit, 1, 1000)
-        cold = {"synthetic": [], "real": []}
-        for _ in range(args.runs):  # interleaved: noise hits both alike
+        cold: dict[str, list[float]] = {"synthetic": [], "real": []}
+        parts: dict[str, list[float]] = {name: [] for name in WITHOUT}
+        for _ in range(args.runs):  # interleaved: noise hits all alike
             cold["synthetic"].append(_cold(synthetic, root / "cache-s"))
             cold["real"].append(_cold(real, root / "cache-r"))
+            for name, patch in WITHOUT.items():
+                parts[name].append(_cold(real, root / "cache-r", patch))
         peer = None if args.no_peer else measure_ankdown(real, args.runs)
         _cold(edit, root / "cache-e")
         deck = edit / "cards" / "topic000.yaml"
@@ -205,6 +222,9 @@ def main() -> None:
         ours = statistics.median(cold["real"])
         print(f"  ankdown on the same real cards: {peer['seconds']:.3f} s; flashcards / ankdown "
               f"{ours / peer['seconds']:.2f}")
+        for name, runs in parts.items():
+            print(f"  {name}: {statistics.median(runs):.3f} s; / ankdown "
+                  f"{statistics.median(runs) / peer['seconds']:.2f}")
     elif peer is not None:
         print(f"  ankdown could not be installed: {peer['error']}")
     print(f"edit loop, one card changed in a file of 1,000 real cards: "
