@@ -453,7 +453,7 @@ def _by_note(result: FileResult) -> dict[str, object]:
     place = {id(card.fields): number for number, card in enumerate(result.cards)}
     stored: dict[str, object] = {}
     for name, value in result.reusable.items():
-        if (isinstance(value, tuple) and len(value) == 4 and isinstance(value[0], tuple)
+        if (isinstance(value, tuple) and len(value) == 9 and isinstance(value[0], tuple)
                 and id(value[0]) in place):
             stored[name] = (place[id(value[0])], *value[1:])
         else:

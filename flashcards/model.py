@@ -216,9 +216,10 @@ class RenderedCard:
     fields: tuple[str, ...]
     media: tuple[Media, ...]
 
-    @property
+    @cached_property
     def tags(self) -> tuple[str, ...]:
-        """File tags then card tags, without repeats, in the order written."""
+        """File tags then card tags, without repeats, in the order written (one tuple, which
+        the note and the cache share)."""
         return tuple(dict.fromkeys(self.deck_file.tags + self.card.tags))
 
     @property

@@ -158,11 +158,14 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         warnings.extend(card_warnings)
         if result is not None:
             rendered.append(result)
-            # The digests are taken here, in a worker, and kept in the cache with the card.
-            derived = (deck_file.namespace, card.guid, result.guid, result.tags, result.digest,
-                       result.legacy_digest)
             if images is not None:
-                reusable[key] = (result.fields, result.media, images, derived)
+                # The digests are taken here, in a worker, and kept in the cache with the card
+                # (see _rendered_again), in one flat tuple: a big file has many.
+                reusable[key] = (result.fields, result.media, images, deck_file.namespace,
+                                 card.guid, result.guid, result.tags, result.digest,
+                                 result.legacy_digest)
+            else:
+                _ = result.digest  # computed here: in a worker, and stored in the cache
     if errors:
         return None, errors
     if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
@@ -184,7 +187,7 @@ def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> Rendered
     """A card whose fields an earlier compile rendered (`earlier`: see compile_file), with its
     GUID and digests taken from then too while what they follow from is the same: for the
     GUID the namespace and `guid:`, for the digests the tags (the fields are the same)."""
-    fields, media, _images, (namespace, guid_key, guid, tags, digest, legacy) = earlier
+    fields, media, _images, namespace, guid_key, guid, tags, digest, legacy = earlier
     if (namespace, guid_key) != (deck_file.namespace, card.guid):
         guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
     result = RenderedCard(card, deck_file, guid, fields, media)
