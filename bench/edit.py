@@ -3,6 +3,7 @@
     python bench/edit.py                     # 20,000 cards, median of 3 runs
     python bench/edit.py --runs 5 --real     # real-looking content (bench/real.py) too
     python bench/edit.py --peak 200000       # also: peak memory of a cold build, one file
+    python bench/edit.py --peak 200000 --peak-only
     git worktree add /tmp/base main~3 && python bench/edit.py --baseline /tmp/base
                                              # side by side with another revision
 
@@ -156,6 +157,8 @@ def main() -> None:
     parser.add_argument("--cards", type=int, default=20_000)
     parser.add_argument("--real", action="store_true", help="real-looking content too")
     parser.add_argument("--peak", type=int, default=0, help="cards for the memory run")
+    parser.add_argument("--peak-only", action="store_true",
+                        help="only the memory run (with --peak), not the layouts")
     parser.add_argument("--baseline", type=Path,
                         help="a checkout of another revision (git worktree add DIR REV), "
                              "timed side by side with this one")
@@ -170,11 +173,12 @@ def main() -> None:
             tools["baseline"] = {"FLASHCARDS_CACHE_DIR": str(root / "cache-baseline"),
                                  "PYTHONPATH": str(args.baseline.resolve())}
         contents = (False, True) if args.real else (False,)
-        print(f"{args.cards:,} cards, median of {args.runs} fresh processes; ratios to the "
-              "layout's floor" + ("; last column: this / baseline" if args.baseline else ""))
-        print(f"  {'content, layout':<28} {'tool':<9} {'floor':>7} {'cold':>13} "
-              f"{'no change':>13} {'one-card edit':>13}")
-        for real in contents:
+        if not args.peak_only:
+            print(f"{args.cards:,} cards, median of {args.runs} fresh processes; ratios to the "
+                  "layout's floor" + ("; last column: this / baseline" if args.baseline else ""))
+            print(f"  {'content, layout':<28} {'tool':<9} {'floor':>7} {'cold':>13} "
+                  f"{'no change':>13} {'one-card edit':>13}")
+        for real in () if args.peak_only else contents:
             for number, (name, files, decks) in enumerate(LAYOUTS):
                 work = root / f"{'real' if real else 'synthetic'}{number}"
                 print(f"measuring {name} ...", file=sys.stderr)
