@@ -198,14 +198,14 @@ def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> Rendered
 
 # The key, among a file's reusable cards (render keys are hex digests), of its code blocks.
 HIGHLIGHTS = "highlighted code"
-# How many blocks beyond two a card a file's highlighted code may hold before the stale ones
-# are dropped.
-_STALE_HIGHLIGHTS = 64
 # ... and of its cards as validated, by the text of each (see _validate_pieces).
 PIECES = "validated cards"
 # Files from this size on are cut into their cards' texts: an edit then parses and validates
 # only the cards whose text changed. (Smaller files parse whole faster than they are cut.)
 CUT_BYTES = 64 * 1024
+# How many highlighted blocks beyond two a card a file may keep before the stale ones (code
+# edited away) are dropped.
+_STALE_HIGHLIGHTS = 64
 
 
 def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
