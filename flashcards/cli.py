@@ -102,6 +102,7 @@ def run() -> None:
             sys.stderr.flush()
         if "anki" in sys.modules:
             raise SystemExit(1) from None
+        atexit._run_exitfuncs()
         os._exit(1)  # not Python's own exit: it would try to write the output once more
 
 
