@@ -3,6 +3,7 @@
     python bench/phases.py                          # 20,000 cards, the three layouts, synthetic
     python bench/phases.py --real --cards 1000 --layout "one file"
     python bench/phases.py --runs 7
+    python bench/phases.py --checkout /tmp/base     # another revision (git worktree add)
 
 For each layout of bench/edit.py it builds the cards cold, then edits one card and rebuilds in a
 fresh process, `--runs` times. Each rebuild times its own phases (the pipeline's functions, each
@@ -70,16 +71,19 @@ lock.lock_lines = lock_lines
 timed(pipeline, "build", "build")
 import atexit
 atexit.register(lambda: print(json.dumps(totals), flush=True))  # run by cli.run as it exits
-from flashcards.cli import run
 sys.argv = ["flashcards", "build", "cards", "-o", "build", "-q"]
+try:
+    from flashcards.cli import run
+except ImportError:  # a revision from before cli.run: its entry point was main
+    from flashcards.cli import main as run
 run()
 """
 
 
-def measure(work: Path, edited: Path, runs: int) -> dict[str, float]:
+def measure(work: Path, edited: Path, runs: int, checkout: Path) -> dict[str, float]:
     """Median seconds of every phase over `runs` edits, and of the whole process."""
     env = {**os.environ, "FLASHCARDS_CACHE_DIR": str(work / "cache"),
-           "PYTHONPATH": str(HERE.parent)}
+           "PYTHONPATH": str(checkout)}
     subprocess.run([sys.executable, "-m", "flashcards", "build", "cards", "-o", "build", "-q"],
                    cwd=work, env=env, check=True)
     samples: dict[str, list[float]] = {}
@@ -104,8 +108,11 @@ def main() -> None:
     parser.add_argument("--real", action="store_true", help="real-looking content")
     parser.add_argument("--layout", choices=[name for name, _, _ in LAYOUTS],
                         help="only this layout")
+    parser.add_argument("--checkout", type=Path, default=HERE.parent,
+                        help="the revision to time (a git worktree); default: this one")
     args = parser.parse_args()
-    as_installed()
+    checkout = args.checkout.resolve()
+    as_installed(checkout)
     content = "real" if args.real else "synthetic"
     for name, files, decks in LAYOUTS:
         if args.layout and name != args.layout:
@@ -113,9 +120,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="flashcards-phases-") as folder:
             work = Path(folder)
             edited = write_layout(work, files, decks, args.cards, args.real)
-            times = measure(work, edited, args.runs)
+            times = measure(work, edited, args.runs, checkout)
             shutil.rmtree(work / "cache", ignore_errors=True)
-        print(f"{args.cards:,} {content} cards, {name}: one-card edit, median of {args.runs}")
+        print(f"{args.cards:,} {content} cards, {name}: one-card edit, median of {args.runs}"
+              + ("" if checkout == HERE.parent else f" ({checkout})"))
         for phase, seconds in sorted(times.items(), key=lambda item: -item[1]):
             print(f"  {phase:28s} {seconds * 1000:8.1f} ms")
 
