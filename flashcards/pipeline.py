@@ -285,13 +285,17 @@ _CARD_FIELDS = tuple(item.name for item in dataclasses.fields(Card))
 
 
 _LOCATION = _CARD_FIELDS.index("location")
+_LEVEL = _CARD_FIELDS.index("level")
+_LEVEL_OF = {level.value: level for level in Level}
 
 
 def _kept(card: Card) -> tuple:
-    """A validated card as plain values, its location as (line, column): a big file's cards
-    pickle several times faster so than as Card objects."""
+    """A validated card as plain values, its location as (line, column) and its level as its
+    name: a big file's cards pickle several times faster so than as Card objects (an enum
+    member is pickled as a call, made again for every card when they are read back)."""
     values = [card.__dict__[name] for name in _CARD_FIELDS]
     values[_LOCATION] = (card.location.line, card.location.column)
+    values[_LEVEL] = card.level.value
     return tuple(values)
 
 
@@ -300,6 +304,7 @@ def _moved(kept: tuple, display: str, lines: int) -> Card:
     state = dict(zip(_CARD_FIELDS, kept, strict=True))
     line, column = state["location"]
     state["location"] = Location(display, line + lines, column)
+    state["level"] = _LEVEL_OF[state["level"]]
     if lines:
         state["field_lines"] = {key: value + lines for key, value in state["field_lines"].items()}
     card = object.__new__(Card)  # a frozen dataclass: its fields are set as dataclasses do
