@@ -422,8 +422,9 @@ def _style_properties(style: str) -> list[str]:
 @functools.lru_cache(maxsize=4096)
 def _dropped_url(value: str) -> bool:
     """Whether the sanitiser drops this URL from a link or image. nh3 is asked: it parses URLs
-    the way browsers do (a bad scheme, but also a space in a host or a broken IPv6 address),
-    and only what is not plainly safe (_PLAIN_URL) comes here."""
+    the way browsers do (a bad scheme, but also a space in a host or a broken IPv6 address).
+    The scanner asks about every link and image in the HTML it reads; most fields never get
+    that far (_MAYBE_UNSAFE), and a deck's URLs repeat, hence the cache."""
     return "href=" not in _sanitise(f'<a href="{html.escape(value)}">.</a>')
 
 
