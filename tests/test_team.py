@@ -24,10 +24,13 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
            "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull}
 
 
-def deck(answers: dict[str, str] | None = None, ids: int = 6, deck_name: str = "Team") -> str:
+def deck(answers: dict[str, str] | None = None, ids: int = 6, deck_name: str = "Team",
+         pad: str = "") -> str:
+    """The team's deck file; `pad` lengthens every answer not given in `answers`."""
     answers = answers or {}
     cards = "".join(f"  - id: c{n}\n    q: Question {n}?\n"
-                    f"    a: {answers.get(f'c{n}', f'Answer {n}.')}\n" for n in range(1, ids + 1))
+                    f"    a: {answers.get(f'c{n}', f'Answer {n}.{pad}')}\n"
+                    for n in range(1, ids + 1))
     return f"deck: {deck_name}\nnamespace: team\ncards:\n{cards}"
 
 
@@ -125,11 +128,12 @@ def _base(repo: Repo, union: bool = True) -> None:
     repo.commit("base")
 
 
-def _branch(repo: Repo, name: str, edit: dict, epoch: int, union: bool = True) -> None:
+def _branch(repo: Repo, name: str, edit: dict, epoch: int, union: bool = True,
+            pad: str = "") -> None:
     """A branch from main that edits answers, built and committed."""
     repo.git("checkout", "-q", "main")
     repo.git("checkout", "-q", "-b", name)
-    repo.write(deck(edit))
+    repo.write(deck(edit, pad=pad))
     repo.flashcards("build", epoch=epoch)
     if not union:
         (repo.root / "cards" / ".gitattributes").unlink(missing_ok=True)
@@ -144,11 +148,20 @@ def _learner(learners, name: str, repo: Repo) -> Learner:
     return learner
 
 
-def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learners):
+# A file of 64 KB or more is cut into its cards, and an edit reuses the others from the cache
+# (pipeline.CUT_BYTES): the merge must come out the same for a file of either size.
+_PADDING = {"small file": "", "big file": " More words that make the answer long." * 600}
+
+
+@pytest.mark.parametrize("size", list(_PADDING))
+def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learners, size):
+    pad = _PADDING[size]
+    repo.write(deck(pad=pad))
+    assert (len((repo.root / "cards" / "deck.yaml").read_bytes()) >= 64 * 1024) == bool(pad)
     _base(repo)
-    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100)
+    _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100, pad=pad)
     learner_a = _learner(learners, "a", repo)
-    _branch(repo, "b", {"c3": "Answer three, by B."}, 1_700_000_200)
+    _branch(repo, "b", {"c3": "Answer three, by B."}, 1_700_000_200, pad=pad)
     learner_b = _learner(learners, "b", repo)
     repo.git("checkout", "-q", "a")
     assert (repo.root / "cards" / ".gitattributes").read_text() == "flashcards.lock merge=union\n"
