@@ -8,7 +8,6 @@ straight onto the target and stamps every note with the current time.
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import io
 import itertools
@@ -149,18 +148,22 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     stamp = max([note_mods[n.guid] for d in decks for n in (*d.cards, *d.retired)]
                 + [*notetype_mods.values(), 0])
     notes = sum(len(d.cards) + len(d.retired) for d in decks)
-    with contextlib.ExitStack() as stack:
+    named = {m.name: m for deck_level in decks for m in deck_level.media}
+    media = [named[name] for name in sorted(named)]
+    if scratch is not None and notes >= _FILE_NOTES:
         # A big package's database is built in a file in `scratch` (on disk, next to the
         # build cache) rather than in memory, and zipped from there: in memory it would be
         # held twice (SQLite's pages and the serialized copy), 250 MB at 200,000 notes.
-        on_disk = scratch is not None and notes >= _FILE_NOTES
-        place = (Path(stack.enter_context(tempfile.TemporaryDirectory(
-            prefix=SCRATCH_PREFIX, suffix=".tmp", dir=scratch))) / "collection.anki2"
-                 if on_disk else None)
-        database = _database(place, anki_decks, decks, notetypes, note_mods, positions,
-                             presets, parents, stamp)
-        media = {m.name: m for deck_level in decks for m in deck_level.media}
-        return _zip(database, [media[name] for name in sorted(media)])
+        try:
+            with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, suffix=".tmp",
+                                             dir=scratch) as folder:
+                place = Path(folder) / "collection.anki2"
+                return _zip(_database(place, anki_decks, decks, notetypes, note_mods,
+                                      positions, presets, stamp), media)
+        except (OSError, sqlite3.Error):
+            pass  # no room there (the cache may be on a small disk): in memory, the same bytes
+    return _zip(_database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
+                          stamp), media)
 
 
 # From this many notes on, a package's database is built on disk (see package_bytes), in a
@@ -176,8 +179,7 @@ _HEADER_COUNTERS = ((24, 28), (92, 100))
 
 def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
               notetypes: dict[str, genanki.Model], note_mods: dict[str, int],
-              positions: dict[str, int], presets: dict, parents: dict, stamp: int
-              ) -> bytes | Path:
+              positions: dict[str, int], presets: dict, stamp: int) -> bytes | Path:
     """The package's collection.anki2: as bytes (place None), or written at place."""
     connection = sqlite3.connect(":memory:" if place is None else place)
     try:

@@ -121,3 +121,35 @@ def test_temp_files_of_a_killed_build_are_removed_later_but_fresh_ones_stay(tmp_
     assert _build(tmp_path, src, out).wait() == 0
     assert sorted(p.name for p in out.iterdir()) == sorted([
         ".flashcards-packages.json", "big-basic.apkg", fresh.name, other.name])
+
+
+def test_a_big_package_is_built_in_memory_when_the_cache_disk_is_full(tmp_path):
+    """A package of _FILE_NOTES notes or more has its database built in a scratch file next
+    to the build cache, which may be on a small disk of its own: when that disk fills up, the
+    package is built in memory instead, to the same bytes, and the build succeeds."""
+    src, out, roomy = tmp_path / "cards", tmp_path / "build", tmp_path / "roomy"
+    src.mkdir()
+    cards = "".join(f"  - {{id: c{n}, q: 'Question {n}?', a: 'Answer {n}.'}}\n"
+                    for n in range(10_500))
+    (src / "deck.yaml").write_text(f"deck: Big\nnamespace: big\ncards:\n{cards}")
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000"}
+    subprocess.run([sys.executable, "-m", "flashcards", "build", str(src), "-o", str(roomy),
+                    "-q"], check=True, env={**env, "FLASHCARDS_CACHE_DIR": str(tmp_path / "c")})
+    (src / "flashcards.lock").unlink()
+    cache = tmp_path / "small-cache"
+    cache.mkdir()
+    # The cache on a 512 KiB tmpfs (a private mount namespace, as above): the scratch
+    # database of 10,500 notes needs several MB.
+    script = f"""
+        set -e
+        mount -t tmpfs -o size=512k tmpfs {cache}
+        set +e
+        FLASHCARDS_CACHE_DIR={cache} {sys.executable} -m flashcards build {src} -o {out} -q \
+            2> {tmp_path}/stderr
+        echo $? > {tmp_path}/status
+    """
+    subprocess.run(["unshare", "--mount", "--map-root-user", "sh", "-c", script], check=True,
+                   cwd=tmp_path, env=env)
+    assert (tmp_path / "stderr").read_text() == ""
+    assert (tmp_path / "status").read_text() == "0\n"
+    assert (out / "big-basic.apkg").read_bytes() == (roomy / "big-basic.apkg").read_bytes()
