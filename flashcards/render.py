@@ -27,7 +27,6 @@ from pygments.util import ClassNotFound
 
 from flashcards import ids
 from flashcards.errors import SourceError
-from flashcards.furigana import add_furigana
 from flashcards.model import Card, DeckFile, Location, Media, RenderedCard, SourceWarning
 
 _ALLOWED_TAGS = {
@@ -483,6 +482,8 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path,
         env = _Env(base_dir, src_root, Location(deck_file.display, line), text, code=code)
         out = render_markdown(text, env)
         if card.furigana:
+            from flashcards.furigana import add_furigana  # here: few decks use it
+
             out = add_furigana(out)
         media.update(env.media)
         errors.extend(env.errors)
