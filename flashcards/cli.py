@@ -72,9 +72,7 @@ def run() -> None:
     running, a profiler or tracer), the exit handlers run, the output is flushed, and the
     process ends at once with the command's exit code. Anything else (an error message as
     the code, a bug's traceback) takes Python's own way out."""
-    import atexit
     import contextlib
-    import os
     import sys
     import threading
 
@@ -85,13 +83,12 @@ def run() -> None:
         if (not isinstance(code, int) or "anki" in sys.modules or threading.active_count() > 1
                 or sys.getprofile() is not None or sys.gettrace() is not None):
             raise  # (a profiler or coverage writes its report after the program has ended)
-        atexit._run_exitfuncs()
         try:
             sys.stdout.flush()
             sys.stderr.flush()
         except (OSError, ValueError):  # a closed pipe: let Python report it as it would
             raise stop from None
-        os._exit(code)
+        _exit_now(code)
     except OSError as error:
         if not _printing(error):
             raise
@@ -102,20 +99,28 @@ def run() -> None:
             sys.stderr.flush()
         if "anki" in sys.modules:
             raise SystemExit(1) from None
-        atexit._run_exitfuncs()
-        os._exit(1)  # not Python's own exit: it would try to write the output once more
+        _exit_now(1)  # not Python's own exit: it would try to write the output once more
 
 
 def _printing(error: OSError) -> bool:
-    """Whether the error came from writing the output (click.echo, which every line goes
-    through)."""
+    """Whether the error came from writing the output: from inside click.echo, which every
+    line the tool prints goes through (only cli.py and terminal.py print, both with it)."""
+    echo = click.echo.__code__
     trace = error.__traceback__
     while trace is not None:
-        code = trace.tb_frame.f_code
-        if code.co_name == "echo" and Path(code.co_filename).parts[-2:] == ("click", "utils.py"):
+        if trace.tb_frame.f_code is echo:
             return True
         trace = trace.tb_next
     return False
+
+
+def _exit_now(code: int) -> NoReturn:
+    """End the process with `code` once the exit handlers have run, without the teardown."""
+    import atexit
+    import os
+
+    atexit._run_exitfuncs()
+    os._exit(code)
 
 
 _OUT = click.option("-o", "--out", default="build", show_default=True,
