@@ -447,22 +447,23 @@ def _dump(value: object, stream: BinaryIO) -> None:
     pickler.dump(value)
 
 
+# The key, in a FileResult's `reusable`, of its rendered cards: render key -> (fields, media,
+# images, then what the GUID and digests follow from; see pipeline.compile_file).
+REUSED_CARDS = "rendered cards"
+
+
 def _by_note(result: FileResult) -> dict[str, object]:
-    """FileResult.reusable with each card's fields given as the place of its note in the
-    stored notes (load_reusable puts them back): they are in the file once, with the notes."""
+    """FileResult.reusable with each rendered card's fields given as the place of its note in
+    the stored notes (load_reusable puts them back): they are in the file once, with the
+    notes. (Every reusable card is one of the result's cards.)"""
     place = {id(card.fields): number for number, card in enumerate(result.cards)}
-    stored: dict[str, object] = {}
-    for name, value in result.reusable.items():
-        if (isinstance(value, tuple) and len(value) == 9 and isinstance(value[0], tuple)
-                and id(value[0]) in place):
-            stored[name] = (place[id(value[0])], *value[1:])
-        else:
-            stored[name] = value
-    return stored
+    cards = result.reusable.get(REUSED_CARDS, {})
+    return {**result.reusable, REUSED_CARDS: {key: (place[id(value[0])], *value[1:])
+                                              for key, value in cards.items()}}
 
 
-def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
-    """The reusable card fields of an earlier compile (by this very tool), or {}."""
+def load_reusable(folder: Path, key: str) -> dict[str, object]:
+    """What an earlier compile (by this very tool) left for the next one to reuse, or {}."""
     try:
         with open(file_path(folder, key), "rb") as handle:
             handle.seek(8)  # the notes, then what may be reused (see store)
@@ -473,9 +474,10 @@ def load_reusable(folder: Path, key: str) -> dict[str, tuple]:
                 reusable = unpickler.load()
                 if isinstance(reusable, dict):
                     notes = stored.result
-                    return {name: (notes[value[0]].fields, *value[1:])
-                            if isinstance(value, tuple) and value and type(value[0]) is int
-                            else value for name, value in reusable.items()}
+                    cards = reusable.get(REUSED_CARDS, {})
+                    reusable[REUSED_CARDS] = {name: (notes[value[0]].fields, *value[1:])
+                                              for name, value in cards.items()}
+                    return reusable
     except Exception:  # noqa: BLE001 - no earlier compile to reuse: render every card
         pass
     return {}

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from flashcards import ids
 from flashcards.atomic import StagedWrites
 from flashcards.cache import (
+    REUSED_CARDS,
     BuildCache,
     FileResult,
     FileSummary,
@@ -104,14 +105,17 @@ def render_key(card: Card, deck_file: DeckFile) -> str:
 
 
 def compile_file(path: Path, display: str, src_root: Path, data: bytes,
-                 reuse: dict[str, tuple] | None = None
+                 reuse: dict[str, object] | None = None
                  ) -> tuple[FileResult | None, list[SourceError]]:
     """Parse, validate and render one deck file. Pure: the same bytes give the same result.
 
-    `reuse` holds cards rendered by an earlier compile of this file by this same tool
-    (render_key -> fields, media, and the fingerprints of those images): a card whose key is
-    there and whose images are unchanged is not rendered again, so editing one card of a big
-    file renders one card. Cards that had warnings are always rendered (warnings name lines)."""
+    `reuse` is what an earlier compile of this file by this same tool left (its
+    FileResult.reusable): under cache.REUSED_CARDS its rendered cards (render_key -> fields,
+    media, the fingerprints of those images, and what the GUID and digests follow from), a
+    card whose key is there and whose images are unchanged being not rendered again, so that
+    editing one card of a big file renders one card; under PIECES its validated cards; under
+    HIGHLIGHTS its code blocks. Cards that had warnings are always rendered (warnings name
+    lines)."""
     from flashcards.cache import unchanged
     from flashcards.load import parse_source
     from flashcards.render import render_card
@@ -141,13 +145,15 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         if deck_file is None:
             return None, errors
     rendered: list[RenderedCard] = []
-    reusable: dict[str, tuple] = {}
+    cards: dict[str, tuple] = {}  # what the next compile may reuse, by render key
+    reusable: dict[str, object] = {REUSED_CARDS: cards}
+    rendered_before = reuse.get(REUSED_CARDS, {}) if reuse else {}
     # The code blocks this file had highlighted last time (a block is plain data: its HTML
     # follows from its text, language and the tool alone); those still in it are kept.
     code = dict(reuse.get(HIGHLIGHTS, ())) if reuse else {}
     for card in deck_file.cards:
         key = render_key(card, deck_file)
-        earlier = reuse.get(key) if reuse else None
+        earlier = rendered_before.get(key)
         if earlier is not None and all(map(unchanged, earlier[2])):
             result = _rendered_again(card, deck_file, earlier)
             card_errors, card_warnings, images = [], [], earlier[2]
@@ -161,9 +167,9 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
             if images is not None:
                 # The digests are taken here, in a worker, and kept in the cache with the card
                 # (see _rendered_again), in one flat tuple: a big file has many.
-                reusable[key] = (result.fields, result.media, images, deck_file.namespace,
-                                 card.guid, result.guid, result.tags, result.digest,
-                                 result.legacy_digest)
+                cards[key] = (result.fields, result.media, images, deck_file.namespace,
+                              card.guid, result.guid, result.tags, result.digest,
+                              result.legacy_digest)
             else:
                 _ = result.digest  # computed here: in a worker, and stored in the cache
     if errors:
@@ -196,7 +202,8 @@ def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> Rendered
     return result
 
 
-# The key, among a file's reusable cards (render keys are hex digests), of its code blocks.
+# The key, in what a file's compile leaves for the next (FileResult.reusable, next to its
+# rendered cards: cache.REUSED_CARDS), of its code blocks.
 HIGHLIGHTS = "highlighted code"
 # ... and of its cards as validated, by the text of each (see _validate_pieces).
 PIECES = "validated cards"
