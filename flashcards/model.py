@@ -73,9 +73,14 @@ def deck_name(deck: str, level: Level) -> str:
 
 def package_stem(deck: str, level: Level) -> str:
     """The name of a deck level's package in build/, without .apkg: "deck-basic", or just
-    "deck" for Level.NONE ("deck-all" is the --combined package)."""
+    "deck" for Level.NONE (combined_stem is the --combined package's)."""
     stem = slugify(deck, limit=80) or "deck"
     return stem if level is Level.NONE else f"{stem}-{level.value}"
+
+
+def combined_stem(deck: str) -> str:
+    """The name of the package `build --combined` writes with every level of a deck."""
+    return f"{package_stem(deck, Level.NONE)}-all"
 
 
 def display_width(text: str) -> int:

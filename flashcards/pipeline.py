@@ -39,6 +39,7 @@ from flashcards.model import (
     Media,
     RenderedCard,
     SourceWarning,
+    combined_stem,
     package_stem,
 )
 from flashcards.outputs import Output, Package, write_outputs
@@ -853,7 +854,7 @@ def _outputs(decks: tuple[DeckLevel, ...], out: Path, combined: bool) -> list[Ou
                 groups.append(levels)
     outputs = []
     for group in groups:
-        stem = group[0].file_stem if len(group) == 1 else f"{_file_stem(group[0].deck)}-all"
+        stem = group[0].file_stem if len(group) == 1 else combined_stem(group[0].deck)
         outputs.append(Output(tuple(group), out / f"{stem}.apkg"))
     return outputs
 
@@ -876,10 +877,6 @@ def _theme_digest(root: Path) -> str:
         return hashlib.sha256(theme_path(root).read_bytes()).hexdigest()
     except OSError as exc:
         return type(exc).__name__
-
-
-def _file_stem(deck: str) -> str:
-    return ids.slugify(deck, limit=80) or "deck"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,17 @@ from typing import NamedTuple
 from flashcards import ids
 from flashcards.errors import SourceError
 from flashcards.load import Mapping, Scalar, Sequence, SourceFile
-from flashcards.model import LEVELS, Card, DeckFile, Level, Location, SourceWarning, printable
+from flashcards.model import (
+    LEVELS,
+    Card,
+    DeckFile,
+    Level,
+    Location,
+    SourceWarning,
+    combined_stem,
+    package_stem,
+    printable,
+)
 from flashcards.presets import OPTION_KEYS
 
 FILE_KEYS = ("deck", "namespace", "level", "tags", "tts", "furigana", "options", "description",
@@ -629,7 +639,7 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
                     f"deck '{deck_file.deck}' already has options at "
                     f"{giver.display}:{giver.options_line}; keep them in one file"))
         levels = {card.level for card in deck_file.cards} or {deck_file.level}
-        stem = ids.slugify(deck_file.deck, limit=80) or "deck"
+        stem = package_stem(deck_file.deck, Level.NONE)
         if levels != {Level.NONE}:
             owner_deck = stems.setdefault(stem, deck_file.deck)
             if owner_deck != deck_file.deck:
@@ -655,16 +665,18 @@ def check_across_files(deck_files: list[DeckFile], failed: Iterable[IdClaim] = (
 def _flat_over_levels(flat: dict[str, DeckFile], stems: dict[str, str]) -> list[SourceError]:
     """A deck's own package (level none) named like another deck's level package: ML-Basic
     and ML at level basic would both be ml-basic.apkg (and ML::Basic is that very deck)."""
+    taken: dict[str, tuple[str, str]] = {}  # package name -> (the deck with levels, which)
+    for deck in stems.values():
+        taken.update((package_stem(deck, level), (deck, f"at level {level.value}"))
+                     for level in LEVELS)
+        taken[combined_stem(deck)] = (deck, "with --combined")
     errors = []
     for name, deck_file in flat.items():
-        for suffix in (*_SUBDECK_LEVELS, "all"):
-            parent = name.removesuffix(f"-{suffix}")
-            if parent != name and parent in stems:
-                errors.append(SourceError(Location(deck_file.display, 1),
-                              f"deck '{deck_file.deck}' (cards with level: none) would be "
-                              f"written as {name}.apkg, the package of deck '{stems[parent]}' "
-                              f"{'with --combined' if suffix == 'all' else 'at level ' + suffix}"
-                              "; rename one"))
+        if name in taken:
+            deck, which = taken[name]
+            errors.append(SourceError(Location(deck_file.display, 1),
+                          f"deck '{deck_file.deck}' (cards with level: none) would be written "
+                          f"as {name}.apkg, the package of deck '{deck}' {which}; rename one"))
     return errors
 
 
