@@ -3,18 +3,9 @@ sync it announces, then normal syncs again, with the phone's review history inta
 
 from __future__ import annotations
 
-import pytest
-
 from tests.adopt_fixture import build_collection, review_everything, scheduling
-from tests.anki_sync import Device, new_device, start_server, stop_server
+from tests.anki_sync import Device, new_device
 from tests.helpers import run_in
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    running = start_server(tmp_path_factory.mktemp("sync"))
-    yield running
-    stop_server(running)
 
 
 def _full_sync(device: Device, upload: bool) -> None:
@@ -28,16 +19,16 @@ def _full_sync(device: Device, upload: bool) -> None:
         col.close()
 
 
-def test_adopt_costs_one_full_sync_then_syncs_are_normal(runner, tmp_path, server):
-    user = server.user()
+def test_adopt_costs_one_full_sync_then_syncs_are_normal(runner, tmp_path, sync_server):
+    user = sync_server.user()
     desktop_path = tmp_path / "desktop" / "collection.anki2"
     desktop_path.parent.mkdir()
     col = build_collection(desktop_path)
     review_everything(col)
     col.close()
-    desktop = Device(desktop_path, server, user)
+    desktop = Device(desktop_path, sync_server, user)
     assert desktop.sync() == "FIRST_FULL_UPLOAD"
-    phone = new_device(tmp_path / "phone" / "collection.anki2", server, user)
+    phone = new_device(tmp_path / "phone" / "collection.anki2", sync_server, user)
     assert phone.sync().startswith("FIRST_FULL")
     studied = _scheduling(phone)
 

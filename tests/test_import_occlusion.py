@@ -12,7 +12,7 @@ import yaml
 pytest.importorskip("anki")
 
 from flashcards import ids  # noqa: E402
-from tests.conftest import import_apkg  # noqa: E402
+from tests.conftest import answer_card, import_apkg  # noqa: E402
 from tests.helpers import png_bytes, run_in  # noqa: E402
 
 HEART = ("{{c1::image-occlusion:rect:left=.1:top=.2:width=.25:height=.15:oi=1}}<br>"
@@ -41,7 +41,6 @@ def source(tmp_path) -> dict:
     """A collection with image occlusion notes made by Anki's own backend (as its mask
     editor makes them), one card reviewed; and two it cannot become deck files."""
     from anki.collection import Collection
-    from anki.scheduler.v3 import CardAnswer
 
     pictures = tmp_path / "pictures"
     pictures.mkdir()
@@ -63,9 +62,7 @@ def source(tmp_path) -> dict:
         col.update_note(note)
         col.decks.select(col.decks.id("Anatomy::Basic"))
         card = col.sched.getCard()
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.GOOD))
+        answer_card(col, card, "GOOD")
         fields = {name: dict(col.get_note(nid).items()) for name, nid in notes.items()}
         masks = {name: _masks(col, nid) for name, nid in notes.items()}
         guids = {name: col.get_note(nid).guid for name, nid in notes.items()}

@@ -12,7 +12,7 @@ from flashcards import ids, pipeline, preview, templates
 from flashcards.cli import main
 from flashcards.errors import InvalidSources
 from flashcards.occlusion import number_text
-from tests.conftest import import_apkg, read_apkg
+from tests.conftest import answer_card, import_apkg, read_apkg
 from tests.helpers import build_package, check_errors, lock_rows, png_bytes
 
 DECK = """\
@@ -143,8 +143,6 @@ def test_numbers_are_written_as_ankis_editor_writes_them():
 
 
 def test_reimports_merge_and_a_learners_edit_survives(anatomy, tmp_path, collection):
-    from anki.scheduler.v3 import CardAnswer
-
     import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     heart = _occlusion_notes(collection)["heart"]
     built = heart.mod
@@ -156,9 +154,7 @@ def test_reimports_merge_and_a_learners_edit_survives(anatomy, tmp_path, collect
     collection.db.execute("update notes set mod = ? where id = ?", built, heart.id)
     collection.decks.select(collection.decks.id_for_name("Anatomy::Basic"))
     card = collection.sched.getCard()
-    states = collection._backend.get_scheduling_states(card.id)
-    collection.sched.answer_card(collection.sched.build_answer(card=card, states=states,
-                                                               rating=CardAnswer.GOOD))
+    answer_card(collection, card, "GOOD")
     again = import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     assert (len(again.new), len(again.updated), len(again.duplicate)) == (0, 0, 3)
     assert _occlusion_notes(collection)["heart"]["Back Extra"] == "my own mnemonic"

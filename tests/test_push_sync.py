@@ -15,7 +15,8 @@ pytest.importorskip("anki")
 
 from flashcards.changes import REMOVED_TAG  # noqa: E402
 from flashcards.cli import main  # noqa: E402
-from tests.anki_sync import devices_in_use, start_server, stop_server  # noqa: E402
+from tests.anki_sync import devices_in_use  # noqa: E402
+from tests.conftest import answer_card  # noqa: E402
 from tests.helpers import png_bytes  # noqa: E402
 
 V1 = """\
@@ -71,20 +72,11 @@ cards:
 NORMAL = {"NORMAL_SYNC", "NO_CHANGES"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    running = start_server(tmp_path_factory.mktemp("syncserver"))
-    try:
-        yield running
-    finally:
-        stop_server(running)
-
-
 @pytest.fixture
-def devices(server, tmp_path):
+def devices(sync_server, tmp_path):
     """A desktop and a phone of one user, synced once already (their one full sync each), so
     that the first push, which brings in our notetypes, must sync normally too."""
-    return devices_in_use(tmp_path, server)
+    return devices_in_use(tmp_path, sync_server)
 
 
 def _push(runner, src: Path, device, *options: str) -> object:
@@ -101,15 +93,11 @@ def _ours(col) -> dict:
 
 def _review_everything(col) -> None:
     """Answer every card of the deck once, Easy, through the real scheduler (v3)."""
-    from anki.scheduler.v3 import CardAnswer
-
     col.decks.select(col.decks.id_for_name("Geography"))
     seen = set()
     while (card := col.sched.getCard()) is not None and card.id not in seen:
         seen.add(card.id)
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.EASY))
+        answer_card(col, card, "EASY")
     assert len(seen) == 7  # 5 q/a cards and the cloze's two
 
 
@@ -402,13 +390,9 @@ def test_a_themed_project_pushed_and_restyled_keeps_syncs_normal(runner, write_c
         mids = {col.get_note(nid).mid for nid in col.find_notes("deck:Colours")}
         assert mids == {theme.notetype_id("basic"), theme.notetype_id("cloze")}
         assert all("#123456" in col.models.get(mid)["css"] for mid in mids)
-        from anki.scheduler.v3 import CardAnswer
-
         col.decks.select(col.decks.id_for_name("Colours"))
         card = col.sched.getCard()
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.GOOD))
+        answer_card(col, card, "GOOD")
     finally:
         col.close()
     assert phone.sync() in NORMAL

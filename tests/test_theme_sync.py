@@ -11,7 +11,8 @@ pytest.importorskip("anki")
 
 from flashcards import ids  # noqa: E402
 from flashcards.cli import main  # noqa: E402
-from tests.anki_sync import devices_in_use, start_server, stop_server  # noqa: E402
+from tests.anki_sync import devices_in_use  # noqa: E402
+from tests.conftest import answer_card  # noqa: E402
 from tests.test_presets import import_with  # noqa: E402
 
 DECK = """\
@@ -24,15 +25,6 @@ cards:
   - {id: three, level: advanced, q: third, a: x}
 """
 NORMAL = {"NORMAL_SYNC", "NO_CHANGES"}
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    running = start_server(tmp_path_factory.mktemp("syncserver"))
-    try:
-        yield running
-    finally:
-        stop_server(running)
 
 
 def _build(runner, src: Path, monkeypatch, when: int) -> list[Path]:
@@ -48,8 +40,8 @@ def _css(col: object) -> dict[int, str]:
 
 
 def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syncs(
-        runner, tmp_path, monkeypatch, server):
-    desktop, phone = devices_in_use(tmp_path, server)
+        runner, tmp_path, monkeypatch, sync_server):
+    desktop, phone = devices_in_use(tmp_path, sync_server)
     src = tmp_path / "cards"
     src.mkdir()
     (src / "deck.yaml").write_text(DECK, encoding="utf-8")
@@ -70,14 +62,10 @@ def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syn
         assert len(ours) == 2 and len(css) == 3  # the learner's own Basic note keeps its look
         config = col.decks.config_dict_for_deck_id(col.decks.id_for_name("Synced::Basic"))
         assert (config["id"], config["new"]["perDay"]) == (ids.preset_id("Synced"), 7)
-        from anki.scheduler.v3 import CardAnswer
-
         col.decks.select(col.decks.id_for_name("Synced"))
         card = col.sched.getCard()
         assert card.note()["Id"] == "one"  # position order: basic before advanced
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.GOOD))
+        answer_card(col, card, "GOOD")
     finally:
         col.close()
     assert phone.sync() in NORMAL
