@@ -85,6 +85,22 @@ def _push(runner, src: Path, device, *options: str) -> object:
                                 str(device.path), *options])
 
 
+def _push_and_sync(runner, src: Path, desktop, phone) -> None:
+    """Push SRC to the desktop, which then syncs (a normal sync, never a full one), then the
+    phone."""
+    assert _push(runner, src, desktop).exit_code == 0
+    assert desktop.sync() == "NORMAL_SYNC"
+    assert phone.sync() in NORMAL
+
+
+def _sync_with_media(desktop, phone) -> None:
+    """Sync the desktop (a normal sync) and its media, then the phone and its media."""
+    assert desktop.sync() == "NORMAL_SYNC"
+    desktop.sync_media()
+    assert phone.sync() in NORMAL
+    phone.sync_media()
+
+
 def _ours(col) -> dict:
     """Our notes by card id (the learner's own notes have no Id field)."""
     notes = (col.get_note(note_id) for note_id in col.find_notes(""))
@@ -129,9 +145,8 @@ def _duplicates(col) -> list:
 def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, devices):
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"  # new notetypes, decks and notes: a normal sync
-    assert phone.sync() in NORMAL
+    # New notetypes, decks and notes: a normal sync.
+    _push_and_sync(runner, src, desktop, phone)
 
     # On the phone: study, fix a typo, file one card in a deck of one's own, tag a note.
     col = phone.open()
@@ -288,9 +303,7 @@ def test_type_in_cards_and_sounds_arrive_later_through_normal_syncs(runner, writ
 
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"
-    assert phone.sync() in NORMAL
+    _push_and_sync(runner, src, desktop, phone)
     scm = _modified(desktop)[1]
 
     later = V1 + ("  - id: typed-capital\n    q: Capital of Spain? ![](say.mp3)\n"
@@ -300,10 +313,7 @@ def test_type_in_cards_and_sounds_arrive_later_through_normal_syncs(runner, writ
     result = _push(runner, src, desktop)
     assert result.exit_code == 0, result.output
     assert _modified(desktop)[1] == scm  # no schema change on the desktop
-    assert desktop.sync() == "NORMAL_SYNC"
-    desktop.sync_media()
-    assert phone.sync() in NORMAL
-    phone.sync_media()
+    _sync_with_media(desktop, phone)
     assert desktop.syncs[1:] == ["NORMAL_SYNC", "NORMAL_SYNC"]
     assert all(kind in NORMAL for kind in phone.syncs[1:])
 
@@ -327,9 +337,7 @@ def test_image_occlusion_cards_arrive_later_through_normal_syncs(runner, write_c
 
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"
-    assert phone.sync() in NORMAL
+    _push_and_sync(runner, src, desktop, phone)
     scm = _modified(desktop)[1]
 
     later = V1 + ("  - id: map\n    image: map.png\n    q: Which country?\n"
@@ -341,10 +349,7 @@ def test_image_occlusion_cards_arrive_later_through_normal_syncs(runner, write_c
                                   encoding="utf-8")
     assert _push(runner, src, desktop).exit_code == 0
     assert _modified(desktop)[1] == scm  # no schema change on the desktop
-    assert desktop.sync() == "NORMAL_SYNC"
-    desktop.sync_media()
-    assert phone.sync() in NORMAL
-    phone.sync_media()
+    _sync_with_media(desktop, phone)
     assert desktop.syncs[1:] == ["NORMAL_SYNC", "NORMAL_SYNC"]
     assert all(kind in NORMAL for kind in phone.syncs[1:])
 
@@ -379,9 +384,7 @@ def test_a_themed_project_pushed_and_restyled_keeps_syncs_normal(runner, write_c
 
     desktop, phone = devices
     src = write_cards({"deck.yaml": THEMED, "theme.css": ".card { color: #123456; }\n"})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"
-    assert phone.sync() in NORMAL
+    _push_and_sync(runner, src, desktop, phone)
     scm = _modified(desktop)[1]
     project = json.loads((src / "flashcards.lock").read_text().splitlines()[0])["project"]
     theme = Theme("", project, "Colours")
