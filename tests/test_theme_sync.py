@@ -34,6 +34,15 @@ def _build(runner, src: Path, monkeypatch, when: int) -> list[Path]:
     return sorted((src.parent / "build").glob("*.apkg"))
 
 
+def _import_into(device, packages: list[Path]) -> list[object]:
+    """Import PACKAGES into a device's collection, presets ticked; return Anki's logs."""
+    col = device.open()
+    try:
+        return [import_with(col, path, presets=True) for path in packages]
+    finally:
+        col.close()
+
+
 def _css(col: object) -> dict[int, str]:
     return {note.mid: note.note_type()["css"]
             for note in (col.get_note(nid) for nid in col.find_notes(""))}
@@ -47,12 +56,7 @@ def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syn
     (src / "deck.yaml").write_text(DECK, encoding="utf-8")
     (src / "theme.css").write_text(".card { color: #123456; }\n", encoding="utf-8")
     packages = _build(runner, src, monkeypatch, 1_700_000_000)
-    col = desktop.open()
-    try:
-        for path in packages:
-            import_with(col, path, presets=True)
-    finally:
-        col.close()
+    _import_into(desktop, packages)
     assert desktop.sync() in NORMAL
     assert phone.sync() in NORMAL
     col = phone.open()
@@ -73,13 +77,8 @@ def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syn
     (src / "theme.css").write_text(".card { color: #654321; }\n", encoding="utf-8")
     packages = _build(runner, src, monkeypatch, 1_700_000_100)
     assert desktop.sync() in NORMAL  # the phone's review
-    col = desktop.open()
-    try:
-        for path in packages:
-            log = import_with(col, path, presets=True)
-            assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
-    finally:
-        col.close()
+    for log in _import_into(desktop, packages):
+        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
     assert desktop.sync() in NORMAL
     assert phone.sync() in NORMAL
     col = phone.open()
