@@ -89,6 +89,17 @@ def collection(tmp_path: Path) -> Iterator[object]:
         col.close()
 
 
+@pytest.fixture
+def col_path(tmp_path: Path) -> Path:
+    """An empty collection at tmp_path/profile, closed (as when Anki is not running)."""
+    from anki.collection import Collection
+
+    path = tmp_path / "profile" / "collection.anki2"
+    path.parent.mkdir()
+    Collection(str(path)).close()
+    return path
+
+
 @pytest.fixture(scope="module")
 def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
     """Anki's own sync server, one for a whole test module (each test takes users of its

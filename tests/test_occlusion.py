@@ -202,13 +202,10 @@ def test_a_project_without_occlusion_gets_no_new_notetype(write_cards, tmp_path)
     assert "notetype:occlusion" not in {row["key"] for row in lock_rows(src / "flashcards.lock")}
 
 
-def test_push_adds_and_updates_occlusion_cards(anatomy, tmp_path, runner, monkeypatch):
+def test_push_adds_and_updates_occlusion_cards(anatomy, tmp_path, runner, monkeypatch, col_path):
     from anki.collection import Collection
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     first = runner.invoke(main, ["push", "cards", "--collection", str(col_path)])
     assert first.exit_code == 0, first.stderr
     assert "+ new       ana/heart" in first.stdout
@@ -234,13 +231,8 @@ def test_push_adds_and_updates_occlusion_cards(anatomy, tmp_path, runner, monkey
 
 
 def test_push_refuses_to_turn_a_qa_card_into_an_occlusion_card(anatomy, tmp_path, runner,
-                                                              monkeypatch):
-    from anki.collection import Collection
-
+                                                              monkeypatch, col_path):
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     assert runner.invoke(main, ["push", "cards", "--collection", str(col_path)]).exit_code == 0
     (anatomy / "ana.yaml").write_text(DECK.replace(
         "    q: How many chambers?\n    a: Four\n",
@@ -371,7 +363,7 @@ def test_a_removed_shape_leaves_an_empty_card_that_anki_finds(anatomy, tmp_path,
 
 
 def test_a_mask_moved_in_ankis_editor_is_kept(anatomy, tmp_path, runner, monkeypatch,
-                                              collection):
+                                              collection, col_path):
     """Anki's image occlusion editor saves through its backend call; that edit survives an
     import of an unchanged build, and push keeps it and says so."""
     from anki.collection import Collection
@@ -389,9 +381,6 @@ def test_a_mask_moved_in_ankis_editor_is_kept(anatomy, tmp_path, runner, monkeyp
     assert _occlusion_notes(collection)["heart"]["Occlusion"] == moved
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     assert runner.invoke(main, ["push", "cards", "--collection", str(col_path)]).exit_code == 0
     col = Collection(str(col_path))
     try:

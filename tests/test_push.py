@@ -52,17 +52,6 @@ def _edit(text: str, *pairs: tuple[str, str]) -> str:
     return text
 
 
-@pytest.fixture
-def col_path(tmp_path):
-    """An empty collection, closed (as when Anki is not running)."""
-    from anki.collection import Collection
-
-    path = tmp_path / "profile" / "collection.anki2"
-    path.parent.mkdir()
-    Collection(str(path)).close()
-    return path
-
-
 @pytest.fixture(autouse=True)
 def in_tmp(tmp_path, monkeypatch):
     """Run where the cards are, so that messages name them as a user would see them."""

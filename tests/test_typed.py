@@ -145,15 +145,12 @@ def test_stats_json_counts_type_in_cards(capitals, runner, monkeypatch, tmp_path
     assert report["types"]["typed"] == {"notes": 2, "cards": 3}
 
 
-def test_push_adds_and_updates_type_in_cards(capitals, tmp_path, runner, monkeypatch):
+def test_push_adds_and_updates_type_in_cards(capitals, tmp_path, runner, monkeypatch, col_path):
     from anki.collection import Collection
 
     from flashcards.cli import main
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     first = runner.invoke(main, ["push", "cards", "--collection", str(col_path)])
     assert first.exit_code == 0, first.stderr
     (capitals / "cap.yaml").write_text(DECK.replace("a: Madrid", "a: Madrid, on the Manzanares"))
@@ -171,17 +168,13 @@ def test_push_adds_and_updates_type_in_cards(capitals, tmp_path, runner, monkeyp
         col.close()
 
 
-def test_push_refuses_to_switch_a_card_to_type_in(capitals, tmp_path, runner, monkeypatch):
+def test_push_refuses_to_switch_a_card_to_type_in(capitals, tmp_path, runner, monkeypatch,
+                                                  col_path):
     """Switching `type` moves a card to another notetype: a full sync in Anki, so push says so
     and changes nothing; the card needs a new id."""
-    from anki.collection import Collection
-
     from flashcards.cli import main
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     assert runner.invoke(main, ["push", "cards", "--collection", str(col_path)]).exit_code == 0
     switched = DECK.replace("    a: Rome\n", "    a: Rome\n    type: true\n")
     (capitals / "cap.yaml").write_text(switched)
