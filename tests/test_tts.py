@@ -8,7 +8,7 @@ import pytest
 
 from flashcards import ids, pipeline, preview
 from tests.conftest import import_apkg, notes_by_id, read_apkg
-from tests.helpers import build_package
+from tests.helpers import build_package, check_errors
 
 DECK = """\
 deck: Spanish
@@ -168,14 +168,9 @@ def test_answers_can_be_read_aloud_too(write_cards, tmp_path, collection):
 
 
 def test_the_answer_of_a_type_in_card_is_not_read_aloud(write_cards, monkeypatch):
-    from flashcards.errors import InvalidSources
-
     src = write_cards({"es.yaml": ANSWERS + "  - {id: typed, q: dog, a: perro, type: true}\n"
                        "  - {id: fine, q: dog, a: perro, type: true, tts: es_ES}\n"})
-    monkeypatch.chdir(src.parent)
-    with pytest.raises(InvalidSources) as caught:
-        pipeline.check(Path("cards"))
-    assert [str(error) for error in caught.value.errors] == [
+    assert check_errors(src, monkeypatch) == [
         "cards/es.yaml:17: card 'typed': a type-in card cannot read its answer aloud (the typed "
         "text is compared with the answer, which the spoken text would be part of); drop the "
         "'a' of 'tts' (the file's 'tts' counts too)"]
