@@ -93,6 +93,7 @@ def test_each_level_keeps_the_order_of_its_files_and_cards_with_anki_defaults(
         import_apkg(collection, _level(out, level))
     assert study_order(collection, "Order::Basic") == ["b1", "b2", "b3", "b4"]
     assert study_order(collection, "Order::Intermediate") == ["i1", "i2"]
+    assert study_order(collection, "Order::Advanced") == ["a1", "a2"]
 
 
 def test_cards_added_later_arrive_after_the_ones_learners_have(
