@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from tests.anki_sync import SyncServer, start_server, stop_server
 from tests.helpers import write_tree
 
 
@@ -88,6 +89,28 @@ def collection(tmp_path: Path) -> Iterator[object]:
         col.close()
 
 
+@pytest.fixture
+def col_path(tmp_path: Path) -> Path:
+    """An empty collection at tmp_path/profile, closed (as when Anki is not running)."""
+    from anki.collection import Collection
+
+    path = tmp_path / "profile" / "collection.anki2"
+    path.parent.mkdir()
+    Collection(str(path)).close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def sync_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SyncServer]:
+    """Anki's own sync server, one for a whole test module (each test takes users of its
+    own), stopped by its pid afterwards."""
+    running = start_server(tmp_path_factory.mktemp("syncserver"))
+    try:
+        yield running
+    finally:
+        stop_server(running)
+
+
 def import_apkg(col: object, path: Path) -> object:
     """Import a package the way Anki's import dialog does by default; return the log."""
     from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
@@ -100,6 +123,16 @@ def import_apkg(col: object, path: Path) -> object:
     )
     request = ImportAnkiPackageRequest(package_path=str(path), options=options)
     return col.import_anki_package(request).log
+
+
+def answer_card(col: object, card: object, rating: str) -> None:
+    """Answer CARD through Anki's own scheduler (v3) as a learner pressing RATING would
+    (AGAIN, HARD, GOOD or EASY)."""
+    from anki.scheduler.v3 import CardAnswer
+
+    states = col._backend.get_scheduling_states(card.id)
+    col.sched.answer_card(col.sched.build_answer(card=card, states=states,
+                                                 rating=getattr(CardAnswer, rating)))
 
 
 def notes_by_id(col: object) -> dict[str, object]:

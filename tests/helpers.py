@@ -1,10 +1,19 @@
-"""Small builders shared by tests: a tiny PNG, and a sample deck using every card type."""
+"""Small builders shared by tests: a tiny PNG, a sample deck using every card type, and the
+few steps many tests take (build one package, run the CLI in a folder, collect check's errors)."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
 from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from flashcards import pipeline
+from flashcards.cli import main
+from flashcards.errors import InvalidSources
 
 
 def png_bytes(width: int = 2, height: int = 2, rgb: tuple[int, int, int] = (255, 0, 0)) -> bytes:
@@ -79,3 +88,28 @@ def lock_rows(path: Path) -> list[dict]:
 def packages_in(folder: Path) -> list[str]:
     """The names of the files a build wrote into OUT that a user imports (not hidden ones)."""
     return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
+
+
+def build_package(src: Path, out: Path) -> Path:
+    """Build SRC into OUT through the pipeline and return the one package it writes."""
+    (output,) = pipeline.build(src, out).outputs
+    return output.path
+
+
+def run_in(runner: CliRunner, folder: Path, *args: object) -> Result:
+    """Invoke the CLI with ARGS (as strings) from FOLDER, as a user typing in it would."""
+    old = os.getcwd()
+    os.chdir(folder)
+    try:
+        return runner.invoke(main, [str(arg) for arg in args])
+    finally:
+        os.chdir(old)
+
+
+def check_errors(src: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The messages of check on SRC, run from its parent so paths read as a user types them;
+    check must refuse SRC."""
+    monkeypatch.chdir(src.parent)
+    with pytest.raises(InvalidSources) as caught:
+        pipeline.check(Path(src.name))
+    return [str(error) for error in caught.value.errors]

@@ -29,7 +29,7 @@ from tests.adopt_fixture import (
     seen,
 )
 from tests.conftest import import_apkg
-from tests.helpers import png_bytes
+from tests.helpers import png_bytes, run_in
 
 CONVERTED = len(NOTES) - sum(UNSUPPORTED.values()) - SPLIT - REFUSED
 
@@ -193,9 +193,9 @@ def test_a_missing_sound_is_a_reason_not_a_guess(tmp_path):
 def test_an_imported_sound_plays_after_building_and_importing(runner, tmp_path, learner):
     from anki.collection import Collection
 
-    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
     assert "[sound:media/hello.mp3]" in (tmp_path / "cards/lang.yaml").read_text()
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
     (tmp_path / "fresh").mkdir()
     col = Collection(str(tmp_path / "fresh/collection.anki2"))
     try:
@@ -351,28 +351,19 @@ def _shown_after_adopting(before: dict) -> dict:
     return shown
 
 
-def _run(runner, tmp_path: Path, *args: str):
-    old = os.getcwd()
-    os.chdir(tmp_path)
-    try:
-        return runner.invoke(main, list(map(str, args)))
-    finally:
-        os.chdir(old)
-
-
 def test_push_adopt_takes_the_notes_over_with_their_history(runner, tmp_path, learner):
     col_path = _copy_collection(learner, tmp_path / "profile")
     before = _state(col_path)
-    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
-    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
 
-    plain = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    plain = run_in(runner, tmp_path, "push", "cards", "--collection", col_path)
     assert plain.exit_code == 1
     assert "push leaves it alone" in plain.stderr
     assert _state(col_path) == before  # a plain push never changes a schema (or anything)
 
-    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    adopted = run_in(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
     assert adopted.exit_code == 0, adopted.stderr
     assert adopted.stderr.startswith(f"adopt: changing the notetype of {CONVERTED} note(s)")
     assert "the next sync of this collection will be a full sync" in adopted.stderr
@@ -390,7 +381,7 @@ def test_push_adopt_takes_the_notes_over_with_their_history(runner, tmp_path, le
         else:
             assert after["notes"][nid][0] == note[0]  # same GUID
 
-    again = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    again = run_in(runner, tmp_path, "push", "cards", "--collection", col_path)
     assert again.exit_code == 0, again.stderr
     assert f"0 new, 0 changed, 0 moved, 0 removed, {CONVERTED} unchanged" in again.stdout
     assert _state(col_path)["scm"] == after["scm"]
@@ -405,16 +396,16 @@ def test_after_adopting_our_packages_update_in_place(runner, tmp_path, learner, 
     from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition as UC
 
     col_path = _copy_collection(learner, tmp_path / "profile")
-    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
-    _run(runner, tmp_path, "build", "cards")
-    assert _run(runner, tmp_path, "push", "cards", "--collection", col_path,
+    run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    run_in(runner, tmp_path, "build", "cards")
+    assert run_in(runner, tmp_path, "push", "cards", "--collection", col_path,
                 "--adopt").exit_code == 0
     before = _state(col_path)
     deck_file = tmp_path / "cards/lang.yaml"
     deck_file.write_text(deck_file.read_text().replace("a: hello", "a: hello (informal)"))
     # The edit comes later than the adoption (Anki keeps note times in whole seconds).
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) + 60))
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
     col = Collection(str(col_path))
     try:
         options = ImportAnkiPackageOptions(
@@ -436,9 +427,9 @@ def test_after_adopting_our_packages_update_in_place(runner, tmp_path, learner, 
 
 def test_dry_run_adopt_says_what_it_would_do_and_changes_nothing(runner, tmp_path, learner):
     col_path = _copy_collection(learner, tmp_path / "profile")
-    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
     before = col_path.read_bytes()
-    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt",
+    result = run_in(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt",
                   "--dry-run")
     assert result.exit_code == 0, result.stderr
     assert f"adopt: would change the notetype of {CONVERTED} note(s)" in result.stdout
@@ -451,8 +442,8 @@ def test_adopted_notes_follow_later_pushes(runner, tmp_path, learner):
     from anki.collection import Collection
 
     col_path = _copy_collection(learner, tmp_path / "profile")
-    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
-    assert _run(runner, tmp_path, "push", "cards", "--collection", col_path,
+    run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    assert run_in(runner, tmp_path, "push", "cards", "--collection", col_path,
                 "--adopt").exit_code == 0
     adopted = _state(col_path)
     deck_file = tmp_path / "cards/lang.yaml"
@@ -461,7 +452,7 @@ def test_adopted_notes_follow_later_pushes(runner, tmp_path, learner):
     end = text.index("  - id: paris-")
     deck_file.write_text(text[:start].replace("a: cat", "a: a cat") + text[end:],
                          encoding="utf-8")
-    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    result = run_in(runner, tmp_path, "push", "cards", "--collection", col_path)
     assert result.exit_code == 0, result.stderr
     assert "1 changed" in result.stdout and "1 removed" in result.stdout
     col = Collection(str(col_path))
@@ -496,7 +487,7 @@ def test_a_kept_guid_is_the_notes_guid_in_the_package(runner, tmp_path, write_ca
     from tests.conftest import read_apkg
 
     write_cards({"d.yaml": _KEPT.replace("  - q: Unpinned", "  - id: other\n    q: Unpinned")})
-    result = _run(runner, tmp_path, "build", "cards")
+    result = run_in(runner, tmp_path, "build", "cards")
     assert result.exit_code == 0, result.stderr
     guids = {note["guid"] for note in read_apkg(tmp_path / "build/d-basic.apkg").notes}
     assert guids == {"a&B:c{1}", note_guid("d", "other")}
@@ -504,12 +495,12 @@ def test_a_kept_guid_is_the_notes_guid_in_the_package(runner, tmp_path, write_ca
 
 def test_ids_write_pins_ids_and_keeps_guid_lines(runner, tmp_path, write_cards):
     write_cards({"d.yaml": _KEPT})
-    result = _run(runner, tmp_path, "ids", "--write", "cards")
+    result = run_in(runner, tmp_path, "ids", "--write", "cards")
     assert result.exit_code == 0, result.stderr
     text = (tmp_path / "cards/d.yaml").read_text()
     assert '    guid: "a&B:c{1}"\n' in text
     assert "  - id: unpinned-" in text
-    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
 
 
 @pytest.mark.parametrize("cards, message", [
@@ -527,7 +518,7 @@ def test_guid_rules(runner, tmp_path, write_cards, cards, message):
 
     cards = cards.replace("DERIVED", note_guid("d", "a"))
     write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n" + cards})
-    result = _run(runner, tmp_path, "check", "cards")
+    result = run_in(runner, tmp_path, "check", "cards")
     assert result.exit_code == 1
     assert message.replace("DERIVED", note_guid("d", "a")) in result.stderr
 
@@ -596,8 +587,8 @@ def test_dry_run_adopt_json_lists_what_would_be_adopted(runner, tmp_path, learne
     import json
 
     col_path = _copy_collection(learner, tmp_path / "profile")
-    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
-    result = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt",
+    run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    result = run_in(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt",
                   "--dry-run", "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
@@ -609,12 +600,12 @@ def test_dry_run_adopt_json_lists_what_would_be_adopted(runner, tmp_path, learne
 
 
 def test_imported_files_work_with_ids_write_and_build_twice(runner, tmp_path, learner):
-    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "cards").glob("*.yaml")}
-    assert _run(runner, tmp_path, "ids", "--write", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "ids", "--write", "cards").exit_code == 0
     assert {p.name: p.read_bytes() for p in (tmp_path / "cards").glob("*.yaml")} == before
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
-    again = _run(runner, tmp_path, "build", "cards")
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
+    again = run_in(runner, tmp_path, "build", "cards")
     assert again.exit_code == 0 and "0 new, 0 changed" in again.stdout
 
 
@@ -626,10 +617,10 @@ def test_adopt_into_a_collection_that_has_our_notetypes_already(runner, tmp_path
                                         "  - {id: a, q: b, a: c}\n"
                                         "  - {id: z, cloze: '{{c1::z}}'}\n"
                                         "  - {id: t, q: x, a: y, type: true}\n")
-    assert _run(runner, other, "push", "cards", "--collection", col_path).exit_code == 0
+    assert run_in(runner, other, "push", "cards", "--collection", col_path).exit_code == 0
     before = _state(col_path)
-    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards", "--deck", "Lang")
-    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards", "--deck", "Lang")
+    adopted = run_in(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
     assert adopted.exit_code == 0, adopted.stderr
     after = _state(col_path)
     assert after["notes"].keys() == before["notes"].keys()
@@ -642,12 +633,12 @@ def test_kept_guids_survive_a_rebuild_that_reuses_rendered_cards(runner, tmp_pat
     """An edited file renders only its changed cards; the others keep their kept GUIDs."""
     from tests.conftest import read_apkg
 
-    _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
+    run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards")
     kept = {card["guid"] for card in _cards(tmp_path / "cards")}
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
     deck_file = tmp_path / "cards/lang.yaml"
     deck_file.write_text(deck_file.read_text().replace("a: hello", "a: hello there"))
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
     built = {note["guid"] for path in (tmp_path / "build").glob("*.apkg")
              for note in read_apkg(path).notes}
     assert built == kept
@@ -677,10 +668,10 @@ def test_a_type_in_note_becomes_a_type_in_card_and_compares_the_same(runner, tmp
             col.close()
 
     before = typed_note()
-    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
     (card,) = [c for c in _cards(tmp_path / "cards") if c.get("q") == "type me"]
     assert (card["a"], card["type"]) == ("typed", True)
-    adopted = _run(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
+    adopted = run_in(runner, tmp_path, "push", "cards", "--collection", col_path, "--adopt")
     assert adopted.exit_code == 0, adopted.stderr
     assert "1 of 'Basic (type in the answer)' (Basic (type in the answer))" in adopted.stderr
     after = typed_note()
@@ -709,8 +700,8 @@ def test_a_deck_tree_comes_back_as_the_same_tree_after_a_build(runner, tmp_path,
         before = _decks_by_guid(col)
     finally:
         col.close()
-    assert _run(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "import", learner["apkg"], "-o", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
     (tmp_path / "fresh").mkdir()
     col = Collection(str(tmp_path / "fresh/collection.anki2"))
     try:
@@ -738,7 +729,7 @@ def test_decks_whose_packages_would_clash_are_reported_not_half_written(runner, 
             col.add_note(note, col.decks.id(deck))
     finally:
         col.close()
-    result = _run(runner, tmp_path, "import", tmp_path / "collection.anki2", "-o", "cards")
+    result = run_in(runner, tmp_path, "import", tmp_path / "collection.anki2", "-o", "cards")
     assert result.exit_code == 0, result.stderr
     assert ("not converted: 1 note(s) of notetype 'Basic' (fields Front, Back): flashcards check "
             "refuses it: deck 'A::B' and deck 'A-B' (cards with level: none) would both be "
@@ -746,4 +737,4 @@ def test_decks_whose_packages_would_clash_are_reported_not_half_written(runner, 
             ) in result.stderr.splitlines()
     assert [(p.name, yaml.safe_load(p.read_text())["deck"])
             for p in (tmp_path / "cards").glob("*.yaml")] == [("a-b.yaml", "A-B")]
-    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "check", "--strict", "cards").exit_code == 0

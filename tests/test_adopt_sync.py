@@ -3,21 +3,9 @@ sync it announces, then normal syncs again, with the phone's review history inta
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import pytest
-
-from flashcards.cli import main
 from tests.adopt_fixture import build_collection, review_everything, scheduling
-from tests.anki_sync import Device, new_device, start_server, stop_server
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
-    running = start_server(tmp_path_factory.mktemp("sync"))
-    yield running
-    stop_server(running)
+from tests.anki_sync import Device, new_device
+from tests.helpers import run_in
 
 
 def _full_sync(device: Device, upload: bool) -> None:
@@ -31,30 +19,21 @@ def _full_sync(device: Device, upload: bool) -> None:
         col.close()
 
 
-def _run(runner, cwd: Path, *args: str):
-    old = os.getcwd()
-    os.chdir(cwd)
-    try:
-        return runner.invoke(main, list(map(str, args)))
-    finally:
-        os.chdir(old)
-
-
-def test_adopt_costs_one_full_sync_then_syncs_are_normal(runner, tmp_path, server):
-    user = server.user()
+def test_adopt_costs_one_full_sync_then_syncs_are_normal(runner, tmp_path, sync_server):
+    user = sync_server.user()
     desktop_path = tmp_path / "desktop" / "collection.anki2"
     desktop_path.parent.mkdir()
     col = build_collection(desktop_path)
     review_everything(col)
     col.close()
-    desktop = Device(desktop_path, server, user)
+    desktop = Device(desktop_path, sync_server, user)
     assert desktop.sync() == "FIRST_FULL_UPLOAD"
-    phone = new_device(tmp_path / "phone" / "collection.anki2", server, user)
+    phone = new_device(tmp_path / "phone" / "collection.anki2", sync_server, user)
     assert phone.sync().startswith("FIRST_FULL")
     studied = _scheduling(phone)
 
-    assert _run(runner, tmp_path, "import", desktop_path, "-o", "cards").exit_code == 0
-    adopted = _run(runner, tmp_path, "push", "cards", "--collection", desktop_path, "--adopt")
+    assert run_in(runner, tmp_path, "import", desktop_path, "-o", "cards").exit_code == 0
+    adopted = run_in(runner, tmp_path, "push", "cards", "--collection", desktop_path, "--adopt")
     assert adopted.exit_code == 0, adopted.stderr
     assert "the next sync of this collection will be a full sync" in adopted.stderr
     assert desktop.pending() == "FULL_SYNC"  # the one full sync, as announced
@@ -65,7 +44,7 @@ def test_adopt_costs_one_full_sync_then_syncs_are_normal(runner, tmp_path, serve
 
     deck_file = tmp_path / "cards" / "lang.yaml"
     deck_file.write_text(deck_file.read_text().replace("a: hello", "a: hello there"))
-    pushed = _run(runner, tmp_path, "push", "cards", "--collection", desktop_path)
+    pushed = run_in(runner, tmp_path, "push", "cards", "--collection", desktop_path)
     assert pushed.exit_code == 0, pushed.stderr
     assert desktop.sync() == "NORMAL_SYNC"
     assert phone.sync() == "NORMAL_SYNC"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from flashcards import pipeline
-from tests.conftest import import_apkg, notes_by_id
+from tests.conftest import answer_card, import_apkg, notes_by_id
 from tests.helpers import SAMPLE, png_bytes
 
 pytest.importorskip("anki")  # the [test] extra installs it; without it these tests cannot run
@@ -75,12 +75,9 @@ def test_first_import_shows_decks_cards_fields_media_and_tags(sample, tmp_path, 
 
 
 def _review_first_card(col, deck_name: str) -> int:
-    from anki.scheduler.v3 import CardAnswer
-
     col.decks.select(col.decks.id_for_name(deck_name))
     card = col.sched.getCard()
-    states = col._backend.get_scheduling_states(card.id)
-    col.sched.answer_card(col.sched.build_answer(card=card, states=states, rating=CardAnswer.GOOD))
+    answer_card(col, card, "GOOD")
     return card.id
 
 

@@ -6,13 +6,11 @@ and the decks that have levels build exactly as before."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
-from flashcards.cli import main
 from tests.conftest import import_apkg, read_apkg
-from tests.helpers import lock_rows
+from tests.helpers import lock_rows, run_in
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,15 +33,6 @@ DECKS = {"ser": "Languages::Spanish::Verbs", "tener": "Languages::Spanish::Verbs
          "hard": "Languages::Advanced", "kept": "Old::Basic"}
 
 
-def _run(runner, root: Path, *args: object):
-    old = os.getcwd()
-    os.chdir(root)
-    try:
-        return runner.invoke(main, [str(arg) for arg in args])
-    finally:
-        os.chdir(old)
-
-
 def _decks_of(col: object) -> dict[str, set[str]]:
     """Card id -> the names of the decks its cards are in."""
     found: dict[str, set[str]] = {}
@@ -55,7 +44,7 @@ def _decks_of(col: object) -> dict[str, set[str]]:
 
 def test_every_card_lands_in_the_deck_its_file_names(runner, tmp_path, write_cards, collection):
     write_cards(TREE)
-    result = _run(runner, tmp_path, "build", "cards")
+    result = run_in(runner, tmp_path, "build", "cards")
     assert result.exit_code == 0, result.stderr
     assert sorted(p.name for p in (tmp_path / "build").glob("*.apkg")) == [
         "languages-advanced.apkg", "languages-basic.apkg", "languages-spanish-verbs-basic.apkg",
@@ -72,7 +61,7 @@ def test_every_card_lands_in_the_deck_its_file_names(runner, tmp_path, write_car
     assert "Old::Basic::Basic" not in {d.name for d in collection.decks.all_names_and_ids()}
     verbs = collection.decks.get(collection.decks.id_for_name("Languages::Spanish::Verbs"))
     assert verbs["desc"] == "Spanish <em>verbs</em>"
-    again = _run(runner, tmp_path, "build", "cards")  # answered from the last build's record
+    again = run_in(runner, tmp_path, "build", "cards")  # answered from the last build's record
     assert again.stdout.count(" 0 new, 0 changed, ") == 6 and "Old::Basic " in again.stdout
     rows = {row["card"]: (row["deck"], row["level"]) for row in lock_rows(
         tmp_path / "cards/flashcards.lock") if "card" in row}
@@ -83,7 +72,7 @@ def test_every_card_lands_in_the_deck_its_file_names(runner, tmp_path, write_car
 def test_a_package_of_level_none_holds_one_deck_and_no_empty_parent(runner, tmp_path,
                                                                      write_cards):
     write_cards(TREE)
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
     decks = read_apkg(tmp_path / "build/languages-spanish-verbs.apkg").decks
     assert sorted(deck["name"] for deck in decks.values()) == [
         "Default", "Languages::Spanish::Verbs"]
@@ -95,7 +84,7 @@ def test_a_package_of_level_none_holds_one_deck_and_no_empty_parent(runner, tmp_
 def test_combined_puts_a_decks_own_cards_with_its_levels(runner, tmp_path, write_cards,
                                                          collection):
     write_cards(TREE)
-    assert _run(runner, tmp_path, "build", "--combined", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "--combined", "cards").exit_code == 0
     combined = tmp_path / "build/languages-all.apkg"
     assert len(read_apkg(combined).notes) == 3
     import_apkg(collection, combined)
@@ -110,14 +99,14 @@ def test_a_card_moved_between_a_deck_and_its_level_is_reported_and_pushed(runner
     col_path = tmp_path / "anki/collection.anki2"
     col_path.parent.mkdir()
     Collection(str(col_path)).close()
-    assert _run(runner, tmp_path, "push", "cards", "--collection", col_path).exit_code == 0
+    assert run_in(runner, tmp_path, "push", "cards", "--collection", col_path).exit_code == 0
     lang = tmp_path / "cards/lang.yaml"
     lang.write_text(lang.read_text().replace("a: hello, level: none", "a: hello"))
-    built = _run(runner, tmp_path, "build", "cards")
+    built = run_in(runner, tmp_path, "build", "cards")
     assert built.exit_code == 0, built.stderr
     assert ("moved: lang/hola from Languages to Languages::Basic. Anki keeps cards already "
             "imported in their old deck") in built.stdout
-    pushed = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    pushed = run_in(runner, tmp_path, "push", "cards", "--collection", col_path)
     assert pushed.exit_code == 0, pushed.stderr
     assert "1 moved" in pushed.stdout
     col = Collection(str(col_path))
@@ -125,13 +114,13 @@ def test_a_card_moved_between_a_deck_and_its_level_is_reported_and_pushed(runner
         assert _decks_of(col)["hola"] == {"Languages::Basic"}
     finally:
         col.close()
-    again = _run(runner, tmp_path, "push", "cards", "--collection", col_path)
+    again = run_in(runner, tmp_path, "push", "cards", "--collection", col_path)
     assert "0 new, 0 changed, 0 moved, 0 removed" in again.stdout
 
 
 def test_stats_and_preview_name_cards_without_a_level(runner, tmp_path, write_cards):
     write_cards(TREE)
-    stats = _run(runner, tmp_path, "stats", "--json", "cards")
+    stats = run_in(runner, tmp_path, "stats", "--json", "cards")
     assert stats.exit_code == 0, stats.stderr
     report = json.loads(stats.stdout)
     assert report["levels"] == {"basic": {"notes": 2, "cards": 2},
@@ -140,10 +129,10 @@ def test_stats_and_preview_name_cards_without_a_level(runner, tmp_path, write_ca
                                 "none": {"notes": 4, "cards": 4}}
     verbs = next(deck for deck in report["decks"] if deck["deck"] == "Languages::Spanish::Verbs")
     assert list(verbs["levels"]) == ["none", "basic"]
-    text = _run(runner, tmp_path, "stats", "cards").stdout.splitlines()
+    text = run_in(runner, tmp_path, "stats", "cards").stdout.splitlines()
     assert text[text.index(next(line for line in text if line.startswith("Old::Basic"))) + 1] \
         .split() == ["No", "level", "1", "1"]
-    preview = _run(runner, tmp_path, "preview", "cards", "-o", tmp_path / "preview.html")
+    preview = run_in(runner, tmp_path, "preview", "cards", "-o", tmp_path / "preview.html")
     assert preview.exit_code == 0, preview.stderr
     page = (tmp_path / "preview.html").read_text(encoding="utf-8")
     assert '<option value="none">No level</option>' in page
@@ -154,7 +143,7 @@ def test_decks_with_levels_build_as_before(runner, tmp_path):
     """The ML deck, with its shipped lock: nothing new or changed, the lock byte-identical."""
     shutil.copytree(ROOT / "cards", tmp_path / "cards")
     before = (tmp_path / "cards/flashcards.lock").read_bytes()
-    result = _run(runner, tmp_path, "build", "cards")
+    result = run_in(runner, tmp_path, "build", "cards")
     assert result.exit_code == 0, result.stderr
     assert result.stdout.count(" 0 new, 0 changed,") == 3
     assert (tmp_path / "cards/flashcards.lock").read_bytes() == before
@@ -168,9 +157,9 @@ def test_a_removed_card_without_a_level_stays_in_its_decks_package(runner, tmp_p
     """The last card of Old::Basic removed from the sources: its package keeps shipping it,
     tagged, in the same deck."""
     write_cards(TREE)
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
     (tmp_path / "cards/named.yaml").unlink()
-    result = _run(runner, tmp_path, "build", "cards")
+    result = run_in(runner, tmp_path, "build", "cards")
     assert result.exit_code == 0, result.stderr
     package = read_apkg(tmp_path / "build/old-basic.apkg")
     assert [note["tags"] for note in package.notes] == [["flashcards::removed"]]

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from flashcards import pipeline
-from flashcards.errors import InvalidSources
 from flashcards.furigana import add_furigana
 from tests.conftest import import_apkg, notes_by_id, read_apkg
+from tests.helpers import check_errors
 
 DECK = """\
 deck: Japanese
@@ -122,13 +122,6 @@ def test_text_that_is_not_a_reading_is_left_alone(text):
     assert add_furigana(text) == text
 
 
-def _errors(src: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.chdir(src.parent)
-    with pytest.raises(InvalidSources) as caught:
-        pipeline.check(Path(src.name))
-    return [str(error) for error in caught.value.errors]
-
-
 def test_type_in_cards_refuse_furigana(write_cards, monkeypatch):
     src = write_cards({"ja.yaml": """\
 deck: J
@@ -139,7 +132,7 @@ cards:
   - {id: b, q: 漢字, a: かんじ, type: true, furigana: false}
   - {id: c, q: 漢字, a: かんじ, type: true, furigana: maybe}
 """})
-    assert _errors(src, monkeypatch) == [
+    assert check_errors(src, monkeypatch) == [
         "cards/ja.yaml:5: card 'a': a type-in card cannot show furigana (the file's 'furigana' "
         "is on): Anki would compare the typed answer with the text and its readings; set "
         "furigana: false on this card",

@@ -3,7 +3,6 @@ back into the same masks, and `push --adopt` taking the notes over with their hi
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -13,9 +12,8 @@ import yaml
 pytest.importorskip("anki")
 
 from flashcards import ids  # noqa: E402
-from flashcards.cli import main  # noqa: E402
-from tests.conftest import import_apkg  # noqa: E402
-from tests.helpers import png_bytes  # noqa: E402
+from tests.conftest import answer_card, import_apkg  # noqa: E402
+from tests.helpers import png_bytes, run_in  # noqa: E402
 
 HEART = ("{{c1::image-occlusion:rect:left=.1:top=.2:width=.25:height=.15:oi=1}}<br>"
          "{{c2::image-occlusion:ellipse:left=.5:top=.1:rx=.2:ry=.4:oi=1}}<br>"
@@ -43,7 +41,6 @@ def source(tmp_path) -> dict:
     """A collection with image occlusion notes made by Anki's own backend (as its mask
     editor makes them), one card reviewed; and two it cannot become deck files."""
     from anki.collection import Collection
-    from anki.scheduler.v3 import CardAnswer
 
     pictures = tmp_path / "pictures"
     pictures.mkdir()
@@ -65,9 +62,7 @@ def source(tmp_path) -> dict:
         col.update_note(note)
         col.decks.select(col.decks.id("Anatomy::Basic"))
         card = col.sched.getCard()
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.GOOD))
+        answer_card(col, card, "GOOD")
         fields = {name: dict(col.get_note(nid).items()) for name, nid in notes.items()}
         masks = {name: _masks(col, nid) for name, nid in notes.items()}
         guids = {name: col.get_note(nid).guid for name, nid in notes.items()}
@@ -85,22 +80,13 @@ def _masks(col, note_id: int) -> list[list[str]]:
     return [shapes.findall(card.question()) + shapes.findall(card.answer()) for card in cards]
 
 
-def _run(runner, folder: Path, *args: object):
-    old = os.getcwd()
-    os.chdir(folder)
-    try:
-        return runner.invoke(main, [str(arg) for arg in args])
-    finally:
-        os.chdir(old)
-
-
 def _by_guid(col) -> dict:
     return {col.get_note(nid).guid: col.get_note(nid) for nid in col.find_notes("")}
 
 
 def test_anki_occlusion_notes_become_shapes_that_build_back_into_the_same_masks(
         runner, tmp_path, source):
-    result = _run(runner, tmp_path, "import", source["path"], "-o", "cards")
+    result = run_in(runner, tmp_path, "import", source["path"], "-o", "cards")
     assert result.exit_code == 0, result.output
     assert "(2 Image Occlusion)" in result.stdout
     assert ("it has a text shape, which deck files do not have (rect, ellipse, polygon)"
@@ -119,8 +105,8 @@ def test_anki_occlusion_notes_become_shapes_that_build_back_into_the_same_masks(
     assert map_card["occlude"] == "one" and "q" not in map_card
     assert map_card["shapes"] == [{"rect": [0.6, 0.6, 0.3, 0.3], "card": 2},
                                   {"rect": [0.05, 0.0125, 0.9, 0.125], "card": 1}]
-    assert _run(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
-    assert _run(runner, tmp_path, "build", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "check", "--strict", "cards").exit_code == 0
+    assert run_in(runner, tmp_path, "build", "cards").exit_code == 0
 
     from anki.collection import Collection
 
@@ -163,8 +149,8 @@ def test_push_adopt_takes_anki_occlusion_notes_over_with_their_reviews(runner, t
             col.close()
 
     before = state()
-    assert _run(runner, tmp_path, "import", source["path"], "-o", "cards").exit_code == 0
-    result = _run(runner, tmp_path, "push", "cards", "--collection", source["path"], "--adopt")
+    assert run_in(runner, tmp_path, "import", source["path"], "-o", "cards").exit_code == 0
+    result = run_in(runner, tmp_path, "push", "cards", "--collection", source["path"], "--adopt")
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("adopt: changing the notetype of 2 note(s) to flashcards' "
                                     "own (2 of 'Image Occlusion' (Image Occlusion))")
@@ -177,7 +163,7 @@ def test_push_adopt_takes_anki_occlusion_notes_over_with_their_reviews(runner, t
     for name in ("text", "comments"):  # not converted: left as they were
         nid = source["notes"][name]
         assert after[nid] == before[nid]
-    again = _run(runner, tmp_path, "push", "cards", "--collection", source["path"])
+    again = run_in(runner, tmp_path, "push", "cards", "--collection", source["path"])
     assert again.exit_code == 0, again.output
     assert "0 new, 0 changed, 0 moved, 0 removed, 2 unchanged" in again.stdout
 

@@ -12,8 +12,8 @@ from flashcards import ids, pipeline, preview, templates
 from flashcards.cli import main
 from flashcards.errors import InvalidSources
 from flashcards.occlusion import number_text
-from tests.conftest import import_apkg, read_apkg
-from tests.helpers import lock_rows, png_bytes
+from tests.conftest import answer_card, import_apkg, read_apkg
+from tests.helpers import build_package, check_errors, lock_rows, png_bytes
 
 DECK = """\
 deck: Anatomy
@@ -47,11 +47,6 @@ def anatomy(write_cards):
                         "img/lungs.jpg": JPEG})
 
 
-def _build(src: Path, out: Path) -> Path:
-    (output,) = pipeline.build(src, out).outputs
-    return output.path
-
-
 def _occlusion_notes(col) -> dict[str, object]:
     """Our occlusion notes by the name of their image."""
     notes = {}
@@ -74,7 +69,7 @@ def _shape(field: dict) -> tuple:
 
 
 def test_the_notetype_is_ankis_own_with_our_id(anatomy, tmp_path, collection):
-    contents = read_apkg(_build(anatomy, tmp_path / "build"))
+    contents = read_apkg(build_package(anatomy, tmp_path / "build"))
     ours = contents.notetypes[str(ids.OCCLUSION_NOTETYPE_ID)]
     stock = _stock_notetype(collection)
     assert ours["name"] == "flashcards Image Occlusion" != stock["name"]
@@ -95,7 +90,7 @@ def test_the_notetype_is_ankis_own_with_our_id(anatomy, tmp_path, collection):
 
 def test_anki_makes_one_card_per_shape_or_group_and_draws_its_masks(anatomy, tmp_path,
                                                                      collection):
-    log = import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    log = import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     assert (len(log.new), len(log.conflicting), len(log.missing_notetype)) == (3, 0, 0)
     notes = _occlusion_notes(collection)
     heart = sorted(notes["heart"].cards(), key=lambda card: card.ord)
@@ -130,7 +125,7 @@ def test_anki_makes_one_card_per_shape_or_group_and_draws_its_masks(anatomy, tmp
 
 
 def test_ankis_mask_editor_can_open_our_notes(anatomy, tmp_path, collection):
-    import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     note = _occlusion_notes(collection)["heart"]
     opened = collection._backend.get_image_occlusion_note(note.id)
     assert opened.WhichOneof("value") == "note"
@@ -148,9 +143,7 @@ def test_numbers_are_written_as_ankis_editor_writes_them():
 
 
 def test_reimports_merge_and_a_learners_edit_survives(anatomy, tmp_path, collection):
-    from anki.scheduler.v3 import CardAnswer
-
-    import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     heart = _occlusion_notes(collection)["heart"]
     built = heart.mod
     heart["Back Extra"] = "my own mnemonic"
@@ -161,17 +154,15 @@ def test_reimports_merge_and_a_learners_edit_survives(anatomy, tmp_path, collect
     collection.db.execute("update notes set mod = ? where id = ?", built, heart.id)
     collection.decks.select(collection.decks.id_for_name("Anatomy::Basic"))
     card = collection.sched.getCard()
-    states = collection._backend.get_scheduling_states(card.id)
-    collection.sched.answer_card(collection.sched.build_answer(card=card, states=states,
-                                                               rating=CardAnswer.GOOD))
-    again = import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    answer_card(collection, card, "GOOD")
+    again = import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     assert (len(again.new), len(again.updated), len(again.duplicate)) == (0, 0, 3)
     assert _occlusion_notes(collection)["heart"]["Back Extra"] == "my own mnemonic"
 
     # A new shape is a new card of the same note; the cards reviewed keep their history.
     (anatomy / "ana.yaml").write_text(DECK.replace(
         "        card: 2\n", "        card: 2\n      - rect: [0.7, 0.05, 0.2, 0.1]\n"))
-    edited = import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    edited = import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     assert (len(edited.new), len(edited.updated), len(edited.conflicting)) == (0, 1, 0)
     heart = _occlusion_notes(collection)["heart"]
     assert sorted(c.ord for c in heart.cards()) == [0, 1, 3]
@@ -206,18 +197,15 @@ def test_lock_and_reports_follow_shape_edits(anatomy, tmp_path, runner, monkeypa
 
 def test_a_project_without_occlusion_gets_no_new_notetype(write_cards, tmp_path):
     src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - {id: a, q: Q, a: A}\n"})
-    contents = read_apkg(_build(src, tmp_path / "build"))
+    contents = read_apkg(build_package(src, tmp_path / "build"))
     assert str(ids.OCCLUSION_NOTETYPE_ID) not in contents.notetypes
     assert "notetype:occlusion" not in {row["key"] for row in lock_rows(src / "flashcards.lock")}
 
 
-def test_push_adds_and_updates_occlusion_cards(anatomy, tmp_path, runner, monkeypatch):
+def test_push_adds_and_updates_occlusion_cards(anatomy, tmp_path, runner, monkeypatch, col_path):
     from anki.collection import Collection
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     first = runner.invoke(main, ["push", "cards", "--collection", str(col_path)])
     assert first.exit_code == 0, first.stderr
     assert "+ new       ana/heart" in first.stdout
@@ -243,13 +231,8 @@ def test_push_adds_and_updates_occlusion_cards(anatomy, tmp_path, runner, monkey
 
 
 def test_push_refuses_to_turn_a_qa_card_into_an_occlusion_card(anatomy, tmp_path, runner,
-                                                              monkeypatch):
-    from anki.collection import Collection
-
+                                                              monkeypatch, col_path):
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     assert runner.invoke(main, ["push", "cards", "--collection", str(col_path)]).exit_code == 0
     (anatomy / "ana.yaml").write_text(DECK.replace(
         "    q: How many chambers?\n    a: Four\n",
@@ -258,13 +241,6 @@ def test_push_refuses_to_turn_a_qa_card_into_an_occlusion_card(anatomy, tmp_path
     assert result.exit_code == 1
     assert "card 'ana/plain': Anki has this note with notetype 'flashcards Q/A', not " \
         "'flashcards Image Occlusion'" in result.stderr
-
-
-def _errors(src: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    monkeypatch.chdir(src.parent)
-    with pytest.raises(InvalidSources) as caught:
-        pipeline.check(Path(src.name))
-    return [str(error) for error in caught.value.errors]
 
 
 def test_bad_shapes_are_errors_at_their_line(write_cards, monkeypatch):
@@ -291,7 +267,7 @@ cards:
     a: an answer
     shapes: []
 """})
-    assert _errors(src, monkeypatch) == [
+    assert check_errors(src, monkeypatch) == [
         "cards/d.yaml:7: card 'a': shape #1: rect reaches past the image's right edge "
         "(0.5 + 0.6 is more than 1)",
         "cards/d.yaml:8: card 'a': shape #2: ellipse has no area (its width and height must be "
@@ -320,10 +296,10 @@ cards:
 
 def test_a_missing_image_is_an_error_and_the_old_package_stays(anatomy, tmp_path,
                                                                monkeypatch):
-    package = _build(anatomy, tmp_path / "build")
+    package = build_package(anatomy, tmp_path / "build")
     before = package.read_bytes()
     (anatomy / "img/heart.png").unlink()
-    assert _errors(anatomy, monkeypatch) == [
+    assert check_errors(anatomy, monkeypatch) == [
         "cards/ana.yaml:5: image 'img/heart.png' does not exist (looked for "
         "cards/img/heart.png)"]
     with pytest.raises(InvalidSources):
@@ -336,7 +312,7 @@ def test_the_preview_masks_what_anki_masks(anatomy, tmp_path, collection):
     """For every card, the preview draws the shapes Anki's reviewer would draw, in the same
     role: asked (masked on the front, outlined on the back) or other (masked with occlude:
     all, left visible with occlude: one)."""
-    import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     ours = {(c.source.guid, c.ordinal): c
             for c in preview.preview_cards(pipeline.check(anatomy).decks)}
     role = {"cloze": "active", "cloze-inactive": "inactive", "cloze-highlight": "highlight"}
@@ -375,9 +351,9 @@ def test_stats_counts_occlusion_cards(anatomy, runner, monkeypatch):
 
 
 def test_a_removed_shape_leaves_an_empty_card_that_anki_finds(anatomy, tmp_path, collection):
-    import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     (anatomy / "ana.yaml").write_text(DECK.replace("      - rect: [.5, 0, .5, 1]\n", ""))
-    log = import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    log = import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     assert len(log.updated) == 1
     lungs = _occlusion_notes(collection)["lungs"]
     assert len(lungs.cards()) == 2  # an import never deletes a card
@@ -387,12 +363,12 @@ def test_a_removed_shape_leaves_an_empty_card_that_anki_finds(anatomy, tmp_path,
 
 
 def test_a_mask_moved_in_ankis_editor_is_kept(anatomy, tmp_path, runner, monkeypatch,
-                                              collection):
+                                              collection, col_path):
     """Anki's image occlusion editor saves through its backend call; that edit survives an
     import of an unchanged build, and push keeps it and says so."""
     from anki.collection import Collection
 
-    import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     heart = _occlusion_notes(collection)["heart"]
     built = heart.mod
     moved = heart["Occlusion"].replace("left=.1:top=.2", "left=.12:top=.22", 1)
@@ -400,14 +376,11 @@ def test_a_mask_moved_in_ankis_editor_is_kept(anatomy, tmp_path, runner, monkeyp
         note_id=heart.id, occlusions=moved, header=heart["Header"],
         back_extra=heart["Back Extra"], tags=list(heart.tags))
     collection.db.execute("update notes set mod = ? where id = ?", built, heart.id)  # see above
-    again = import_apkg(collection, _build(anatomy, tmp_path / "build"))
+    again = import_apkg(collection, build_package(anatomy, tmp_path / "build"))
     assert len(again.duplicate) == 3
     assert _occlusion_notes(collection)["heart"]["Occlusion"] == moved
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     assert runner.invoke(main, ["push", "cards", "--collection", str(col_path)]).exit_code == 0
     col = Collection(str(col_path))
     try:

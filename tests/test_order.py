@@ -93,6 +93,7 @@ def test_each_level_keeps_the_order_of_its_files_and_cards_with_anki_defaults(
         import_apkg(collection, _level(out, level))
     assert study_order(collection, "Order::Basic") == ["b1", "b2", "b3", "b4"]
     assert study_order(collection, "Order::Intermediate") == ["i1", "i2"]
+    assert study_order(collection, "Order::Advanced") == ["a1", "a2"]
 
 
 def test_cards_added_later_arrive_after_the_ones_learners_have(
@@ -166,18 +167,16 @@ def test_a_level_has_its_own_positions_and_a_reimport_moves_nothing(
     assert sorted(collection.db.list("select due from cards")) == dues
 
 
-def test_push_adds_new_cards_after_the_ones_the_collection_has(runner, tmp_path, monkeypatch):
+def test_push_adds_new_cards_after_the_ones_the_collection_has(runner, tmp_path, monkeypatch,
+                                                               col_path):
     from anki.collection import Collection
 
-    path = tmp_path / "profile" / "collection.anki2"
-    path.parent.mkdir()
-    Collection(str(path)).close()
     src = write_tree(tmp_path / "cards", FILES)
 
     def push(when: int) -> None:
         monkeypatch.setenv("SOURCE_DATE_EPOCH", str(when))
         result = runner.invoke(main, ["push", str(src), "-o", str(tmp_path / "build"),
-                                      "--collection", str(path)])
+                                      "--collection", str(col_path)])
         assert result.exit_code == 0, result.output
 
     push(1_700_000_000)
@@ -187,7 +186,7 @@ def test_push_adds_new_cards_after_the_ones_the_collection_has(runner, tmp_path,
         "cards:\n", "cards:\n  - {id: b0, q: zero, a: x}\n").replace(
         "  - {id: b3, q: three, a: x}\n", ""), encoding="utf-8")
     push(1_700_000_100)
-    col = Collection(str(path))
+    col = Collection(str(col_path))
     try:
         assert study_order(col, "Order", gather_by_position=True) == [
             "b1", "b2", "b3", "b4", "b0", "i1", "i2", "a1", "a2"]

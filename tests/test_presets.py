@@ -105,8 +105,10 @@ def test_a_preset_the_learner_has_is_never_changed_by_an_import(
     config = collection.decks.get_config(ids.preset_id("Drill"))
     config["new"]["perDay"] = 3  # the learner's own choice
     collection.decks.update_config(config)
-    # A rebuild that changes nothing keeps the preset's time and the package's bytes.
+    # A rebuild that changes nothing keeps the preset's time and the package's bytes (the
+    # package removed first, or the build leaves it alone as unchanged and checks nothing).
     before = package.read_bytes()
+    package.unlink()
     _build(runner, src, out, monkeypatch, 1_700_000_500)
     assert package.read_bytes() == before
     import_with(collection, package, presets=True)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 import shutil
 import struct
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,6 +71,20 @@ def _day_and_night(tab, name: str) -> None:
     tab.screenshot(path=str(shots[1]), full_page=True)
     assert shots[0].read_bytes() != shots[1].read_bytes()
     assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
+
+
+@contextmanager
+def _phone_tab(browser) -> Iterator[object]:
+    """A new phone-sized tab, closed afterwards; a JavaScript error on its pages fails the test
+    (checked once the block has run)."""
+    tab = browser.new_page(viewport=PHONE)
+    errors: list[str] = []
+    tab.on("pageerror", lambda error: errors.append(str(error)))
+    try:
+        yield tab
+    finally:
+        tab.close()
+    assert errors == []
 
 
 @pytest.fixture(scope="module")
@@ -315,10 +331,7 @@ def test_sounds_type_in_answers_and_speech_show_in_the_preview(browser, tmp_path
     (src / "audio" / "hola.wav").write_bytes(_wav())
     page = tmp_path / "preview.html"
     preview.write_preview(src, page)
-    tab = browser.new_page(viewport=PHONE)
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with _phone_tab(browser) as tab:
         tab.goto(page.as_uri())
         # The sound is a play control holding the file itself, and the browser decodes it.
         sound = tab.locator("audio.fc-sound").first
@@ -341,9 +354,6 @@ def test_sounds_type_in_answers_and_speech_show_in_the_preview(browser, tmp_path
         scroll = tab.evaluate("document.documentElement.scrollWidth")
         assert scroll <= PHONE["width"]
         _day_and_night(tab, "preview-kinds")
-    finally:
-        tab.close()
-    assert errors == []
 
 
 OCCLUSION = """\
@@ -370,10 +380,7 @@ def test_image_occlusion_shows_the_masks_over_the_image(browser, tmp_path):
     (src / "img" / "heart.png").write_bytes(png_bytes(800, 400, (40, 90, 200)))
     page = tmp_path / "preview.html"
     preview.write_preview(src, page)
-    tab = browser.new_page(viewport=PHONE)
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with _phone_tab(browser) as tab:
         tab.goto(page.as_uri())
         entries = tab.locator(".fc-entry")
         assert entries.count() == 2  # one card per shape or group
@@ -404,9 +411,6 @@ def test_image_occlusion_shows_the_masks_over_the_image(browser, tmp_path):
         assert second.locator(".fc-mask-active").count() == 2  # the ellipse and the polygon
         assert tab.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
         _day_and_night(tab, "preview-occlusion")
-    finally:
-        tab.close()
-    assert errors == []
 
 
 _WIDE_SUM = " + ".join(rf"\sum_{{i=1}}^{{n}} {v}_i^2" for v in "xyzwv")
@@ -429,10 +433,7 @@ def test_math_is_typeset_offline_at_phone_width(browser, tmp_path):
     (src / "maths.yaml").write_text(MATHS, encoding="utf-8")
     page = tmp_path / "preview.html"
     preview.write_preview(src, page)
-    tab = browser.new_page(viewport=PHONE)
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with _phone_tab(browser) as tab:
         tab.goto(page.as_uri())
         # Chromium lays the fraction out as one: numerator above the bar, denominator below.
         fraction = tab.locator(".fc-side").first.locator("mfrac")
@@ -452,9 +453,6 @@ def test_math_is_typeset_offline_at_phone_width(browser, tmp_path):
         assert marked.first.locator(".fc-math-note").is_visible()
         assert tab.locator("img").count() == 0 and tab.title() != "1"
         _day_and_night(tab, "preview-math")
-    finally:
-        tab.close()
-    assert errors == []
 
 
 def test_furigana_sits_over_its_word(browser, tmp_path):
@@ -520,10 +518,7 @@ def test_the_projects_theme_shows_over_our_look_day_and_night(browser, tmp_path)
     preview.write_preview(src, plain_page)
     (src / "theme.css").write_text(THEME, encoding="utf-8")
     preview.write_preview(src, themed_page)
-    tab = browser.new_page(viewport=PHONE)
-    errors: list[str] = []
-    tab.on("pageerror", lambda error: errors.append(str(error)))
-    try:
+    with _phone_tab(browser) as tab:
         tab.goto(plain_page.as_uri())
         plain = _looks(tab)
         tab.goto(themed_page.as_uri())
@@ -543,9 +538,6 @@ def test_the_projects_theme_shows_over_our_look_day_and_night(browser, tmp_path)
         assert _looks(tab)["card"] == "rgb(0, 43, 54)"
         tab.screenshot(path=str(shots[1]), full_page=True)
         assert all(_png_size(shot)[0] == PHONE["width"] for shot in shots)
-    finally:
-        tab.close()
-    assert errors == []
 
 
 def test_a_theme_cannot_end_the_pages_style_element(browser, tmp_path):

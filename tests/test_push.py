@@ -19,7 +19,7 @@ pytest.importorskip("anki")
 from flashcards.changes import REMOVED_TAG  # noqa: E402
 from flashcards.cli import main  # noqa: E402
 from flashcards.push.locate import anki_data_folder, find_collection  # noqa: E402
-from tests.conftest import notes_by_id  # noqa: E402
+from tests.conftest import answer_card, notes_by_id  # noqa: E402
 from tests.helpers import png_bytes  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,17 +50,6 @@ def _edit(text: str, *pairs: tuple[str, str]) -> str:
         assert old in text
         text = text.replace(old, new, 1)
     return text
-
-
-@pytest.fixture
-def col_path(tmp_path):
-    """An empty collection, closed (as when Anki is not running)."""
-    from anki.collection import Collection
-
-    path = tmp_path / "profile" / "collection.anki2"
-    path.parent.mkdir()
-    Collection(str(path)).close()
-    return path
 
 
 @pytest.fixture(autouse=True)
@@ -364,13 +353,9 @@ def test_first_push_onto_a_collection_filled_by_importing_packages(runner, proje
     _edit_note(col_path, "cat", "Back", "Miaow")  # source changed too: a conflict
     col = _open(col_path)
     try:  # a review, so that the cow has history to keep when it moves
-        from anki.scheduler.v3 import CardAnswer
-
         cow, = notes_by_id(col)["cow"].cards()
         cow.start_timer()
-        states = col._backend.get_scheduling_states(cow.id)
-        col.sched.answer_card(col.sched.build_answer(card=cow, states=states,
-                                                     rating=CardAnswer.EASY))
+        answer_card(col, cow, "EASY")
         cow.load()
         history = (cow.reps, cow.ivl, cow.due, col.db.all("select * from revlog"))
     finally:

@@ -15,7 +15,8 @@ pytest.importorskip("anki")
 
 from flashcards.changes import REMOVED_TAG  # noqa: E402
 from flashcards.cli import main  # noqa: E402
-from tests.anki_sync import devices_in_use, start_server, stop_server  # noqa: E402
+from tests.anki_sync import devices_in_use  # noqa: E402
+from tests.conftest import answer_card  # noqa: E402
 from tests.helpers import png_bytes  # noqa: E402
 
 V1 = """\
@@ -71,26 +72,33 @@ cards:
 NORMAL = {"NORMAL_SYNC", "NO_CHANGES"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    running = start_server(tmp_path_factory.mktemp("syncserver"))
-    try:
-        yield running
-    finally:
-        stop_server(running)
-
-
 @pytest.fixture
-def devices(server, tmp_path):
+def devices(sync_server, tmp_path):
     """A desktop and a phone of one user, synced once already (their one full sync each), so
     that the first push, which brings in our notetypes, must sync normally too."""
-    return devices_in_use(tmp_path, server)
+    return devices_in_use(tmp_path, sync_server)
 
 
 def _push(runner, src: Path, device, *options: str) -> object:
     out = src.parent / "build"
     return runner.invoke(main, ["push", str(src), "-o", str(out), "--collection",
                                 str(device.path), *options])
+
+
+def _push_and_sync(runner, src: Path, desktop, phone) -> None:
+    """Push SRC to the desktop, which then syncs (a normal sync, never a full one), then the
+    phone."""
+    assert _push(runner, src, desktop).exit_code == 0
+    assert desktop.sync() == "NORMAL_SYNC"
+    assert phone.sync() in NORMAL
+
+
+def _sync_with_media(desktop, phone) -> None:
+    """Sync the desktop (a normal sync) and its media, then the phone and its media."""
+    assert desktop.sync() == "NORMAL_SYNC"
+    desktop.sync_media()
+    assert phone.sync() in NORMAL
+    phone.sync_media()
 
 
 def _ours(col) -> dict:
@@ -101,15 +109,11 @@ def _ours(col) -> dict:
 
 def _review_everything(col) -> None:
     """Answer every card of the deck once, Easy, through the real scheduler (v3)."""
-    from anki.scheduler.v3 import CardAnswer
-
     col.decks.select(col.decks.id_for_name("Geography"))
     seen = set()
     while (card := col.sched.getCard()) is not None and card.id not in seen:
         seen.add(card.id)
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.EASY))
+        answer_card(col, card, "EASY")
     assert len(seen) == 7  # 5 q/a cards and the cloze's two
 
 
@@ -141,9 +145,8 @@ def _duplicates(col) -> list:
 def test_push_reaches_the_phone_through_normal_syncs(runner, write_cards, devices):
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"  # new notetypes, decks and notes: a normal sync
-    assert phone.sync() in NORMAL
+    # New notetypes, decks and notes: a normal sync.
+    _push_and_sync(runner, src, desktop, phone)
 
     # On the phone: study, fix a typo, file one card in a deck of one's own, tag a note.
     col = phone.open()
@@ -300,9 +303,7 @@ def test_type_in_cards_and_sounds_arrive_later_through_normal_syncs(runner, writ
 
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"
-    assert phone.sync() in NORMAL
+    _push_and_sync(runner, src, desktop, phone)
     scm = _modified(desktop)[1]
 
     later = V1 + ("  - id: typed-capital\n    q: Capital of Spain? ![](say.mp3)\n"
@@ -312,10 +313,7 @@ def test_type_in_cards_and_sounds_arrive_later_through_normal_syncs(runner, writ
     result = _push(runner, src, desktop)
     assert result.exit_code == 0, result.output
     assert _modified(desktop)[1] == scm  # no schema change on the desktop
-    assert desktop.sync() == "NORMAL_SYNC"
-    desktop.sync_media()
-    assert phone.sync() in NORMAL
-    phone.sync_media()
+    _sync_with_media(desktop, phone)
     assert desktop.syncs[1:] == ["NORMAL_SYNC", "NORMAL_SYNC"]
     assert all(kind in NORMAL for kind in phone.syncs[1:])
 
@@ -339,9 +337,7 @@ def test_image_occlusion_cards_arrive_later_through_normal_syncs(runner, write_c
 
     desktop, phone = devices
     src = write_cards({"geo.yaml": V1})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"
-    assert phone.sync() in NORMAL
+    _push_and_sync(runner, src, desktop, phone)
     scm = _modified(desktop)[1]
 
     later = V1 + ("  - id: map\n    image: map.png\n    q: Which country?\n"
@@ -353,10 +349,7 @@ def test_image_occlusion_cards_arrive_later_through_normal_syncs(runner, write_c
                                   encoding="utf-8")
     assert _push(runner, src, desktop).exit_code == 0
     assert _modified(desktop)[1] == scm  # no schema change on the desktop
-    assert desktop.sync() == "NORMAL_SYNC"
-    desktop.sync_media()
-    assert phone.sync() in NORMAL
-    phone.sync_media()
+    _sync_with_media(desktop, phone)
     assert desktop.syncs[1:] == ["NORMAL_SYNC", "NORMAL_SYNC"]
     assert all(kind in NORMAL for kind in phone.syncs[1:])
 
@@ -391,9 +384,7 @@ def test_a_themed_project_pushed_and_restyled_keeps_syncs_normal(runner, write_c
 
     desktop, phone = devices
     src = write_cards({"deck.yaml": THEMED, "theme.css": ".card { color: #123456; }\n"})
-    assert _push(runner, src, desktop).exit_code == 0
-    assert desktop.sync() == "NORMAL_SYNC"
-    assert phone.sync() in NORMAL
+    _push_and_sync(runner, src, desktop, phone)
     scm = _modified(desktop)[1]
     project = json.loads((src / "flashcards.lock").read_text().splitlines()[0])["project"]
     theme = Theme("", project, "Colours")
@@ -402,13 +393,9 @@ def test_a_themed_project_pushed_and_restyled_keeps_syncs_normal(runner, write_c
         mids = {col.get_note(nid).mid for nid in col.find_notes("deck:Colours")}
         assert mids == {theme.notetype_id("basic"), theme.notetype_id("cloze")}
         assert all("#123456" in col.models.get(mid)["css"] for mid in mids)
-        from anki.scheduler.v3 import CardAnswer
-
         col.decks.select(col.decks.id_for_name("Colours"))
         card = col.sched.getCard()
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.GOOD))
+        answer_card(col, card, "GOOD")
     finally:
         col.close()
     assert phone.sync() in NORMAL

@@ -9,6 +9,7 @@ import pytest
 from flashcards import pipeline
 from flashcards.errors import InvalidSources
 from tests.conftest import import_apkg, notes_by_id, read_apkg
+from tests.helpers import build_package
 
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00" + bytes(range(200))
 OGG = b"OggS\x00\x02" + bytes(range(50, 250))
@@ -34,11 +35,6 @@ def spanish(write_cards):
     return write_cards({"es.yaml": DECK, "audio/hola.mp3": MP3, "audio/adiós final.ogg": OGG})
 
 
-def _build(src: Path, out: Path) -> Path:
-    (output,) = pipeline.build(src, out).outputs
-    return output.path
-
-
 def _errors(src: Path) -> list[str]:
     with pytest.raises(InvalidSources) as caught:
         pipeline.check(src)
@@ -46,7 +42,7 @@ def _errors(src: Path) -> list[str]:
 
 
 def test_sounds_are_bundled_under_content_names(spanish, tmp_path):
-    contents = read_apkg(_build(spanish, tmp_path / "build"))
+    contents = read_apkg(build_package(spanish, tmp_path / "build"))
 
     by_id = {note["fields"][5] if len(note["fields"]) == 7 else note["fields"][4]: note["fields"]
              for note in contents.notes}
@@ -62,7 +58,7 @@ def test_sounds_are_bundled_under_content_names(spanish, tmp_path):
 
 
 def test_after_import_anki_plays_them_and_media_check_is_clean(spanish, tmp_path, collection):
-    log = import_apkg(collection, _build(spanish, tmp_path / "build"))
+    log = import_apkg(collection, build_package(spanish, tmp_path / "build"))
     assert len(log.new) == 3
 
     notes = notes_by_id(collection)
@@ -85,9 +81,9 @@ def test_after_import_anki_plays_them_and_media_check_is_clean(spanish, tmp_path
 
 
 def test_new_sound_bytes_give_a_new_name_and_update_the_note(spanish, tmp_path, collection):
-    import_apkg(collection, _build(spanish, tmp_path / "build"))
+    import_apkg(collection, build_package(spanish, tmp_path / "build"))
     (spanish / "audio/hola.mp3").write_bytes(MP3 + b"re-recorded")
-    log = import_apkg(collection, _build(spanish, tmp_path / "build"))
+    log = import_apkg(collection, build_package(spanish, tmp_path / "build"))
 
     assert len(log.updated) == 3  # every note that plays it (adios in its extra)
     notes = notes_by_id(collection)
@@ -96,8 +92,8 @@ def test_new_sound_bytes_give_a_new_name_and_update_the_note(spanish, tmp_path, 
 
 
 def test_unchanged_sound_is_a_duplicate_on_the_next_import(spanish, tmp_path, collection):
-    import_apkg(collection, _build(spanish, tmp_path / "build"))
-    log = import_apkg(collection, _build(spanish, tmp_path / "build"))
+    import_apkg(collection, build_package(spanish, tmp_path / "build"))
+    log = import_apkg(collection, build_package(spanish, tmp_path / "build"))
     assert (len(log.new), len(log.updated), len(log.duplicate)) == (0, 0, 3)
 
 
@@ -106,7 +102,7 @@ def test_every_supported_format_both_ways(write_cards, tmp_path, suffix):
     src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n"
                                  f"  - {{id: a, q: '![](s.{suffix})', a: '[sound:t.{suffix}]'}}\n",
                        f"s.{suffix}": b"one", f"t.{suffix}": b"two"})
-    (note,) = read_apkg(_build(src, tmp_path / "build")).notes
+    (note,) = read_apkg(build_package(src, tmp_path / "build")).notes
     front, back = note["fields"][:2]
     assert front.startswith("[sound:s-") and front.endswith(f".{suffix.lower()}]")
     assert back.startswith("[sound:t-") and back.endswith(f".{suffix.lower()}]")
@@ -115,7 +111,7 @@ def test_every_supported_format_both_ways(write_cards, tmp_path, suffix):
 def test_a_non_sound_image_path_stays_an_image(write_cards, tmp_path):
     src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n"
                                  "  - {id: a, q: '![x](p.png)', a: b}\n", "p.png": b"png"})
-    (note,) = read_apkg(_build(src, tmp_path / "build")).notes
+    (note,) = read_apkg(build_package(src, tmp_path / "build")).notes
     assert note["fields"][0].startswith('<img src="p-') and "[sound:" not in note["fields"][0]
 
 
@@ -155,7 +151,7 @@ cards:
 
 
 def test_a_failed_build_keeps_the_previous_package(spanish, tmp_path):
-    package = _build(spanish, tmp_path / "build")
+    package = build_package(spanish, tmp_path / "build")
     before = package.read_bytes()
     (spanish / "audio/hola.mp3").unlink()
     with pytest.raises(InvalidSources):

@@ -10,7 +10,7 @@ import pytest
 from flashcards import ids, templates
 from flashcards.cli import main
 from flashcards.theme import Theme
-from tests.conftest import import_apkg, notes_by_id, read_apkg
+from tests.conftest import answer_card, import_apkg, notes_by_id, read_apkg
 from tests.helpers import lock_rows, write_tree
 
 DECK = """\
@@ -151,16 +151,12 @@ def test_turning_a_theme_on_in_a_built_project_is_refused_and_changes_nothing(
 
 def test_switching_notetypes_moves_a_learners_notes_with_merge_and_keeps_their_reviews(
         runner, tmp_path, monkeypatch, collection):
-    from anki.scheduler.v3 import CardAnswer
-
     src = _project(tmp_path, css=None)
     assert _build(runner, src, monkeypatch, 1_700_000_000).exit_code == 0
     import_apkg(collection, _package(src))
     collection.decks.select(collection.decks.id_for_name("Colours"))
     card = collection.sched.getCard()
-    states = collection._backend.get_scheduling_states(card.id)
-    collection.sched.answer_card(collection.sched.build_answer(card=card, states=states,
-                                                               rating=CardAnswer.GOOD))
+    answer_card(collection, card, "GOOD")
     (src / "theme.css").write_text(RED, encoding="utf-8")
     result = _build(runner, src, monkeypatch, 1_700_000_100, "--switch-notetypes")
     assert result.exit_code == 0, result.output

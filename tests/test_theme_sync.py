@@ -11,7 +11,8 @@ pytest.importorskip("anki")
 
 from flashcards import ids  # noqa: E402
 from flashcards.cli import main  # noqa: E402
-from tests.anki_sync import devices_in_use, start_server, stop_server  # noqa: E402
+from tests.anki_sync import devices_in_use  # noqa: E402
+from tests.conftest import answer_card  # noqa: E402
 from tests.test_presets import import_with  # noqa: E402
 
 DECK = """\
@@ -26,20 +27,20 @@ cards:
 NORMAL = {"NORMAL_SYNC", "NO_CHANGES"}
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    running = start_server(tmp_path_factory.mktemp("syncserver"))
-    try:
-        yield running
-    finally:
-        stop_server(running)
-
-
 def _build(runner, src: Path, monkeypatch, when: int) -> list[Path]:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", str(when))
     result = runner.invoke(main, ["build", str(src), "-o", str(src.parent / "build")])
     assert result.exit_code == 0, result.output
     return sorted((src.parent / "build").glob("*.apkg"))
+
+
+def _import_into(device, packages: list[Path]) -> list[object]:
+    """Import PACKAGES into a device's collection, presets ticked; return Anki's logs."""
+    col = device.open()
+    try:
+        return [import_with(col, path, presets=True) for path in packages]
+    finally:
+        col.close()
 
 
 def _css(col: object) -> dict[int, str]:
@@ -48,19 +49,14 @@ def _css(col: object) -> dict[int, str]:
 
 
 def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syncs(
-        runner, tmp_path, monkeypatch, server):
-    desktop, phone = devices_in_use(tmp_path, server)
+        runner, tmp_path, monkeypatch, sync_server):
+    desktop, phone = devices_in_use(tmp_path, sync_server)
     src = tmp_path / "cards"
     src.mkdir()
     (src / "deck.yaml").write_text(DECK, encoding="utf-8")
     (src / "theme.css").write_text(".card { color: #123456; }\n", encoding="utf-8")
     packages = _build(runner, src, monkeypatch, 1_700_000_000)
-    col = desktop.open()
-    try:
-        for path in packages:
-            import_with(col, path, presets=True)
-    finally:
-        col.close()
+    _import_into(desktop, packages)
     assert desktop.sync() in NORMAL
     assert phone.sync() in NORMAL
     col = phone.open()
@@ -70,14 +66,10 @@ def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syn
         assert len(ours) == 2 and len(css) == 3  # the learner's own Basic note keeps its look
         config = col.decks.config_dict_for_deck_id(col.decks.id_for_name("Synced::Basic"))
         assert (config["id"], config["new"]["perDay"]) == (ids.preset_id("Synced"), 7)
-        from anki.scheduler.v3 import CardAnswer
-
         col.decks.select(col.decks.id_for_name("Synced"))
         card = col.sched.getCard()
         assert card.note()["Id"] == "one"  # position order: basic before advanced
-        states = col._backend.get_scheduling_states(card.id)
-        col.sched.answer_card(col.sched.build_answer(card=card, states=states,
-                                                     rating=CardAnswer.GOOD))
+        answer_card(col, card, "GOOD")
     finally:
         col.close()
     assert phone.sync() in NORMAL
@@ -85,13 +77,8 @@ def test_a_theme_a_preset_and_a_changed_theme_reach_the_phone_through_normal_syn
     (src / "theme.css").write_text(".card { color: #654321; }\n", encoding="utf-8")
     packages = _build(runner, src, monkeypatch, 1_700_000_100)
     assert desktop.sync() in NORMAL  # the phone's review
-    col = desktop.open()
-    try:
-        for path in packages:
-            log = import_with(col, path, presets=True)
-            assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
-    finally:
-        col.close()
+    for log in _import_into(desktop, packages):
+        assert (len(log.new), len(log.updated), len(log.conflicting)) == (0, 0, 0)
     assert desktop.sync() in NORMAL
     assert phone.sync() in NORMAL
     col = phone.open()

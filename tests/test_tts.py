@@ -8,6 +8,7 @@ import pytest
 
 from flashcards import ids, pipeline, preview
 from tests.conftest import import_apkg, notes_by_id, read_apkg
+from tests.helpers import build_package, check_errors
 
 DECK = """\
 deck: Spanish
@@ -35,17 +36,12 @@ def spanish(write_cards):
     return write_cards({"es.yaml": DECK})
 
 
-def _build(src: Path, out: Path) -> Path:
-    (output,) = pipeline.build(src, out).outputs
-    return output.path
-
-
 def _fronts(package: Path) -> dict[str, str]:
     return {note["guid"]: note["fields"][0] for note in read_apkg(package).notes}
 
 
 def test_the_question_field_carries_anki_s_tts_tag(spanish, tmp_path):
-    fronts = _fronts(_build(spanish, tmp_path / "build"))
+    fronts = _fronts(build_package(spanish, tmp_path / "build"))
     assert fronts[ids.note_guid("es", "hora")] == (
         "¿Qué <strong>hora</strong> es?[anki:tts lang=es_ES]¿Qué hora es?[/anki:tts]")
     assert fronts[ids.note_guid("es", "english")] == (
@@ -54,18 +50,18 @@ def test_the_question_field_carries_anki_s_tts_tag(spanish, tmp_path):
 
 
 def test_no_new_notetype_and_cards_without_tts_are_untouched(spanish, tmp_path, write_cards):
-    contents = read_apkg(_build(spanish, tmp_path / "build"))
+    contents = read_apkg(build_package(spanish, tmp_path / "build"))
     assert set(map(int, contents.notetypes)) == {ids.BASIC_NOTETYPE_ID, ids.CLOZE_NOTETYPE_ID}
     plain = write_cards({"es.yaml": DECK.replace("tts: es_ES\n", "").replace(
         "    tts: en_GB\n", "")})
-    fronts = _fronts(_build(plain, tmp_path / "plain"))
+    fronts = _fronts(build_package(plain, tmp_path / "plain"))
     assert fronts[ids.note_guid("es", "hora")] == "¿Qué <strong>hora</strong> es?"
 
 
 def test_anki_reads_the_question_aloud_in_the_card_s_language(spanish, tmp_path, collection):
     from anki.sound import TTSTag
 
-    log = import_apkg(collection, _build(spanish, tmp_path / "build"))
+    log = import_apkg(collection, build_package(spanish, tmp_path / "build"))
     assert (len(log.new), len(log.conflicting)) == (4, 0)
     notes = notes_by_id(collection)
     (hora,) = notes["hora"].cards()
@@ -86,9 +82,9 @@ def test_anki_reads_the_question_aloud_in_the_card_s_language(spanish, tmp_path,
 
 
 def test_changing_the_language_updates_the_notes(spanish, tmp_path, collection):
-    import_apkg(collection, _build(spanish, tmp_path / "build"))
+    import_apkg(collection, build_package(spanish, tmp_path / "build"))
     (spanish / "es.yaml").write_text(DECK.replace("tts: es_ES", "tts: es_MX"))
-    log = import_apkg(collection, _build(spanish, tmp_path / "build"))
+    log = import_apkg(collection, build_package(spanish, tmp_path / "build"))
     assert (len(log.new), len(log.updated)) == (0, 2)  # hora and both-ways; english keeps en_GB
     (hora,) = notes_by_id(collection)["hora"].cards()
     assert [tag.lang for tag in hora.question_av_tags()] == ["es_MX"]
@@ -98,7 +94,7 @@ def test_math_and_sounds_are_not_spoken(write_cards, tmp_path):
     src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n"
                                  "  - {id: a, q: 'say $x$ now [sound:s.mp3]', a: b, tts: fr}\n",
                        "s.mp3": b"ID3"})
-    (note,) = read_apkg(_build(src, tmp_path / "build")).notes
+    (note,) = read_apkg(build_package(src, tmp_path / "build")).notes
     assert note["fields"][0].endswith("[anki:tts lang=fr]say x now[/anki:tts]")
 
 
@@ -147,7 +143,7 @@ def test_answers_can_be_read_aloud_too(write_cards, tmp_path, collection):
     from anki.sound import TTSTag
 
     src = write_cards({"es.yaml": ANSWERS})
-    package = _build(src, tmp_path / "build")
+    package = build_package(src, tmp_path / "build")
     fields = {note["guid"]: note["fields"] for note in read_apkg(package).notes}
     dog = fields[ids.note_guid("es", "dog")]
     assert dog[0] == "the dog"
@@ -172,14 +168,9 @@ def test_answers_can_be_read_aloud_too(write_cards, tmp_path, collection):
 
 
 def test_the_answer_of_a_type_in_card_is_not_read_aloud(write_cards, monkeypatch):
-    from flashcards.errors import InvalidSources
-
     src = write_cards({"es.yaml": ANSWERS + "  - {id: typed, q: dog, a: perro, type: true}\n"
                        "  - {id: fine, q: dog, a: perro, type: true, tts: es_ES}\n"})
-    monkeypatch.chdir(src.parent)
-    with pytest.raises(InvalidSources) as caught:
-        pipeline.check(Path("cards"))
-    assert [str(error) for error in caught.value.errors] == [
+    assert check_errors(src, monkeypatch) == [
         "cards/es.yaml:17: card 'typed': a type-in card cannot read its answer aloud (the typed "
         "text is compared with the answer, which the spoken text would be part of); drop the "
         "'a' of 'tts' (the file's 'tts' counts too)"]

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from flashcards import ids, pipeline, preview, templates
 from tests.conftest import import_apkg, notes_by_id, read_apkg
-from tests.helpers import lock_rows
+from tests.helpers import build_package, lock_rows
 
 DECK = """\
 deck: Capitals
@@ -39,11 +38,6 @@ def capitals(write_cards):
     return write_cards({"cap.yaml": DECK})
 
 
-def _build(src: Path, out: Path) -> Path:
-    (output,) = pipeline.build(src, out).outputs
-    return output.path
-
-
 def _side(html: str, kind: str) -> str:
     css = templates.notetype_css(kind)
     assert html.startswith(f"<style>{css}</style>")
@@ -51,7 +45,7 @@ def _side(html: str, kind: str) -> str:
 
 
 def test_type_in_cards_use_their_own_notetype_in_the_package(capitals, tmp_path):
-    contents = read_apkg(_build(capitals, tmp_path / "build"))
+    contents = read_apkg(build_package(capitals, tmp_path / "build"))
     by_guid = {note["guid"]: note for note in contents.notes}
     assert by_guid[ids.note_guid("cap", "france")]["mid"] == ids.TYPED_NOTETYPE_ID
     assert by_guid[ids.note_guid("cap", "spain")]["mid"] == ids.TYPED_NOTETYPE_ID
@@ -75,13 +69,13 @@ def test_type_in_cards_use_their_own_notetype_in_the_package(capitals, tmp_path)
 
 def test_a_project_without_type_in_cards_gets_no_new_notetype(write_cards, tmp_path):
     src = write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - {id: a, q: Q, a: A}\n"})
-    contents = read_apkg(_build(src, tmp_path / "build"))
+    contents = read_apkg(build_package(src, tmp_path / "build"))
     assert set(map(int, contents.notetypes)) == {ids.BASIC_NOTETYPE_ID, ids.CLOZE_NOTETYPE_ID}
     assert "notetype:typed" not in {row["key"] for row in lock_rows(src / "flashcards.lock")}
 
 
 def test_anki_shows_the_type_in_box_and_the_comparison(capitals, tmp_path, collection):
-    log = import_apkg(collection, _build(capitals, tmp_path / "build"))
+    log = import_apkg(collection, build_package(capitals, tmp_path / "build"))
     assert (len(log.new), len(log.conflicting), len(log.missing_notetype)) == (4, 0, 0)
     notetype = collection.models.get(ids.TYPED_NOTETYPE_ID)
     assert notetype["name"] == ids.TYPED_NOTETYPE_NAME
@@ -106,7 +100,7 @@ def test_anki_shows_the_type_in_box_and_the_comparison(capitals, tmp_path, colle
 
 
 def test_our_renderer_shows_type_in_cards_as_anki_does(capitals, tmp_path, collection):
-    import_apkg(collection, _build(capitals, tmp_path / "build"))
+    import_apkg(collection, build_package(capitals, tmp_path / "build"))
     ours = {(c.source.guid, c.ordinal): c
             for c in preview.preview_cards(pipeline.check(capitals).decks)}
     compared = 0
@@ -121,11 +115,11 @@ def test_our_renderer_shows_type_in_cards_as_anki_does(capitals, tmp_path, colle
 
 
 def test_rebuilds_merge_and_an_edited_answer_updates(capitals, tmp_path, collection):
-    import_apkg(collection, _build(capitals, tmp_path / "build"))
-    again = import_apkg(collection, _build(capitals, tmp_path / "build"))
+    import_apkg(collection, build_package(capitals, tmp_path / "build"))
+    again = import_apkg(collection, build_package(capitals, tmp_path / "build"))
     assert (len(again.new), len(again.updated), len(again.duplicate)) == (0, 0, 4)
     (capitals / "cap.yaml").write_text(DECK.replace("a: Paris", "a: Paris (Île-de-France)"))
-    edited = import_apkg(collection, _build(capitals, tmp_path / "build"))
+    edited = import_apkg(collection, build_package(capitals, tmp_path / "build"))
     assert (len(edited.new), len(edited.updated), len(edited.conflicting)) == (0, 1, 0)
     assert notes_by_id(collection)["france"]["Back"] == "Paris (Île-de-France)"
     assert len(collection.models.all_names_and_ids()) == len(
@@ -151,15 +145,12 @@ def test_stats_json_counts_type_in_cards(capitals, runner, monkeypatch, tmp_path
     assert report["types"]["typed"] == {"notes": 2, "cards": 3}
 
 
-def test_push_adds_and_updates_type_in_cards(capitals, tmp_path, runner, monkeypatch):
+def test_push_adds_and_updates_type_in_cards(capitals, tmp_path, runner, monkeypatch, col_path):
     from anki.collection import Collection
 
     from flashcards.cli import main
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     first = runner.invoke(main, ["push", "cards", "--collection", str(col_path)])
     assert first.exit_code == 0, first.stderr
     (capitals / "cap.yaml").write_text(DECK.replace("a: Madrid", "a: Madrid, on the Manzanares"))
@@ -177,17 +168,13 @@ def test_push_adds_and_updates_type_in_cards(capitals, tmp_path, runner, monkeyp
         col.close()
 
 
-def test_push_refuses_to_switch_a_card_to_type_in(capitals, tmp_path, runner, monkeypatch):
+def test_push_refuses_to_switch_a_card_to_type_in(capitals, tmp_path, runner, monkeypatch,
+                                                  col_path):
     """Switching `type` moves a card to another notetype: a full sync in Anki, so push says so
     and changes nothing; the card needs a new id."""
-    from anki.collection import Collection
-
     from flashcards.cli import main
 
     monkeypatch.chdir(tmp_path)
-    col_path = tmp_path / "profile" / "collection.anki2"
-    col_path.parent.mkdir()
-    Collection(str(col_path)).close()
     assert runner.invoke(main, ["push", "cards", "--collection", str(col_path)]).exit_code == 0
     switched = DECK.replace("    a: Rome\n", "    a: Rome\n    type: true\n")
     (capitals / "cap.yaml").write_text(switched)
@@ -201,11 +188,11 @@ def test_push_refuses_to_switch_a_card_to_type_in(capitals, tmp_path, runner, mo
 def test_removed_type_in_cards_stay_on_their_notetype_tagged(capitals, tmp_path, collection):
     from flashcards.changes import REMOVED_TAG
 
-    import_apkg(collection, _build(capitals, tmp_path / "build"))
+    import_apkg(collection, build_package(capitals, tmp_path / "build"))
     without = DECK.split("  - id: plain")[0].split("  - id: france")[0] + "  - id: plain" + \
         DECK.split("  - id: plain")[1]
     (capitals / "cap.yaml").write_text(without)  # no type-in card is left
-    package = _build(capitals, tmp_path / "build")
+    package = build_package(capitals, tmp_path / "build")
     contents = read_apkg(package)
     assert str(ids.TYPED_NOTETYPE_ID) in contents.notetypes
     log = import_apkg(collection, package)
