@@ -6,10 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import anki  # noqa: F401 - the [test] extra installs it; without it these tests fail, never skip
 import pytest
 import yaml
-
-pytest.importorskip("anki")
 
 from flashcards import ids  # noqa: E402
 from tests.conftest import answer_card, import_apkg  # noqa: E402

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 
+import anki  # noqa: F401 - the [test] extra installs it; without it these tests fail, never skip
 import pytest
 
 from flashcards import pipeline
@@ -12,8 +13,6 @@ from flashcards.changes import REMOVED_TAG
 from flashcards.cli import main
 from tests.conftest import import_apkg, notes_by_id, read_apkg
 from tests.helpers import SAMPLE, png_bytes
-
-pytest.importorskip("anki")
 
 
 @pytest.fixture

@@ -5,9 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-pytest.importorskip("anki")
+import anki  # noqa: F401 - the [test] extra installs it; without it these tests fail, never skip
 
 from flashcards import ids  # noqa: E402
 from flashcards.cli import main  # noqa: E402
