@@ -193,6 +193,21 @@ _MASK_KEYS = {"rect": ("left", "top", "width", "height"), "ellipse": ("left", "t
               "polygon": ("left", "top", "points")}
 
 
+def field_masks(text: str) -> list[tuple[int, str, dict[str, str]]]:
+    """The masks of an Occlusion field, in order: (card number, kind, {property: value})."""
+    return [(int(number), kind, dict(part.split("=", 1) for part in props.split(":")[1:]))
+            for number, kind, props in _FIELD_MASK.findall(text)]
+
+
+def placed_corners(props: dict[str, str]) -> list[tuple[float, float]]:
+    """A polygon's corners where Anki draws them: moved so that their top left sits at the
+    polygon's left and top. ValueError when a coordinate is not a number or not a pair."""
+    corners = [tuple(float(v) for v in pair.split(",")) for pair in props["points"].split()]
+    dx = float(props["left"]) - min(x for x, *_ in corners)
+    dy = float(props["top"]) - min(y for _, y, *_ in corners)
+    return [(x + dx, y + dy) for x, y in corners]
+
+
 def read_occlusion_field(text: str) -> tuple[list[dict], bool] | str:
     """An Occlusion field (one made in Anki's editor) as `shapes:` entries ({kind: numbers,
     "card": N}) and whether every shape hides the others too (`occlude: all`); or why it is
@@ -203,10 +218,9 @@ def read_occlusion_field(text: str) -> tuple[list[dict], bool] | str:
     rest = _FIELD_MASK.sub("", text)
     if re.sub(r"<br\s*/?>|\s", "", rest, flags=re.IGNORECASE):
         return "its Occlusion field holds something other than masks"
-    for number, kind, props in _FIELD_MASK.findall(text):
+    for number, kind, values in field_masks(text):
         if kind not in _MASK_KEYS:
             return f"it has a {kind} shape, which deck files do not have (rect, ellipse, polygon)"
-        values = dict(part.split("=", 1) for part in props.split(":")[1:])
         hide_all.add(values.pop("oi", "") == "1")
         unknown = sorted(set(values) - set(_MASK_KEYS[kind]))
         if unknown:
@@ -217,14 +231,10 @@ def read_occlusion_field(text: str) -> tuple[list[dict], bool] | str:
             return f"its {kind} shape has no {', '.join(missing)}"
         try:
             if kind == "polygon":
-                corners = [tuple(float(v) for v in pair.split(","))
-                           for pair in values["points"].split()]
-                if len(corners) < 3 or any(len(corner) != 2 for corner in corners):
+                corners = placed_corners(values)
+                if len(corners) < 3:
                     raise ValueError
-                # Anki draws a polygon moved so that its corners' top left is at left, top.
-                dx = float(values["left"]) - min(x for x, _ in corners)
-                dy = float(values["top"]) - min(y for _, y in corners)
-                numbers: list = [[_rounded(x + dx), _rounded(y + dy)] for x, y in corners]
+                numbers: list = [[_rounded(x), _rounded(y)] for x, y in corners]
                 flat = [n for corner in numbers for n in corner]
             else:
                 left, top, a, b = (float(values[key]) for key in _MASK_KEYS[kind])
@@ -237,7 +247,7 @@ def read_occlusion_field(text: str) -> tuple[list[dict], bool] | str:
         if any(not 0 <= n <= 1 for n in flat):
             return ("its masks are not fractions of the image from 0 to 1 (an early Anki "
                     "version wrote pixels); open the note in Anki's mask editor and save it")
-        shapes.append({kind: numbers, "card": int(number)})
+        shapes.append({kind: numbers, "card": number})
     if not shapes:
         return "its Occlusion field has no masks"
     if len(hide_all) > 1:

@@ -108,8 +108,6 @@ def preview_cards(decks: Sequence[DeckLevel]) -> list[PreviewCard]:
     return cards
 
 
-# A mask in the Occlusion field, as occlusion.py (and Anki's editor) writes it.
-_MASK = re.compile(r"\{\{c(\d+)::image-occlusion:(rect|ellipse|polygon)((?::[a-z]+=[^:}]*)*)\}\}")
 # Anki's reviewer colours (its stock notetype's CSS variables): the asked shape, the others,
 # and the asked shape's outline on the back.
 _MASK_STYLE = {
@@ -123,9 +121,11 @@ def _occlusion_cards(item: RenderedCard, deck: DeckLevel) -> list[PreviewCard]:
     """An occlusion note's cards as Anki's reviewer draws them: the image with the asked
     shapes masked (and the others too with occlude: all), and on the back the asked shapes
     outlined. Drawn from the Occlusion field the package carries, in SVG over the image."""
+    from flashcards.occlusion import field_masks
+
     fields = dict(zip(ids.OCCLUSION_FIELDS, item.fields, strict=True))
-    masks = [(int(number), kind, dict(part.split("=", 1) for part in props.split(":")[1:]))
-             for number, kind, props in _MASK.findall(fields["Occlusion"])]
+    masks = [mask for mask in field_masks(fields["Occlusion"])
+             if mask[1] in ("rect", "ellipse", "polygon")]
     header = f'<div>{fields["Header"]}</div>' if fields["Header"] else ""
     extra = f'<div>{fields["Back Extra"]}</div>' if fields["Back Extra"] else ""
     cards = []
@@ -169,11 +169,9 @@ def _svg_shape(kind: str, props: dict[str, str], role: str, ordinal: int) -> str
     if kind == "ellipse":
         rx, ry = number("rx"), number("ry")
         return f'<ellipse cx="{left + rx}" cy="{top + ry}" rx="{rx}" ry="{ry}" {common}/>'
-    corners = [tuple(float(v) for v in pair.split(",")) for pair in props["points"].split()]
-    # Anki draws a polygon moved so that its corners' top left sits at its left and top.
-    dx = left - min(x for x, _ in corners)
-    dy = top - min(y for _, y in corners)
-    points = " ".join(f"{x + dx},{y + dy}" for x, y in corners)
+    from flashcards.occlusion import placed_corners
+
+    points = " ".join(f"{x},{y}" for x, y in placed_corners(props))
     return f'<polygon points="{points}" {common}/>'
 
 
