@@ -1,0 +1,63 @@
+"""The notes and cards rows a package gets are the ones genanki itself writes.
+
+apkg._Rows makes the rows in bulk (one executemany each) by genanki's card rules; genanki's
+own Note.write_to_db writes them one by one. Both, for the same notes of every card kind,
+must give the same rows, to the id and the card order."""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+
+import genanki
+
+from flashcards import apkg, changes, ids, pipeline
+from tests.helpers import png_bytes
+
+DECK = """\
+deck: Rows
+namespace: rows
+tags: [a::b, t]
+cards:
+  - {id: plain, q: What is *this*?, a: An answer.}
+  - {id: both-ways, q: Term, a: Meaning, reverse: true}
+  - {id: typed, q: Capital of Spain?, a: Madrid, type: true}
+  - {id: typed-both, q: Uno, a: One, type: true, reverse: true}
+  - id: clozes
+    cloze: "{{c1::First}}, {{c3::third}} and {{c2::second}}, then {{c1::first again}}."
+  - id: masks
+    image: heart.png
+    q: Name the part
+    shapes:
+      - rect: [0.1, 0.2, 0.25, 0.15]
+      - ellipse: [0.5, 0.5, 0.2, 0.3]
+        card: 3
+      - polygon: [[0.1, 0.6], [0.3, 0.9], [0.05, 0.9]]
+        card: 2
+"""
+TIME = 1_700_000_000
+
+
+def test_note_and_card_rows_are_the_ones_genanki_writes(write_cards):
+    src = write_cards({"rows.yaml": DECK, "heart.png": png_bytes()})
+    (deck,) = pipeline.check(src).decks
+    assert {card.kind for card in deck.cards} == {"basic", "typed", "cloze", "occlusion"}
+    notetypes = {kind: apkg._make_notetype(kind, TIME, None) for kind in changes.KINDS}
+    positions = {card.guid: 7 * number for number, card in enumerate(deck.cards)}
+    rows = apkg._Rows([deck], notetypes, {card.guid: TIME for card in deck.cards}, positions,
+                      TIME * 1000)
+    ours = list(rows.notes()), list(rows.cards())
+
+    theirs = genanki.Deck(ids.deck_id(deck.name), deck.name)
+    for card in deck.cards:
+        theirs.add_note(genanki.Note(model=notetypes[card.kind], fields=list(card.fields),
+                                     guid=card.guid, tags=list(card.tags),
+                                     due=positions[card.guid]))
+    connection = sqlite3.connect(":memory:")
+    cursor = connection.cursor()
+    genanki.Package([theirs]).write_to_db(cursor, TIME, itertools.count(TIME * 1000))
+    written = (cursor.execute("SELECT * FROM notes ORDER BY id").fetchall(),
+               cursor.execute("SELECT * FROM cards ORDER BY id").fetchall())
+    connection.close()
+    assert ours == written
+    assert len(written[1]) == 1 + 2 + 1 + 2 + 3 + 3  # the cards Anki makes of these notes
