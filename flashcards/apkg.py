@@ -96,7 +96,7 @@ def _make_notetype(kind: str, mod: int, theme: Theme | None) -> _Notetype:
         fields=[{"name": name, **extra} for name, extra in zip(fields, options, strict=True)],
         templates=[dict(t) for t in tmpls],
         css=templates.notetype_css(kind, theme.css if theme is not None else None),
-        model_type=(genanki.Model.CLOZE if kind in ("cloze", "occlusion")
+        model_type=(genanki.Model.CLOZE if kind in ids.CLOZE_KINDS
                     else genanki.Model.FRONT_BACK),
     )
 

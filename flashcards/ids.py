@@ -47,6 +47,8 @@ NOTETYPES = {
     "typed": (TYPED_NOTETYPE_ID, TYPED_NOTETYPE_NAME, TYPED_FIELDS),
     "occlusion": (OCCLUSION_NOTETYPE_ID, OCCLUSION_NOTETYPE_NAME, OCCLUSION_FIELDS),
 }
+# The kinds whose notetype is a cloze one: a note's cards follow its cloze numbers.
+CLOZE_KINDS = ("cloze", "occlusion")
 
 _SLUG_MAX = 40
 

@@ -23,15 +23,13 @@ from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, NoteContent
 from flashcards.push.plan import PushPlan
 from flashcards.push.state import KIND_IDS
 
-_OURS = {"basic": ids.BASIC_FIELDS, "cloze": ids.CLOZE_FIELDS, "typed": ids.TYPED_FIELDS,
-         "occlusion": ids.OCCLUSION_FIELDS}
+_OURS = {kind: fields for kind, (_, _, fields) in ids.NOTETYPES.items()}
 # The field of ours each role goes to, and the template of ours each old template becomes.
 _ROLE_FIELD = {"front": "Front", "back": "Back", "reverse": "Reverse", "text": "Text",
                "extra": "Extra"}
 # Anki's image occlusion notetype and ours have the same fields.
 _OCCLUSION_FIELD = {"occlusion": "Occlusion", "image": "Image", "header": "Header",
                     "extra": "Back Extra", "comments": "Comments"}
-_CLOZE_KINDS = ("cloze", "occlusion")  # a cloze notetype: cards follow cloze numbers
 _PLACEHOLDER = "flashcards-adopt-notetype-{}"  # GUID of the note that brings a notetype in
 
 
@@ -68,7 +66,7 @@ def plan_adoption(plan: PushPlan, notetypes: dict[int, SourceNotetype]) -> list[
         by_field = {names[role]: index for role, index in shape.roles.items()}
         new_fields = tuple(by_field.get(name, -1) for name in _OURS[shape.kind])
         old_count = len(notetypes[notetype_id].templates)
-        new_templates = ((0,) if shape.kind in _CLOZE_KINDS
+        new_templates = ((0,) if shape.kind in ids.CLOZE_KINDS
                          else (0, 1 if old_count > 1 else -1))
         adoptions.append(Adoption(notetype_id, notetypes[notetype_id].name, shape.stock,
                                   shape.kind, tuple(cards), new_fields, new_templates))
@@ -106,7 +104,7 @@ def adopt_notes(col: object, adoptions: list[Adoption], built: BuiltDecks) -> in
             request.note_ids.extend(note_id for note_id, _ in adoption.cards)
             del request.new_fields[:]
             request.new_fields.extend(adoption.new_fields)
-            if adoption.kind not in _CLOZE_KINDS:
+            if adoption.kind not in ids.CLOZE_KINDS:
                 del request.new_templates[:]
                 request.new_templates.extend(adoption.new_templates)
             col.models.change_notetype_of_notes(request)
@@ -135,7 +133,7 @@ def _bring_in_notetype(col: object, kind: str, card: BuiltCard, built: BuiltDeck
     from flashcards import apkg
 
     guid = _PLACEHOLDER.format(kind)
-    fields = tuple("{{c1::x}}" if kind in _CLOZE_KINDS and i == 0 else "x"
+    fields = tuple("{{c1::x}}" if kind in ids.CLOZE_KINDS and i == 0 else "x"
                    for i in range(len(_OURS[kind])))
     deck = DeckLevel(card.deck, card.level, "adopt", built.descriptions.get(card.deck_name, ""),
                      (NoteContent(guid, kind, fields, (), ()),))
