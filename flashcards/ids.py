@@ -81,14 +81,17 @@ def card_guid(namespace: str, card_id: str, kept: str = "") -> str:
 
 def deck_id(full_name: str) -> int:
     """A deck id derived from the deck's full name (Anki matches decks by name anyway)."""
-    digest = hashlib.sha256(f"flashcards-deck\x1f{full_name}".encode()).digest()
-    # Stay below 2**53 so that JavaScript (AnkiDroid, add-ons) reads the id exactly.
-    return (1 << 40) + int.from_bytes(digest[:6], "big") % (1 << 52)
+    return _derived_id("flashcards-deck", full_name)
 
 
 def preset_id(deck: str) -> int:
     """The id of a deck's options preset (presets.py), derived from the deck's name."""
-    digest = hashlib.sha256(f"flashcards-preset\x1f{deck}".encode()).digest()
+    return _derived_id("flashcards-preset", deck)
+
+
+def _derived_id(kind: str, name: str) -> int:
+    digest = hashlib.sha256(f"{kind}\x1f{name}".encode()).digest()
+    # Stay below 2**53 so that JavaScript (AnkiDroid, add-ons) reads the id exactly.
     return (1 << 40) + int.from_bytes(digest[:6], "big") % (1 << 52)
 
 
