@@ -1,3 +1,3 @@
-from flashcards.cli import run
+from flashcards.launch import run
 
 run()

@@ -353,8 +353,11 @@ class BuildCache:
 
     def save_outputs(self, outputs: dict[str, list]) -> None:
         with contextlib.suppress(OutputError, OSError):
+            # Not fsynced: a record lost or torn in a crash is unreadable JSON or an older
+            # one whose file fingerprints no longer match, and either means "write them".
             write_atomically(self._outputs_path(),
-                             json.dumps(outputs, sort_keys=True, indent=0).encode())
+                             json.dumps(outputs, sort_keys=True, indent=0).encode(),
+                             durable=False)
 
     # The lock as the last build wrote it, parsed: the next build need not parse it again.
 
@@ -403,7 +406,8 @@ class BuildCache:
             pickler.dump((result, files))
 
         with contextlib.suppress(OutputError, OSError):
-            write_atomically(self.folder / "last-build.pickle", dump)
+            # Not fsynced: torn, it does not unpickle; an older one is for another key.
+            write_atomically(self.folder / "last-build.pickle", dump, durable=False)
 
     def recall(self, key: str) -> object | None:
         """The remembered result if it is for this key and its files are as they were."""

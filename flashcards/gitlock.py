@@ -11,7 +11,6 @@ it (no git, no commits yet) means "no other side", never an error.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 
@@ -47,6 +46,8 @@ def other_sides(lock: Path) -> list[bytes]:
 
 
 def _git(top: Path, *args: str) -> bytes | None:
+    import subprocess  # here, not at the top: most builds never run git (4 ms to import)
+
     try:
         done = subprocess.run(["git", *args], cwd=top, capture_output=True, check=False,
                               timeout=30)

@@ -13,21 +13,22 @@ import html
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 import nh3
 import pyromark
-from pygments import highlight
-from pygments.formatters import HtmlFormatter
-from pygments.lexer import Lexer
-from pygments.lexers import get_lexer_by_name
-from pygments.util import ClassNotFound
 
 from flashcards import ids
 from flashcards.errors import SourceError
 from flashcards.model import Card, DeckFile, Location, Media, RenderedCard, SourceWarning
+
+if TYPE_CHECKING:
+    from pygments.lexer import Lexer
+
+# Pygments (about 7 ms to import) and html.parser are imported when first needed: most
+# rebuilds render a card or two, and their code blocks come highlighted from the cache.
 
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "bdi", "bdo", "blockquote", "br", "caption", "center", "cite", "code",
@@ -66,7 +67,6 @@ _SANITISER_OPTIONS = {"tags": _ALLOWED_TAGS, "attributes": _ALLOWED_ATTRIBUTES,
 # nh3.clean turns the allow-lists into Rust's sets on every call, which costs more than the
 # cleaning of a card; a Cleaner (nh3 0.3 on) keeps them (same settings, same output).
 _sanitise: Callable[[str], str] = nh3.Cleaner(**_SANITISER_OPTIONS).clean
-_FORMATTER = HtmlFormatter(nowrap=True)
 # Bigger files make packages slow to import and sync to phones; nobody needs one on a card.
 MAX_IMAGE_BYTES = 10 * 2**20
 # Audio Anki (desktop and AnkiDroid) plays from a [sound:...] tag. Markdown's image syntax
@@ -123,10 +123,23 @@ _NEEDS_SANITISER = re.compile(r"<|\]\(|\]:")
 @functools.lru_cache(maxsize=64)
 def _lexer(name: str) -> Lexer | None:
     """Pygments' lexer for a language name (built once: building one compiles its rules)."""
+    from pygments.lexers import get_lexer_by_name
+    from pygments.util import ClassNotFound
+
     try:
         return get_lexer_by_name(name)
     except ClassNotFound:
         return None
+
+
+@functools.cache
+def _formatter() -> Callable[[str, Lexer], str]:
+    """Pygments' highlighting of code with a lexer, as the HTML spans the notetypes style."""
+    from pygments import highlight
+    from pygments.formatters import HtmlFormatter
+
+    formatter = HtmlFormatter(nowrap=True)
+    return lambda code, lexer: highlight(code, lexer, formatter)
 
 
 def _highlight(match: re.Match[str], code: dict[str, str]) -> str:
@@ -146,7 +159,7 @@ def _highlighted(match: re.Match[str]) -> str:
     lexer = _lexer(name)
     if lexer is None:
         return match.group(0)
-    body = highlight(html.unescape(match.group(2)), lexer, _FORMATTER)
+    body = _formatter()(html.unescape(match.group(2)), lexer)
     return f'<pre class="highlight"><code class="language-{html.escape(name)}">{body}</code></pre>'
 
 
@@ -341,8 +354,10 @@ def _bundle_file(src: str, env: _Env, what: str) -> str | None:
 _PARAGRAPH_OPEN = re.compile(r"<p[\s>]")
 
 
-class _UnsafeHtmlScanner(HTMLParser):
-    """Lists what the sanitiser will drop, so that the author can be told (nh3 does the work)."""
+class _ScannerRules:
+    """What the scanner reports, on top of html.parser's HTMLParser (see _UnsafeHtmlScanner)."""
+
+    dropped: list[str]
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -377,6 +392,19 @@ class _UnsafeHtmlScanner(HTMLParser):
             self.close()
         except AssertionError:  # html.parser gives up on a marked section it has no name for
             self.dropped.append("<![")
+
+
+@functools.cache
+def _scanner_type() -> type:
+    from html.parser import HTMLParser
+
+    return type("UnsafeHtmlScanner", (_ScannerRules, HTMLParser), {})
+
+
+def _UnsafeHtmlScanner() -> _ScannerRules:  # noqa: N802 - made as a class is
+    """A scanner that lists what the sanitiser will drop, so that the author can be told (nh3
+    does the work). The class is made on first use, so html.parser is imported only then."""
+    return _scanner_type()()
 
 
 # A URL the scanner passes without a word, written so that no reading can differ: ASCII, no
@@ -577,6 +605,8 @@ def render_description(deck_file: DeckFile, src_root: Path) -> tuple[str, tuple[
 
 def highlight_css(light_style: str = "friendly", night_style: str = "monokai") -> str:
     """Pygments rules for light cards and for Anki/AnkiDroid night mode."""
+    from pygments.formatters import HtmlFormatter
+
     light = HtmlFormatter(style=light_style).get_style_defs(".highlight")
     night = HtmlFormatter(style=night_style).get_style_defs(
         [".nightMode .highlight", ".night_mode .highlight"])

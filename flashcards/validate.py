@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -158,6 +157,8 @@ def _suggest(word: str, allowed: tuple[str, ...]) -> str | None:
     lower = word.strip().lower()
     if lower in allowed:
         return lower
+    import difflib  # only for a mistake
+
     close = difflib.get_close_matches(lower, allowed, n=1, cutoff=0.6)
     return close[0] if close else None
 

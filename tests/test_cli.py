@@ -10,6 +10,7 @@ import sys
 import pytest
 
 from flashcards import __version__
+from flashcards.apkg import read_notes
 from flashcards.cli import main
 
 
@@ -63,6 +64,70 @@ def test_genanki_is_imported_without_asyncio_and_others_get_the_real_backport():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=False)
     assert (result.returncode, result.stdout) == (0, "ok\n"), result.stderr
+
+
+_MODULES_AFTER_BUILD = (
+    "import atexit, gc, sys\n"
+    "atexit.register(lambda: print(' '.join(sorted(sys.modules)), gc.isenabled()))\n"
+    "sys.argv = ['flashcards', 'build', '-q']\n"
+    "from flashcards.launch import run\n"
+    "run()\n")
+
+
+def test_a_rebuild_imports_only_what_its_changes_need(write_cards, tmp_path):
+    """Pygments, html.parser and subprocess are imported when a build needs them: a rebuild
+    after an edit to a card's prose highlights nothing (its code comes from the cache), scans
+    no raw HTML and runs no git. The launcher pauses the cycle collector for the imports only."""
+    def deck(question: str, code: str) -> str:
+        return ("deck: D\nnamespace: d\ncards:\n"
+                f"  - id: a\n    q: {question}\n    a: |\n      ```python\n      {code}\n"
+                "      ```\n"
+                "  - {id: b, q: Which key?, a: \"<kbd class='key'>Ctrl</kbd>\"}\n")
+
+    def modules_after_build() -> tuple[set[str], str]:
+        done = subprocess.run([sys.executable, "-c", _MODULES_AFTER_BUILD], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        *names, collector = done.stdout.split()
+        return set(names), collector
+
+    lazy = {"pygments.lexers", "html.parser", "subprocess"}
+    write_cards({"d.yaml": deck("First?", "x = 1")})
+    cold, collector = modules_after_build()
+    assert {"pygments.lexers", "html.parser"} <= cold  # highlighted; b's HTML was scanned
+    assert collector == "True"
+    write_cards({"d.yaml": deck("Second?", "x = 1")})
+    edited, collector = modules_after_build()
+    assert not edited & lazy, edited & lazy
+    assert {"yaml", "flashcards.render", "flashcards.apkg"} <= edited  # it did rebuild
+    assert collector == "True"
+    write_cards({"d.yaml": deck("Second?", "y = 2")})
+    recoded, _ = modules_after_build()
+    assert "pygments.lexers" in recoded
+    (package,) = (tmp_path / "build").glob("*.apkg")
+    answers = [fields[1] for _, fields, _ in read_notes(package).values()]
+    assert any('<span class="n">y</span>' in answer for answer in answers), answers
+
+
+def test_the_launcher_spares_the_imports_the_cycle_collector(write_cards, tmp_path):
+    """flashcards.launch (the command and `python -m flashcards`) pauses the collector while the
+    command's modules are imported: fewer collections than cli.run started directly."""
+    write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - {id: a, q: A?, a: A.}\n"})
+    counted = ("import atexit, gc, sys\n"
+               "count = [0]\n"
+               "gc.callbacks.append(lambda phase, _: count.__setitem__(0, count[0] + "
+               "(phase == 'start')))\n"
+               "atexit.register(lambda: print(count[0]))\n"
+               "sys.argv = ['flashcards', 'check']\n"
+               "from flashcards.{} import run\n"
+               "run()\n")
+    collections = {}
+    for module in ("launch", "cli"):
+        done = subprocess.run([sys.executable, "-c", counted.format(module)], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        collections[module] = int(done.stdout.split()[-1])
+    assert collections["launch"] < collections["cli"], collections
 
 
 def test_version(runner):
