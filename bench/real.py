@@ -3,6 +3,7 @@
     python bench/real.py              # medians of 3 fresh processes, side by side
     python bench/real.py --runs 5
     python bench/real.py --cards 2000
+    python bench/real.py --baseline /tmp/base   # the edit loop also on another revision
 
 It generates, deterministically, study material shaped like real interview and course decks
 (written for this benchmark, copied from nowhere): answers of 60 to 150 words in paragraphs and
@@ -162,20 +163,37 @@ _PATCHED = ("import sys; from flashcards import render; {patch}; from flashcards
             "sys.argv = ['flashcards', 'build', 'cards', '-q']; run()")
 
 
-def _run(work: Path, cache: Path, patch: str = "") -> float:
+def _run(work: Path, cache: Path, patch: str = "", checkout: Path | None = None) -> float:
     command = (["-c", _PATCHED.format(patch=patch)] if patch
                else ["-m", "flashcards", "build", "cards", "-q"])
+    env = {**os.environ, "FLASHCARDS_CACHE_DIR": str(cache)}
+    if checkout is not None:  # another revision (the baseline) instead of this one
+        env["PYTHONPATH"] = str(checkout)
     start = time.perf_counter()
-    subprocess.run([sys.executable, *command], cwd=work, check=True,
-                   env={**os.environ, "FLASHCARDS_CACHE_DIR": str(cache)})
+    subprocess.run([sys.executable, *command], cwd=work, check=True, env=env)
     return time.perf_counter() - start
 
 
-def _cold(work: Path, cache: Path, patch: str = "") -> float:
+def _cold(work: Path, cache: Path, patch: str = "", checkout: Path | None = None) -> float:
     shutil.rmtree(work / "build", ignore_errors=True)
     (work / "cards" / "flashcards.lock").unlink(missing_ok=True)
     shutil.rmtree(cache, ignore_errors=True)
-    return _run(work, cache, patch)
+    return _run(work, cache, patch, checkout)
+
+
+def _edit_loop(work: Path, cache: Path, runs: int, checkout: Path | None = None) -> list[float]:
+    """One card's question changed, then a rebuild in a fresh process: `runs` times."""
+    _cold(work, cache, checkout=checkout)
+    deck = work / "cards" / "topic000.yaml"
+    text = deck.read_text(encoding="utf-8")
+    loop = []
+    for number in range(runs):
+        marker = "  - id: r500\n"
+        at = text.index(marker)
+        changed = text[:at] + text[at:].replace("How would", f"How (edit {number}) would", 1)
+        deck.write_text(changed, encoding="utf-8")
+        loop.append(_run(work, cache, checkout=checkout))
+    return loop
 
 
 def main() -> None:
@@ -183,8 +201,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cards", type=int, default=5000)
     parser.add_argument("--no-peer", action="store_true", help="skip ankdown")
+    parser.add_argument("--baseline", type=Path, help="also time the edit loop on this "
+                        "checkout (git worktree add), in turns with this one")
     args = parser.parse_args()
-    as_installed()
+    as_installed(HERE.parent, *([args.baseline] if args.baseline else []))
     files = 20
     per_file = max(1, args.cards // files)
     with tempfile.TemporaryDirectory(prefix="flashcards-real-") as temporary:
@@ -201,16 +221,15 @@ def main() -> None:
             for name, patch in WITHOUT.items():
                 parts[name].append(_cold(real, root / "cache-r", patch))
         peer = None if args.no_peer else measure_ankdown(real, args.runs)
-        _cold(edit, root / "cache-e")
-        deck = edit / "cards" / "topic000.yaml"
-        text = deck.read_text(encoding="utf-8")
-        loop = []
-        for number in range(args.runs):
-            marker = "  - id: r500\n"
-            at = text.index(marker)
-            changed = text[:at] + text[at:].replace("How would", f"How (edit {number}) would", 1)
-            deck.write_text(changed, encoding="utf-8")
-            loop.append(_run(edit, root / "cache-e"))
+        loop = _edit_loop(edit, root / "cache-e", args.runs)
+        if args.baseline is not None:
+            # The same loop on another revision, in turns with this one's, `--runs` times
+            # more: noise on the machine then falls on both alike.
+            write_real_project(root / "edit-base", 1, 1000)
+            mine, theirs = [], []
+            for _ in range(args.runs):
+                mine += _edit_loop(edit, root / "cache-e", 3)
+                theirs += _edit_loop(root / "edit-base", root / "cache-b", 3, args.baseline)
     cards = files * per_file
     print(f"cold build, {cards} cards in {files} files, median of {args.runs} runs")
     base = statistics.median(cold["synthetic"]) / cards * 1000
@@ -229,6 +248,11 @@ def main() -> None:
         print(f"  ankdown could not be installed: {peer['error']}")
     print(f"edit loop, one card changed in a file of 1,000 real cards: "
           f"{statistics.median(loop) * 1000:.0f} ms median ({', '.join(f'{t:.2f}' for t in loop)})")
+    if args.baseline is not None:
+        print(f"  the same loop in turns with the baseline ({args.baseline}), "
+              f"{len(mine)} edits each: this {statistics.median(mine) * 1000:.0f} ms, baseline "
+              f"{statistics.median(theirs) * 1000:.0f} ms; this / baseline "
+              f"{statistics.median(mine) / statistics.median(theirs):.2f}")
 
 
 if __name__ == "__main__":
