@@ -192,7 +192,7 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
                    kind="unpinned-namespace")
     elif not _ID_RE.fullmatch(namespace):
         check.error(root.key_lines["namespace"], f"namespace '{namespace}' must be one word of "
-                    "letters, digits, '.', '-' or '_'")
+                    "letters, digits, '.', '-' or '_', starting with a letter or digit")
     level = check.level(root, Level.BASIC, "the deck file")
     tags = check.tags(root, "the deck file")
     tts, tts_answer = _language(check, root, "the deck file")
@@ -398,7 +398,8 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         card_id = raw_id
         if len(card_id) > MAX_ID_LENGTH or not _ID_RE.fullmatch(card_id):
             check.error(lines["id"], f"{name}: id must be one word of letters, digits, '.', '-' "
-                        f"or '_' (at most {MAX_ID_LENGTH} characters)")
+                        f"or '_', starting with a letter or digit (at most {MAX_ID_LENGTH} "
+                        "characters)")
     guid = _guid(check, item, name, lines, raw_id)
     if len(check.errors) > before:
         return None

@@ -775,10 +775,10 @@ CATALOGUE = [
          "to pin it so renaming the deck keeps every card", deck(CARD, head="deck: My Deck\n"),
          "cards/deck.yaml:1: warning: no 'namespace'; using 'my-deck' derived from the deck "
          "name; run 'flashcards ids --write' to pin it so renaming the deck keeps every card"),
-    case("namespace '{}' must be one word of letters, digits, '.', '-' or '_'",
-         deck(CARD, head="deck: D\nnamespace: my deck\n"),
-         "cards/deck.yaml:2: namespace 'my deck' must be one word of letters, digits, '.', '-' "
-         "or '_'"),
+    case("namespace '{}' must be one word of letters, digits, '.', '-' or '_', starting with a "
+         "letter or digit", deck(CARD, head="deck: D\nnamespace: _deck\n"),
+         "cards/deck.yaml:2: namespace '_deck' must be one word of letters, digits, '.', '-' "
+         "or '_', starting with a letter or digit"),
     case("missing 'cards': add a list of cards, e.g. cards: [{q: ..., a: ...}]",
          check({"deck.yaml": "deck: D\nnamespace: d\n"}),
          "cards/deck.yaml:1: missing 'cards': add a list of cards, e.g. "
@@ -863,10 +863,13 @@ CATALOGUE = [
          "ids --write' to pin id '{}'", deck("  - {q: What is a tensor?, a: c}\n"),
          "cards/deck.yaml:4: warning: card #1 has no 'id'; editing its text would make it a new "
          "note in Anki. Run 'flashcards ids --write' to pin id 'what-is-a-tensor-cf133d'"),
-    case("{}: id must be one word of letters, digits, '.', '-' or '_' (at most {} characters)",
-         deck("  - {id: two words, q: b, a: c}\n"),
+    case("{}: id must be one word of letters, digits, '.', '-' or '_', starting with a letter "
+         "or digit (at most {} characters)",
+         deck("  - {id: two words, q: b, a: c}\n  - {id: _b, q: b, a: c}\n"),
          "cards/deck.yaml:4: card 'two words': id must be one word of letters, digits, '.', "
-         "'-' or '_' (at most 100 characters)"),
+         "'-' or '_', starting with a letter or digit (at most 100 characters)",
+         "cards/deck.yaml:5: card '_b': id must be one word of letters, digits, '.', "
+         "'-' or '_', starting with a letter or digit (at most 100 characters)"),
     case("{}: guid '{}' must be one word of printable characters (at most 100); it is the "
          "note's GUID in Anki, copy it exactly", deck("  - {id: a, q: b, a: c, guid: 'x y'}\n"),
          "cards/deck.yaml:4: card 'a': guid 'x y' must be one word of printable characters (at "
