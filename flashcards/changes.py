@@ -59,8 +59,16 @@ class Plan:
     def settled(self) -> list[Change]:
         """What a rebuild right after this one reports: nothing new, changed or moved, and the
         carried removed cards as "retired". Tested against real rebuilds in test_cache.py."""
-        return [*(change._replace(status="unchanged", moved_from="")
+        # (As _replace(status="unchanged", moved_from="") would make them, a few times faster:
+        # a build of 20,000 cards makes one each.)
+        make, moved = tuple.__new__, _MOVED_FROM
+        return [*(make(Change, ("unchanged", *change[1:moved], "", *change[moved + 1:]))
                   for change in self.changes[:self.current]), *self.retired]
+
+
+# Where Plan.settled puts what it changes in a Change (status comes first).
+_MOVED_FROM = Change._fields.index("moved_from")
+assert Change._fields[0] == "status"
 
 
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
