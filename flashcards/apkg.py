@@ -191,10 +191,19 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
         # written here, as the same rows genanki's Note.write_to_db would insert one by one,
         # in one executemany each (a package of 20,000 notes: a few times faster).
         genanki.Package(anki_decks).write_to_db(cursor, stamp, itertools.count(stamp * 1000))
+        # The notes' and cards' indexes are made after their rows, each as genanki's schema
+        # has it: the same schema and rows, a fifth faster at 20,000 notes, and a smaller
+        # file (an index built in one go is packed tight).
+        indexes = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                                 "tbl_name IN ('notes', 'cards') ORDER BY rowid").fetchall()
+        for name, _ in indexes:
+            cursor.execute(f"DROP INDEX {name}")
         rows = _Rows(decks, notetypes, note_mods, positions, stamp * 1000)
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows.notes())
         cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            rows.cards())
+        for _, sql in indexes:
+            cursor.execute(sql)
         if presets:
             named = {d.deck for d in decks}
             _add_presets(cursor, [presets[name] for name in sorted(presets) if name in named])

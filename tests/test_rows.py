@@ -6,8 +6,10 @@ must give the same rows, to the id and the card order."""
 
 from __future__ import annotations
 
+import io
 import itertools
 import sqlite3
+import zipfile
 
 import genanki
 
@@ -61,3 +63,31 @@ def test_note_and_card_rows_are_the_ones_genanki_writes(write_cards):
     connection.close()
     assert ours == written
     assert len(written[1]) == 1 + 2 + 1 + 2 + 3 + 3  # the cards Anki makes of these notes
+
+
+def test_a_package_has_genanki_s_schema_and_sound_indexes(write_cards):
+    """apkg builds the notes' and cards' indexes after their rows: the package's schema is
+    still genanki's, statement for statement, and SQLite finds its indexes whole."""
+    src = write_cards({"rows.yaml": DECK, "heart.png": png_bytes()})
+    (deck,) = pipeline.check(src).decks
+    mods = {card.guid: TIME for card in deck.cards}
+    data = apkg.package_bytes([deck], mods, dict.fromkeys(changes.KINDS, TIME))
+    ours = sqlite3.connect(":memory:")
+    ours.deserialize(zipfile.ZipFile(io.BytesIO(data)).read("collection.anki2"))
+    theirs = sqlite3.connect(":memory:")
+    genanki.Package([genanki.Deck(1, "x")]).write_to_db(theirs.cursor(), TIME,
+                                                          itertools.count(TIME * 1000))
+    schema = "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+    assert ours.execute(schema).fetchall() == theirs.execute(schema).fetchall()
+    assert {name for (name,) in ours.execute(
+        "SELECT name FROM sqlite_master WHERE tbl_name IN ('notes', 'cards') AND type = 'index'"
+    )} == {"ix_notes_usn", "ix_notes_csum", "ix_cards_usn", "ix_cards_nid", "ix_cards_sched"}
+    assert ours.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    # The indexes hold every row: a query through each finds what a table scan finds.
+    (notes,) = ours.execute("SELECT count(*) FROM notes").fetchone()
+    (cards,) = ours.execute("SELECT count(*) FROM cards").fetchone()
+    assert notes == len(deck.cards) and cards == 12
+    assert ours.execute("SELECT count(*) FROM cards INDEXED BY ix_cards_nid WHERE nid > 0"
+                        ).fetchone() == (cards,)
+    assert ours.execute("SELECT count(*) FROM notes INDEXED BY ix_notes_csum WHERE csum >= 0"
+                        ).fetchone() == (notes,)
