@@ -132,9 +132,11 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     # A file that can be cut is parsed a batch of cards at a time (never its whole YAML tree
     # at once), and after an edit only its changed cards are.
     checked = None
+    reused: dict[str, tuple[int, tuple]] = {}  # the cards taken as validated before
     if text_cut is not None:
         earlier_cards = (reuse or {}).get(PIECES) or (text_cut.head, {})
-        checked = _validate_pieces(path, display, text, text_cut, earlier_cards, src_root)
+        checked = _validate_pieces(path, display, text, text_cut, earlier_cards, src_root,
+                                   reused)
     if checked is not None:
         deck_file, warnings = checked
         errors = []
@@ -176,7 +178,7 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     if errors:
         return None, errors
     if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
-        reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings)
+        reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings, reused)
     if code:
         kept = tuple(code.items())
         if len(kept) > _STALE_HIGHLIGHTS + 2 * len(rendered):
@@ -217,11 +219,13 @@ _STALE_HIGHLIGHTS = 64
 
 
 def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
-                     earlier: tuple[str, dict], src_root: Path
+                     earlier: tuple[str, dict], src_root: Path,
+                     reused: dict[str, tuple[int, tuple]] | None = None
                      ) -> tuple[DeckFile, list[SourceWarning]] | None:
     """A file's DeckFile and warnings from its head and the cards whose text changed since
     `earlier` (its last compile: head text, and {piece key: (line, Card)} of the cards that
     validated with no warning); the others are those Cards, moved to their lines now.
+    `reused` gets the entries of `earlier` that were taken.
 
     None whenever the result might differ from validating the whole file (another head, a
     card that needs the whole file to parse, any error): then the whole file is parsed, which
@@ -238,7 +242,8 @@ def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
         return None
     # The cards are parsed while they are validated, a batch at a time, so that only one
     # batch's YAML is in memory (a file of 100,000 cards never is, whole).
-    items = _card_items(text, text_cut.pieces, known, display)
+    items = _card_items(text, text_cut.pieces, known, display,
+                        reused if reused is not None else {})
     root.items["cards"] = Sequence(text_cut.pieces[0].line, items)  # type: ignore[arg-type]
     try:
         deck_file, errors, warnings = validate_file(SourceFile(path, display, text, root),
@@ -258,9 +263,10 @@ class _NotAsWhole(Exception):
 _BATCH_CARDS = 256
 
 
-def _card_items(text: str, pieces: tuple, known: dict, display: str) -> Iterator:
+def _card_items(text: str, pieces: tuple, known: dict, display: str,
+                reused: dict[str, tuple[int, tuple]]) -> Iterator:
     """The items of a file's card list, in order: the Known card of each piece validated
-    before, the parsed YAML of the others."""
+    before, the parsed YAML of the others. `reused` gets the entries of `known` taken."""
     from flashcards.load import parse_cards
     from flashcards.validate import Known
 
@@ -284,6 +290,7 @@ def _card_items(text: str, pieces: tuple, known: dict, display: str) -> Iterator
             continue
         if pending:
             yield from parsed()
+        reused[piece.key] = found
         yield Known(_moved(found[1], display, piece.line - found[0]))
     if pending:
         yield from parsed()
@@ -320,17 +327,22 @@ def _moved(kept: tuple, display: str, lines: int) -> Card:
     return card
 
 
-def _known_pieces(text_cut: object, cards: tuple[Card, ...], warnings: list[SourceWarning]
-                  ) -> tuple[str, dict[str, tuple[int, tuple]]]:
+def _known_pieces(text_cut: object, cards: tuple[Card, ...], warnings: list[SourceWarning],
+                  reused: dict[str, tuple[int, tuple]]) -> tuple[str, dict[str, tuple[int, tuple]]]:
     """What _validate_pieces needs next time: the head, and each card that had no warning
-    (a card reused this way is not validated again, so it could not warn again) by its text."""
+    (a card reused this way is not validated again, so it could not warn again) by its text.
+    A card taken from `reused` (validated before) keeps its entry as it was: the line in it is
+    the one its card's lines were kept for, and _validate_pieces moves the card from there,
+    so the entry stands for the card wherever it is now. (Not keeping the card again saves
+    a few microseconds a card: in a big file, more than the edit itself.)"""
     warned = sorted({warning.location.line for warning in warnings})
     known: dict[str, tuple[int, tuple]] = {}
     for piece, card in zip(text_cut.pieces, cards, strict=True):
         start = bisect.bisect_left(warned, piece.line)
         if start < len(warned) and warned[start] < piece.line + piece.lines:
             continue
-        known[piece.key] = (piece.line, _kept(card))
+        again = reused.get(piece.key)
+        known[piece.key] = again if again is not None else (piece.line, _kept(card))
     return text_cut.head, known
 
 

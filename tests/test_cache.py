@@ -541,11 +541,15 @@ def test_a_big_file_edited_card_by_card_builds_as_a_fresh_build_does(project, tm
         text = big.read_text(encoding="utf-8")
         assert before in text
         big.write_text(text.replace(before, after, 1), encoding="utf-8")
-        pipeline.build(project, out)
-        fresh, _ = _fresh(project, tmp_path, f"fresh{number}")
+        result = pipeline.build(project, out)
+        fresh, fresh_result = _fresh(project, tmp_path, f"fresh{number}")
         assert _packages(out) == fresh
         fresh_lock = (tmp_path / f"fresh{number}" / project.name / "flashcards.lock")
         assert fresh_lock.read_bytes() == (project / "flashcards.lock").read_bytes()
+        # Every card where it is now (a card taken as validated before, moved to its line),
+        # in the report and so in every message about it.
+        assert ({c.label: Path(c.where).name for c in result.changes}
+                == {c.label: Path(c.where).name for c in fresh_result.changes})
 
 
 def test_a_package_built_on_disk_is_the_same_bytes_as_one_built_in_memory(project, tmp_path,
