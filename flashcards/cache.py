@@ -508,8 +508,23 @@ def load_reusable(folder: Path, key: str) -> dict[str, object]:
     return {}
 
 
+# The notes load_notes read last: (folder, key, notes). A build reads an edited file's notes
+# twice, for its lock lines and for its package; a build forgets them as it ends (see
+# forget_notes), so that watch holds no HTML between builds. (An entry's notes are the same
+# for as long as its key is: a key is a digest of what they were made from.)
+_last_notes: tuple[str, str, tuple[NoteContent, ...]] | None = None
+
+
+def forget_notes() -> None:
+    global _last_notes
+    _last_notes = None
+
+
 def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
     """A file's notes stored earlier in this build (by store); its images were just checked."""
+    global _last_notes
+    if _last_notes is not None and _last_notes[:2] == (str(folder), key):
+        return _last_notes[2]
     try:
         with open(file_path(folder, key), "rb") as handle:
             handle.seek(8)  # the notes come first (see store)
@@ -517,7 +532,9 @@ def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
         if isinstance(stored, _Stored) and stored.key == key and isinstance(stored.result,
                                                                              tuple):
             make = tuple.__new__
-            return tuple([make(NoteContent, row) for row in stored.result])
+            notes = tuple([make(NoteContent, row) for row in stored.result])
+            _last_notes = (str(folder), key, notes)
+            return notes
     except Exception:  # noqa: BLE001 - reported below
         pass
     raise OutputError(f"the build cache in {folder} lost an entry while building (is it "

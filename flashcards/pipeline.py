@@ -23,6 +23,7 @@ from flashcards.cache import (
     FileResult,
     FileSummary,
     file_key,
+    forget_notes,
     load_notes,
     summarize,
     tool_fingerprint,
@@ -656,6 +657,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
     sides = other_sides(lock_file)
     with contextlib.ExitStack() as stack:
         workers = stack.enter_context(Workers())
+        stack.callback(forget_notes)
         # The HTML of compiled files waits in a cache until its package is written: the
         # user's cache, or (with --no-cache, or when that is not writable) a temporary one.
         cache = BuildCache(project.root) if use_cache else None

@@ -612,3 +612,23 @@ def test_unchanged_lock_lines_are_copied_as_this_version_writes_them(project, tm
     assert lock_file.read_bytes() == expected
     _, memo, _ = _lock_memo(private_cache)
     assert lock.from_memo(memo)[0] == lock.read_lock(lock_file, str(lock_file))
+
+
+def test_a_build_reads_a_file_s_notes_once_and_holds_none_when_it_ends(project, tmp_path,
+                                                                       private_cache,
+                                                                       monkeypatch):
+    """The lock's lines and the package both need an edited file's notes: load_notes keeps
+    the last ones it read, for this build only (watch must not hold a file's HTML between
+    builds)."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)  # an entry of its own for each file
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    assert cache_module._last_notes is None
+    folder = next(path.parent for path in private_cache.rglob("paths.json"))
+    entry = max((folder / "files").rglob("*.pickle"), key=lambda path: path.stat().st_size)
+    first = cache_module.load_notes(folder, entry.stem)
+    assert first and cache_module.load_notes(folder, entry.stem) is first
+    cache_module.forget_notes()
+    again = cache_module.load_notes(folder, entry.stem)
+    assert again == first and again is not first
+    cache_module.forget_notes()
