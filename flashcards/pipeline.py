@@ -200,9 +200,13 @@ def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> Rendered
     fields, media, _images, namespace, guid_key, guid, tags, digest, legacy = earlier
     if (namespace, guid_key) != (deck_file.namespace, card.guid):
         guid = ids.card_guid(deck_file.namespace, card.id, card.guid)
-    result = RenderedCard(card, deck_file, guid, fields, media)
+    # RenderedCard(card, deck_file, guid, fields, media), its fields set as a frozen
+    # dataclass's __init__ sets them, without one call a field (a big file has many cards).
+    result = object.__new__(RenderedCard)
+    state = result.__dict__
+    state.update(card=card, deck_file=deck_file, guid=guid, fields=fields, media=media)
     if tags == result.tags:
-        result.__dict__.update(digest=digest, legacy_digest=legacy)  # cached_property's place
+        state.update(digest=digest, legacy_digest=legacy)  # cached_property's place
     return result
 
 
@@ -298,6 +302,9 @@ def _card_items(text: str, pieces: tuple, known: dict, display: str,
 
 
 _CARD_FIELDS = tuple(item.name for item in dataclasses.fields(Card))
+# The fields _rendered_again sets by name, all of them.
+assert tuple(item.name for item in dataclasses.fields(RenderedCard)) == (
+    "card", "deck_file", "guid", "fields", "media")
 
 
 _LOCATION = _CARD_FIELDS.index("location")
