@@ -30,6 +30,7 @@ import shutil
 import sys
 import time
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -279,6 +280,27 @@ class BuildCache:
                 if path.suffix == ".pickle" and path.name.split(".")[0] not in self.used:
                     with contextlib.suppress(OSError):
                         path.unlink()
+
+    def tool_text(self, name: str, make: Callable[[], str], store: bool = True) -> str:
+        """A text that follows from the tool alone (its code, Python and its libraries), such as
+        Pygments' CSS: kept here under the tool's fingerprint, and made again by `make` when
+        it is not there, is of another tool, or is damaged (and then kept, if `store`)."""
+        path = self.folder / name
+        try:
+            header, _, data = path.read_bytes().partition(b"\n")
+            tool, checksum = header.decode("ascii").split(" ")
+            if tool == tool_fingerprint() and checksum == _digest(data):
+                return data.decode("utf-8")
+        except (OSError, ValueError):  # (UnicodeDecodeError is a ValueError)
+            pass
+        text = make()
+        if not store:
+            return text
+        data = text.encode("utf-8")
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(path, f"{tool_fingerprint()} {_digest(data)}\n".encode() + data,
+                             mode=None, durable=False)
+        return text
 
     # Small files: kept together in one file, whole (HTML included), so that a project of
     # thousands of one-card files makes and reads one cache file, not thousands.

@@ -725,6 +725,11 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
         theme = themes.project_theme(compiled.theme_css, project_id, compiled.deck_files,
                                      previous, project.root, lock_file, switch_notetypes)
         presets = deck_options.deck_presets(compiled.deck_files)
+        if kept:  # Pygments' CSS as this tool made it before (see templates.use_highlight_css)
+            from flashcards.render import highlight_css
+
+            templates.use_highlight_css(cache.tool_text("highlight.css", highlight_css,
+                                                        store=write))
         signatures = {kind: templates.notetype_signature(kind, theme) for kind in changes.KINDS
                       if kind in changes.ALWAYS_KINDS or kind in used
                       or f"notetype:{kind}" in previous}

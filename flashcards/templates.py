@@ -191,12 +191,30 @@ code#typeans { display: block; white-space: pre-wrap; }
 """
 
 
+# Pygments' rules for highlighted code (render.highlight_css), when a build took them from its
+# cache: they follow from the tool alone, and making them costs a fresh process 10 ms (most
+# of it importing Pygments' formatter and styles), as much as the rest of a one-card edit's
+# packaging.
+_highlight_css: str | None = None
+
+
+def use_highlight_css(css: str) -> None:
+    """Take Pygments' rules as given (by a build, from its cache) instead of making them."""
+    global _highlight_css
+    if css != _highlight_css:
+        _highlight_css = css
+        card_css.cache_clear()
+
+
 @cache
 def card_css() -> str:
     """The notetypes' CSS: base layout plus code highlighting for light and night mode."""
-    from flashcards.render import highlight_css
+    css = _highlight_css
+    if css is None:
+        from flashcards.render import highlight_css
 
-    return _BASE_CSS + highlight_css()
+        css = highlight_css()
+    return _BASE_CSS + css
 
 
 def notetype_css(kind: str, theme_css: str | None = None) -> str:

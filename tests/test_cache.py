@@ -632,3 +632,28 @@ def test_a_build_reads_a_file_s_notes_once_and_holds_none_when_it_ends(project, 
     again = cache_module.load_notes(folder, entry.stem)
     assert again == first and again is not first
     cache_module.forget_notes()
+
+
+def test_pygments_css_comes_from_the_cache_and_a_bad_copy_is_made_again(project, tmp_path,
+                                                                       private_cache):
+    """templates.card_css takes Pygments' rules from the build cache (BuildCache.tool_text):
+    a copy of another tool's, or a damaged one, is made again; the packages are the same."""
+    from flashcards import render, templates
+
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    (copy,) = private_cache.rglob("highlight.css")
+    header, _, css = copy.read_bytes().partition(b"\n")
+    assert css.decode() == render.highlight_css()
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    other_tool = b"0" * 64 + b" " + header.split(b" ")[1] + b"\n" + css
+    damaged = header + b"\n" + css.replace(b"color", b"colour", 1)
+    for bad in (other_tool, damaged, b"", b"garbage"):
+        copy.write_bytes(bad)
+        templates.use_highlight_css("/* not Pygments' */")  # as a previous build might leave
+        (project / "sample.yaml").write_text(SAMPLE + " ", encoding="utf-8")  # build again
+        pipeline.build(project, out)
+        assert _packages(out) == fresh
+        assert copy.read_bytes() == header + b"\n" + css  # made again, and kept
+        (project / "sample.yaml").write_text(SAMPLE, encoding="utf-8")
+    templates.use_highlight_css(render.highlight_css())

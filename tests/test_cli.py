@@ -76,8 +76,9 @@ _MODULES_AFTER_BUILD = (
 
 def test_a_rebuild_imports_only_what_its_changes_need(write_cards, tmp_path):
     """Pygments, html.parser and subprocess are imported when a build needs them: a rebuild
-    after an edit to a card's prose highlights nothing (its code comes from the cache), scans
-    no raw HTML and runs no git. The launcher pauses the cycle collector for the imports only."""
+    after an edit to a card's prose highlights nothing (its code comes from the cache, and
+    Pygments' CSS too), scans no raw HTML and runs no git. The launcher pauses the cycle
+    collector for the imports only."""
     def deck(question: str, code: str) -> str:
         return ("deck: D\nnamespace: d\ncards:\n"
                 f"  - id: a\n    q: {question}\n    a: |\n      ```python\n      {code}\n"
@@ -91,7 +92,7 @@ def test_a_rebuild_imports_only_what_its_changes_need(write_cards, tmp_path):
         *names, collector = done.stdout.split()
         return set(names), collector
 
-    lazy = {"pygments.lexers", "html.parser", "subprocess"}
+    lazy = {"pygments", "html.parser", "subprocess"}  # (Pygments' CSS: from the cache)
     write_cards({"d.yaml": deck("First?", "x = 1")})
     cold, collector = modules_after_build()
     assert {"pygments.lexers", "html.parser"} <= cold  # highlighted; b's HTML was scanned
