@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from flashcards import __version__
 from flashcards.atomic import STALE_AFTER_SECONDS, remove_stale_temps, write_atomically
@@ -80,8 +80,9 @@ def summarize(key: str, result: FileResult) -> FileSummary:
     return FileSummary(dataclasses.replace(result.deck_file, cards=rows), result.warnings, key)
 
 
-@dataclass(frozen=True)
-class _Stored:
+class _Stored(NamedTuple):
+    """What a cache file holds, in its parts (see BuildCache.store)."""
+
     key: str
     result: FileSummary | tuple[NoteContent, ...] | FileResult  # summary, notes, or whole
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256

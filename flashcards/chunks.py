@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 from hashlib import blake2b
 from typing import NamedTuple
 
@@ -41,8 +40,7 @@ class Piece(NamedTuple):
         return self.text.count("\n") + (not self.text.endswith("\n"))
 
 
-@dataclass(frozen=True)
-class Cut:
+class Cut(NamedTuple):
     """A deck file as its head (everything up to and including the `cards:` line) and its
     cards' pieces."""
 

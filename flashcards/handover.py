@@ -6,13 +6,73 @@ themselves, so they are read back here, once, from the same cache the packages a
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from flashcards import ids
 from flashcards.changes import Plan
 from flashcards.lock import Entry
-from flashcards.model import BuiltCard, BuiltDecks, GoneCard, Media
+from flashcards.model import Level, Media, deck_name
 from flashcards.outputs import with_html
+
+if TYPE_CHECKING:
+    from flashcards.theme import Theme
+
+
+@dataclass(frozen=True)
+class BuiltCard:
+    """One card of a build as a push applies it: its note's content and where it comes from."""
+
+    guid: str
+    label: str  # namespace/id
+    where: str  # file:line
+    deck: str
+    level: Level
+    kind: str
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+    media: tuple[Media, ...]
+    moved_from: str = ""  # the "Deck::Level" of the last build, when the card changed level
+    status: str = "new"  # since the last build: "new", "changed" or "unchanged"
+    last_digest: str = ""  # content_digest of the card at the last build (from the lock)
+
+    @property
+    def deck_name(self) -> str:
+        """The Anki subdeck, e.g. "Machine Learning Interview::Basic"."""
+        return deck_name(self.deck, self.level)
+
+    @property
+    def namespace(self) -> str:
+        return self.label.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class GoneCard:
+    """A card no longer in the sources, as the build knows it (from the lock)."""
+
+    guid: str
+    label: str
+    where: str  # the file it was last in
+    deck_name: str
+
+    @property
+    def namespace(self) -> str:
+        return self.label.split("/", 1)[0]
+
+
+@dataclass(frozen=True)
+class BuiltDecks:
+    """Everything a push needs from a build: every card with its HTML, the removed cards,
+    deck descriptions, and the notetypes' modification times."""
+
+    cards: tuple[BuiltCard, ...]
+    removed: tuple[GoneCard, ...]
+    descriptions: dict[str, str]  # Anki deck name -> description HTML
+    description_media: tuple[Media, ...]
+    notetype_mods: dict[str, int]
+    positions: dict[str, int] = field(default_factory=dict)  # new-card positions (order.py)
+    theme: Theme | None = None  # the project's theme: its notes are on its own notetypes
 
 
 def built_decks(plan: Plan, cache_folder: Path, previous: dict[str, Entry]) -> BuiltDecks:

@@ -9,12 +9,9 @@ import unicodedata
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from flashcards.ids import slugify
-
-if TYPE_CHECKING:  # theme.py builds on this module
-    from flashcards.theme import Theme
 
 # Control, line-separator and surrogate characters would break a one-line message (or the
 # terminal's encoding); messages show them escaped.
@@ -418,58 +415,3 @@ class DeckLevel:
     def name(self) -> str:
         """The Anki deck name, e.g. "Machine Learning Interview::Basic"."""
         return deck_name(self.deck, self.level)
-
-
-@dataclass(frozen=True)
-class BuiltCard:
-    """One card of a build as a push applies it: its note's content and where it comes from."""
-
-    guid: str
-    label: str  # namespace/id
-    where: str  # file:line
-    deck: str
-    level: Level
-    kind: str
-    fields: tuple[str, ...]
-    tags: tuple[str, ...]
-    media: tuple[Media, ...]
-    moved_from: str = ""  # the "Deck::Level" of the last build, when the card changed level
-    status: str = "new"  # since the last build: "new", "changed" or "unchanged"
-    last_digest: str = ""  # content_digest of the card at the last build (from the lock)
-
-    @property
-    def deck_name(self) -> str:
-        """The Anki subdeck, e.g. "Machine Learning Interview::Basic"."""
-        return deck_name(self.deck, self.level)
-
-    @property
-    def namespace(self) -> str:
-        return self.label.split("/", 1)[0]
-
-
-@dataclass(frozen=True)
-class GoneCard:
-    """A card no longer in the sources, as the build knows it (from the lock)."""
-
-    guid: str
-    label: str
-    where: str  # the file it was last in
-    deck_name: str
-
-    @property
-    def namespace(self) -> str:
-        return self.label.split("/", 1)[0]
-
-
-@dataclass(frozen=True)
-class BuiltDecks:
-    """Everything a push needs from a build: every card with its HTML, the removed cards,
-    deck descriptions, and the notetypes' modification times."""
-
-    cards: tuple[BuiltCard, ...]
-    removed: tuple[GoneCard, ...]
-    descriptions: dict[str, str]  # Anki deck name -> description HTML
-    description_media: tuple[Media, ...]
-    notetype_mods: dict[str, int]
-    positions: dict[str, int] = field(default_factory=dict)  # new-card positions (order.py)
-    theme: Theme | None = None  # the project's theme: its notes are on its own notetypes

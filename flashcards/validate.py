@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -287,8 +286,7 @@ def _check_repeated(check: _Checker, card_id: str, line: int, seen: dict[str, in
         seen[card_id] = line
 
 
-@dataclass(frozen=True)
-class Known:
+class Known(NamedTuple):
     """In a file's card list instead of a card's YAML: that card as an earlier compile
     validated it from the very same text, with no warning (see pipeline.compile_file)."""
 

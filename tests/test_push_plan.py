@@ -7,7 +7,8 @@ import pytest
 
 from flashcards import ids
 from flashcards.changes import REMOVED_TAG
-from flashcards.model import BuiltCard, BuiltDecks, Level
+from flashcards.handover import BuiltCard, BuiltDecks
+from flashcards.model import Level
 from flashcards.push import record
 from flashcards.push.plan import plan_push
 from flashcards.push.record import Pushed, field_hash
@@ -107,7 +108,7 @@ def test_record_round_trip():
 
 
 def test_a_level_is_imported_whole_only_when_that_adds_exactly_the_new_notes():
-    from flashcards.model import GoneCard
+    from flashcards.handover import GoneCard
 
     card = _card()
     empty = CollectionState({}, {}, {}, {}, {})

@@ -19,7 +19,8 @@ from pathlib import Path
 
 from flashcards import ids
 from flashcards.adopt.notetypes import Shape, SourceNotetype, recognise
-from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, NoteContent
+from flashcards.handover import BuiltCard, BuiltDecks
+from flashcards.model import DeckLevel, NoteContent
 from flashcards.push.plan import PushPlan
 from flashcards.push.state import KIND_IDS
 

@@ -23,7 +23,8 @@ from flashcards import templates
 from flashcards.atomic import write_atomically
 from flashcards.changes import REMOVED_TAG
 from flashcards.errors import FlashcardsError
-from flashcards.model import BuiltCard, BuiltDecks, DeckLevel, Media, NoteContent, deck_name
+from flashcards.handover import BuiltCard, BuiltDecks
+from flashcards.model import DeckLevel, Media, NoteContent, deck_name
 from flashcards.push import record
 from flashcards.push.plan import PushPlan
 from flashcards.push.state import kind_ids

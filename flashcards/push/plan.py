@@ -25,10 +25,8 @@ from dataclasses import dataclass, field
 from flashcards import ids, templates
 from flashcards.changes import REMOVED_TAG
 from flashcards.errors import SourceError
+from flashcards.handover import BuiltCard, BuiltDecks, GoneCard
 from flashcards.model import (
-    BuiltCard,
-    BuiltDecks,
-    GoneCard,
     Location,
     content_digest,
     printable,

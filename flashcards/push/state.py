@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from flashcards import ids
-from flashcards.model import BuiltDecks
+from flashcards.handover import BuiltDecks
 from flashcards.push import record
 
 KIND_IDS = {kind: notetype_id for kind, (notetype_id, _, _) in ids.NOTETYPES.items()}
