@@ -104,8 +104,7 @@ class Sequence:
 Node = Scalar | Mapping | Sequence
 
 
-@dataclass(frozen=True)
-class SourceFile:
+class SourceFile(NamedTuple):
     """A deck file read from disk: its text (None if unreadable) and its parsed top node."""
 
     path: Path

@@ -13,8 +13,8 @@ import gc
 import hashlib
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from flashcards.atomic import StagedWrites
 from flashcards.cache import BuildCache, fingerprint, load_notes, tool_fingerprint, unchanged
@@ -24,8 +24,7 @@ from flashcards.model import CardSummary, DeckLevel, NoteContent
 from flashcards.workers import Progress, Workers
 
 
-@dataclass(frozen=True)
-class Output:
+class Output(NamedTuple):
     """One package: a deck level, or with --combined all levels of a deck."""
 
     decks: tuple[DeckLevel, ...]
@@ -47,8 +46,7 @@ class Output:
         return sum(item.cards for deck in self.decks for item in deck.cards)
 
 
-@dataclass(frozen=True)
-class Package:
+class Package(NamedTuple):
     """What a report says about one package."""
 
     name: str

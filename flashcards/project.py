@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from flashcards.lock import LOCK_NAME
 
@@ -20,8 +20,7 @@ SUFFIXES = (".yaml", ".yml")  # a deck file's name ends so
 DEFAULT_FOLDER = "cards"
 
 
-@dataclass(frozen=True)
-class Project:
+class Project(NamedTuple):
     """A project root and the part of it a command was asked about."""
 
     root: Path  # the root folder, spelled the way messages name it (relative to SOURCE)
