@@ -58,8 +58,7 @@ class FileResult:
     reusable: dict[str, tuple] = dataclasses.field(default_factory=dict)
 
 
-@dataclass(frozen=True)
-class FileSummary:
+class FileSummary(NamedTuple):
     """One compiled deck file without any card's HTML: deck_file.cards are CardSummary rows.
 
     A build plans with these and leaves the HTML in the cache until a package needs it, so a
@@ -253,7 +252,7 @@ class BuildCache:
             _dump(_by_note(result), writer)
             # (The summary with the pickler's memo: its rows share their deck, level and file
             # names, and every build reads every summary.)
-            plain = dataclasses.replace(summary, deck_file=dataclasses.replace(
+            plain = summary._replace(deck_file=dataclasses.replace(
                 summary.deck_file, cards=tuple(map(tuple, summary.deck_file.cards))))
             pickle.dump(_Stored(key, plain, images, writer.hexdigest()), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
@@ -502,7 +501,7 @@ def _with_summary_rows(summary: FileSummary) -> FileSummary:
     """A summary as store pickled it (its rows plain tuples), with CardSummary rows again."""
     make = tuple.__new__
     rows = tuple([make(CardSummary, row) for row in summary.deck_file.cards])
-    return dataclasses.replace(summary, deck_file=dataclasses.replace(summary.deck_file,
+    return summary._replace(deck_file=dataclasses.replace(summary.deck_file,
                                                                       cards=rows))
 
 

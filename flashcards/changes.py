@@ -223,7 +223,7 @@ def _with_retired(decks: tuple[DeckLevel, ...],
     result = []
     for deck in decks:
         cards = retired.pop((deck.deck, deck.level), [])
-        result.append(dataclasses.replace(deck, retired=tuple(cards)) if cards else deck)
+        result.append(deck._replace(retired=tuple(cards)) if cards else deck)
     for (name, level), cards in retired.items():  # every card of that deck level was removed
         result.append(DeckLevel(name, level, package_stem(name, level), "", (), (),
                                 tuple(cards)))

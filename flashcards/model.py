@@ -109,8 +109,7 @@ class Location:
         return f"{printable(self.path)}:{self.line}{column}"
 
 
-@dataclass(frozen=True)
-class SourceWarning:
+class SourceWarning(NamedTuple):
     """Something worth fixing that does not stop a build (e.g. an unpinned card id).
 
     `kind` names the sort of warning for machines (`--json`): unpinned-id,
@@ -127,8 +126,7 @@ class SourceWarning:
         return f"{self.location}: warning: {printable(self.message)}"
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(NamedTuple):
     """One mask of an image occlusion card, in fractions (0..1) of the image's width and height.
 
     `kind` is "rect" or "ellipse" (`box` = left, top, width, height of the shape or of the
@@ -200,8 +198,7 @@ class DeckFile:
         return printable(self.display)
 
 
-@dataclass(frozen=True)
-class Media:
+class Media(NamedTuple):
     """A file bundled with a package under a name derived from its content."""
 
     name: str
@@ -361,8 +358,7 @@ def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) ->
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
-@dataclass(frozen=True)
-class RetiredCard:
+class RetiredCard(NamedTuple):
     """A card removed from the sources, still packaged (tagged) so learners can find it in Anki."""
 
     guid: str
@@ -392,8 +388,7 @@ class Change(NamedTuple):
         return deck_name(self.deck, self.level)
 
 
-@dataclass(frozen=True)
-class DeckLevel:
+class DeckLevel(NamedTuple):
     """Everything that goes into one package: one deck at one level."""
 
     deck: str

@@ -8,7 +8,6 @@ enough), so memory does not grow with the HTML of every card.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import gc
 import hashlib
 import json
@@ -82,7 +81,7 @@ def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ..
     for key in dict.fromkeys(c.source for d in decks for c in d.cards
                              if isinstance(c, CardSummary)):
         full.update((note.guid, note) for note in load_notes(folder, key))
-    return tuple(dataclasses.replace(deck, cards=tuple(
+    return tuple(deck._replace(cards=tuple(
         full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
 
 

@@ -6,7 +6,6 @@ be cached and computed in parallel.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import html
@@ -516,7 +515,7 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path,
         media.update(env.media)
         errors.extend(env.errors)
         label = f"{deck_file.namespace}/{card.id}"
-        warnings.extend(dataclasses.replace(w, card=label) for w in env.warnings)
+        warnings.extend(w._replace(card=label) for w in env.warnings)
         return out
 
     if card.kind == "occlusion":
