@@ -95,8 +95,7 @@ def pad(text: str, width: int, right: bool = False) -> str:
     return fill + text if right else text + fill
 
 
-@dataclass(frozen=True, order=True)
-class Location:
+class Location(NamedTuple):
     """A place in an input: the path as the user would type it, a 1-based line and, where it
     is known, a 1-based column (0: not known)."""
 
