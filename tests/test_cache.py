@@ -7,6 +7,7 @@ byte, under a fixed SOURCE_DATE_EPOCH so that note times are equal.
 from __future__ import annotations
 
 import io
+import marshal
 import os
 import pickle
 import re
@@ -445,7 +446,7 @@ def _lock_memo(cache_folder: Path):
     path = next(cache_folder.rglob("lock.pickle"))
     with open(path, "rb") as stream:
         header = pickle.load(stream)
-        return header, pickle.loads(stream.read()), path
+        return header, marshal.loads(stream.read()), path
 
 
 def test_the_parsed_lock_kept_in_the_cache_is_what_reading_the_lock_gives(
@@ -657,3 +658,17 @@ def test_pygments_css_comes_from_the_cache_and_a_bad_copy_is_made_again(project,
         assert copy.read_bytes() == header + b"\n" + css  # made again, and kept
         (project / "sample.yaml").write_text(SAMPLE, encoding="utf-8")
     templates.use_highlight_css(render.highlight_css())
+
+
+def test_the_lock_memo_keeps_plain_values_only_and_gives_them_back(tmp_path):
+    """BuildCache.remember_lock writes in marshal's format: plain values come back equal;
+    anything else is not kept (the next build reads the lock), and nothing is raised."""
+    cache = cache_module.BuildCache(tmp_path, folder=tmp_path / "cache")
+    memo = ("project", [("key", "digest", 1, "ns/id", "Deck", "basic", "a.yaml", False, False,
+                         0, 10, False, 2, "", (("d", 1),), 0)], 1)
+    cache.remember_lock("digest-1", memo)
+    assert cache.recall_lock("digest-1") == memo
+    assert cache.recall_lock("digest-2") is None  # another lock's bytes
+    cache.remember_lock("digest-3", ("project", [object()], 0))
+    assert cache.recall_lock("digest-3") is None
+    assert cache.recall_lock("digest-1") == memo  # the memo before is still there
