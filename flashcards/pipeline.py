@@ -279,7 +279,7 @@ def _card_items(text: str, pieces: tuple, known: dict, display: str,
 
     def parsed() -> list:
         first, last = pending[0], pending[-1]
-        nodes = parse_cards(text[first.index:last.index + len(last.text)], display,
+        nodes = parse_cards(text[first.index:last.index + last.size], display,
                             first.line, first.index, len(pending))
         if nodes is None:
             raise _NotAsWhole
