@@ -32,7 +32,6 @@ import sys
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -47,8 +46,7 @@ _FORMAT = 6
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
 
-@dataclass(frozen=True)
-class FileResult:
+class FileResult(NamedTuple):
     """One deck file, validated and rendered: what `check` needs from it."""
 
     deck_file: DeckFile
@@ -56,7 +54,7 @@ class FileResult:
     warnings: tuple[SourceWarning, ...]
     # The cards a later compile of an edited version may take as they are, by render_key:
     # (fields, media, image fingerprints); see pipeline.compile_file.
-    reusable: dict[str, tuple] = dataclasses.field(default_factory=dict)
+    reusable: dict[str, tuple]
 
 
 class FileSummary(NamedTuple):
@@ -560,8 +558,7 @@ def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
         with open(file_path(folder, key), "rb") as handle:
             handle.seek(8)  # the notes come first (see store)
             stored = pickle.load(handle)
-        if isinstance(stored, _Stored) and stored.key == key and isinstance(stored.result,
-                                                                             tuple):
+        if isinstance(stored, _Stored) and stored.key == key and type(stored.result) is tuple:
             make = tuple.__new__
             notes = tuple([make(NoteContent, row) for row in stored.result])
             _last_notes = (str(folder), key, notes)

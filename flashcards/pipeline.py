@@ -52,8 +52,7 @@ if TYPE_CHECKING:
     from flashcards.validate import IdClaim
 
 
-@dataclass(frozen=True)
-class Compiled:
+class Compiled(NamedTuple):
     """Everything `check` proves and `build` packages."""
 
     deck_files: tuple[DeckFile, ...]
@@ -905,8 +904,7 @@ def _theme_digest(root: Path) -> str:
         return type(exc).__name__
 
 
-@dataclass(frozen=True)
-class PinnedFile:
+class PinnedFile(NamedTuple):
     """The pins planned (and maybe written) for one deck file."""
 
     path: Path

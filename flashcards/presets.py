@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from flashcards import ids
 from flashcards.model import DeckFile, Location
@@ -37,8 +37,7 @@ _DEFAULTS: dict[str, object] = {
 }
 
 
-@dataclass(frozen=True)
-class Preset:
+class Preset(NamedTuple):
     """One deck's options, with Anki's default for every one not given."""
 
     deck: str

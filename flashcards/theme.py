@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from flashcards import ids
 from flashcards.errors import InvalidSources, SourceError
@@ -35,8 +35,7 @@ THEME_NAME = "theme.css"
 LOCK_KEY = "theme"
 
 
-@dataclass(frozen=True)
-class Theme:
+class Theme(NamedTuple):
     """A project's theme: its CSS, and what its notetypes are called and numbered by."""
 
     css: str
