@@ -41,7 +41,7 @@ from flashcards.atomic import STALE_AFTER_SECONDS, remove_stale_temps, write_ato
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
-_FORMAT = 6
+_FORMAT = 7  # the layout of the entries (7: CRC-32 checksums, rows as plain tuples)
 # Libraries whose version can change the HTML we write.
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
