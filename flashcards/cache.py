@@ -232,11 +232,13 @@ class BuildCache:
         summary, or None when the cache could not be written (a full disk): then the caller
         keeps the whole result."""
         self.used.add(key)
-        summary = summarize(key, result)
-        # Notes and summary rows are pickled as plain tuples, not NamedTuples: pickle takes
-        # each NamedTuple apart with a call to Python, 20 ms for 20,000 notes against 3.
-        notes = tuple(tuple(card.content()) for card in result.cards)
         images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
+        # The summary's rows, and the notes, are pickled as plain tuples, not NamedTuples:
+        # pickle takes each NamedTuple apart with a call to Python (20 ms for 20,000 notes,
+        # against 3). The rows become CardSummary rows only once the file is written, so that
+        # a big file's rows are not in memory twice while the pickler's memo is (at 200,000
+        # cards the build's memory peaks here).
+        rows = [tuple(card.summary(key)) for card in result.cards]
 
         def dump(stream: BinaryIO) -> None:
             # One file: where the summary starts; the notes (read only while packaging); what
@@ -247,12 +249,14 @@ class BuildCache:
             # be in memory once more).
             stream.write(bytes(8))
             writer = _Digesting(stream)
+            notes = tuple(tuple(card.content()) for card in result.cards)
             _dump(_Stored(key, notes, images, tool=tool_fingerprint()), writer)
+            del notes
             _dump(_by_note(result), writer)
             # (The summary with the pickler's memo: its rows share their deck, level and file
             # names, and every build reads every summary.)
-            plain = summary._replace(deck_file=dataclasses.replace(
-                summary.deck_file, cards=tuple(map(tuple, summary.deck_file.cards))))
+            plain = FileSummary(dataclasses.replace(result.deck_file, cards=tuple(rows)),
+                                result.warnings, key)
             pickle.dump(_Stored(key, plain, images, writer.hexdigest()), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
             stream.seek(0)
@@ -262,7 +266,11 @@ class BuildCache:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
         except (OutputError, OSError):
             return None
-        return summary
+        make = tuple.__new__
+        for number, row in enumerate(rows):  # one row at a time, each plain one let go
+            rows[number] = make(CardSummary, row)
+        return FileSummary(dataclasses.replace(result.deck_file, cards=tuple(rows)),
+                           result.warnings, key)
 
     def prune(self) -> None:
         """Forget the results this build did not use (old versions of files), and the temp
