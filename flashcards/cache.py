@@ -73,8 +73,11 @@ class FileSummary(NamedTuple):
         return self.deck_file.cards  # type: ignore[return-value]
 
 
-def summarize(key: str, result: FileResult) -> FileSummary:
-    rows = tuple(card.summary(key) for card in result.cards)
+def summarize(key: str, result: FileResult, plain: bool = False) -> FileSummary:
+    """The file without its cards' HTML; with `plain`, each row a plain tuple (as store keeps
+    them) rather than a CardSummary."""
+    rows = tuple(tuple(card.summary(key)) if plain else card.summary(key)
+                 for card in result.cards)
     return FileSummary(dataclasses.replace(result.deck_file, cards=rows), result.warnings, key)
 
 
@@ -84,7 +87,7 @@ class _Stored(NamedTuple):
     key: str
     result: FileSummary | tuple[NoteContent, ...] | FileResult  # summary, notes, or whole
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
-    rest: str = ""  # in the summary: a digest of what comes before it in the file
+    rest: str = ""  # in the summary: the checksum of what comes before it in the file
     tool: str = ""  # with the notes: the tool_fingerprint that rendered them
 
 
@@ -142,7 +145,7 @@ def _installed(names: tuple[str, ...]) -> list[str]:
     return sorted(found)
 
 
-def _digest(data: bytes) -> str:
+def _checksum(data: bytes) -> str:
     """The checksum an entry keeps of its parts, to tell a damaged file from a sound one: a
     CRC-32 and the size. The cache is this user's own (its files 0600, written whole and
     renamed into place), so what it guards against is damage, not forgery; and every build
@@ -150,8 +153,8 @@ def _digest(data: bytes) -> str:
     return f"{zlib.crc32(data):08x}-{len(data)}"
 
 
-class _Digesting:
-    """A file to pickle into that also takes the checksum (as _digest) and size of what went
+class _Checksumming:
+    """A file to pickle into that also takes the checksum (as _checksum) and size of what went
     in. (Buffered: a pickler writes many small pieces.)"""
 
     def __init__(self, stream: BinaryIO) -> None:
@@ -172,7 +175,7 @@ class _Digesting:
         self.stream.write(self.buffer)
         self.buffer.clear()
 
-    def hexdigest(self) -> str:
+    def checksum(self) -> str:
         self.flush()
         return f"{self.crc:08x}-{self.size}"
 
@@ -218,7 +221,7 @@ class BuildCache:
                 notes = handle.read(at - 8)
                 stored = pickle.load(handle)
                 if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
-                        stored.result, FileSummary) or _digest(notes) != stored.rest:
+                        stored.result, FileSummary) or _checksum(notes) != stored.rest:
                     return None
             if not all(map(unchanged, stored.images)):
                 return None
@@ -236,28 +239,26 @@ class BuildCache:
         # The summary's rows, and the notes, are pickled as plain tuples, not NamedTuples:
         # pickle takes each NamedTuple apart with a call to Python (20 ms for 20,000 notes,
         # against 3). The rows become CardSummary rows only once the file is written, so that
-        # a big file's rows are not in memory twice while the pickler's memo is (at 200,000
-        # cards the build's memory peaks here).
-        rows = [tuple(card.summary(key)) for card in result.cards]
+        # a big file's rows are not in memory twice while the pickler's memo is (34 MB and
+        # 48 MB at 200,000 cards).
+        plain = summarize(key, result, plain=True)
 
         def dump(stream: BinaryIO) -> None:
             # One file: where the summary starts; the notes (read only while packaging); what
             # a later compile of the file may reuse (read only then), its cards' fields by
-            # their note's place rather than again; then the summary, which holds the digest
+            # their note's place rather than again; then the summary, which holds the checksum
             # of what is before it, so that a damaged file is never taken for a sound one.
             # All are pickled straight into the file (as bytes first, a big file's notes would
             # be in memory once more).
             stream.write(bytes(8))
-            writer = _Digesting(stream)
+            writer = _Checksumming(stream)
             notes = tuple(tuple(card.content()) for card in result.cards)
             _dump(_Stored(key, notes, images, tool=tool_fingerprint()), writer)
             del notes
             _dump(_by_note(result), writer)
             # (The summary with the pickler's memo: its rows share their deck, level and file
             # names, and every build reads every summary.)
-            plain = FileSummary(dataclasses.replace(result.deck_file, cards=tuple(rows)),
-                                result.warnings, key)
-            pickle.dump(_Stored(key, plain, images, writer.hexdigest()), stream,
+            pickle.dump(_Stored(key, plain, images, writer.checksum()), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
             stream.seek(0)
             stream.write((8 + writer.size).to_bytes(8, "little"))
@@ -266,11 +267,7 @@ class BuildCache:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
         except (OutputError, OSError):
             return None
-        make = tuple.__new__
-        for number, row in enumerate(rows):  # one row at a time, each plain one let go
-            rows[number] = make(CardSummary, row)
-        return FileSummary(dataclasses.replace(result.deck_file, cards=tuple(rows)),
-                           result.warnings, key)
+        return _with_summary_rows(plain)
 
     def prune(self) -> None:
         """Forget the results this build did not use (old versions of files), and the temp
@@ -296,7 +293,7 @@ class BuildCache:
         try:
             header, _, data = path.read_bytes().partition(b"\n")
             tool, checksum = header.decode("ascii").split(" ")
-            if tool == tool_fingerprint() and checksum == _digest(data):
+            if tool == tool_fingerprint() and checksum == _checksum(data):
                 return data.decode("utf-8")
         except (OSError, ValueError):  # (UnicodeDecodeError is a ValueError)
             pass
@@ -305,7 +302,7 @@ class BuildCache:
             return text
         data = text.encode("utf-8")
         with contextlib.suppress(OutputError, OSError):
-            write_atomically(path, f"{tool_fingerprint()} {_digest(data)}\n".encode() + data,
+            write_atomically(path, f"{tool_fingerprint()} {_checksum(data)}\n".encode() + data,
                              mode=None, durable=False)
         return text
 
@@ -412,7 +409,7 @@ class BuildCache:
                 payload = stream.read()
             # A record damaged on disk must not stand for the lock: its checksum must hold
             # (and is checked before marshal reads it, which is not meant for damaged data).
-            return marshal.loads(payload) if _digest(payload) == header[2] else None
+            return marshal.loads(payload) if _checksum(payload) == header[2] else None
         except Exception:  # noqa: BLE001 - a damaged record only means "parse the lock"
             return None
 
@@ -427,7 +424,7 @@ class BuildCache:
             return
 
         def dump(stream: BinaryIO) -> None:
-            pickle.dump((tool_fingerprint(), digest, _digest(payload)), stream,
+            pickle.dump((tool_fingerprint(), digest, _checksum(payload)), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
             stream.write(payload)
 
