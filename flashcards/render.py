@@ -463,8 +463,9 @@ def render_markdown(text: str, env: _Env) -> str:
         return ""
     rendered = _markdown_html(text)
     # Markdown's own tags are plain (see _MAYBE_UNSAFE): the scanner reads only what is not.
-    # (With no '<' and no ':' a text has no HTML of its own and no URL with a scheme.)
-    if ("<" in text or ":" in text) and _MAYBE_UNSAFE.search(rendered):
+    # (With no '<', no ':' and no '&' a text has no HTML of its own and no URL with a scheme:
+    # an entity can spell the ':', as in javascript&#58;, which Markdown turns into one.)
+    if ("<" in text or ":" in text or "&" in text) and _MAYBE_UNSAFE.search(rendered):
         scanner = _UnsafeHtmlScanner()
         scanner.read(rendered)
         if scanner.dropped:
