@@ -428,6 +428,9 @@ def test_editors_see_numbers_and_booleans_as_text_values():
     card = {"id": 3, "q": 42, "a": "yes", "extra": 1.5, "hint": False, "tags": [1, True]}
     assert VALIDATOR.is_valid({"deck": 2024, "namespace": 1, "cards": [card]})
     assert not VALIDATOR.is_valid({"deck": "D", "cards": [{"cloze": 42}]})
+    # a negative number is text starting with '-' to flashcards: not an id or a namespace
+    assert not VALIDATOR.is_valid({"deck": "D", "namespace": "d", "cards": [{**card, "id": -5}]})
+    assert not VALIDATOR.is_valid({"deck": "D", "namespace": -1, "cards": [card]})
 
 
 def test_known_leniency_non_ascii_punctuation_in_ids(tmp_path):
