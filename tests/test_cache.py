@@ -633,6 +633,38 @@ def test_a_build_reads_a_file_s_notes_once_and_holds_none_when_it_ends(project, 
     again = cache_module.load_notes(folder, entry.stem)
     assert again == first and again is not first
     cache_module.forget_notes()
+    # A rebuild after an edit reads the edited file's notes once, for its lock line and for
+    # its package both; and a build that fails holds none afterwards either.
+    reads = []
+    real_pickle = cache_module.pickle
+
+    class Counting:
+        def __getattr__(self, name):
+            return getattr(real_pickle, name)
+
+        def load(self, stream):
+            found = real_pickle.load(stream)
+            if isinstance(found, cache_module._Stored) and type(found.result) is tuple:
+                reads.append(found.key)
+            return found
+
+    monkeypatch.setattr(cache_module, "pickle", Counting())
+    (project / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris, France"),
+                                         encoding="utf-8")
+    result = pipeline.build(project, out)
+    assert [c.status for c in result.changes].count("changed") == 1
+    assert len(reads) == 1, reads
+    from flashcards import apkg
+
+    def failing(*args, **kwargs):
+        raise OSError("no room")
+
+    monkeypatch.setattr(apkg, "package_bytes", failing)
+    (project / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris (FR)"),
+                                         encoding="utf-8")
+    with pytest.raises(OSError):
+        pipeline.build(project, out)
+    assert cache_module._last_notes is None
 
 
 def test_pygments_css_comes_from_the_cache_and_a_bad_copy_is_made_again(project, tmp_path,
