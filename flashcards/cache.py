@@ -7,10 +7,11 @@ The images a file uses are checked again on every read (by size and time, then b
 since they live outside the file. Anything unreadable, from another version, or not matching
 is treated as missing: the file is simply compiled again.
 
-Each compiled file is kept in one file holding two pickles: a summary (every card without its
-HTML, which a build plans with) and then its notes (the HTML, read back only while writing a
-package). The cache
-also remembers which package each output file was made from, and the last build's report.
+Each compiled file is kept in one file holding three pickles: its notes (the HTML, read back
+only while writing a package), what a later compile of the file may reuse, and a summary
+(every card without its HTML, which a build plans with) that holds a CRC-32 of the rest. The
+cache also remembers which package each output file was made from, the last build's report,
+the lock as the last build wrote it, and Pygments' CSS.
 
 The cache lives in the user's cache folder, never in the project, so a deck repository (or a
 pull request to one) cannot plant entries: pickles are only read from where this user's own
@@ -52,9 +53,11 @@ class FileResult(NamedTuple):
     deck_file: DeckFile
     cards: tuple[RenderedCard, ...]
     warnings: tuple[SourceWarning, ...]
-    # The cards a later compile of an edited version may take as they are, by render_key:
-    # (fields, media, image fingerprints); see pipeline.compile_file.
-    reusable: dict[str, tuple]
+    # What a later compile of an edited version may take as it is: its rendered cards under
+    # REUSED_CARDS (render key -> fields, media, image fingerprints and what the GUID and
+    # digests follow from), its validated cards and its code blocks; see
+    # pipeline.compile_file.
+    reusable: dict[str, object]
 
 
 class FileSummary(NamedTuple):
@@ -85,7 +88,8 @@ class _Stored(NamedTuple):
     """What a cache file holds, in its parts (see BuildCache.store)."""
 
     key: str
-    result: FileSummary | tuple[NoteContent, ...] | FileResult  # summary, notes, or whole
+    # A summary or the notes, their rows plain tuples (see store), or a small file whole.
+    result: FileSummary | tuple[tuple, ...] | FileResult
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
     rest: str = ""  # in the summary: the checksum of what comes before it in the file
     tool: str = ""  # with the notes: the tool_fingerprint that rendered them

@@ -28,19 +28,15 @@ _CARDS_KEY_AFTER_BREAK = re.compile(r"\ncards:[ \t]*(?:#.*)?$", re.MULTILINE)
 
 class Piece(NamedTuple):
     """Where one card's text is in the file: whole lines (its comments and blank lines after
-    it included). The text itself stays in the file's text (text_of): a copy of each piece
-    would hold the whole file once more, 80 MB at 200,000 cards. (A NamedTuple: a big file
-    has hundreds of thousands, and they are quick to make.)"""
+    it included), text[index:index + size]. The text itself stays in the file's text: a copy
+    of each piece would hold the whole file once more, 80 MB at 200,000 cards. (A NamedTuple:
+    a big file has hundreds of thousands, and they are quick to make.)"""
 
     line: int  # 1-based line of its `- `
     index: int  # character offset of that line in the file
     size: int  # its length in characters
     lines: int  # how many lines it spans
     key: str  # a digest of the text: how a later compile knows the card (taken once, here)
-
-    def text_of(self, text: str) -> str:
-        """The piece's text, from the text of the file it was cut from."""
-        return text[self.index:self.index + self.size]
 
 
 class Cut(NamedTuple):

@@ -189,7 +189,7 @@ def occlusion_field(shapes: tuple[Shape, ...], occlude_all: bool) -> str:
 
 # One mask of an Occlusion field, as Anki's editor (and occlusion_field) writes it.
 _FIELD_MASK = re.compile(r"\{\{c([1-9][0-9]*)::image-occlusion:([a-z]+)((?::[a-z]+=[^:{}]*)*)\}\}")
-_MASK_KEYS = {"rect": ("left", "top", "width", "height"), "ellipse": ("left", "top", "rx", "ry"),
+MASK_KEYS = {"rect": ("left", "top", "width", "height"), "ellipse": ("left", "top", "rx", "ry"),
               "polygon": ("left", "top", "points")}
 
 
@@ -219,14 +219,14 @@ def read_occlusion_field(text: str) -> tuple[list[dict], bool] | str:
     if re.sub(r"<br\s*/?>|\s", "", rest, flags=re.IGNORECASE):
         return "its Occlusion field holds something other than masks"
     for number, kind, values in field_masks(text):
-        if kind not in _MASK_KEYS:
+        if kind not in MASK_KEYS:
             return f"it has a {kind} shape, which deck files do not have (rect, ellipse, polygon)"
         hide_all.add(values.pop("oi", "") == "1")
-        unknown = sorted(set(values) - set(_MASK_KEYS[kind]))
+        unknown = sorted(set(values) - set(MASK_KEYS[kind]))
         if unknown:
             return (f"its {kind} shape has {', '.join(unknown)}, which deck files cannot say "
-                    f"(a {kind} has {', '.join(_MASK_KEYS[kind])})")
-        missing = sorted(set(_MASK_KEYS[kind]) - set(values))
+                    f"(a {kind} has {', '.join(MASK_KEYS[kind])})")
+        missing = sorted(set(MASK_KEYS[kind]) - set(values))
         if missing:
             return f"its {kind} shape has no {', '.join(missing)}"
         try:
@@ -237,7 +237,7 @@ def read_occlusion_field(text: str) -> tuple[list[dict], bool] | str:
                 numbers: list = [[_rounded(x), _rounded(y)] for x, y in corners]
                 flat = [n for corner in numbers for n in corner]
             else:
-                left, top, a, b = (float(values[key]) for key in _MASK_KEYS[kind])
+                left, top, a, b = (float(values[key]) for key in MASK_KEYS[kind])
                 if kind == "ellipse":
                     a, b = 2 * a, 2 * b
                 numbers = [left, top, a, b]

@@ -224,7 +224,7 @@ _STALE_HIGHLIGHTS = 64
 
 def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
                      earlier: tuple[str, dict], src_root: Path,
-                     reused: dict[str, tuple[int, tuple]] | None = None
+                     reused: dict[str, tuple[int, tuple]]
                      ) -> tuple[DeckFile, list[SourceWarning]] | None:
     """A file's DeckFile and warnings from its head and the cards whose text changed since
     `earlier` (its last compile: head text, and {piece key: (line, Card)} of the cards that
@@ -246,8 +246,7 @@ def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
         return None
     # The cards are parsed while they are validated, a batch at a time, so that only one
     # batch's YAML is in memory (a file of 100,000 cards never is, whole).
-    items = _card_items(text, text_cut.pieces, known, display,
-                        reused if reused is not None else {})
+    items = _card_items(text, text_cut.pieces, known, display, reused)
     root.items["cards"] = Sequence(text_cut.pieces[0].line, items)  # type: ignore[arg-type]
     try:
         deck_file, errors, warnings = validate_file(SourceFile(path, display, text, root),
@@ -532,9 +531,8 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     # Small files travel to the workers in batches: one task per file would cost more in
     # messages between processes than the compiling itself (thousands of one-card files).
     batches = _batches(jobs) if parallel else [[job] for job in jobs]
-    if workers.runs_here(parallel, len(batches)):  # each job's bytes are its own (_Job.data)
-        for index in order:
-            sources[index].data = None
+    for index in order:  # each job's bytes are its own now (see _Job.data)
+        sources[index].data = None
     outcomes = (outcome for batch in workers.in_order(_compile_batch, batches, parallel)
                 for outcome in batch)
     for done, (index, (result, file_errors)) in enumerate(
@@ -558,7 +556,7 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     failed = [sources[index] for index in order if index not in found] if errors else []
     from flashcards.validate import check_across_files
 
-    errors.extend(check_across_files(deck_files, _claims_of_failed(failed)))
+    errors.extend(check_across_files(deck_files, _claims_of_failed(failed, src_root)))
     descriptions = _render_descriptions(deck_files, src_root, errors)
     from flashcards.theme import read_theme
 
@@ -572,20 +570,24 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     return Compiled(tuple(deck_files), decks, tuple(warnings), len(jobs), theme_css)
 
 
-def _claims_of_failed(failed: list[_Source]) -> list[IdClaim]:
-    """The card ids of files that failed (parsed again, and read again unless their bytes were
-    kept; only when the build fails anyway), so that ids they share with other files are
-    reported in the same run."""
+def _claims_of_failed(failed: list[_Source], src_root: Path) -> list[IdClaim]:
+    """The card ids of files that failed (read again, since a job's bytes go with it, and
+    parsed again; only when the build fails anyway), so that ids they share with other files
+    are reported in the same run. A file that changed since it was compiled is left out: its
+    ids now are not the ones the build saw."""
     from flashcards.load import parse_source
     from flashcards.validate import claims_in
 
+    root = str(src_root.resolve())
     claims: list[IdClaim] = []
     for source in failed:
         data = source.data
         if data is None:
             data, _ = read_bytes(source.path, source.display)
-        parsed, parse_errors = parse_source(source.path, source.display, data or b"")
-        if data is not None and not parse_errors:
+            if data is None or file_key(source.display, root, data) != source.key:
+                continue
+        parsed, parse_errors = parse_source(source.path, source.display, data)
+        if not parse_errors:
             claims += claims_in(parsed)
     return claims
 

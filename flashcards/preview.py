@@ -121,11 +121,11 @@ def _occlusion_cards(item: RenderedCard, deck: DeckLevel) -> list[PreviewCard]:
     """An occlusion note's cards as Anki's reviewer draws them: the image with the asked
     shapes masked (and the others too with occlude: all), and on the back the asked shapes
     outlined. Drawn from the Occlusion field the package carries, in SVG over the image."""
-    from flashcards.occlusion import field_masks
+    from flashcards.occlusion import MASK_KEYS, field_masks
 
     fields = dict(zip(ids.OCCLUSION_FIELDS, item.fields, strict=True))
     masks = [mask for mask in field_masks(fields["Occlusion"])
-             if mask[1] in ("rect", "ellipse", "polygon")]
+             if mask[1] in MASK_KEYS]
     header = f'<div>{fields["Header"]}</div>' if fields["Header"] else ""
     extra = f'<div>{fields["Back Extra"]}</div>' if fields["Back Extra"] else ""
     cards = []

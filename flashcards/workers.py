@@ -55,15 +55,11 @@ class Workers:
                                              mp_context=multiprocessing.get_context(method))
         return self._pool
 
-    def runs_here(self, parallel: bool, items: int) -> bool:
-        """Whether in_order runs `items` tasks in this process (not worth the workers)."""
-        return not parallel or self.size < 2 or items < 2
-
     def in_order(self, function: Callable[[T], R], items: list[T], parallel: bool
                  ) -> Iterator[R]:
         """function over items, results in order; on every core when parallel. At most two
         tasks per core are in flight, so a huge build never holds every input at once."""
-        if self.runs_here(parallel, len(items)):
+        if not parallel or self.size < 2 or len(items) < 2:
             yield from map(function, items)
             return
         pool = self.pool()

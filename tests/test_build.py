@@ -155,3 +155,23 @@ def test_question_and_answer_may_be_spelled_out(write_cards):
                                  "    question: Long *question*?\n    answer: Long answer.\n"})
     card = pipeline.check(src).decks[0].cards[0]
     assert card.fields[:2] == ("Long <em>question</em>?", "Long answer.")
+
+
+def test_a_failed_file_s_ids_are_taken_from_the_bytes_the_build_compiled(tmp_path):
+    """A file that fails is read again for its card ids (so that an id it shares with another
+    file is reported in the same run); if it changed since it was compiled, its ids are left
+    out rather than taken from other bytes."""
+    from flashcards.cache import file_key
+
+    src = tmp_path / "cards"
+    src.mkdir()
+    broken = src / "broken.yaml"
+    broken.write_text("deck: D\nnamespace: d\ncards:\n  - {id: shared, q: Q}\n", encoding="utf-8")
+    data = broken.read_bytes()
+    source = pipeline._Source(broken, "cards/broken.yaml", len(data),
+                              file_key("cards/broken.yaml", str(src.resolve()), data), None)
+    claims = pipeline._claims_of_failed([source], src)
+    assert [(claim.namespace, claim.id, claim.location.line) for claim in claims] == [
+        ("d", "shared", 4)]
+    broken.write_text("deck: D\nnamespace: d\ncards:\n  - {id: other, q: Q}\n", encoding="utf-8")
+    assert pipeline._claims_of_failed([source], src) == []

@@ -163,10 +163,10 @@ def test_a_cut_covers_every_card_with_its_lines():
     text = HEAD + "  - id: a\n    q: x\n    a: y\n\n  # note\n  - id: b\n    q: z\n    a: w\n"
     found = chunks.cut(text)
     assert found.head == HEAD
-    assert [(p.line, p.text_of(text), p.lines) for p in found.pieces] == [
+    assert [(p.line, text[p.index:p.index + p.size], p.lines) for p in found.pieces] == [
         (5, "  - id: a\n    q: x\n    a: y\n\n  # note\n", 5),
         (10, "  - id: b\n    q: z\n    a: w\n", 3)]
-    assert "".join(p.text_of(text) for p in found.pieces) == text[len(HEAD):]
+    assert "".join(text[p.index:p.index + p.size] for p in found.pieces) == text[len(HEAD):]
 
 
 def test_an_alias_from_one_card_to_another_parses_the_whole_file(tmp_path, monkeypatch):
@@ -246,7 +246,8 @@ def test_the_cut_finds_what_reading_line_by_line_finds(head, cards_line, body, f
         return
     assert found is not None
     assert found.head == expected[0]
-    assert [(piece.line, piece.index, piece.text_of(text)) for piece in found.pieces] == expected[1]
+    assert [(piece.line, piece.index, text[piece.index:piece.index + piece.size])
+            for piece in found.pieces] == expected[1]
     # each piece spans its own lines: a last line without a line break counts too
     assert [piece.lines for piece in found.pieces] == [
         t.count("\n") + (not t.endswith("\n")) for _, _, t in expected[1]]
