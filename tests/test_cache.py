@@ -310,6 +310,13 @@ def test_diff_reads_the_cache_but_writes_nothing_to_it(project, tmp_path, privat
     result = runner.invoke(main, ["diff", str(project), "-o", str(tmp_path / "out")])
     assert "~ changed   second/s1" in result.output
     assert snapshot() == before
+    # Pygments' CSS damaged in the cache: diff makes it for itself and leaves the copy as is.
+    (css,) = private_cache.rglob("highlight.css")
+    css.write_bytes(b"damaged")
+    before = snapshot()
+    again = runner.invoke(main, ["diff", str(project), "-o", str(tmp_path / "out")])
+    assert again.output == result.output
+    assert snapshot() == before
 
 
 def test_each_deck_file_is_read_once_per_build(project, tmp_path, monkeypatch):
