@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from flashcards.lock import Entry, Note, next_mod, text_digest
 from flashcards.model import (
+    CardSummary,
     Change,
     DeckLevel,
     Level,
@@ -21,6 +22,7 @@ from flashcards.model import (
     content_digest,
     deck_name,
     package_stem,
+    printable,
     without_source,
 )
 from flashcards.order import new_card_positions
@@ -68,7 +70,10 @@ class Plan:
 
 # Where Plan.settled puts what it changes in a Change (status comes first).
 _MOVED_FROM = Change._fields.index("moved_from")
-assert Change._fields[0] == "status"
+assert Change._fields == ("status", "label", "deck", "level", "where", "moved_from", "kind")
+# plan_build makes an unchanged note's entry by position too.
+assert Entry._fields == ("key", "digest", "mod", "label", "deck", "level", "file", "removed",
+                         "legacy", "at", "size", "verbatim", "line", "source", "others", "added")
 
 
 def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: int,
@@ -95,25 +100,45 @@ def plan_build(decks: tuple[DeckLevel, ...], previous: dict[str, Entry], now: in
     replaced: dict[str, Entry] = {}
     # A card new to a project built before arrives after the cards learners have (order.py).
     arrival = now if any(entry.label for entry in previous.values()) else 0
+    make = tuple.__new__
     for deck in decks:
+        name, level, value = deck.deck, deck.level, deck.level.value
+        where_of: dict[str, str] = {}  # a file's shown path, once a file (see model.printable)
         for card in deck.cards:
-            old = previous.get(card.guid)
-            back = restorable.get(card.guid)
+            guid = card.guid
+            old = previous.get(guid)
+            if (old is not None and not renew and old.digest == card.digest and old.digest
+                    and old.size and not old.legacy and not old.removed and not old.others
+                    and old.deck == name and old.level == value and type(card) is CardSummary):
+                # A note as it was, in the deck level it was in: by far the most common
+                # case, made here in one step (what _current_entry and _current_change give,
+                # as test_lock checks). (A card watch restores cannot be one: its old
+                # entry has other content.)
+                display = card.display
+                shown = where_of.get(display)
+                if shown is None:
+                    shown = where_of[display] = printable(display)
+                entries[guid] = make(Entry, (
+                    guid, old.digest, old.mod, card.label, name, value, card.file, False, False,
+                    old.at, old.size, old.label == card.label and old.file == card.file, 0,
+                    card.source, (), old.added))
+                changes.append(make(Change, ("unchanged", card.label, name, level,
+                                             f"{shown}:{card.line}", "", card.kind)))
+                continue
+            back = restorable.get(guid)
             if back is not None and old is not None and back.digest == card.digest \
                     and (old.digest != card.digest or old.removed):
                 old = back._replace(at=0, size=0, verbatim=False)  # its line is gone
-            entries[card.guid] = _current_entry(card, deck, old, now, arrival, renew)
-            changes.append(_current_change(card, deck, old, entries[card.guid].mod, renew))
-            if old is not None and entries[card.guid].mod != old.mod:
-                replaced[card.guid] = old
+            entries[guid] = _current_entry(card, deck, old, now, arrival, renew)
+            changes.append(_current_change(card, deck, old, entries[guid].mod, renew))
+            if old is not None and entries[guid].mod != old.mod:
+                replaced[guid] = old
     current = len(changes)
     retired: dict[tuple[str, Level], list[RetiredCard]] = {}
     notes: dict[str, Note] = {}
-    replaced.update((old.key, old) for old in previous.values()
-                    if old.label and not old.removed and old.key not in entries)
-    for old in sorted(previous.values(), key=lambda e: (e.label, e.key)):
-        if old.key in entries or not old.label or drop_removed:
-            continue
+    gone = [old for old in previous.values() if old.label and old.key not in entries]
+    replaced.update((old.key, old) for old in gone if not old.removed)
+    for old in () if drop_removed else sorted(gone, key=lambda e: (e.label, e.key)):
         carried = _carry_removed(old, now, removed_note, renew)
         if carried is None:
             changes.append(_removed_change(old, "dropped"))

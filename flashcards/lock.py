@@ -21,9 +21,12 @@ never taken as empty.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import hashlib
+import itertools
 import json
+import operator
 import os
 import re
 import time
@@ -99,6 +102,9 @@ class LockFile(NamedTuple):
     warnings: tuple[SourceWarning, ...]
     legacy: bool  # written (at least partly) in lock format 1: rewrite it
     merged: bool  # git's conflict markers or lines of both branches were resolved: rewrite it
+    # Every entry's line is as this version writes it (no CRLF, no trailing comma), so that
+    # lines kept as they were can be copied in runs without looking at them (lock_lines).
+    tidy: bool = False
 
 
 def new_project_id(namespaces: Iterable[str]) -> str:
@@ -170,6 +176,7 @@ class _Reader:
         self.projects: set[str] = set()
         self.legacy = False
         self.merged = False
+        self.tidy = True  # no line needs tidying (see LockFile.tidy)
         self.conflict_lines: list[int] = []
         self.future: list[tuple[int, Entry]] = []
         self.shared: dict[str, str] = {}  # one copy of each deck, level and file name
@@ -243,6 +250,8 @@ def _read(handle: BinaryIO, display: str, now: float, other_sides: list[bytes]) 
                 raise reader.fail(number, "this lock entry's note is damaged; " + fix)
             text = text[:cut] + ', "note": 1}'
         batch.append((number, text, at, len(raw)))
+        if raw[-2:-1] in (b"\r", b","):
+            reader.tidy = False
         if len(batch) >= 4096:
             _rows(reader, batch)
             batch.clear()
@@ -260,7 +269,7 @@ def _read(handle: BinaryIO, display: str, now: float, other_sides: list[bytes]) 
         _absorb(reader, side)
     entries = {key: _resolve(reader, found) for key, found in reader.rows.items()}
     return LockFile(entries, min(reader.projects) if reader.projects else "",
-                    tuple(_warnings(reader)), reader.legacy, reader.merged)
+                    tuple(_warnings(reader)), reader.legacy, reader.merged, reader.tidy)
 
 
 def _restore(display: str) -> str:
@@ -418,34 +427,64 @@ def header_line(project: str) -> str:
             'a line, merged by git line by line (merge=union); see the flashcards README"}\n')
 
 
+# The lock's order: by card (namespace/id), then key (notetypes and presets, which have none).
+_BY_CARD = operator.itemgetter(Entry._fields.index("label"), Entry._fields.index("key"))
+
 # The content of the notes a build changed: source (cache key) -> {guid: note}.
 NotesOf = Callable[[str], dict[str, Note]]
 
 
 def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
                notes_of: NotesOf, notes: dict[str, Note], display: str = "",
-               written: Written | None = None) -> Iterator[bytes]:
+               written: Written | None = None, tidy: bool = False) -> Iterator[bytes]:
     """The lock, one entry a line, sorted by card, so that it diffs and merges well.
 
     An entry's content comes from `notes` (removed cards), from its line in the old lock
     (copied as it is when nothing else about it changed), or from its compiled file.
-    `written`, if given, records what was written (see Written)."""
-    rows = sorted(entries.values(), key=lambda e: (e.label, e.key))
-    lines = _lines(rows, project, old, notes_of, notes, display)
-    yield from (written.record(lines, rows) if written is not None else lines)
+    `written`, if given, records what was written (see Written). `tidy`: the old lock's
+    lines need no tidying (LockFile.tidy)."""
+    rows = sorted(entries.values(), key=_BY_CARD)
+    pieces = _pieces(rows, project, old, notes_of, notes, display, tidy)
+    if written is not None:
+        yield from written.record(pieces, rows)
+    else:
+        yield from (data for data, _ in pieces)
 
 
-def _lines(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf,
-           notes: dict[str, Note], display: str) -> Iterator[bytes]:
-    yield header_line(project).encode()
+def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf,
+            notes: dict[str, Note], display: str, tidy: bool) -> Iterator[tuple[bytes, int]]:
+    """The lock's bytes in pieces, each with the number of rows it holds: a line, or a run of
+    lines copied from the old lock in one piece (each of them as it was there)."""
+    yield header_line(project).encode(), 0
     loaded: dict[str, dict[str, Note]] = {}
+    count = len(rows)
+    # Where each row's line ends in the old lock, and the rows that do not carry on a run of
+    # verbatim lines that follow each other there too (in C: a lock has a row for every card).
+    starts = list(map(_AT, rows))
+    ends = list(map(operator.add, starts, map(_SIZE, rows)))
+    flags = list(map(_VERBATIM, rows))
+    carried = map(operator.and_, map(operator.and_, flags[1:], flags), map(
+        operator.eq, starts[1:], ends))
+    breaks = [*itertools.compress(range(1, count), map(operator.not_, carried)), count]
     with contextlib.ExitStack() as stack:
         previous = stack.enter_context(open(old, "rb")) if old is not None else None
-        for entry in rows:
+        index = 0
+        while index < count:
+            entry = rows[index]
             if entry.verbatim and previous is not None:
+                # The verbatim lines that follow each other in the old lock too: one read.
+                last = breaks[bisect.bisect_right(breaks, index)]
+                size = ends[last - 1] - entry.at
                 previous.seek(entry.at)
-                line = previous.read(entry.size).rstrip(b"\r\n")
-                yield line.removesuffix(b",") + b"\n"
+                run = previous.read(size)
+                if len(run) == size and (tidy or b"\r" not in run and b",\n" not in run):
+                    yield run, last - index  # every line ends in "\n", as written below
+                else:  # a line to tidy (CRLF, a trailing comma), or a lock cut short
+                    for verbatim in rows[index:last]:
+                        line = run[verbatim.at - entry.at:ends[index] - entry.at]
+                        yield line.rstrip(b"\r\n").removesuffix(b",") + b"\n", 1
+                        index += 1
+                index = last
                 continue
             note = notes.get(entry.key)
             if note is None and entry.size and previous is not None:
@@ -455,8 +494,9 @@ def _lines(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf,
                     loaded.clear()  # one compiled file's notes in memory at a time
                     loaded[entry.source] = notes_of(entry.source)
                 note = loaded[entry.source].get(entry.key)
-            yield (_row(entry, note) + "\n").encode("utf-8")
-    yield _END.encode()
+            yield (_row(entry, note) + "\n").encode("utf-8"), 1
+            index += 1
+    yield _END.encode(), 0
 
 
 class Written:
@@ -470,23 +510,40 @@ class Written:
         self.rows: list[tuple] = []  # Entry's fields: plain tuples pickle several times faster
         self.latest = 0  # the newest time: a read later than it warns of no future times
 
-    def record(self, lines: Iterator[bytes], rows: list[Entry]) -> Iterator[bytes]:
-        offset = 0
-        for number, line in enumerate(lines, start=1):
-            self.digest.update(line)
-            if 1 < number <= len(rows) + 1:
-                entry = rows[number - 2]
-                # As _entry makes it from the line: not legacy, not verbatim, no source.
-                self.rows.append((entry.key, entry.digest, entry.mod, entry.label, entry.deck,
-                                  entry.level, entry.file, entry.removed, False, offset,
-                                  len(line), False, number, "", (), entry.added))
-                self.latest = max(self.latest, entry.mod)
-            offset += len(line)
-            yield line
+    def record(self, pieces: Iterator[tuple[bytes, int]], rows: list[Entry]
+               ) -> Iterator[bytes]:
+        sizes: list[int] = []  # each row's line, as written
+        header = 0
+        for data, count in pieces:
+            self.digest.update(data)
+            if count == 1:
+                sizes.append(len(data))
+            elif count:  # a run copied as it was: each line is the size it was
+                sizes += map(_SIZE, rows[len(sizes):len(sizes) + count])
+            elif not sizes:
+                header = len(data)
+            yield data
+        # Each row as _entry makes it from its line: not legacy, not verbatim, no source (made
+        # by zip, in C).
+        count = len(rows)
+        self.rows = list(zip(*(map(operator.itemgetter(field), rows) for field in range(_LEGACY)),
+                             itertools.repeat(False, count),
+                             itertools.accumulate(sizes, initial=header), sizes,
+                             itertools.repeat(False), range(2, count + 2), itertools.repeat(""),
+                             itertools.repeat(()), map(_ADDED, rows)))
+        self.latest = max(self.latest, max(map(_MOD, rows), default=0))
 
     def memo(self) -> tuple:
         """What to keep: see from_memo."""
         return (self.project, self.rows, self.latest)
+
+
+# Where Written puts its rows' own fields (see Entry: key ... removed come first).
+_LEGACY = Entry._fields.index("legacy")
+_AT, _SIZE, _VERBATIM, _ADDED, _MOD = (operator.itemgetter(Entry._fields.index(name))
+                                       for name in ("at", "size", "verbatim", "added", "mod"))
+assert Entry._fields[_LEGACY:] == ("legacy", "at", "size", "verbatim", "line", "source", "others",
+                                   "added")
 
 
 def from_memo(memo: tuple) -> tuple[LockFile, int]:
@@ -494,7 +551,7 @@ def from_memo(memo: tuple) -> tuple[LockFile, int]:
     project, rows, latest = memo
     make = tuple.__new__
     entries = {row[0]: make(Entry, row) for row in rows}
-    return LockFile(entries, project, (), False, False), latest
+    return LockFile(entries, project, (), False, False, True), latest  # as Written wrote it
 
 
 def memo_of(parsed: LockFile) -> tuple:

@@ -41,6 +41,10 @@ class Level(enum.Enum):
     ADVANCED = "advanced"
     NONE = "none"
 
+    # A member is equal only to itself, so its identity is its hash: Enum's own __hash__ is
+    # Python code, and builds hash a (deck, level) pair for every card, several times.
+    __hash__ = object.__hash__
+
     @property
     def title(self) -> str:
         """The subdeck name, e.g. "Basic" ("" for NONE: no subdeck)."""

@@ -32,11 +32,14 @@ def new_card_positions(decks: Sequence[DeckLevel], entries: Mapping[str, Entry]
     positions: dict[str, int] = {}
     for deck in decks:
         base = deck.level.rank * LEVEL_SPAN
-        cards = list(deck.cards)
-        ranked = sorted(range(len(cards)), key=lambda i: (
-            0 if cards[i].in_place else _added(entries, cards[i].guid), i))
-        for place, index in enumerate(ranked):
-            positions[cards[index].guid] = base + place
+        cards = deck.cards
+        arrived = [0 if card.in_place else _added(entries, card.guid) for card in cards]
+        if arrived and min(arrived) == max(arrived):  # all in the files' order (the usual case)
+            positions.update(zip((card.guid for card in cards), range(base, base + len(cards)),
+                                 strict=True))
+        else:  # a stable sort: the files' order among cards that arrived together
+            for place, index in enumerate(sorted(range(len(cards)), key=arrived.__getitem__)):
+                positions[cards[index].guid] = base + place
         for place, card in enumerate(deck.retired, start=len(cards)):
             positions[card.guid] = base + place
     return positions

@@ -776,9 +776,9 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                 if not lock_changed:
                     return
                 old = lock_file if previous_lock is not None else None
-                staged.stage(lock_file, lock.lock_lines(plan.entries, project_id, old,
-                                                        notes_of, inline, str(lock_file),
-                                                        lock_record))
+                staged.stage(lock_file, lock.lock_lines(
+                    plan.entries, project_id, old, notes_of, inline, str(lock_file),
+                    lock_record, tidy=previous_lock is not None and previous_lock.tidy))
                 attributes = project.root / ".gitattributes"
                 if work_tree(project.root) is None:
                     return

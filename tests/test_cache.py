@@ -620,6 +620,15 @@ def test_unchanged_lock_lines_are_copied_as_this_version_writes_them(project, tm
     assert lock_file.read_bytes() == expected
     _, memo, _ = _lock_memo(private_cache)
     assert lock.from_memo(memo)[0] == lock.read_lock(lock_file, str(lock_file))
+    # And from a lock whose entry lines end in a comma (as someone's hand might leave them).
+    (project / "second.yaml").write_text(text, encoding="utf-8")
+    header, *rows, end = plain.splitlines(keepends=True)
+    lock_file.write_bytes(b"".join([header, *(row.replace(b"}\n", b"},\n") for row in rows),
+                                    end]))
+    shutil.rmtree(private_cache)
+    (project / "second.yaml").write_text(edited, encoding="utf-8")
+    pipeline.build(project, out)
+    assert lock_file.read_bytes() == expected
 
 
 def test_a_build_reads_a_file_s_notes_once_and_holds_none_when_it_ends(project, tmp_path,

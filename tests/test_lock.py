@@ -266,3 +266,49 @@ def test_the_quick_path_for_an_unchanged_note_gives_what_the_rule_gives(
     arrival = now - 10
     assert (changes._current_entry(card, deck_level, old, now, arrival, renew)
             == changes._entry_by_rule(card, deck_level, old, now, arrival, renew))
+
+
+# What can make an unchanged-looking note other than unchanged (or nothing: the quick path).
+_SPOILERS = ("none", "new", "removed", "legacy", "no line", "merged", "other content",
+             "empty digest", "other deck", "other level", "renew")
+
+
+@settings(max_examples=_EXAMPLES, deadline=None)
+@given(spoiler=st.sampled_from(_SPOILERS), label=st.sampled_from(["ns/a", "ns/b"]),
+       file=st.sampled_from(["x.yaml", "y.yaml"]), added=st.sampled_from([0, 1_650_000_000]),
+       now=st.integers(1_600_000_000, 1_800_000_000),
+       display=st.sampled_from(["cards/x.yaml", "cards/a\tb.yaml"]))
+def test_planning_an_unchanged_summary_card_gives_what_the_general_rule_gives(
+        spoiler, label, file, added, now, display):
+    # plan_build has a quick path for compiled cards as the cache summarises them; the same
+    # card as any other object takes the general path. Both must give the same entry and
+    # the same change: for a note as it was (its label or file may have moved, and a file
+    # name that needs escaping is shown escaped), and for each thing that makes it other.
+    from types import SimpleNamespace
+
+    from flashcards import changes
+    from flashcards.model import CardSummary, DeckLevel, Level
+
+    digest = "" if spoiler == "empty digest" else "d0"
+    summary = CardSummary("g", "ns/a", "basic", Level.BASIC, "Deck", display, 7, "x.yaml",
+                          digest, 1, (), "cache-key", digest + "-legacy")
+    other = SimpleNamespace(**summary._asdict(), where=summary.where)
+    old = Entry("g", "d1" if spoiler == "other content" else digest, 1_700_000_003, label,
+                "Other" if spoiler == "other deck" else "Deck",
+                "advanced" if spoiler == "other level" else "basic", file,
+                spoiler == "removed", spoiler == "legacy", at=40,
+                size=0 if spoiler == "no line" else 80, line=3,
+                others=(("d0", 1_700_000_000), ("d1", 1_700_000_005))
+                if spoiler == "merged" else (), added=added)
+    previous = {} if spoiler == "new" else {"g": old}
+
+    def plan(card):
+        return changes.plan_build((DeckLevel("Deck", Level.BASIC, "deck", "", (card,)),),
+                                  previous, now, {}, lambda entry: None,
+                                  renew=spoiler == "renew")
+
+    quick, general = plan(summary), plan(other)
+    assert quick.entries == general.entries
+    assert quick.changes == general.changes
+    assert quick.replaced == general.replaced
+    assert quick.positions == general.positions
