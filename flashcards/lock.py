@@ -507,7 +507,9 @@ class Written:
     def __init__(self, project: str) -> None:
         self.project = project
         self.digest = hashlib.sha256()
-        self.rows: list[tuple] = []  # Entry's fields: plain tuples pickle several times faster
+        # Entry's fields, a list for each (marshal reads columns of plain values faster than
+        # rows of them, and they are made in C).
+        self.columns: tuple[list, ...] = tuple([] for _ in Entry._fields)
         self.latest = 0  # the newest time: a read later than it warns of no future times
 
     def record(self, pieces: Iterator[tuple[bytes, int]], rows: list[Entry]
@@ -523,23 +525,22 @@ class Written:
             elif not sizes:
                 header = len(data)
             yield data
-        # Each row as _entry makes it from its line: not legacy, not verbatim, no source (made
-        # by zip, in C).
+        # Each row as _entry makes it from its line: not legacy, not verbatim, no source.
         count = len(rows)
-        self.rows = list(zip(*(map(operator.itemgetter(field), rows) for field in range(_LEGACY)),
-                             itertools.repeat(False, count),
-                             itertools.accumulate(sizes, initial=header), sizes,
-                             itertools.repeat(False), range(2, count + 2), itertools.repeat(""),
-                             itertools.repeat(()), map(_ADDED, rows)))
+        self.columns = (*(list(map(operator.itemgetter(field), rows)) for field in range(_LEGACY)),
+                        [False] * count, list(itertools.accumulate(sizes[:-1], initial=header))
+                        if count else [], sizes, [False] * count, list(range(2, count + 2)),
+                        [""] * count, [()] * count, list(map(_ADDED, rows)))
         self.latest = max(self.latest, max(map(_MOD, rows), default=0))
 
     def memo(self) -> tuple:
         """What to keep: see from_memo."""
-        return (self.project, self.rows, self.latest)
+        return (self.project, self.columns, self.latest)
 
 
 # Where Written puts its rows' own fields (see Entry: key ... removed come first).
 _LEGACY = Entry._fields.index("legacy")
+_MOD_FIELD = Entry._fields.index("mod")
 _AT, _SIZE, _VERBATIM, _ADDED, _MOD = (operator.itemgetter(Entry._fields.index(name))
                                        for name in ("at", "size", "verbatim", "added", "mod"))
 assert Entry._fields[_LEGACY:] == ("legacy", "at", "size", "verbatim", "line", "source", "others",
@@ -548,16 +549,18 @@ assert Entry._fields[_LEGACY:] == ("legacy", "at", "size", "verbatim", "line", "
 
 def from_memo(memo: tuple) -> tuple[LockFile, int]:
     """The LockFile a memo (Written.memo) stands for, and the newest time in it."""
-    project, rows, latest = memo
-    make = tuple.__new__
-    entries = {row[0]: make(Entry, row) for row in rows}
+    project, columns, latest = memo
+    rows = map(tuple.__new__, itertools.repeat(Entry), zip(*columns, strict=True))
+    entries = dict(zip(columns[0], rows, strict=True))
     return LockFile(entries, project, (), False, False, True), latest  # as Written wrote it
 
 
 def memo_of(parsed: LockFile) -> tuple:
     """A memo of a lock that was read (no warnings, not legacy, not merged)."""
-    rows = [tuple(entry) for entry in parsed.entries.values()]
-    return (parsed.project, rows, max((row[2] for row in rows), default=0))
+    entries = list(parsed.entries.values())
+    columns = tuple(list(map(operator.itemgetter(field), entries))
+                    for field in range(len(Entry._fields)))
+    return (parsed.project, columns, max(columns[_MOD_FIELD], default=0))
 
 
 def digest_of(path: Path) -> str | None:
