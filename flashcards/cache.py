@@ -20,6 +20,7 @@ builds wrote them. FLASHCARDS_CACHE_DIR overrides the place.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import glob
@@ -32,7 +33,7 @@ import shutil
 import sys
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -273,6 +274,40 @@ class BuildCache:
             return None
         return _with_summary_rows(plain)
 
+    def store_streamed(self, key: str, run: Callable[[Callable[[tuple], None]], tuple | None]
+                       ) -> bool:
+        """Keep a big file compiled a batch of cards at a time (see pipeline._compile_streamed):
+        `run` compiles it, handing each batch to the function it is given, as (notes, rendered
+        cards by render key with their fields as the place of their note, validated pieces);
+        it returns (summary with plain rows, image paths, tail: see load_reusable), or None
+        when the file did not compile (nothing is kept then). The entry has the layout store
+        gives it, its notes and what may be reused in chunks (load_notes, load_reusable).
+        Returns whether it was kept (not when the file failed, or the cache could not be
+        written)."""
+        self.used.add(key)
+
+        def dump(stream: BinaryIO) -> None:
+            stream.write(bytes(8))
+            writer = _Checksumming(stream)
+            _dump(_Stored(key, _CHUNKED, (), tool=tool_fingerprint()), writer)
+            outcome = run(lambda chunk: _dump(chunk, writer))
+            if outcome is None:
+                raise _Abandoned
+            plain, paths, tail = outcome
+            _dump(None, writer)  # the last chunk
+            _dump(tail, writer)
+            images = tuple(sorted(fingerprint(path) for path in paths))
+            pickle.dump(_Stored(key, plain, images, writer.checksum()), stream,
+                        protocol=pickle.HIGHEST_PROTOCOL)
+            stream.seek(0)
+            stream.write((8 + writer.size).to_bytes(8, "little"))
+
+        try:
+            write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
+        except (_Abandoned, OutputError, OSError):
+            return False
+        return True
+
     def prune(self) -> None:
         """Forget the results this build did not use (old versions of files), and the temp
         files a killed build left."""
@@ -498,6 +533,22 @@ def _dump(value: object, stream: BinaryIO) -> None:
     pickler.dump(value)
 
 
+# In place of the notes in an entry stored in chunks (BuildCache.store_streamed).
+_CHUNKED = "chunks"
+
+
+class _Abandoned(Exception):
+    """A file compiled into its entry as it went did not compile: keep nothing."""
+
+
+def _chunks(source: BinaryIO | pickle.Unpickler) -> Iterator[tuple]:
+    """The chunks of an entry stored in chunks, up to the last (read from a file or with an
+    unpickler of it)."""
+    load = source.load if isinstance(source, pickle.Unpickler) else lambda: pickle.load(source)
+    while (chunk := load()) is not None:
+        yield chunk
+
+
 # The key, in a FileResult's `reusable`, of its rendered cards: render key -> (fields, media,
 # images, then what the GUID and digests follow from; see pipeline.compile_file).
 REUSED_CARDS = "rendered cards"
@@ -533,6 +584,9 @@ def load_reusable(folder: Path, key: str) -> dict[str, object]:
             unpickler = pickle.Unpickler(handle)
             stored = unpickler.load()
             if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
+                    tool_fingerprint()) and stored.result == _CHUNKED:
+                return _reusable_of_chunks(unpickler)
+            if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
                     tool_fingerprint()):
                 reusable = unpickler.load()
                 if isinstance(reusable, dict):
@@ -544,6 +598,33 @@ def load_reusable(folder: Path, key: str) -> dict[str, object]:
     except Exception:  # noqa: BLE001 - no earlier compile to reuse: render every card
         pass
     return {}
+
+
+def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
+    """FileResult.reusable of an entry stored in chunks: as compile_file leaves it."""
+    notes: list[tuple] = []
+    cards: dict[str, tuple] = {}
+    pieces: list[tuple] = []
+    for chunk_notes, chunk_cards, chunk_pieces in _chunks(unpickler):
+        notes += chunk_notes
+        cards.update(chunk_cards)
+        pieces += chunk_pieces
+    tail = unpickler.load()
+    reusable: dict[str, object] = {
+        REUSED_CARDS: {name: (notes[value[0]][_FIELDS], *value[1:])
+                       for name, value in cards.items()}}
+    if tail["pieces"] is not None:
+        # Each piece's card as validated, unless a warning is on one of its lines (as
+        # pipeline._known_pieces leaves out: a card reused so is not validated again).
+        warned = tail["warned"]
+        known = {}
+        for piece_key, entry, line, lines in pieces:
+            start = bisect.bisect_left(warned, line)
+            if not (start < len(warned) and warned[start] < line + lines):
+                known[piece_key] = entry
+        reusable[tail["pieces"]] = (tail["head"], known)
+    reusable.update(tail["more"])
+    return reusable
 
 
 # The notes load_notes read last: (folder, key, notes). A build reads an edited file's notes
@@ -567,6 +648,9 @@ def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
         with open(file_path(folder, key), "rb") as handle:
             handle.seek(8)  # the notes come first (see store)
             stored = pickle.load(handle)
+            if isinstance(stored, _Stored) and stored.result == _CHUNKED:
+                stored = stored._replace(result=tuple(
+                    note for chunk in _chunks(handle) for note in chunk[0]))
         if isinstance(stored, _Stored) and stored.key == key and type(stored.result) is tuple:
             make = tuple.__new__
             notes = tuple([make(NoteContent, row) for row in stored.result])

@@ -49,6 +49,7 @@ from flashcards.workers import Progress, Workers, no_progress, without_gc
 
 if TYPE_CHECKING:
     from flashcards.handover import BuiltDecks
+    from flashcards.model import CardSummary
     from flashcards.validate import IdClaim
 
 
@@ -224,7 +225,8 @@ _STALE_HIGHLIGHTS = 64
 
 def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
                      earlier: tuple[str, dict], src_root: Path,
-                     reused: dict[str, tuple[int, tuple]]
+                     reused: dict[str, tuple[int, tuple]],
+                     sink: Callable[[list[Card], DeckFile], list] | None = None
                      ) -> tuple[DeckFile, list[SourceWarning]] | None:
     """A file's DeckFile and warnings from its head and the cards whose text changed since
     `earlier` (its last compile: head text, and {piece key: (line, Card)} of the cards that
@@ -250,7 +252,7 @@ def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
     root.items["cards"] = Sequence(text_cut.pieces[0].line, items)  # type: ignore[arg-type]
     try:
         deck_file, errors, warnings = validate_file(SourceFile(path, display, text, root),
-                                                    src_root)
+                                                    src_root, sink)
     except _NotAsWhole:
         return None
     if deck_file is None or errors:
@@ -401,6 +403,13 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         from flashcards.cache import load_reusable
 
         reuse = load_reusable(job.cache_folder, job.previous)
+    if job.cache_folder is not None and job.summary and len(data) >= STREAM_BYTES:
+        held = [data]
+        del data
+        streamed = _compile_streamed(job, held, reuse)
+        if streamed is not None:
+            return streamed
+        data = held.pop()
     result, errors = compile_file(job.path, job.display, job.src_root, data, reuse)
     del data
     if result is None:
@@ -410,6 +419,126 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         # Not stored (no room)? Then the whole result travels on, and packaging uses it as is.
         return (summary if job.summary and summary is not None else result), errors
     return (summarize(job.key, result) if job.summary else result), errors
+
+
+# From this size on, a file that can be cut into its cards is compiled into its cache entry a
+# batch of cards at a time (see _compile_streamed). Smaller files are compiled whole: holding
+# all their cards costs little, and is a little quicker.
+STREAM_BYTES = 8 * 1024 * 1024
+# How many cards' notes a chunk of such an entry holds.
+STREAM_CARDS = 2048
+
+
+def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
+                      ) -> tuple[FileSummary | None, list[SourceError]] | None:
+    """A big file compiled as compile_file does, each card rendered as soon as it is
+    validated and its note and what the next compile may reuse written to the file's cache
+    entry a batch at a time, so that its Card and RenderedCard objects are never all in
+    memory (200,000 cards in one file would hold about 3 KB a card). Gives what _compile_job
+    gives for the file compiled whole, with the same entry contents (test_cache checks).
+
+    None when the file is not compiled so: it cannot be cut, it does not validate as pieces
+    (so its errors are worded as always), it has an error, or the entry could not be written;
+    then it is compiled whole, from the bytes put back in `held` (which it takes them from,
+    so that they are not held while it runs)."""
+    from flashcards.cache import unchanged
+    from flashcards.chunks import cut
+    from flashcards.render import render_card
+
+    try:
+        text = held[0].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    held.clear()
+    text_cut = cut(text)
+    if text_cut is None:
+        held.append(text.encode("utf-8"))
+        return None
+    reuse = reuse or {}
+    rendered_before = reuse.get(REUSED_CARDS, {})
+    code = dict(reuse.get(HIGHLIGHTS, ()))
+    pieces = text_cut.pieces
+    reused: dict[str, tuple[int, tuple]] = {}
+    failed: list[SourceError] = []
+    rendered_warnings: list[SourceWarning] = []
+    outcome: list[FileSummary] = []  # the file's summary, with CardSummary rows
+
+    def run(write: Callable[[tuple], None]) -> tuple | None:
+        notes: list[tuple] = []
+        cards: dict[str, tuple] = {}
+        kept: list[tuple] = []
+        rows: list[CardSummary] = []
+        paths: set[Path] = set()
+        shown: set[str] = set()
+
+        def sink(batch: list[Card], deck_file: DeckFile) -> list:
+            return [one(card, deck_file) for card in batch]
+
+        def one(card: Card, deck_file: DeckFile) -> object:
+            key = render_key(card, deck_file)
+            earlier = rendered_before.get(key)
+            if earlier is not None and all(map(unchanged, earlier[2])):
+                result, images = _rendered_again(card, deck_file, earlier), earlier[2]
+            else:
+                result, card_errors, card_warnings = render_card(card, deck_file, job.src_root,
+                                                                 code)
+                failed.extend(card_errors)
+                rendered_warnings.extend(card_warnings)
+                if result is None:
+                    return card
+                images = _fingerprints(result) if not card_warnings else None
+            number = len(rows)
+            if images is not None:
+                cards[key] = (number, result.media, images, deck_file.namespace, card.guid,
+                              result.guid, result.tags, result.digest, result.legacy_digest)
+            row = result.summary(job.key)
+            rows.append(row)
+            notes.append(tuple(result.content()))
+            if result.media:
+                paths.update(media.path for media in result.media)
+            for field_text in result.fields:
+                if '<pre class="highlight">' in field_text:  # as _code_blocks, inline
+                    shown.update(_HIGHLIGHTED_BLOCK.findall(field_text))
+            if number < len(pieces):
+                piece = pieces[number]
+                again = reused.get(piece.key)
+                kept.append((piece.key, again if again is not None else (piece.line, _kept(card)),
+                             piece.line, piece.lines))
+            if len(notes) >= STREAM_CARDS:
+                write((tuple(notes), dict(cards), tuple(kept)))
+                notes.clear()
+                cards.clear()
+                kept.clear()
+            return row
+
+        checked = _validate_pieces(job.path, job.display, text, text_cut,
+                                   reuse.get(PIECES) or (text_cut.head, {}), job.src_root,
+                                   reused, sink)
+        if checked is None or failed:
+            return None
+        if notes:
+            write((tuple(notes), dict(cards), tuple(kept)))
+        deck_file, warnings = checked
+        warnings.extend(rendered_warnings)
+        more: dict[str, object] = {}
+        if code:
+            blocks = tuple(code.items())
+            if len(blocks) > _STALE_HIGHLIGHTS + 2 * len(rows):  # as compile_file does
+                blocks = tuple((block, html) for block, html in blocks if html in shown)
+            more[HIGHLIGHTS] = blocks
+        whole = len(pieces) == len(rows)
+        tail = {"pieces": PIECES if whole else None, "head": text_cut.head,
+                "warned": sorted({warning.location.line for warning in warnings}),
+                "more": more}
+        outcome.append(FileSummary(deck_file, tuple(warnings), job.key))
+        # The summary's rows are stored as plain tuples (see BuildCache.store).
+        return (FileSummary(dataclasses.replace(deck_file, cards=tuple(map(tuple, rows))),
+                            tuple(warnings), job.key), paths, tail)
+
+    if not BuildCache(job.src_root, folder=job.cache_folder).store_streamed(job.key, run):
+        held.append(text.encode("utf-8"))
+        return None
+    return outcome[0], []
 
 
 def _compile_batch(jobs: list[_Job]) -> list[tuple[FileResult | FileSummary | None,

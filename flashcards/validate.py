@@ -162,9 +162,15 @@ def _suggest(word: str, allowed: tuple[str, ...]) -> str | None:
     return close[0] if close else None
 
 
-def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, list[SourceError],
-                                                              list[SourceWarning]]:
-    """Check one parsed file and build its DeckFile (None when it has errors)."""
+def validate_file(source: SourceFile, src_root: Path,
+                  sink: Callable[[list[Card], DeckFile], list] | None = None
+                  ) -> tuple[DeckFile | None, list[SourceError], list[SourceWarning]]:
+    """Check one parsed file and build its DeckFile (None when it has errors).
+
+    With a `sink`, the valid cards are handed to it as they are validated, SINK_CARDS at a
+    time, with the deck file as it is without its cards, and the DeckFile's cards are what
+    the sink returned for them (so that a big file's cards need not all be in memory at
+    once: see pipeline)."""
     check = _Checker(source.display)
     root = source.root
     if not isinstance(root, Mapping):
@@ -198,26 +204,30 @@ def validate_file(source: SourceFile, src_root: Path) -> tuple[DeckFile | None, 
     furigana = _flag(check, root, "furigana", "the deck file")
     options = _options(check, root)
     description = check.text(root, "description", "the deck file") or ""
-    cards = _validate_cards(check, root, level, namespace, "cards" in meant, (tts, tts_answer),
-                            furigana)
-    _check_level_subdeck(check, root, deck, level, cards)
     # The file as cards show it: the root folder's name, then the path below it (as the
     # path is spelled, symbolic links and all: see project.find_deck_files).
     root_dir, here = os.path.abspath(src_root), os.path.abspath(source.path)
     below = os.path.relpath(here, root_dir)
     rel = (Path(os.path.basename(root_dir)) / below if not below.startswith(os.pardir)
            else Path(source.path.name))
-    if check.errors:
-        return None, check.errors, check.warnings
-    deck_file = DeckFile(
+    facts = dict(
         path=source.path, display=source.display, rel=rel.as_posix(), deck=deck,
         namespace=namespace, namespace_pinned=namespace_pinned, level=level, tags=tags,
         description=description,
         description_line=getattr(root.items.get("description"), "line", root.line),
-        cards=tuple(cards), tts=tts, tts_answer=tts_answer, furigana=furigana,
+        tts=tts, tts_answer=tts_answer, furigana=furigana,
         options=options, options_line=root.key_lines.get("options", 0),
     )
-    return deck_file, check.errors, check.warnings
+    to_sink = None
+    if sink is not None:
+        header = DeckFile(**facts, cards=())
+        to_sink = lambda batch: sink(batch, header)  # noqa: E731
+    cards = _validate_cards(check, root, level, namespace, "cards" in meant, (tts, tts_answer),
+                            furigana, to_sink)
+    _check_level_subdeck(check, root, deck, level, cards)
+    if check.errors:
+        return None, check.errors, check.warnings
+    return DeckFile(**facts, cards=tuple(cards)), check.errors, check.warnings
 
 
 def _check_level_subdeck(check: _Checker, root: Mapping, deck: str, level: Level,
@@ -238,9 +248,14 @@ def _check_level_subdeck(check: _Checker, root: Mapping, deck: str, level: Level
                 f"'{deck}'")
 
 
+# How many cards validate_file hands its sink at a time.
+SINK_CARDS = 256
+
+
 def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str,
                     misspelt: bool = False, tts: tuple[str, str] = ("", ""),
-                    furigana: bool = False) -> list[Card]:
+                    furigana: bool = False, sink: Callable[[list[Card]], list] | None = None
+                    ) -> list:
     node = root.items.get("cards")
     if node is None:
         if not misspelt:  # else the unknown key's "did you mean 'cards'?" says it all
@@ -250,20 +265,27 @@ def _validate_cards(check: _Checker, root: Mapping, level: Level, namespace: str
     if not isinstance(node, Sequence):
         check.error(root.key_lines["cards"], "'cards' must be a list; start each card with '- '")
         return []
-    cards = []
+    cards: list = []
+    sunk = 0  # how many of them went to the sink
     seen: dict[str, int] = {}  # id -> line, for every card with an id, valid or not
     for number, item in enumerate(node.items, start=1):
         if isinstance(item, Known):  # validated before, from this very text
             _check_repeated(check, item.card.id, item.card.location.line, seen, namespace)
             cards.append(item.card)
-            continue
-        if not isinstance(item, Mapping):
+        elif not isinstance(item, Mapping):
             check.error(item.line, f"card #{number} must be a mapping with q and a, or cloze")
             continue
-        _check_repeated_id(check, item, seen, namespace)
-        card = _validate_card(check, item, number, level, namespace, tts, furigana)
-        if card is not None:
+        else:
+            _check_repeated_id(check, item, seen, namespace)
+            card = _validate_card(check, item, number, level, namespace, tts, furigana)
+            if card is None:
+                continue
             cards.append(card)
+        if sink is not None and len(cards) - sunk >= SINK_CARDS:
+            cards[sunk:] = sink(cards[sunk:])
+            sunk = len(cards)
+    if sink is not None and sunk < len(cards):
+        cards[sunk:] = sink(cards[sunk:])
     return cards
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from flashcards import cache as cache_module
-from flashcards import outputs, pipeline
+from flashcards import outputs, pipeline, validate
 from tests.helpers import SAMPLE, png_bytes
 
 SECOND = """\
@@ -720,3 +720,46 @@ def test_the_lock_memo_keeps_plain_values_only_and_gives_them_back(tmp_path):
     cache.remember_lock("digest-3", ("project", [object()], 0))
     assert cache.recall_lock("digest-3") is None
     assert cache.recall_lock("digest-1") == memo  # the memo before is still there
+
+
+def test_a_big_file_built_a_batch_of_cards_at_a_time_builds_what_it_builds_whole(
+        project, tmp_path, monkeypatch):
+    """Files past STREAM_BYTES are compiled into their cache entry a few cards at a time.
+    Builds, rebuilds after edits (one that moves every card below it, one that removes an
+    image's card) and the reports and packages of each must be what compiling whole gives."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_CARDS", 1)
+    monkeypatch.setattr(validate, "SINK_CARDS", 2)
+    sample = (project / "sample.yaml").read_text(encoding="utf-8")
+    second = (project / "second.yaml").read_text(encoding="utf-8")
+    moved = second.replace("cards:\n", "cards:\n  - id: s0\n    q: New first <script>x</script>"
+                           "\n    a: here\n")  # with a warning, and every card below it moves
+    steps = [(sample, second), (sample, moved), (sample, moved.replace("dot.png", "red.png")),
+             (sample.replace("id: f1", "id: f2"), second)]
+    seen = {}
+    for stream in (True, False):
+        monkeypatch.setattr(pipeline, "STREAM_BYTES", 0 if stream else 1 << 40)
+        monkeypatch.setenv("FLASHCARDS_CACHE_DIR", str(tmp_path / f"cache-{stream}"))
+        out = tmp_path / f"out-{stream}"
+        (project / "flashcards.lock").unlink(missing_ok=True)
+        shown = []
+        for number, (first, other) in enumerate(steps):
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_800_000_000 + number))
+            (project / "sample.yaml").write_text(first, encoding="utf-8")
+            (project / "second.yaml").write_text(other, encoding="utf-8")
+            result = pipeline.build(project, out)
+            assert result.warnings or number != 1
+            shown.append((result.changes, result.warnings, result.files_compiled,
+                          _packages(out), (project / "flashcards.lock").read_bytes()))
+        seen[stream] = shown
+        entries = list((tmp_path / f"cache-{stream}").rglob("files/*.pickle"))
+        chunked = [entry for entry in entries if _stored_in_chunks(entry)]
+        assert len(chunked) == (len(entries) if stream else 0)
+    assert seen[True] == seen[False]
+
+
+def _stored_in_chunks(entry: Path) -> bool:
+    with open(entry, "rb") as handle:
+        handle.seek(8)
+        return pickle.load(handle).result == cache_module._CHUNKED

@@ -5,13 +5,14 @@ result is always exactly what compiling the whole file gives: cards, lines, warn
 from __future__ import annotations
 
 import os
+import pickle
 import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flashcards import chunks, pipeline
+from flashcards import chunks, pipeline, validate
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 
@@ -251,3 +252,92 @@ def test_the_cut_finds_what_reading_line_by_line_finds(head, cards_line, body, f
     # each piece spans its own lines: a last line without a line break counts too
     assert [piece.lines for piece in found.pieces] == [
         t.count("\n") + (not t.endswith("\n")) for _, _, t in expected[1]]
+
+
+def _job(path, text, folder, key, previous=""):
+    return pipeline._Job(path, path.name, path.parent, key, folder, True, [text.encode()],
+                         previous)
+
+
+def _entry(folder, key):
+    """What a file's cache entry gives each of its readers."""
+    from flashcards import cache
+
+    store = cache.BuildCache(folder.parent, folder=folder)
+    return (store.get_summary(key), cache.load_notes(folder, key) if store.get_summary(key)
+            else None, cache.load_reusable(folder, key))
+
+
+def _job_outcome(outcome):
+    result, errors = outcome
+    return result, [(str(e.location), e.message) for e in errors]
+
+
+@settings(max_examples=EXAMPLES, deadline=None)
+@given(first=st.lists(st.sampled_from(COMMON + ["bad-key", "warned", "code"]), min_size=1,
+                      max_size=9),
+       edit=edits, at=st.integers(0, 20), style=st.sampled_from(STYLES + ["warned", "code"]),
+       chunk=st.integers(1, 4), prune=st.booleans())
+def test_a_big_file_compiled_a_batch_at_a_time_gives_what_compiling_it_whole_gives(
+        tmp_path_factory, first, edit, at, style, chunk, prune):
+    # A file past STREAM_BYTES is compiled into its cache entry a few cards at a time. What
+    # the build gets back and what every later reader of the entry gets (the summary, the
+    # notes for packages, what the next compile reuses) must be what compiling it whole and
+    # storing it gives: cold, and after an edit that reuses the entry.
+    from flashcards import cache
+
+    def card(number, kind, indent="  "):
+        if kind == "warned":  # a warning (removed HTML) keeps a card out of what is reused
+            return f"{indent}- id: c{number}\n{indent}  q: Q {number} <script>x</script>\n" \
+                   f"{indent}  a: A {number}\n"
+        if kind == "code":
+            return f"{indent}- id: c{number}\n{indent}  q: Q {number}\n{indent}  a: |\n" \
+                   f"{indent}    ```python\n{indent}    x = {number}\n{indent}    ```\n"
+        return _card(number, kind, indent)
+
+    def text(cards):
+        return HEAD + "".join(card(number, kind) for number, kind in cards)
+
+    root = tmp_path_factory.mktemp("stream")
+    path = root / "deck.yaml"
+    cards = list(enumerate(first, start=1))
+    before = text(cards)
+    at %= len(cards)
+    if edit == "change":
+        cards[at] = (cards[at][0], style)
+    elif edit == "insert":
+        cards.insert(at, (100 + at, style))
+    elif edit == "delete" and len(cards) > 1:
+        del cards[at]
+    elif edit == "swap" and len(cards) > 1:
+        cards[0], cards[-1] = cards[-1], cards[0]
+    after = text(cards)
+    if edit == "lines-above":
+        after = after.replace("cards:\n", "cards:\n\n# moved down\n\n", 1)
+    seen = []
+    chunked: dict[bool, bool] = {}
+    for stream in (True, False):
+        folder = root / f"cache-{stream}"
+        (folder / "files").mkdir(parents=True)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(pipeline, "STREAM_CARDS", chunk)
+            patch.setattr(validate, "SINK_CARDS", 5 - chunk)
+            patch.setattr(pipeline, "STREAM_BYTES", 0 if stream else 1 << 40)
+            if prune:  # code blocks no card shows any more are dropped, whatever their number
+                patch.setattr(pipeline, "_STALE_HIGHLIGHTS", -1000)
+            first_outcome = _job_outcome(pipeline._compile_job(_job(path, before, folder,
+                                                                    "k1")))
+            second_outcome = _job_outcome(pipeline._compile_job(_job(path, after, folder, "k2",
+                                                                     "k1")))
+        seen.append((first_outcome, _entry(folder, "k1"), second_outcome,
+                     _entry(folder, "k2")))
+        if first_outcome[0] is not None:
+            with open(cache.file_path(folder, "k1"), "rb") as handle:
+                handle.seek(8)
+                chunked[stream] = pickle.load(handle).result == cache._CHUNKED
+    assert seen[0] == seen[1]
+    # Only the streaming build compiled a batch at a time, and it did whenever the file has
+    # no YAML anchor (a card that needs another card's text is validated with the whole file).
+    assert not chunked.get(False)
+    if seen[0][0][0] is not None and "anchor" not in first:
+        assert chunked[True]
