@@ -89,7 +89,8 @@ class _Stored(NamedTuple):
     """What a cache file holds, in its parts (see BuildCache.store)."""
 
     key: str
-    # A summary or the notes, their rows plain tuples (see store), or a small file whole.
+    # A summary or the notes, their rows plain tuples (see store), or a small file whole; or
+    # _CHUNKED, the notes following in chunks (see store_streamed).
     result: FileSummary | tuple[tuple, ...] | FileResult
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
     rest: str = ""  # in the summary: the checksum of what comes before it in the file
@@ -292,7 +293,7 @@ class BuildCache:
             _dump(_Stored(key, _CHUNKED, (), tool=tool_fingerprint()), writer)
             outcome = run(lambda chunk: _dump(chunk, writer))
             if outcome is None:
-                raise _Abandoned
+                raise Abandoned
             plain, paths, tail = outcome
             _dump(None, writer)  # the last chunk
             _dump(tail, writer)
@@ -304,7 +305,7 @@ class BuildCache:
 
         try:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
-        except (_Abandoned, OutputError, OSError):
+        except (Abandoned, OutputError, OSError):
             return False
         return True
 
@@ -453,7 +454,7 @@ class BuildCache:
             return None
 
     def remember_lock(self, digest: str, parsed: object) -> None:
-        """Keep a lock's memo (lock.Written.memo: tuples of strings, numbers and booleans),
+        """Keep a lock's memo (lock.Written.memo: lists of strings, numbers and booleans),
         in marshal's format: for those, twice as fast as pickle's to write (20,000 entries:
         4 ms against 9) and faster to read. (The fingerprint in the header names the Python
         whose marshal wrote it.)"""
@@ -537,8 +538,9 @@ def _dump(value: object, stream: BinaryIO) -> None:
 _CHUNKED = "chunks"
 
 
-class _Abandoned(Exception):
-    """A file compiled into its entry as it went did not compile: keep nothing."""
+class Abandoned(Exception):
+    """A file compiled into its entry as it went did not compile (raised by the compile, or
+    store_streamed's `run` returned None): keep nothing."""
 
 
 def _chunks(source: BinaryIO | pickle.Unpickler) -> Iterator[tuple]:

@@ -427,6 +427,9 @@ def header_line(project: str) -> str:
             'a line, merged by git line by line (merge=union); see the flashcards README"}\n')
 
 
+# The most of the old lock a build copies in one read.
+RUN_BYTES = 1 << 20
+
 # The lock's order: by card (namespace/id), then key (notetypes and presets, which have none).
 _BY_CARD = operator.itemgetter(Entry._fields.index("label"), Entry._fields.index("key"))
 
@@ -472,12 +475,15 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
         while index < count:
             entry = rows[index]
             if entry.verbatim and previous is not None:
-                # The verbatim lines that follow each other in the old lock too: one read.
+                # The verbatim lines that follow each other in the old lock too: one read
+                # (of RUN_BYTES at most: a big lock is never in memory whole).
                 last = breaks[bisect.bisect_right(breaks, index)]
+                last = max(index + 1, bisect.bisect_right(ends, entry.at + RUN_BYTES, index, last))
                 size = ends[last - 1] - entry.at
                 previous.seek(entry.at)
                 run = previous.read(size)
-                if len(run) == size and (tidy or b"\r" not in run and b",\n" not in run):
+                if len(run) == size and run.endswith(b"\n") and (
+                        tidy or b"\r" not in run and b",\n" not in run):
                     yield run, last - index  # every line ends in "\n", as written below
                 else:  # a line to tidy (CRLF, a trailing comma), or a lock cut short
                     for verbatim in rows[index:last]:

@@ -431,17 +431,18 @@ STREAM_CARDS = 2048
 
 def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
                       ) -> tuple[FileSummary | None, list[SourceError]] | None:
-    """A big file compiled as compile_file does, each card rendered as soon as it is
-    validated and its note and what the next compile may reuse written to the file's cache
-    entry a batch at a time, so that its Card and RenderedCard objects are never all in
-    memory (200,000 cards in one file would hold about 3 KB a card). Gives what _compile_job
-    gives for the file compiled whole, with the same entry contents (test_cache checks).
+    """A big file compiled as compile_file does, each batch of cards rendered as soon as it
+    is validated, and their notes and what the next compile may reuse written to the file's
+    cache entry in chunks, so that its Card and RenderedCard objects are never all in memory
+    (200,000 cards in one file would hold about 3 KB a card). Gives what _compile_job gives
+    for the file compiled whole, and an entry that every reader reads as that one
+    (test_chunks and test_cache check).
 
     None when the file is not compiled so: it cannot be cut, it does not validate as pieces
     (so its errors are worded as always), it has an error, or the entry could not be written;
     then it is compiled whole, from the bytes put back in `held` (which it takes them from,
     so that they are not held while it runs)."""
-    from flashcards.cache import unchanged
+    from flashcards.cache import Abandoned, unchanged
     from flashcards.chunks import cut
     from flashcards.render import render_card
 
@@ -459,7 +460,6 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
     code = dict(reuse.get(HIGHLIGHTS, ()))
     pieces = text_cut.pieces
     reused: dict[str, tuple[int, tuple]] = {}
-    failed: list[SourceError] = []
     rendered_warnings: list[SourceWarning] = []
     outcome: list[FileSummary] = []  # the file's summary, with CardSummary rows
 
@@ -482,10 +482,9 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
             else:
                 result, card_errors, card_warnings = render_card(card, deck_file, job.src_root,
                                                                  code)
-                failed.extend(card_errors)
+                if result is None or card_errors:  # the file fails: compiled whole, it says why
+                    raise Abandoned
                 rendered_warnings.extend(card_warnings)
-                if result is None:
-                    return card
                 images = _fingerprints(result) if not card_warnings else None
             number = len(rows)
             if images is not None:
@@ -514,7 +513,7 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
         checked = _validate_pieces(job.path, job.display, text, text_cut,
                                    reuse.get(PIECES) or (text_cut.head, {}), job.src_root,
                                    reused, sink)
-        if checked is None or failed:
+        if checked is None:
             return None
         if notes:
             write((tuple(notes), dict(cards), tuple(kept)))
@@ -932,9 +931,11 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                     if not any(entry.legacy for entry in plan.entries.values()):
                         cache.remember_lock(lock_digest, lock_record.memo())
                 elif (not lock_from_cache and lock_digest and not sides and not lock_warnings
-                      and not previous_lock.legacy and not previous_lock.merged):
+                      and not previous_lock.legacy and not previous_lock.merged
+                      and previous_lock.tidy):
                     # Read from a lock this cache had no record of (a checkout, a damaged
-                    # record): the next build takes it from here.
+                    # record): the next build takes it from here. (Not one whose lines need
+                    # tidying, CRLF or trailing commas: a record stands for a tidy lock.)
                     cache.remember_lock(lock_digest, lock.memo_of(previous_lock))
                 # What a rebuild from exactly this state will report.
                 settled = [c for c in plan.settled() if (c.deck, c.level) in chosen]

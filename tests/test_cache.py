@@ -615,6 +615,8 @@ def test_unchanged_lock_lines_are_copied_as_this_version_writes_them(project, tm
     (project / "second.yaml").write_text(text, encoding="utf-8")
     lock_file.write_bytes(plain.replace(b"\n", b"\r\n"))
     shutil.rmtree(private_cache)
+    pipeline.build(project, out)  # nothing changed: the lock is read from the file, as it is
+    assert lock_file.read_bytes() == plain.replace(b"\n", b"\r\n")
     (project / "second.yaml").write_text(edited, encoding="utf-8")
     pipeline.build(project, out)
     assert lock_file.read_bytes() == expected
@@ -626,6 +628,7 @@ def test_unchanged_lock_lines_are_copied_as_this_version_writes_them(project, tm
     lock_file.write_bytes(b"".join([header, *(row.replace(b"}\n", b"},\n") for row in rows),
                                     end]))
     shutil.rmtree(private_cache)
+    pipeline.build(project, out)
     (project / "second.yaml").write_text(edited, encoding="utf-8")
     pipeline.build(project, out)
     assert lock_file.read_bytes() == expected

@@ -274,9 +274,10 @@ def _job_outcome(outcome):
 
 
 @settings(max_examples=EXAMPLES, deadline=None)
-@given(first=st.lists(st.sampled_from(COMMON + ["bad-key", "warned", "code"]), min_size=1,
-                      max_size=9),
-       edit=edits, at=st.integers(0, 20), style=st.sampled_from(STYLES + ["warned", "code"]),
+@given(first=st.lists(st.sampled_from(COMMON + ["bad-key", "warned", "code", "no-image"]),
+                      min_size=1, max_size=9),
+       edit=edits, at=st.integers(0, 20),
+       style=st.sampled_from(STYLES + ["warned", "code", "no-image"]),
        chunk=st.integers(1, 4), prune=st.booleans())
 def test_a_big_file_compiled_a_batch_at_a_time_gives_what_compiling_it_whole_gives(
         tmp_path_factory, first, edit, at, style, chunk, prune):
@@ -289,6 +290,9 @@ def test_a_big_file_compiled_a_batch_at_a_time_gives_what_compiling_it_whole_giv
     def card(number, kind, indent="  "):
         if kind == "warned":  # a warning (removed HTML) keeps a card out of what is reused
             return f"{indent}- id: c{number}\n{indent}  q: Q {number} <script>x</script>\n" \
+                   f"{indent}  a: A {number}\n"
+        if kind == "no-image":  # an error found only when the card is rendered
+            return f"{indent}- id: c{number}\n{indent}  q: Q {number} ![x](gone.png)\n" \
                    f"{indent}  a: A {number}\n"
         if kind == "code":
             return f"{indent}- id: c{number}\n{indent}  q: Q {number}\n{indent}  a: |\n" \
@@ -314,6 +318,8 @@ def test_a_big_file_compiled_a_batch_at_a_time_gives_what_compiling_it_whole_giv
     after = text(cards)
     if edit == "lines-above":
         after = after.replace("cards:\n", "cards:\n\n# moved down\n\n", 1)
+    elif edit == "head":
+        after = after.replace("tags: [t]", "tags: [t, u]", 1)
     seen = []
     chunked: dict[bool, bool] = {}
     for stream in (True, False):

@@ -58,6 +58,53 @@ def test_unchanged_lines_are_copied_verbatim(tmp_path):
     assert again == text
 
 
+@pytest.mark.parametrize("run_bytes", [1, 100, 1 << 20])
+def test_unchanged_lines_are_copied_in_runs_of_at_most_run_bytes(tmp_path, monkeypatch,
+                                                                   run_bytes):
+    # Runs of unchanged lines are read in pieces of RUN_BYTES at most, whole lines each, and
+    # what is written, and what Written records of it, is the same however they are cut.
+    many = {f"g{number}": Entry(f"g{number}", f"d{number}", 1_700_000_000 + number,
+                                f"ns/c{number:03d}", "Deck", "basic", "cards/a.yaml")
+            for number in range(40)}
+    notes = {key: ("basic", (f"Q{key}", "A", "", "", "cards/a.yaml", key, ""), ()) for key in many}
+    path = tmp_path / "flashcards.lock"
+    text = _write(path, many, notes)
+    found = _read(path).entries
+    same = {key: entry._replace(verbatim=key != "g7") for key, entry in found.items()}
+    reads = []
+    real_open = open
+
+    class Counting:
+        def __init__(self, handle):
+            self.handle = handle
+
+        def __getattr__(self, name):
+            return getattr(self.handle, name)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            self.handle.close()
+
+        def read(self, size=-1):
+            data = self.handle.read(size)
+            reads.append(len(data))
+            return data
+
+    monkeypatch.setattr(lock, "RUN_BYTES", run_bytes)
+    monkeypatch.setattr(lock, "open", lambda *args: Counting(real_open(*args)), raising=False)
+    written = lock.Written("p1")
+    again = b"".join(lock.lock_lines(same, "p1", path, lambda key: {}, {"g7": notes["g7"]},
+                                     written=written, tidy=True)).decode()
+    monkeypatch.undo()
+    assert again == text
+    line = max(map(len, text.splitlines(keepends=True)))
+    assert max(reads) <= max(run_bytes, line) and len(reads) >= 2
+    path.write_text(again, encoding="utf-8")
+    assert lock.from_memo(written.memo())[0] == _read(path)
+
+
 def test_conflict_markers_are_resolved_as_a_union_of_both_sides(tmp_path):
     path = tmp_path / "flashcards.lock"
     text = _write(path)
