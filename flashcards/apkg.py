@@ -18,7 +18,7 @@ import sqlite3
 import sys
 import tempfile
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
 
@@ -115,8 +115,13 @@ class _Deck(genanki.Deck):
 def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   notetype_mods: dict[str, int], positions: dict[str, int] | None = None,
                   presets: dict[str, tuple[Preset, int]] | None = None,
-                  theme: Theme | None = None, scratch: Path | None = None) -> bytes:
+                  theme: Theme | None = None, scratch: Path | None = None,
+                  contents: Callable[[DeckLevel], Iterable] | None = None) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes.
+
+    A deck level's cards need only their GUID, kind and media, and the notes' fields and tags
+    come from `contents` when it is given (each deck level's notes then removed cards, in
+    order), as the rows are written; else from the cards themselves.
 
     `positions` gives each note's new-card position (order.py); a note without one takes its
     place in its deck level. `presets` gives a deck's options preset and its time (deck name
@@ -159,11 +164,11 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                                              dir=scratch) as folder:
                 place = Path(folder) / "collection.anki2"
                 return _zip(_database(place, anki_decks, decks, notetypes, note_mods,
-                                      positions, presets, stamp), media)
+                                      positions, presets, stamp, contents), media)
         except (OSError, sqlite3.Error):
             pass  # no room there (the cache may be on a small disk): in memory, the same bytes
     return _zip(_database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
-                          stamp), media)
+                          stamp, contents), media)
 
 
 # From this many notes on, a package's database is built on disk (see package_bytes), in a
@@ -179,7 +184,8 @@ _HEADER_COUNTERS = ((24, 28), (92, 100))
 
 def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
               notetypes: dict[str, genanki.Model], note_mods: dict[str, int],
-              positions: dict[str, int], presets: dict, stamp: int) -> bytes | Path:
+              positions: dict[str, int], presets: dict, stamp: int,
+              contents: Callable[[DeckLevel], Iterable] | None = None) -> bytes | Path:
     """The package's collection.anki2: as bytes (place None), or written at place."""
     connection = sqlite3.connect(":memory:" if place is None else place)
     try:
@@ -198,7 +204,7 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
                                  "tbl_name IN ('notes', 'cards') ORDER BY rowid").fetchall()
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {name}")
-        rows = _Rows(decks, notetypes, note_mods, positions, stamp * 1000)
+        rows = _Rows(decks, notetypes, note_mods, positions, stamp * 1000, contents)
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows.notes())
         cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            rows.cards())
@@ -253,8 +259,9 @@ class _Rows:
     them rather than held in lists: a package of 200,000 notes would hold them all twice."""
 
     def __init__(self, decks: Sequence[DeckLevel], notetypes: dict[str, genanki.Model],
-                 note_mods: dict[str, int], positions: dict[str, int], first: int) -> None:
-        self.decks, self.notetypes = decks, notetypes
+                 note_mods: dict[str, int], positions: dict[str, int], first: int,
+                 contents: Callable[[DeckLevel], Iterable] | None = None) -> None:
+        self.decks, self.notetypes, self.contents = decks, notetypes, contents
         self.note_mods, self.positions, self.first = note_mods, positions, first
         self.ords = {kind: _card_ords(notetype) for kind, notetype in notetypes.items()}
         self.card_ords: list[list[int]] = []  # each note's card ordinals, in note order
@@ -262,7 +269,9 @@ class _Rows:
     def notes(self) -> Iterator[tuple]:
         next_id = self.first
         for deck_level in self.decks:
-            for item in (*deck_level.cards, *deck_level.retired):
+            items = (itertools.chain(deck_level.cards, deck_level.retired)
+                     if self.contents is None else self.contents(deck_level))
+            for item in items:
                 notetype = self.notetypes[item.kind]
                 fields = item.fields
                 ords = self.ords[item.kind](fields)

@@ -223,7 +223,8 @@ class BuildCache:
         """The stored summary for key, if there is a sound one whose images are unchanged."""
         try:
             with open(self._path(key), "rb") as handle:
-                at = int.from_bytes(handle.read(8), "little")  # where the summary starts
+                # Where the summary starts (and whether the notes are in chunks).
+                at = int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS
                 notes = handle.read(at - 8)
                 stored = pickle.load(handle)
                 if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
@@ -301,7 +302,7 @@ class BuildCache:
             pickle.dump(_Stored(key, plain, images, writer.checksum()), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
             stream.seek(0)
-            stream.write((8 + writer.size).to_bytes(8, "little"))
+            stream.write(((8 + writer.size) | _IN_CHUNKS).to_bytes(8, "little"))
 
         try:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
@@ -534,8 +535,10 @@ def _dump(value: object, stream: BinaryIO) -> None:
     pickler.dump(value)
 
 
-# In place of the notes in an entry stored in chunks (BuildCache.store_streamed).
+# In place of the notes in an entry stored in chunks (BuildCache.store_streamed), whose first
+# 8 bytes (where its summary starts) also have this bit set.
 _CHUNKED = "chunks"
+_IN_CHUNKS = 1 << 63
 
 
 class Abandoned(Exception):
@@ -629,6 +632,42 @@ def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
     return reusable
 
 
+def lost_entry(folder: Path) -> OutputError:
+    """The error of a build whose cache entry went missing or changed under it."""
+    return OutputError(f"the build cache in {folder} lost an entry while building (is it "
+                       "writable, and was it cleaned meanwhile?); run the build again, or use "
+                       "build --no-cache")
+
+
+def stored_in_chunks(folder: Path, key: str) -> bool:
+    """Whether the entry for key holds its notes in chunks (see store_streamed), by the flag
+    in its first 8 bytes (the rest is read only as it is needed)."""
+    try:
+        with open(file_path(folder, key), "rb") as handle:
+            return bool(int.from_bytes(handle.read(8), "little") & _IN_CHUNKS)
+    except OSError:  # then load_notes says what is wrong
+        return False
+
+
+def stream_notes(folder: Path, key: str) -> Iterator[NoteContent]:
+    """The notes of an entry stored in chunks, a chunk in memory at a time, in the file's
+    order; OutputError (as load_notes) when the entry is gone or damaged."""
+    try:
+        with open(file_path(folder, key), "rb") as handle:
+            handle.seek(8)
+            stored = pickle.load(handle)
+            if not (isinstance(stored, _Stored) and stored.key == key
+                    and stored.result == _CHUNKED):
+                raise ValueError(key)
+            make = tuple.__new__
+            for chunk in _chunks(handle):
+                yield from (make(NoteContent, row) for row in chunk[0])
+            return
+    except Exception:  # noqa: BLE001 - reported below
+        pass
+    raise lost_entry(folder)
+
+
 # The notes load_notes read last: (folder, key, notes). A build reads an edited file's notes
 # twice, for its lock lines and for its package; a build forgets them as it ends (see
 # forget_notes), so that watch holds no HTML between builds. (An entry's notes are the same
@@ -660,6 +699,4 @@ def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
             return notes
     except Exception:  # noqa: BLE001 - reported below
         pass
-    raise OutputError(f"the build cache in {folder} lost an entry while building (is it "
-                      "writable, and was it cleaned meanwhile?); run the build again, or use "
-                      "build --no-cache")
+    raise lost_entry(folder)

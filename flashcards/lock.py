@@ -29,6 +29,7 @@ import json
 import operator
 import os
 import re
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring
@@ -433,21 +434,26 @@ RUN_BYTES = 1 << 20
 # The lock's order: by card (namespace/id), then key (notetypes and presets, which have none).
 _BY_CARD = operator.itemgetter(Entry._fields.index("label"), Entry._fields.index("key"))
 
-# The content of the notes a build changed: source (cache key) -> {guid: note}.
-NotesOf = Callable[[str], dict[str, Note]]
+# The content of the notes a build changed: source (cache key) -> {guid: note}, or, for a
+# compiled file whose notes are read a chunk at a time, (guid, note) as they are read.
+NotesOf = Callable[[str], dict[str, Note] | Iterator[tuple[str, Note]]]
 
 
 def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
                notes_of: NotesOf, notes: dict[str, Note], display: str = "",
-               written: Written | None = None, tidy: bool = False) -> Iterator[bytes]:
+               written: Written | None = None, tidy: bool = False,
+               scratch: Path | None = None) -> Iterator[bytes]:
     """The lock, one entry a line, sorted by card, so that it diffs and merges well.
 
     An entry's content comes from `notes` (removed cards), from its line in the old lock
-    (copied as it is when nothing else about it changed), or from its compiled file.
+    (copied as it is when nothing else about it changed), or from its compiled file (whose
+    notes notes_of gives; when it gives them as they are read, the lines that need them are
+    made as they come, so that such a file's notes are never all in memory).
     `written`, if given, records what was written (see Written). `tidy`: the old lock's
-    lines need no tidying (LockFile.tidy)."""
+    lines need no tidying (LockFile.tidy). `scratch`: a folder for lines made ahead (the
+    system's temporary folder if None)."""
     rows = sorted(entries.values(), key=_BY_CARD)
-    pieces = _pieces(rows, project, old, notes_of, notes, display, tidy)
+    pieces = _pieces(rows, project, old, notes_of, notes, display, tidy, scratch)
     if written is not None:
         yield from written.record(pieces, rows)
     else:
@@ -455,11 +461,12 @@ def lock_lines(entries: dict[str, Entry], project: str, old: Path | None,
 
 
 def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf,
-            notes: dict[str, Note], display: str, tidy: bool) -> Iterator[tuple[bytes, int]]:
+            notes: dict[str, Note], display: str, tidy: bool, scratch: Path | None
+            ) -> Iterator[tuple[bytes, int]]:
     """The lock's bytes in pieces, each with the number of rows it holds: a line, or a run of
     lines copied from the old lock in one piece (each of them as it was there)."""
     yield header_line(project).encode(), 0
-    loaded: dict[str, dict[str, Note]] = {}
+    loaded: dict[str, dict[str, Note] | _Lines] = {}
     count = len(rows)
     # Where each row's line ends in the old lock, and the rows that do not carry on a run of
     # verbatim lines that follow each other there too (in C: a lock has a row for every card).
@@ -497,12 +504,61 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
                 note = note_at(old, entry, display or str(old))
             if note is None and entry.source:
                 if entry.source not in loaded:
+                    for done in loaded.values():
+                        if isinstance(done, _Lines):
+                            done.close()
                     loaded.clear()  # one compiled file's notes in memory at a time
-                    loaded[entry.source] = notes_of(entry.source)
+                    found = notes_of(entry.source)
+                    if not isinstance(found, dict):  # read as it goes: make the lines now
+                        found = stack.enter_context(contextlib.closing(
+                            _Lines(found, rows, index, entry.source, scratch)))
+                    loaded[entry.source] = found
                 note = loaded[entry.source].get(entry.key)
+                if isinstance(note, bytes):
+                    yield note, 1
+                    index += 1
+                    continue
             yield (_row(entry, note) + "\n").encode("utf-8"), 1
             index += 1
     yield _END.encode(), 0
+
+
+class _Lines:
+    """The lines of the entries from rows[index] on that take their content from `source`,
+    made from its notes as `stream` gives them (in its file's order, not the lock's) and kept
+    in a scratch file in `folder` (a file of 200,000 notes has some 100 MB of them), read
+    back by key with get()."""
+
+    def __init__(self, stream: Iterator[tuple[str, Note]], rows: list[Entry], index: int,
+                 source: str, folder: Path | None) -> None:
+        wanted = {entry.key: entry for entry in rows[index:]
+                  if entry.source == source and not entry.verbatim}
+        # Unbuffered: each line is read back with one call, and not mapped into memory.
+        self.file = tempfile.TemporaryFile(prefix=".lock-lines-", dir=folder, buffering=0)
+        self.places: dict[str, tuple[int, int]] = {}
+        at = 0
+        try:
+            with open(self.file.fileno(), "wb", closefd=False) as out:  # written buffered
+                for key, note in stream:
+                    entry = wanted.get(key)
+                    if entry is not None:
+                        line = (_row(entry, note) + "\n").encode("utf-8")
+                        out.write(line)
+                        self.places[key] = (at, len(line))
+                        at += len(line)
+        except BaseException:
+            self.close()
+            raise
+
+    def get(self, key: str) -> bytes | None:
+        place = self.places.get(key)
+        if place is None:
+            return None
+        self.file.seek(place[0])
+        return self.file.read(place[1])
+
+    def close(self) -> None:
+        self.file.close()
 
 
 class Written:

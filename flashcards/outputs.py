@@ -11,12 +11,21 @@ import contextlib
 import gc
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 from flashcards.atomic import StagedWrites
-from flashcards.cache import BuildCache, fingerprint, load_notes, tool_fingerprint, unchanged
+from flashcards.cache import (
+    BuildCache,
+    fingerprint,
+    load_notes,
+    lost_entry,
+    stored_in_chunks,
+    stream_notes,
+    tool_fingerprint,
+    unchanged,
+)
 from flashcards.changes import Plan
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckLevel, NoteContent
@@ -70,19 +79,54 @@ def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str
 
     gc.disable()  # as in the parent: see workers.without_gc
     decks, note_mods, notetype_mods, folder, positions, presets, theme = job
-    return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods, positions,
-                              presets, theme, scratch=folder)
+    chunked = {key for key in dict.fromkeys(c.source for d in decks for c in d.cards
+                                            if isinstance(c, CardSummary))
+               if stored_in_chunks(folder, key)}
+    if not chunked:
+        return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods,
+                                  positions, presets, theme, scratch=folder)
+    # A big file's notes are read as its package's rows are written, a chunk at a time.
+    return apkg.package_bytes(with_html(decks, folder, skip=chunked), note_mods, notetype_mods,
+                              positions, presets, theme, scratch=folder,
+                              contents=lambda deck: _streamed(deck, folder))
 
 
-def with_html(decks: tuple[DeckLevel, ...], folder: Path) -> tuple[DeckLevel, ...]:
+def _streamed(deck: DeckLevel, folder: Path) -> Iterator[object]:
+    """A deck level's notes and removed cards, in order, its summaries' notes read from their
+    files' entries as they come (a file's cards in a deck level are in the file's order)."""
+    readers: dict[str, Iterator[NoteContent]] = {}
+    try:
+        for card in deck.cards:
+            if not isinstance(card, CardSummary):
+                yield card
+                continue
+            reader = readers.get(card.source)
+            if reader is None:
+                reader = readers[card.source] = stream_notes(folder, card.source)
+            for note in reader:
+                if note.guid == card.guid:
+                    yield note
+                    break
+            else:  # not there, or not in the order of its file's cards: not this entry
+                raise lost_entry(folder)
+        yield from deck.retired
+    finally:
+        for reader in readers.values():
+            reader.close()
+
+
+def with_html(decks: tuple[DeckLevel, ...], folder: Path,
+              skip: set[str] | frozenset[str] = frozenset()) -> tuple[DeckLevel, ...]:
     """The decks with each CardSummary replaced by its note's content, read back from the
-    cache."""
+    cache (but those of the files in `skip`, left as they are)."""
     full: dict[str, NoteContent] = {}
     for key in dict.fromkeys(c.source for d in decks for c in d.cards
                              if isinstance(c, CardSummary)):
-        full.update((note.guid, note) for note in load_notes(folder, key))
+        if key not in skip:
+            full.update((note.guid, note) for note in load_notes(folder, key))
     return tuple(deck._replace(cards=tuple(
-        full[c.guid] if isinstance(c, CardSummary) else c for c in deck.cards)) for deck in decks)
+        full[c.guid] if isinstance(c, CardSummary) and c.source not in skip else c
+        for c in deck.cards)) for deck in decks)
 
 
 # In OUT: which project wrote each package, so that two projects never replace each other's

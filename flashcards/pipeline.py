@@ -25,6 +25,8 @@ from flashcards.cache import (
     file_key,
     forget_notes,
     load_notes,
+    stored_in_chunks,
+    stream_notes,
     summarize,
     tool_fingerprint,
 )
@@ -895,7 +897,10 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                     if isinstance(card, RenderedCard):
                         inline[card.guid] = (card.kind, card.fields, card.tags)
 
-            def notes_of(key: str) -> dict[str, lock.Note]:
+            def notes_of(key: str) -> dict[str, lock.Note] | Iterator[tuple[str, lock.Note]]:
+                if stored_in_chunks(cache.folder, key):  # a big file: read as the lock needs it
+                    return ((n.guid, (n.kind, n.fields, n.tags))
+                            for n in stream_notes(cache.folder, key))
                 return {n.guid: (n.kind, n.fields, n.tags) for n in load_notes(cache.folder, key)}
 
             lock_record = lock.Written(project_id)
@@ -906,7 +911,8 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                 old = lock_file if previous_lock is not None else None
                 staged.stage(lock_file, lock.lock_lines(
                     plan.entries, project_id, old, notes_of, inline, str(lock_file),
-                    lock_record, tidy=previous_lock is not None and previous_lock.tidy))
+                    lock_record, tidy=previous_lock is not None and previous_lock.tidy,
+                    scratch=cache.folder))
                 attributes = project.root / ".gitattributes"
                 if work_tree(project.root) is None:
                     return
