@@ -25,6 +25,7 @@ import contextlib
 import dataclasses
 import glob
 import hashlib
+import io
 import json
 import marshal
 import os
@@ -450,24 +451,32 @@ class BuildCache:
                 payload = stream.read()
             # A record damaged on disk must not stand for the lock: its checksum must hold
             # (and is checked before marshal reads it, which is not meant for damaged data).
-            return marshal.loads(payload) if _checksum(payload) == header[2] else None
+            return _memo_of_payload(payload) if _checksum(payload) == header[2] else None
         except Exception:  # noqa: BLE001 - a damaged record only means "parse the lock"
             return None
 
-    def remember_lock(self, digest: str, parsed: object) -> None:
-        """Keep a lock's memo (lock.Written.memo: lists of strings, numbers and booleans),
-        in marshal's format: for those, twice as fast as pickle's to write (20,000 entries:
-        4 ms against 9) and faster to read. (The fingerprint in the header names the Python
-        whose marshal wrote it.)"""
+    def remember_lock(self, digest: str, parsed: tuple) -> None:
+        """Keep a lock's memo (lock.Written.memo: its project, its columns, lists of strings,
+        numbers and booleans, and its newest time), in marshal's format: for those, twice as
+        fast as pickle's to write (20,000 entries: 4 ms against 9) and faster to read. The
+        columns are written one after the other, as they come (a lock of 200,000 entries has
+        40 MB of them). (The fingerprint in the header names the Python whose marshal wrote
+        it.)"""
+        project, columns, latest = parsed
         try:
-            payload = marshal.dumps(parsed)
+            pieces = [marshal.dumps(project), marshal.dumps(latest),
+                      *(marshal.dumps(column) for column in columns)]
         except ValueError:  # not plain values: then no memo, and the next build reads the lock
             return
+        crc = 0
+        for piece in pieces:  # _checksum of the pieces joined, without joining them
+            crc = zlib.crc32(piece, crc)
+        checksum = f"{crc:08x}-{sum(map(len, pieces))}"
 
         def dump(stream: BinaryIO) -> None:
-            pickle.dump((tool_fingerprint(), digest, _checksum(payload)), stream,
+            pickle.dump((tool_fingerprint(), digest, checksum), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
-            stream.write(payload)
+            stream.writelines(pieces)
 
         with contextlib.suppress(OutputError, OSError):
             write_atomically(self._lock_path(), dump, mode=None, durable=False)
@@ -630,6 +639,16 @@ def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
         reusable[tail["pieces"]] = (tail["head"], known)
     reusable.update(tail["more"])
     return reusable
+
+
+def _memo_of_payload(payload: bytes) -> tuple:
+    """A lock's memo as remember_lock wrote it: (project, columns, newest time)."""
+    stream = io.BytesIO(payload)
+    project, latest = marshal.load(stream), marshal.load(stream)
+    columns = []
+    while stream.tell() < len(payload):
+        columns.append(marshal.load(stream))
+    return (project, columns, latest)
 
 
 def lost_entry(folder: Path) -> OutputError:

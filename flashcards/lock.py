@@ -531,20 +531,21 @@ class _Lines:
 
     def __init__(self, stream: Iterator[tuple[str, Note]], rows: list[Entry], index: int,
                  source: str, folder: Path | None) -> None:
-        wanted = {entry.key: entry for entry in rows[index:]
-                  if entry.source == source and not entry.verbatim}
+        # key -> its entry, then (once its line is made) where the line is: at << 32 | size.
+        self.places: dict[str, Entry | int] = {
+            entry.key: entry for entry in rows[index:]
+            if entry.source == source and not entry.verbatim}
         # Unbuffered: each line is read back with one call, and not mapped into memory.
         self.file = tempfile.TemporaryFile(prefix=".lock-lines-", dir=folder, buffering=0)
-        self.places: dict[str, tuple[int, int]] = {}
         at = 0
         try:
             with open(self.file.fileno(), "wb", closefd=False) as out:  # written buffered
                 for key, note in stream:
-                    entry = wanted.get(key)
-                    if entry is not None:
+                    entry = self.places.get(key)
+                    if isinstance(entry, Entry):
                         line = (_row(entry, note) + "\n").encode("utf-8")
                         out.write(line)
-                        self.places[key] = (at, len(line))
+                        self.places[key] = at << 32 | len(line)
                         at += len(line)
         except BaseException:
             self.close()
@@ -552,10 +553,10 @@ class _Lines:
 
     def get(self, key: str) -> bytes | None:
         place = self.places.get(key)
-        if place is None:
+        if not isinstance(place, int):
             return None
-        self.file.seek(place[0])
-        return self.file.read(place[1])
+        self.file.seek(place >> 32)
+        return self.file.read(place & 0xFFFFFFFF)
 
     def close(self) -> None:
         self.file.close()
@@ -569,9 +570,8 @@ class Written:
     def __init__(self, project: str) -> None:
         self.project = project
         self.digest = hashlib.sha256()
-        # Entry's fields, a list for each (marshal reads columns of plain values faster than
-        # rows of them, and they are made in C).
-        self.columns: tuple[list, ...] = tuple([] for _ in Entry._fields)
+        # The rows written, each one's line size, and the header's size (see memo).
+        self.written: tuple[list[Entry], list[int], int] = ([], [], 0)
         self.latest = 0  # the newest time: a read later than it warns of no future times
 
     def record(self, pieces: Iterator[tuple[bytes, int]], rows: list[Entry]
@@ -587,17 +587,23 @@ class Written:
             elif not sizes:
                 header = len(data)
             yield data
-        # Each row as _entry makes it from its line: not legacy, not verbatim, no source.
-        count = len(rows)
-        self.columns = (*(list(map(operator.itemgetter(field), rows)) for field in range(_LEGACY)),
-                        [False] * count, list(itertools.accumulate(sizes[:-1], initial=header))
-                        if count else [], sizes, [False] * count, list(range(2, count + 2)),
-                        [""] * count, [()] * count, list(map(_ADDED, rows)))
+        self.written = (rows, sizes, header)  # made into the memo only when it is asked for
         self.latest = max(self.latest, max(map(_MOD, rows), default=0))
 
     def memo(self) -> tuple:
-        """What to keep: see from_memo."""
-        return (self.project, self.columns, self.latest)
+        """What to keep: see from_memo. Each row as _entry makes it from its line: not legacy,
+        not verbatim, no source; a column a field (made in C)."""
+        rows, sizes, header = self.written
+        count = len(rows)
+        # Made one at a time as the memo is written (see BuildCache.remember_lock).
+        columns = itertools.chain(
+            (list(map(operator.itemgetter(field), rows)) for field in range(_LEGACY)),
+            (make() for make in (
+                lambda: [False] * count,
+                lambda: list(itertools.accumulate(sizes[:-1], initial=header)) if count else [],
+                lambda: sizes, lambda: [False] * count, lambda: list(range(2, count + 2)),
+                lambda: [""] * count, lambda: [()] * count, lambda: list(map(_ADDED, rows)))))
+        return (self.project, columns, self.latest)
 
 
 # Where Written puts its rows' own fields (see Entry: key ... removed come first).
@@ -612,6 +618,7 @@ assert Entry._fields[_LEGACY:] == ("legacy", "at", "size", "verbatim", "line", "
 def from_memo(memo: tuple) -> tuple[LockFile, int]:
     """The LockFile a memo (Written.memo) stands for, and the newest time in it."""
     project, columns, latest = memo
+    columns = list(columns)  # (Written.memo makes them as they are asked for)
     rows = map(tuple.__new__, itertools.repeat(Entry), zip(*columns, strict=True))
     entries = dict(zip(columns[0], rows, strict=True))
     return LockFile(entries, project, (), False, False, True), latest  # as Written wrote it

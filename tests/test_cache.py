@@ -7,7 +7,6 @@ byte, under a fixed SOURCE_DATE_EPOCH so that note times are equal.
 from __future__ import annotations
 
 import io
-import marshal
 import os
 import pickle
 import re
@@ -453,7 +452,7 @@ def _lock_memo(cache_folder: Path):
     path = next(cache_folder.rglob("lock.pickle"))
     with open(path, "rb") as stream:
         header = pickle.load(stream)
-        return header, marshal.loads(stream.read()), path
+        return header, cache_module._memo_of_payload(stream.read()), path
 
 
 def test_the_parsed_lock_kept_in_the_cache_is_what_reading_the_lock_gives(
