@@ -470,9 +470,10 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
     count = len(rows)
     # Where each row's line ends in the old lock, and the rows that do not carry on a run of
     # verbatim lines that follow each other there too (in C: a lock has a row for every card).
-    starts = list(map(_AT, rows))
+    # (With no old lock, no line is copied: a first build's lock has none of this to find.)
+    starts = list(map(_AT, rows)) if old is not None else []
     ends = list(map(operator.add, starts, map(_SIZE, rows)))
-    flags = list(map(_VERBATIM, rows))
+    flags = list(map(_VERBATIM, rows)) if old is not None else []
     carried = map(operator.and_, map(operator.and_, flags[1:], flags), map(
         operator.eq, starts[1:], ends))
     breaks = [*itertools.compress(range(1, count), map(operator.not_, carried)), count]

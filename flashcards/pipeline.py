@@ -10,7 +10,7 @@ import hashlib
 import re
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
@@ -944,7 +944,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                     # tidying, CRLF or trailing commas: a record stands for a tidy lock.)
                     cache.remember_lock(lock_digest, lock.memo_of(previous_lock))
                 # What a rebuild from exactly this state will report.
-                settled = [c for c in plan.settled() if (c.deck, c.level) in chosen]
+                settled = (c for c in plan.settling() if (c.deck, c.level) in chosen)
                 latest = max((entry.mod for entry in plan.entries.values()), default=0)
                 cache.remember(_state_key(options, sources, lock_digest),
                                _pack_result(packages, settled, compiled.warnings, lock_file,
@@ -995,15 +995,14 @@ def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tup
     return chosen & every
 
 
-def _pack_result(packages: tuple[Package, ...], changes: list[Change],
+def _pack_result(packages: tuple[Package, ...], changes: Iterable[Change],
                  warnings: tuple[SourceWarning, ...], lock_file: Path, latest: int) -> tuple:
-    """A build result as plain rows (deck names by number), small to store and quick to load
-    for the biggest builds."""
-    decks = list(dict.fromkeys(change.deck for change in changes))
-    number = {deck: index for index, deck in enumerate(decks)}
-    rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from, c.kind)
-            for c in changes]
-    return (packages, decks, rows, warnings, lock_file, latest)  # latest: the lock's newest time
+    """A build result as plain rows (deck names by number, in the order they come), small to
+    store and quick to load for the biggest builds; `changes` is gone through once."""
+    number: dict[str, int] = {}
+    rows = [(c.status, c.label, number.setdefault(c.deck, len(number)), c.level.value, c.where,
+             c.moved_from, c.kind) for c in changes]
+    return (packages, list(number), rows, warnings, lock_file, latest)  # latest: the newest time
 
 
 def _unpack_result(packed: tuple, files: int) -> BuildResult:
