@@ -25,7 +25,6 @@ import contextlib
 import dataclasses
 import glob
 import hashlib
-import io
 import json
 import marshal
 import os
@@ -468,6 +467,8 @@ class BuildCache:
                       *(marshal.dumps(column) for column in columns)]
         except ValueError:  # not plain values: then no memo, and the next build reads the lock
             return
+        sizes = marshal.dumps([len(piece) for piece in pieces])  # each piece's size, first
+        pieces[:0] = [len(sizes).to_bytes(8, "little"), sizes]
         crc = 0
         for piece in pieces:  # _checksum of the pieces joined, without joining them
             crc = zlib.crc32(piece, crc)
@@ -642,12 +643,16 @@ def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
 
 
 def _memo_of_payload(payload: bytes) -> tuple:
-    """A lock's memo as remember_lock wrote it: (project, columns, newest time)."""
-    stream = io.BytesIO(payload)
-    project, latest = marshal.load(stream), marshal.load(stream)
-    columns = []
-    while stream.tell() < len(payload):
-        columns.append(marshal.load(stream))
+    """A lock's memo as remember_lock wrote it: (project, columns, newest time). (Each piece
+    by its size: marshal.load on a file object reads a value at a time, hundreds of times
+    slower.)"""
+    view = memoryview(payload)
+    start = 8 + int.from_bytes(view[:8], "little")
+    pieces = []
+    for size in marshal.loads(view[8:start]):
+        pieces.append(marshal.loads(view[start:start + size]))
+        start += size
+    project, latest, *columns = pieces
     return (project, columns, latest)
 
 

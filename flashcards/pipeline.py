@@ -999,10 +999,18 @@ def _pack_result(packages: tuple[Package, ...], changes: Iterable[Change],
                  warnings: tuple[SourceWarning, ...], lock_file: Path, latest: int) -> tuple:
     """A build result as plain rows (deck names by number, in the order they come), small to
     store and quick to load for the biggest builds; `changes` is gone through once."""
-    number: dict[str, int] = {}
-    rows = [(c.status, c.label, number.setdefault(c.deck, len(number)), c.level.value, c.where,
-             c.moved_from, c.kind) for c in changes]
+    number = _Numbering()
+    rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from, c.kind)
+            for c in changes]
     return (packages, list(number), rows, warnings, lock_file, latest)  # latest: the newest time
+
+
+class _Numbering(dict):
+    """Numbers for keys, 0, 1, 2... in the order they are first asked for."""
+
+    def __missing__(self, key: str) -> int:
+        self[key] = number = len(self)
+        return number
 
 
 def _unpack_result(packed: tuple, files: int) -> BuildResult:
