@@ -46,7 +46,7 @@ class Plan:
     changes: tuple[Change, ...]
     notetype_mods: dict[str, int]
     # How many of `changes` are about cards in the sources (they come first), and the changes
-    # a rebuild reports for the removed cards that are carried: see settled().
+    # a rebuild reports for the removed cards that are carried: see settling().
     current: int = 0
     retired: tuple[Change, ...] = ()
     # Lock entries whose content comes with them (removed cards): key -> content.
@@ -59,13 +59,11 @@ class Plan:
     presets: dict[str, tuple] = dataclasses.field(default_factory=dict)
     theme: object = None  # the project's theme (theme.Theme), if it has one
 
-    def settled(self) -> list[Change]:
-        """What a rebuild right after this one reports: nothing new, changed or moved, and the
-        carried removed cards as "retired". Tested against real rebuilds in test_cache.py."""
-        return list(self.settling())
-
     def settling(self) -> Iterator[Change]:
-        """settled(), one change at a time (a build of 200,000 cards keeps none of them)."""
+        """What a rebuild right after this one reports, one change at a time (a build of
+        200,000 cards keeps none of them): nothing new, changed or moved, and the carried
+        removed cards as "retired". Tested against real rebuilds in test_cache.py (every
+        no-change rebuild reports from it)."""
         # (As _replace(status="unchanged", moved_from="") would make them, a few times faster:
         # a build of 20,000 cards makes one each.)
         make, moved = tuple.__new__, _MOVED_FROM

@@ -466,7 +466,10 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
     """The lock's bytes in pieces, each with the number of rows it holds: a line, or a run of
     lines copied from the old lock in one piece (each of them as it was there)."""
     yield header_line(project).encode(), 0
-    loaded: dict[str, dict[str, Note] | _Lines] = {}
+    loaded: dict[str, dict[str, Note]] = {}
+    # The lines made ahead for files whose notes are read as they go (each file read once,
+    # however often the lock's order comes back to it).
+    made: dict[str, _Lines | dict[str, bytes]] = {}
     count = len(rows)
     # Where each row's line ends in the old lock, and the rows that do not carry on a run of
     # verbatim lines that follow each other there too (in C: a lock has a row for every card).
@@ -504,17 +507,18 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
             if note is None and entry.size and previous is not None:
                 note = note_at(old, entry, display or str(old))
             if note is None and entry.source:
-                if entry.source not in loaded:
-                    for done in loaded.values():
-                        if isinstance(done, _Lines):
-                            done.close()
-                    loaded.clear()  # one compiled file's notes in memory at a time
+                found = made.get(entry.source)
+                if found is None:
+                    found = loaded.get(entry.source)
+                if found is None:
                     found = notes_of(entry.source)
-                    if not isinstance(found, dict):  # read as it goes: make the lines now
-                        found = stack.enter_context(contextlib.closing(
-                            _Lines(found, rows, index, entry.source, scratch)))
-                    loaded[entry.source] = found
-                note = loaded[entry.source].get(entry.key)
+                    if isinstance(found, dict):
+                        loaded.clear()  # one compiled file's notes in memory at a time
+                        loaded[entry.source] = found
+                    else:  # read as it goes: all the lines it gives, made now, kept on disk
+                        found = made[entry.source] = _made_lines(
+                            found, rows, index, entry.source, scratch, notes_of, stack)
+                note = found.get(entry.key)
                 if isinstance(note, bytes):
                     yield note, 1
                     index += 1
@@ -522,6 +526,23 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
             yield (_row(entry, note) + "\n").encode("utf-8"), 1
             index += 1
     yield _END.encode(), 0
+
+
+def _made_lines(stream: Iterator[tuple[str, Note]], rows: list[Entry], index: int, source: str,
+                scratch: Path | None, notes_of: NotesOf, stack: contextlib.ExitStack
+                ) -> _Lines | dict[str, bytes]:
+    """_Lines for source, closed with `stack`; if its scratch file cannot be written (a full
+    disk), the same lines in memory, from the notes read again."""
+    try:
+        return stack.enter_context(contextlib.closing(_Lines(stream, rows, index, source,
+                                                             scratch)))
+    except OSError:
+        again = notes_of(source)
+        wanted = {entry.key: entry for entry in rows[index:]
+                  if entry.source == source and not entry.verbatim}
+        return {key: (_row(wanted[key], note) + "\n").encode("utf-8")
+                for key, note in (again.items() if isinstance(again, dict) else again)
+                if key in wanted}
 
 
 class _Lines:
@@ -550,6 +571,9 @@ class _Lines:
                         at += len(line)
         except BaseException:
             self.close()
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()  # the cache entry it reads
             raise
 
     def get(self, key: str) -> bytes | None:
@@ -573,6 +597,7 @@ class Written:
         self.digest = hashlib.sha256()
         # The rows written, each one's line size, and the header's size (see memo).
         self.written: tuple[list[Entry], list[int], int] = ([], [], 0)
+        self.complete = False  # whether every line went through record
         self.latest = 0  # the newest time: a read later than it warns of no future times
 
     def record(self, pieces: Iterator[tuple[bytes, int]], rows: list[Entry]
@@ -589,11 +614,15 @@ class Written:
                 header = len(data)
             yield data
         self.written = (rows, sizes, header)  # made into the memo only when it is asked for
+        self.complete = True
         self.latest = max(self.latest, max(map(_MOD, rows), default=0))
 
-    def memo(self) -> tuple:
-        """What to keep: see from_memo. Each row as _entry makes it from its line: not legacy,
-        not verbatim, no source; a column a field (made in C)."""
+    def memo(self) -> tuple | None:
+        """What to keep: see from_memo (None unless the whole lock went through record). Each
+        row as _entry makes it from its line: not legacy, not verbatim, no source; a column a
+        field (made in C)."""
+        if not self.complete:
+            return None
         rows, sizes, header = self.written
         count = len(rows)
         # Made one at a time as the memo is written (see BuildCache.remember_lock).

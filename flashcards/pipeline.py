@@ -934,8 +934,10 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             if kept:
                 if lock_changed:
                     lock_digest = lock_record.digest.hexdigest()
-                    if not any(entry.legacy for entry in plan.entries.values()):
-                        cache.remember_lock(lock_digest, lock_record.memo())
+                    memo = lock_record.memo()
+                    if memo is not None and not any(entry.legacy
+                                                    for entry in plan.entries.values()):
+                        cache.remember_lock(lock_digest, memo)
                 elif (not lock_from_cache and lock_digest and not sides and not lock_warnings
                       and not previous_lock.legacy and not previous_lock.merged
                       and previous_lock.tidy):

@@ -724,11 +724,20 @@ def test_the_lock_memo_keeps_plain_values_only_and_gives_them_back(tmp_path):
     assert cache.recall_lock("digest-1") == memo  # the memo before is still there
 
 
+@pytest.mark.parametrize("how", ["in process", "combined", "workers, database on disk"])
 def test_a_big_file_built_a_batch_of_cards_at_a_time_builds_what_it_builds_whole(
-        project, tmp_path, monkeypatch):
-    """Files past STREAM_BYTES are compiled into their cache entry a few cards at a time.
-    Builds, rebuilds after edits (one that moves every card below it, one that removes an
-    image's card) and the reports and packages of each must be what compiling whole gives."""
+        project, tmp_path, monkeypatch, how):
+    """Files past STREAM_BYTES are compiled into their cache entry a few cards at a time, and
+    their notes read back as the lock and the packages need them. Builds, rebuilds after
+    edits (one that moves every card below it, one that removes an image's card) and the
+    reports and packages of each must be what compiling whole gives: with --combined too
+    (a package of several deck levels), and with packages made by worker processes, their
+    databases on disk."""
+    from flashcards import apkg
+
+    if how == "workers, database on disk":
+        monkeypatch.setattr(outputs, "PARALLEL_CARDS", 0)
+        monkeypatch.setattr(apkg, "_FILE_NOTES", 0)
     monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
     monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
     monkeypatch.setattr(pipeline, "STREAM_CARDS", 1)
@@ -740,6 +749,14 @@ def test_a_big_file_built_a_batch_of_cards_at_a_time_builds_what_it_builds_whole
     steps = [(sample, second), (sample, moved), (sample, moved.replace("dot.png", "red.png")),
              (sample.replace("id: f1", "id: f2"), second)]
     seen = {}
+    whole_notes = cache_module.load_notes
+
+    def load_notes(folder, key):  # a file in chunks is never read whole by the build
+        assert not cache_module.stored_in_chunks(folder, key)
+        return whole_notes(folder, key)
+
+    monkeypatch.setattr(pipeline, "load_notes", load_notes)
+    monkeypatch.setattr(outputs, "load_notes", load_notes)
     for stream in (True, False):
         monkeypatch.setattr(pipeline, "STREAM_BYTES", 0 if stream else 1 << 40)
         monkeypatch.setenv("FLASHCARDS_CACHE_DIR", str(tmp_path / f"cache-{stream}"))
@@ -750,13 +767,14 @@ def test_a_big_file_built_a_batch_of_cards_at_a_time_builds_what_it_builds_whole
             monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1_800_000_000 + number))
             (project / "sample.yaml").write_text(first, encoding="utf-8")
             (project / "second.yaml").write_text(other, encoding="utf-8")
-            result = pipeline.build(project, out)
+            result = pipeline.build(project, out, combined=how == "combined")
             assert result.warnings or number != 1
             shown.append((result.changes, result.warnings, result.files_compiled,
                           _packages(out), (project / "flashcards.lock").read_bytes()))
         seen[stream] = shown
         entries = list((tmp_path / f"cache-{stream}").rglob("files/*.pickle"))
-        chunked = [entry for entry in entries if _stored_in_chunks(entry)]
+        chunked = [entry for entry in entries if _stored_in_chunks(entry)
+                   and cache_module.stored_in_chunks(entry.parent.parent, entry.stem)]
         assert len(chunked) == (len(entries) if stream else 0)
     assert seen[True] == seen[False]
 
@@ -765,3 +783,28 @@ def _stored_in_chunks(entry: Path) -> bool:
     with open(entry, "rb") as handle:
         handle.seek(8)
         return pickle.load(handle).result == cache_module._CHUNKED
+
+
+def test_an_entry_flagged_in_chunks_by_damage_still_gives_its_notes(project, tmp_path,
+                                                                    private_cache,
+                                                                    monkeypatch):
+    """The flag that says an entry's notes are in chunks is outside its checksum: an entry
+    whose flag alone is wrong still gives its notes, streamed, and a build from it gives the
+    same packages."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    built = _packages(out)
+    folder = next(path.parent for path in private_cache.rglob("paths.json"))
+    entry = max((folder / "files").rglob("*.pickle"), key=lambda path: path.stat().st_size)
+    notes = cache_module.load_notes(folder, entry.stem)
+    cache_module.forget_notes()
+    data = bytearray(entry.read_bytes())
+    data[7] |= 0x80  # bit 63 of the first 8 bytes
+    entry.write_bytes(bytes(data))
+    assert cache_module.stored_in_chunks(folder, entry.stem)
+    assert tuple(cache_module.stream_notes(folder, entry.stem)) == notes
+    for package in out.glob("*.apkg"):
+        package.unlink()
+    pipeline.build(project, out)
+    assert _packages(out) == built

@@ -359,3 +359,31 @@ def test_planning_an_unchanged_summary_card_gives_what_the_general_rule_gives(
     assert quick.changes == general.changes
     assert quick.replaced == general.replaced
     assert quick.positions == general.positions
+
+
+def test_lines_of_files_read_as_they_go_are_made_once_each_and_as_from_their_notes(
+        tmp_path, monkeypatch):
+    # Two compiled files whose notes come as a stream (big files: see cache.stream_notes),
+    # their cards interleaved in the lock's order: each file is read once, and the lock is
+    # what the same notes given whole make. A scratch folder that cannot be written falls
+    # back to making the lines in memory.
+    many = {f"g{number}": Entry(f"g{number}", f"d{number}", 1_700_000_000 + number,
+                                f"ns/c{number:03d}", "Deck", "basic", "cards/a.yaml",
+                                source=f"file{number % 2}")
+            for number in range(30)}
+    notes = {key: ("basic", (f"Q{key}", "A", "", "", "cards/a.yaml", key, ""), ())
+             for key in many}
+    by_file = {source: {key: notes[key] for key, entry in many.items()
+                        if entry.source == source} for source in ("file0", "file1")}
+    whole = b"".join(lock.lock_lines(many, "p1", None, lambda source: by_file[source], {}))
+    for scratch in (tmp_path, tmp_path / "missing"):
+        read: list[str] = []
+
+        def stream(source, read=read):
+            read.append(source)
+            return iter(by_file[source].items())
+
+        assert b"".join(lock.lock_lines(many, "p1", None, stream, {}, scratch=scratch)) == whole
+        expected = ["file0", "file1"] if scratch == tmp_path else ["file0", "file0", "file1",
+                                                                   "file1"]
+        assert read == expected  # once each (twice when the scratch file fails)
