@@ -4,6 +4,7 @@
     python bench/edit.py --runs 5 --real     # real-looking content (bench/real.py) too
     python bench/edit.py --peak 200000       # also: peak memory of a cold build, one file
     python bench/edit.py --peak 200000 --peak-only
+    python bench/edit.py --peak 100000 --peak-only --peak-levels   # one file, three levels
     git worktree add /tmp/base main~3 && python bench/edit.py --baseline /tmp/base
                                              # side by side with another revision
 
@@ -19,7 +20,8 @@ no cache, no packages), a rebuild with nothing changed, and a rebuild after one 
 changed (the cache and lock warm). Ratios are to that layout's floor. Target (issue 16): the
 edit at most 0.15 x floor in every layout, the no-change rebuild at most 0.1 x floor.
 With --peak N it also builds N cards in one file cold and reports the peak memory (PSS of the
-process tree; target: 300 MB at 200,000 cards).
+process tree; target: 300 MB at 200,000 cards); with --peak-levels the file's cards are in
+three levels, so three packages read its notes.
 """
 
 from __future__ import annotations
@@ -144,8 +146,11 @@ def measure_layout(work: Path, files: int, decks: int | None, cards: int, real: 
     return result
 
 
-def measure_peak(work: Path, cards: int, real: bool) -> tuple[float, float]:
-    write_layout(work, 1, None, cards, real)
+def measure_peak(work: Path, cards: int, real: bool, levels: bool = False
+                 ) -> tuple[float, float]:
+    """A cold build of `cards` in one file (with `levels`, one deck in three levels, so three
+    packages): (seconds, peak memory in MB, PSS of the build and its workers)."""
+    write_layout(work, 1, 1 if levels else None, cards, real)
     _reset(work)
     seconds, peak = run([*FLASHCARDS, "build", "cards", "-o", "build", "-q"], work, memory=True)
     return seconds, peak / 2**20
@@ -159,6 +164,8 @@ def main() -> None:
     parser.add_argument("--peak", type=int, default=0, help="cards for the memory run")
     parser.add_argument("--peak-only", action="store_true",
                         help="only the memory run (with --peak), not the layouts")
+    parser.add_argument("--peak-levels", action="store_true",
+                        help="in the memory run, the file's cards in three levels (packages)")
     parser.add_argument("--baseline", type=Path,
                         help="a checkout of another revision (git worktree add DIR REV), "
                              "timed side by side with this one")
@@ -200,11 +207,13 @@ def main() -> None:
                   file=sys.stderr)
             for tool, env in tools.items():
                 os.environ.update(env)
-                seconds, peak = measure_peak(root / f"peak-{tool}", args.peak, False)
+                seconds, peak = measure_peak(root / f"peak-{tool}", args.peak, False,
+                                             args.peak_levels)
                 for name in env:
                     os.environ.pop(name, None)
                 shutil.rmtree(root / f"peak-{tool}", ignore_errors=True)
-                print(f"cold build of {args.peak:,} synthetic cards in one file ({tool}): "
+                where = "one file, three levels" if args.peak_levels else "one file"
+                print(f"cold build of {args.peak:,} synthetic cards in {where} ({tool}): "
                       f"{seconds:.1f} s, peak memory {peak:.0f} MB (PSS)", flush=True)
 
 
