@@ -21,6 +21,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
+from typing import BinaryIO
 
 from flashcards import ids, templates
 from flashcards.errors import OutputError
@@ -116,8 +117,10 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   notetype_mods: dict[str, int], positions: dict[str, int] | None = None,
                   presets: dict[str, tuple[Preset, int]] | None = None,
                   theme: Theme | None = None, scratch: Path | None = None,
-                  contents: Callable[[DeckLevel], Iterable] | None = None) -> bytes:
-    """One .apkg holding the given deck levels (usually one), as bytes. Same inputs, same bytes.
+                  contents: Callable[[DeckLevel], Iterable] | None = None,
+                  into: BinaryIO | None = None) -> bytes:
+    """One .apkg holding the given deck levels (usually one), as bytes (or written into
+    `into`, an empty file: then b"" is returned). Same inputs, same bytes.
 
     A deck level's cards need only their GUID, kind and media, and the notes' fields and tags
     come from `contents` when it is given (each deck level's notes then removed cards, in
@@ -164,11 +167,14 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                                              dir=scratch) as folder:
                 place = Path(folder) / "collection.anki2"
                 return _zip(_database(place, anki_decks, decks, notetypes, note_mods,
-                                      positions, presets, stamp, contents), media)
+                                      positions, presets, stamp, contents), media, into)
         except (OSError, sqlite3.Error):
-            pass  # no room there (the cache may be on a small disk): in memory, the same bytes
+            # No room there (the cache may be on a small disk): in memory, the same bytes.
+            if into is not None:
+                into.seek(0)
+                into.truncate()
     return _zip(_database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
-                          stamp, contents), media)
+                          stamp, contents), media, into)
 
 
 # From this many notes on, a package's database is built on disk (see package_bytes), in a
@@ -325,7 +331,7 @@ def read_notes(path: Path) -> dict[str, tuple[str, tuple[str, ...], tuple[str, .
             for guid, mid, fields, tags in rows if mid in kinds}
 
 
-def _zip(database: bytes | Path, media: list[Media]) -> bytes:
+def _zip(database: bytes | Path, media: list[Media], into: BinaryIO | None = None) -> bytes:
     entries: list[tuple[str, bytes | Path]] = [("collection.anki2", database)]
     entries.append(("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode()))
     for index, item in enumerate(media):
@@ -333,7 +339,7 @@ def _zip(database: bytes | Path, media: list[Media]) -> bytes:
             entries.append((str(index), item.path.read_bytes()))
         except OSError as exc:
             raise OutputError(f"cannot read media file {item.path}: {exc.strerror}") from exc
-    buffer = io.BytesIO()
+    buffer = io.BytesIO() if into is None else into
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
@@ -343,7 +349,7 @@ def _zip(database: bytes | Path, media: list[Media]) -> bytes:
                 archive.writestr(info, data, compresslevel=_ZIP_LEVEL)
             else:
                 _zip_file(archive, info, data)
-    return buffer.getvalue()
+    return buffer.getvalue() if into is None else b""
 
 
 def _zip_file(archive: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> None:

@@ -187,7 +187,12 @@ class _Checksumming:
 
 
 def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    """The SHA-256 of a file, read a megabyte at a time (a package can be tens of MB)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 class BuildCache:
@@ -277,16 +282,17 @@ class BuildCache:
         return _with_summary_rows(plain)
 
     def store_streamed(self, key: str, run: Callable[[Callable[[tuple], None]], tuple | None]
-                       ) -> bool:
+                       ) -> FileSummary | None:
         """Keep a big file compiled a batch of cards at a time (see pipeline._compile_streamed):
         `run` compiles it, handing each batch to the function it is given, as (notes, rendered
         cards by render key with their fields as the place of their note, validated pieces);
         it returns (summary with plain rows, image paths, tail: see load_reusable), or None
         when the file did not compile (nothing is kept then). The entry has the layout store
         gives it, its notes and what may be reused in chunks (load_notes, load_reusable).
-        Returns whether it was kept (not when the file failed, or the cache could not be
-        written)."""
+        Returns the summary (its rows CardSummary rows again), or None when nothing was kept
+        (the file failed, or the cache could not be written)."""
         self.used.add(key)
+        kept: list[FileSummary] = []
 
         def dump(stream: BinaryIO) -> None:
             stream.write(bytes(8))
@@ -296,10 +302,12 @@ class BuildCache:
             if outcome is None:
                 raise Abandoned
             plain, paths, tail = outcome
+            kept.append(plain)
+            del outcome, plain
             _dump(None, writer)  # the last chunk
             _dump(tail, writer)
             images = tuple(sorted(fingerprint(path) for path in paths))
-            pickle.dump(_Stored(key, plain, images, writer.checksum()), stream,
+            pickle.dump(_Stored(key, kept[0], images, writer.checksum()), stream,
                         protocol=pickle.HIGHEST_PROTOCOL)
             stream.seek(0)
             stream.write(((8 + writer.size) | _IN_CHUNKS).to_bytes(8, "little"))
@@ -307,8 +315,8 @@ class BuildCache:
         try:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
         except (Abandoned, OutputError, OSError):
-            return False
-        return True
+            return None
+        return _with_summary_rows(kept.pop())
 
     def prune(self) -> None:
         """Forget the results this build did not use (old versions of files), and the temp

@@ -8,12 +8,13 @@ enough), so memory does not grow with the HTML of every card.
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
 from flashcards.atomic import StagedWrites
 from flashcards.cache import (
@@ -69,12 +70,28 @@ class Package(NamedTuple):
         return cls(output.name, output.path, output.notes, output.cards, level)
 
 
+def _package_into(job: tuple, stream: BinaryIO) -> None:
+    package_in_worker(job, stream)
+
+
+class _Mods:
+    """Each note's time, as the lock entries have it: {guid: mod} without a copy."""
+
+    def __init__(self, entries: dict) -> None:
+        self.entries = entries
+
+    def __getitem__(self, guid: str) -> int:
+        return self.entries[guid].mod
+
+
 # Below this many cards to package, worker processes cost more than they save.
 PARALLEL_CARDS = 3000
 
 
 def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path,
-                                 dict[str, int], dict[str, tuple], object]) -> bytes:
+                                 dict[str, int], dict[str, tuple], object],
+                      into: BinaryIO | None = None) -> bytes:
+    """A package's bytes (or, with `into`, written into that empty file: see package_bytes)."""
     from flashcards import apkg
 
     gc.disable()  # as in the parent: see workers.without_gc
@@ -84,11 +101,11 @@ def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str
                if stored_in_chunks(folder, key)}
     if not chunked:
         return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods,
-                                  positions, presets, theme, scratch=folder)
+                                  positions, presets, theme, scratch=folder, into=into)
     # A big file's notes are read as its package's rows are written, a chunk at a time.
     return apkg.package_bytes(with_html(decks, folder, skip=chunked), note_mods, notetype_mods,
                               positions, presets, theme, scratch=folder,
-                              contents=lambda deck: _streamed(deck, folder))
+                              contents=lambda deck: _streamed(deck, folder), into=into)
 
 
 def _streamed(deck: DeckLevel, folder: Path) -> Iterator[object]:
@@ -185,23 +202,31 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
             for output in outputs}
     new_manifest = {**{name: row for name, row in manifest.items()
                        if out is None or out / name not in stale}, **mine}
+    parallel = len(todo) > 1 and sum(len(deck.cards) + len(deck.retired) for output in todo
+                                     for deck in output.decks) >= PARALLEL_CARDS
     jobs = []
-    for output in todo:  # each job carries only its own notes' times
+    for output in todo:
+        presets = {d.deck: plan.presets[d.deck] for d in output.decks if d.deck in plan.presets}
+        if not parallel:  # made here: the plan's own times and positions, not copies of them
+            jobs.append((output.decks, _Mods(plan.entries), plan.notetype_mods, cache.folder,
+                         plan.positions, presets, plan.theme))
+            continue
+        # To a worker, each job carries only its own notes' times and positions.
         items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
         jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
                      plan.notetype_mods, cache.folder,
                      {i.guid: plan.positions[i.guid] for i in items if i.guid in plan.positions},
-                     {d.deck: plan.presets[d.deck] for d in output.decks
-                      if d.deck in plan.presets}, plan.theme))
-    parallel = len(todo) > 1 and sum(len(job[1]) for job in jobs) >= PARALLEL_CARDS
+                     presets, plan.theme))
     with StagedWrites() as staged:
         stage_first(staged)  # first: an unwritable lock stops the build before any package
         if out is not None and new_manifest != manifest:
             staged.stage(out / MANIFEST, json.dumps(new_manifest, indent=1,
                                                     sort_keys=True).encode() + b"\n")
-        for done, (output, data) in enumerate(
-                zip(todo, workers.in_order(package_in_worker, jobs, parallel), strict=True),
-                start=1):
+        # In this process, each package is written straight into its file (a big one is
+        # never in memory whole); from workers, it comes as bytes.
+        made = (workers.in_order(package_in_worker, jobs, parallel) if parallel else
+                (functools.partial(_package_into, job) for job in jobs))
+        for done, (output, data) in enumerate(zip(todo, made, strict=True), start=1):
             progress("packaging", done, len(todo))
             staged.stage(output.path, data)
         staged.commit()

@@ -463,7 +463,6 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
     pieces = text_cut.pieces
     reused: dict[str, tuple[int, tuple]] = {}
     rendered_warnings: list[SourceWarning] = []
-    outcome: list[FileSummary] = []  # the file's summary, with CardSummary rows
 
     def run(write: Callable[[tuple], None]) -> tuple | None:
         notes: list[tuple] = []
@@ -520,6 +519,7 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
         if notes:
             write((tuple(notes), dict(cards), tuple(kept)))
         deck_file, warnings = checked
+        del checked
         warnings.extend(rendered_warnings)
         more: dict[str, object] = {}
         if code:
@@ -531,15 +531,21 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
         tail = {"pieces": PIECES if whole else None, "head": text_cut.head,
                 "warned": sorted({warning.location.line for warning in warnings}),
                 "more": more}
-        outcome.append(FileSummary(deck_file, tuple(warnings), job.key))
-        # The summary's rows are stored as plain tuples (see BuildCache.store).
-        return (FileSummary(dataclasses.replace(deck_file, cards=tuple(map(tuple, rows))),
-                            tuple(warnings), job.key), paths, tail)
+        # The summary's rows are stored as plain tuples, and the CardSummary rows are let go
+        # first: they are made again once the entry is written, as BuildCache.store does
+        # (the pickler's memo of 200,000 rows is some 50 MB).
+        plain = tuple(map(tuple, rows))
+        rows.clear()
+        summary = FileSummary(dataclasses.replace(deck_file, cards=plain), tuple(warnings),
+                              job.key)
+        del deck_file, plain
+        return summary, paths, tail
 
-    if not BuildCache(job.src_root, folder=job.cache_folder).store_streamed(job.key, run):
+    summary = BuildCache(job.src_root, folder=job.cache_folder).store_streamed(job.key, run)
+    if summary is None:
         held.append(text.encode("utf-8"))
         return None
-    return outcome[0], []
+    return summary, []
 
 
 def _compile_batch(jobs: list[_Job]) -> list[tuple[FileResult | FileSummary | None,

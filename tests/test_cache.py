@@ -17,6 +17,7 @@ import pytest
 
 from flashcards import cache as cache_module
 from flashcards import outputs, pipeline, validate
+from flashcards.errors import OutputError
 from tests.helpers import SAMPLE, png_bytes
 
 SECOND = """\
@@ -680,8 +681,8 @@ def test_a_build_reads_a_file_s_notes_once_and_holds_none_when_it_ends(project, 
     monkeypatch.setattr(apkg, "package_bytes", failing)
     (project / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris (FR)"),
                                          encoding="utf-8")
-    with pytest.raises(OSError):
-        pipeline.build(project, out)
+    with pytest.raises(OutputError, match="cannot write .*sample-deck-basic.apkg"):
+        pipeline.build(project, out)  # (packages are written straight into their files)
     assert cache_module._last_notes is None
 
 
@@ -808,3 +809,24 @@ def test_an_entry_flagged_in_chunks_by_damage_still_gives_its_notes(project, tmp
         package.unlink()
     pipeline.build(project, out)
     assert _packages(out) == built
+
+
+def test_a_package_whose_scratch_database_fails_while_zipped_is_written_again_whole(
+        project, tmp_path, monkeypatch):
+    """Packages made in the build's own process are written straight into their files. When
+    the scratch database fails while it is being zipped in (its disk, say), the file is
+    emptied and the package made in memory: the same bytes as ever."""
+    from flashcards import apkg
+
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    monkeypatch.setattr(apkg, "_FILE_NOTES", 0)
+    zip_file = apkg._zip_file
+
+    def failing(archive, info, path):
+        zip_file(archive, info, path)  # the database is in, then the disk gives out
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(apkg, "_zip_file", failing)
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    assert _packages(out) == fresh
