@@ -9,9 +9,12 @@ is treated as missing: the file is simply compiled again.
 
 Each compiled file is kept in one file holding three pickles: its notes (the HTML, read back
 only while writing a package), what a later compile of the file may reuse, and a summary
-(every card without its HTML, which a build plans with) that holds a CRC-32 of the rest. The
-cache also remembers which package each output file was made from, the last build's report,
-the lock as the last build wrote it, and Pygments' CSS.
+(every card without its HTML, which a build plans with) that holds a CRC-32 of the rest. A
+big file compiled a batch of cards at a time (BuildCache.store_streamed) has its notes and
+reusable parts in chunks instead, then a tail, then the summary; bit 63 of the first 8 bytes
+(where the summary starts) says so. The cache also remembers which package each output
+file was made from, the last build's report, the lock as the last build wrote it, and
+Pygments' CSS.
 
 The cache lives in the user's cache folder, never in the project, so a deck repository (or a
 pull request to one) cannot plant entries: pickles are only read from where this user's own
@@ -20,7 +23,6 @@ builds wrote them. FLASHCARDS_CACHE_DIR overrides the place.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import dataclasses
 import glob
@@ -33,13 +35,14 @@ import shutil
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
 from flashcards import __version__
 from flashcards.atomic import STALE_AFTER_SECONDS, remove_stale_temps, write_atomically
+from flashcards.chunks import warned_within
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
@@ -606,21 +609,25 @@ def load_reusable(folder: Path, key: str) -> dict[str, object]:
             handle.seek(8)  # the notes, then what may be reused (see store)
             unpickler = pickle.Unpickler(handle)
             stored = unpickler.load()
-            if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
-                    tool_fingerprint()) and stored.result == _CHUNKED:
+            if not (isinstance(stored, _Stored) and stored.key == key
+                    and stored.tool == tool_fingerprint()):
+                return {}
+            if stored.result == _CHUNKED:
                 return _reusable_of_chunks(unpickler)
-            if isinstance(stored, _Stored) and stored.key == key and stored.tool == (
-                    tool_fingerprint()):
-                reusable = unpickler.load()
-                if isinstance(reusable, dict):
-                    notes = stored.result
-                    cards = reusable.get(REUSED_CARDS, {})
-                    reusable[REUSED_CARDS] = {name: (notes[value[0]][_FIELDS], *value[1:])
-                                              for name, value in cards.items()}
-                    return reusable
+            reusable = unpickler.load()
+            if isinstance(reusable, dict):
+                reusable[REUSED_CARDS] = _with_fields(stored.result,
+                                                      reusable.get(REUSED_CARDS, {}))
+                return reusable
     except Exception:  # noqa: BLE001 - no earlier compile to reuse: render every card
         pass
     return {}
+
+
+def _with_fields(notes: Sequence[tuple], cards: dict[str, tuple]) -> dict[str, tuple]:
+    """Stored rendered cards with their fields again, from the place of their note (the
+    inverse of _by_note)."""
+    return {name: (notes[value[0]][_FIELDS], *value[1:]) for name, value in cards.items()}
 
 
 def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
@@ -633,19 +640,14 @@ def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
         cards.update(chunk_cards)
         pieces += chunk_pieces
     tail = unpickler.load()
-    reusable: dict[str, object] = {
-        REUSED_CARDS: {name: (notes[value[0]][_FIELDS], *value[1:])
-                       for name, value in cards.items()}}
+    reusable: dict[str, object] = {REUSED_CARDS: _with_fields(notes, cards)}
     if tail["pieces"] is not None:
         # Each piece's card as validated, unless a warning is on one of its lines (as
         # pipeline._known_pieces leaves out: a card reused so is not validated again).
         warned = tail["warned"]
-        known = {}
-        for piece_key, entry, line, lines in pieces:
-            start = bisect.bisect_left(warned, line)
-            if not (start < len(warned) and warned[start] < line + lines):
-                known[piece_key] = entry
-        reusable[tail["pieces"]] = (tail["head"], known)
+        reusable[tail["pieces"]] = (tail["head"], {
+            piece_key: entry for piece_key, entry, line, lines in pieces
+            if not warned_within(warned, line, lines)})
     reusable.update(tail["more"])
     return reusable
 
@@ -716,22 +718,11 @@ def forget_notes() -> None:
 
 
 def load_notes(folder: Path, key: str) -> tuple[NoteContent, ...]:
-    """A file's notes stored earlier in this build (by store); its images were just checked."""
+    """A file's notes stored earlier in this build (by store or store_streamed), all of them;
+    the last ones read are kept until forget_notes (see _last_notes)."""
     global _last_notes
     if _last_notes is not None and _last_notes[:2] == (str(folder), key):
         return _last_notes[2]
-    try:
-        with open(file_path(folder, key), "rb") as handle:
-            handle.seek(8)  # the notes come first (see store)
-            stored = pickle.load(handle)
-            if isinstance(stored, _Stored) and stored.result == _CHUNKED:
-                stored = stored._replace(result=tuple(
-                    note for chunk in _chunks(handle) for note in chunk[0]))
-        if isinstance(stored, _Stored) and stored.key == key and type(stored.result) is tuple:
-            make = tuple.__new__
-            notes = tuple([make(NoteContent, row) for row in stored.result])
-            _last_notes = (str(folder), key, notes)
-            return notes
-    except Exception:  # noqa: BLE001 - reported below
-        pass
-    raise lost_entry(folder)
+    notes = tuple(stream_notes(folder, key))
+    _last_notes = (str(folder), key, notes)
+    return notes

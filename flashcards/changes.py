@@ -72,7 +72,7 @@ class Plan:
         yield from self.retired
 
 
-# Where Plan.settled puts what it changes in a Change (status comes first).
+# Where Plan.settling puts what it changes in a Change (status comes first).
 _MOVED_FROM = Change._fields.index("moved_from")
 assert Change._fields == ("status", "label", "deck", "level", "where", "moved_from", "kind")
 # plan_build makes an unchanged note's entry by position too.

@@ -13,6 +13,7 @@ Pure functions of the text; see pipeline.compile_file for how cards are reused.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 from hashlib import blake2b
@@ -102,3 +103,10 @@ def _leaving(indent: int) -> re.Pattern[str]:
 
 def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
+
+
+def warned_within(warned: list[int], line: int, lines: int) -> bool:
+    """Whether any of the `warned` lines (sorted) is one of the `lines` lines from `line`: a
+    piece whose card warned is not kept for the next compile (it would not warn again)."""
+    start = bisect.bisect_left(warned, line)
+    return start < len(warned) and warned[start] < line + lines

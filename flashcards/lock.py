@@ -595,33 +595,33 @@ class Written:
     def __init__(self, project: str) -> None:
         self.project = project
         self.digest = hashlib.sha256()
-        # The rows written, each one's line size, and the header's size (see memo).
-        self.written: tuple[list[Entry], list[int], int] = ([], [], 0)
-        self.complete = False  # whether every line went through record
+        # The rows written, each one's line size, and the header's size (see memo): None
+        # until every line went through record.
+        self.written: tuple[list[Entry], list[int], int] | None = None
         self.latest = 0  # the newest time: a read later than it warns of no future times
 
     def record(self, pieces: Iterator[tuple[bytes, int]], rows: list[Entry]
                ) -> Iterator[bytes]:
         sizes: list[int] = []  # each row's line, as written
-        header = 0
+        data, _ = next(pieces)  # the header line
+        header = len(data)
+        self.digest.update(data)
+        yield data
         for data, count in pieces:
             self.digest.update(data)
             if count == 1:
                 sizes.append(len(data))
             elif count:  # a run copied as it was: each line is the size it was
                 sizes += map(_SIZE, rows[len(sizes):len(sizes) + count])
-            elif not sizes:
-                header = len(data)
             yield data
         self.written = (rows, sizes, header)  # made into the memo only when it is asked for
-        self.complete = True
         self.latest = max(self.latest, max(map(_MOD, rows), default=0))
 
     def memo(self) -> tuple | None:
         """What to keep: see from_memo (None unless the whole lock went through record). Each
         row as _entry makes it from its line: not legacy, not verbatim, no source; a column a
         field (made in C)."""
-        if not self.complete:
+        if self.written is None:
             return None
         rows, sizes, header = self.written
         count = len(rows)

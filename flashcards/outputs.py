@@ -12,7 +12,7 @@ import functools
 import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
@@ -70,10 +70,6 @@ class Package(NamedTuple):
         return cls(output.name, output.path, output.notes, output.cards, level)
 
 
-def _package_into(job: tuple, stream: BinaryIO) -> None:
-    package_in_worker(job, stream)
-
-
 class _Mods:
     """Each note's time, as the lock entries have it: {guid: mod} without a copy."""
 
@@ -88,7 +84,7 @@ class _Mods:
 PARALLEL_CARDS = 3000
 
 
-def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str, int], Path,
+def package_in_worker(job: tuple[tuple[DeckLevel, ...], Mapping[str, int], dict[str, int], Path,
                                  dict[str, int], dict[str, tuple], object],
                       into: BinaryIO | None = None) -> bytes:
     """A package's bytes (or, with `into`, written into that empty file: see package_bytes)."""
@@ -96,9 +92,8 @@ def package_in_worker(job: tuple[tuple[DeckLevel, ...], dict[str, int], dict[str
 
     gc.disable()  # as in the parent: see workers.without_gc
     decks, note_mods, notetype_mods, folder, positions, presets, theme = job
-    chunked = {key for key in dict.fromkeys(c.source for d in decks for c in d.cards
-                                            if isinstance(c, CardSummary))
-               if stored_in_chunks(folder, key)}
+    chunked = {c.source for d in decks for c in d.cards if isinstance(c, CardSummary)}
+    chunked = {key for key in chunked if stored_in_chunks(folder, key)}
     if not chunked:
         return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods,
                                   positions, presets, theme, scratch=folder, into=into)
@@ -225,7 +220,7 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
         # In this process, each package is written straight into its file (a big one is
         # never in memory whole); from workers, it comes as bytes.
         made = (workers.in_order(package_in_worker, jobs, parallel) if parallel else
-                (functools.partial(_package_into, job) for job in jobs))
+                (functools.partial(package_in_worker, job) for job in jobs))
         for done, (output, data) in enumerate(zip(todo, made, strict=True), start=1):
             progress("packaging", done, len(todo))
             staged.stage(output.path, data)

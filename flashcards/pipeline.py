@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import dataclasses
 import gc
@@ -29,7 +28,9 @@ from flashcards.cache import (
     stream_notes,
     summarize,
     tool_fingerprint,
+    unchanged,
 )
+from flashcards.chunks import warned_within
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.model import (
     Card,
@@ -120,9 +121,7 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     editing one card of a big file renders one card; under PIECES its validated cards; under
     HIGHLIGHTS its code blocks. Cards that had warnings are always rendered (warnings name
     lines)."""
-    from flashcards.cache import unchanged
     from flashcards.load import parse_source
-    from flashcards.render import render_card
     from flashcards.validate import validate_file
 
     text, text_cut = None, None
@@ -158,41 +157,64 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     # follows from its text, language and the tool alone); those still in it are kept.
     code = dict(reuse.get(HIGHLIGHTS, ())) if reuse else {}
     for card in deck_file.cards:
-        key = render_key(card, deck_file)
-        earlier = rendered_before.get(key)
-        if earlier is not None and all(map(unchanged, earlier[2])):
-            result = _rendered_again(card, deck_file, earlier)
-            card_errors, card_warnings, images = [], [], earlier[2]
-        else:
-            result, card_errors, card_warnings = render_card(card, deck_file, src_root, code)
-            images = _fingerprints(result) if result is not None and not card_warnings else None
+        key, result, card_errors, card_warnings, images = _render(card, deck_file, src_root,
+                                                                  rendered_before, code)
         errors.extend(card_errors)
         warnings.extend(card_warnings)
         if result is not None:
-            rendered.append(result)
             if images is not None:
-                # The digests are taken here, in a worker, and kept in the cache with the card
-                # (see _rendered_again), in one flat tuple: a big file has many.
-                cards[key] = (result.fields, result.media, images, deck_file.namespace,
-                              card.guid, result.guid, result.tags, result.digest,
-                              result.legacy_digest)
+                cards[key] = _reusable_card(result.fields, result, images, deck_file, card)
             else:
                 _ = result.digest  # computed here: in a worker, and stored in the cache
+            rendered.append(result)
     if errors:
         return None, errors
     if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
         reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings, reused)
     if code:
-        kept = tuple(code.items())
-        if len(kept) > _STALE_HIGHLIGHTS + 2 * len(rendered):
-            # Blocks whose code was edited away pile up, one an edit; now and then the ones
-            # no card shows any more are dropped (looking costs a pass over every card's HTML,
-            # more than the edit itself in a big file).
-            shown = {block for card in rendered for field_text in card.fields
-                     for block in _code_blocks(field_text)}
-            kept = tuple((block, html) for block, html in kept if html in shown)
-        reusable[HIGHLIGHTS] = kept
+        reusable[HIGHLIGHTS] = _kept_highlights(code, len(rendered), lambda: {
+            block for card in rendered for field_text in card.fields
+            for block in _code_blocks(field_text)})
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
+
+
+def _render(card: Card, deck_file: DeckFile, src_root: Path, rendered_before: dict,
+            code: dict[str, str]) -> tuple[str, RenderedCard | None, list[SourceError],
+                                           list[SourceWarning], tuple | None]:
+    """A card rendered, or taken as an earlier compile rendered it (its render key in
+    `rendered_before` and its images unchanged): (render key, the card or None, errors,
+    warnings, the fingerprints of its images, or None when it may not be reused: it warned)."""
+    key = render_key(card, deck_file)
+    earlier = rendered_before.get(key)
+    if earlier is not None and all(map(unchanged, earlier[2])):
+        return key, _rendered_again(card, deck_file, earlier), [], [], earlier[2]
+    from flashcards.render import render_card  # (with Pygments and nh3: when first needed)
+
+    result, errors, warnings = render_card(card, deck_file, src_root, code)
+    images = _fingerprints(result) if result is not None and not warnings else None
+    return key, result, errors, warnings, images
+
+
+def _reusable_card(fields: object, result: RenderedCard, images: tuple, deck_file: DeckFile,
+                   card: Card) -> tuple:
+    """A rendered card as the next compile may take it (see _rendered_again): its fields (or
+    where its note is, in an entry stored in chunks), then the rest in one flat tuple (a big
+    file has many). Its digests are taken here, in a worker, and kept in the cache."""
+    return (fields, result.media, images, deck_file.namespace, card.guid, result.guid,
+            result.tags, result.digest, result.legacy_digest)
+
+
+def _kept_highlights(code: dict[str, str], rendered: int,
+                     shown: Callable[[], set[str]]) -> tuple[tuple[str, str], ...]:
+    """The code blocks a file's compile leaves for the next one. Blocks whose code was edited
+    away pile up, one an edit; now and then (past _STALE_HIGHLIGHTS beyond two a card) the
+    ones no card shows any more are dropped: `shown` gives the blocks the cards show (which
+    costs a pass over every card's HTML, more than the edit itself in a big file)."""
+    kept = tuple(code.items())
+    if len(kept) > _STALE_HIGHLIGHTS + 2 * rendered:
+        blocks = shown()
+        kept = tuple((block, html) for block, html in kept if html in blocks)
+    return kept
 
 
 def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> RenderedCard:
@@ -233,7 +255,8 @@ def _validate_pieces(path: Path, display: str, text: str, text_cut: object,
     """A file's DeckFile and warnings from its head and the cards whose text changed since
     `earlier` (its last compile: head text, and {piece key: (line, Card)} of the cards that
     validated with no warning); the others are those Cards, moved to their lines now.
-    `reused` gets the entries of `earlier` that were taken.
+    `reused` gets the entries of `earlier` that were taken. With a `sink`, the cards go to it
+    as they are validated (see validate_file), and the DeckFile holds what it returned.
 
     None whenever the result might differ from validating the whole file (another head, a
     card that needs the whole file to parse, any error): then the whole file is parsed, which
@@ -346,14 +369,16 @@ def _known_pieces(text_cut: object, cards: tuple[Card, ...], warnings: list[Sour
     so the entry stands for the card wherever it is now. (Not keeping the card again saves
     a few microseconds a card: in a big file, more than the edit itself.)"""
     warned = sorted({warning.location.line for warning in warnings})
-    known: dict[str, tuple[int, tuple]] = {}
-    for piece, card in zip(text_cut.pieces, cards, strict=True):
-        start = bisect.bisect_left(warned, piece.line)
-        if start < len(warned) and warned[start] < piece.line + piece.lines:
-            continue
-        again = reused.get(piece.key)
-        known[piece.key] = again if again is not None else (piece.line, _kept(card))
-    return text_cut.head, known
+    return text_cut.head, {piece.key: _piece_entry(piece, card, reused)
+                           for piece, card in zip(text_cut.pieces, cards, strict=True)
+                           if not warned_within(warned, piece.line, piece.lines)}
+
+
+def _piece_entry(piece: object, card: Card, reused: dict[str, tuple[int, tuple]]) -> tuple:
+    """What the next compile may take for a piece: the card as kept, with the line it was
+    kept for (a card taken from `reused` keeps the entry it had)."""
+    again = reused.get(piece.key)
+    return again if again is not None else (piece.line, _kept(card))
 
 
 
@@ -444,9 +469,8 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
     (so its errors are worded as always), it has an error, or the entry could not be written;
     then it is compiled whole, from the bytes put back in `held` (which it takes them from,
     so that they are not held while it runs)."""
-    from flashcards.cache import Abandoned, unchanged
+    from flashcards.cache import Abandoned
     from flashcards.chunks import cut
-    from flashcards.render import render_card
 
     try:
         text = held[0].decode("utf-8")
@@ -476,34 +500,25 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
             return [one(card, deck_file) for card in batch]
 
         def one(card: Card, deck_file: DeckFile) -> object:
-            key = render_key(card, deck_file)
-            earlier = rendered_before.get(key)
-            if earlier is not None and all(map(unchanged, earlier[2])):
-                result, images = _rendered_again(card, deck_file, earlier), earlier[2]
-            else:
-                result, card_errors, card_warnings = render_card(card, deck_file, job.src_root,
-                                                                 code)
-                if result is None or card_errors:  # the file fails: compiled whole, it says why
-                    raise Abandoned
-                rendered_warnings.extend(card_warnings)
-                images = _fingerprints(result) if not card_warnings else None
+            key, result, card_errors, card_warnings, images = _render(
+                card, deck_file, job.src_root, rendered_before, code)
+            if result is None or card_errors:  # the file fails: compiled whole, it says why
+                raise Abandoned
+            rendered_warnings.extend(card_warnings)
             number = len(rows)
             if images is not None:
-                cards[key] = (number, result.media, images, deck_file.namespace, card.guid,
-                              result.guid, result.tags, result.digest, result.legacy_digest)
+                cards[key] = _reusable_card(number, result, images, deck_file, card)
             row = result.summary(job.key)
             rows.append(row)
             notes.append(tuple(result.content()))
             if result.media:
                 paths.update(media.path for media in result.media)
             for field_text in result.fields:
-                if '<pre class="highlight">' in field_text:  # as _code_blocks, inline
-                    shown.update(_HIGHLIGHTED_BLOCK.findall(field_text))
+                shown.update(_code_blocks(field_text))
             if number < len(pieces):
                 piece = pieces[number]
-                again = reused.get(piece.key)
-                kept.append((piece.key, again if again is not None else (piece.line, _kept(card)),
-                             piece.line, piece.lines))
+                kept.append((piece.key, _piece_entry(piece, card, reused), piece.line,
+                             piece.lines))
             if len(notes) >= STREAM_CARDS:
                 write((tuple(notes), dict(cards), tuple(kept)))
                 notes.clear()
@@ -523,10 +538,7 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
         warnings.extend(rendered_warnings)
         more: dict[str, object] = {}
         if code:
-            blocks = tuple(code.items())
-            if len(blocks) > _STALE_HIGHLIGHTS + 2 * len(rows):  # as compile_file does
-                blocks = tuple((block, html) for block, html in blocks if html in shown)
-            more[HIGHLIGHTS] = blocks
+            more[HIGHLIGHTS] = _kept_highlights(code, len(rows), lambda: shown)
         whole = len(pieces) == len(rows)
         tail = {"pieces": PIECES if whole else None, "head": text_cut.head,
                 "warned": sorted({warning.location.line for warning in warnings}),
