@@ -986,7 +986,10 @@ def _previous_lock(cache: BuildCache | None, lock_file: Path, digest: str | None
 
     kept = cache.recall_lock(digest) if cache is not None and digest else None
     if kept is not None:
-        parsed, latest = lock.from_memo(kept)
+        try:
+            parsed, latest = lock.from_memo(kept)
+        except (ValueError, TypeError):  # a record of another shape: read the lock itself
+            parsed, latest = None, lock.MAX_MOD
         if latest <= time.time() + lock.FUTURE_SLACK:
             return parsed, True
     return lock.read_lock(lock_file, str(lock_file), other_sides=sides), False

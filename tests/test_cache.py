@@ -824,9 +824,121 @@ def test_a_package_whose_scratch_database_fails_while_zipped_is_written_again_wh
 
     def failing(archive, info, path):
         zip_file(archive, info, path)  # the database is in, then the disk gives out
+        archive.fp.write(bytes(1 << 20))  # after a megabyte more than the package holds
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(apkg, "_zip_file", failing)
     out = tmp_path / "out"
     pipeline.build(project, out)
     assert _packages(out) == fresh
+
+
+# ---- the big-file paths' errors -------------------------------------------------------------
+
+def _in_chunks(project, tmp_path, monkeypatch):
+    """The project built with sample.yaml's entry stored in chunks: (folder, entry)."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_CARDS", 1)
+    monkeypatch.setattr(validate, "SINK_CARDS", 1)
+    (project / "second.yaml").unlink()
+    monkeypatch.setenv("FLASHCARDS_CACHE_DIR", str(tmp_path / "chunked-cache"))
+    pipeline.build(project, tmp_path / "out")
+    (entry,) = (tmp_path / "chunked-cache").rglob("files/*.pickle")
+    folder = entry.parent.parent
+    assert cache_module.stored_in_chunks(folder, entry.stem)
+    return folder, entry
+
+
+def test_notes_read_as_they_go_from_a_lost_or_cut_entry_are_a_clear_error(
+        project, tmp_path, monkeypatch):
+    with pytest.raises(OutputError, match="lost an entry"):
+        next(cache_module.stream_notes(tmp_path, "0" * 64))
+    folder, entry = _in_chunks(project, tmp_path, monkeypatch)
+    whole = list(cache_module.stream_notes(folder, entry.stem))
+    data = entry.read_bytes()
+    stream = io.BytesIO(data)
+    stream.seek(8)
+    pickle.load(stream)  # the header record
+    pickle.load(stream)  # the first chunk
+    entry.write_bytes(data[:stream.tell() + 3])  # cut inside the second chunk
+    read = []
+    with pytest.raises(OutputError, match="lost an entry"):
+        read.extend(cache_module.stream_notes(folder, entry.stem))
+    assert read == whole[:1]
+
+
+def test_a_package_whose_notes_are_not_in_its_cards_order_is_an_error(project, tmp_path,
+                                                                      monkeypatch):
+    from flashcards.model import DeckLevel, Level
+
+    folder, entry = _in_chunks(project, tmp_path, monkeypatch)
+    rows = cache_module.BuildCache(project, folder=folder).get_summary(entry.stem).cards
+    for cards in [(rows[0]._replace(guid="not-there"),), (rows[1], rows[0])]:
+        with pytest.raises(OutputError, match="lost an entry"):
+            list(outputs._streamed(DeckLevel("D", Level.BASIC, "d", "", cards), folder))
+    # A build whose entry goes while its package is made says so, and writes nothing.
+    before = _packages(tmp_path / "out")
+    (project / "sample.yaml").write_text(SAMPLE.replace("a: Paris", "a: Paris!"),
+                                         encoding="utf-8")
+    real = outputs.stream_notes
+
+    def vanishing(where, key):
+        Path(cache_module.file_path(where, key)).unlink(missing_ok=True)
+        return real(where, key)
+
+    monkeypatch.setattr(outputs, "stream_notes", vanishing)
+    with pytest.raises(OutputError, match="lost an entry"):
+        pipeline.build(project, tmp_path / "out")
+    assert _packages(tmp_path / "out") == before
+
+
+def test_a_big_file_whose_entry_cannot_be_written_is_compiled_whole(project, tmp_path,
+                                                                    monkeypatch):
+    """The disk fills while a big file's entry is written a batch at a time: the file is
+    compiled whole, and the packages are what a build without the cache gives."""
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_CARDS", 1)
+    real = cache_module.write_atomically
+    failed = []
+
+    def full(path, data, **kwargs):
+        if "files" in str(path) and callable(data) and not failed:
+            failed.append(path)
+            data(io.BytesIO())  # the compile goes through, then the disk is full
+            raise OSError(28, "No space left on device")
+        return real(path, data, **kwargs)
+
+    monkeypatch.setattr(cache_module, "write_atomically", full)
+    pipeline.build(project, tmp_path / "out")
+    assert failed and _packages(tmp_path / "out") == fresh
+
+
+def test_a_lock_record_of_another_shape_or_damaged_is_not_taken(project, tmp_path,
+                                                               private_cache):
+    from flashcards import lock
+
+    store = cache_module.BuildCache(tmp_path, folder=tmp_path / "records")
+    memo = ("p", [["a", "b"], [1, 2]], 5)
+    store.remember_lock("d", memo)
+    path = next((tmp_path / "records").rglob("lock.pickle"))
+    good = path.read_bytes()
+    assert store.recall_lock("d") == memo
+    for damaged in (good[:-1] + bytes([good[-1] ^ 1]), good[:-3]):
+        path.write_bytes(damaged)
+        assert store.recall_lock("d") is None
+    # A record that is sound but not a lock's (columns of unequal length): the lock is read.
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    lock_file = project / "flashcards.lock"
+    (folder,) = {found.parent for found in private_cache.rglob("lock.pickle")}
+    cache_module.BuildCache(project, folder=folder).remember_lock(
+        lock.digest_of(lock_file), ("p", [["a", "b"], [1]], 0))
+    (project / "second.yaml").write_text(SECOND.replace("A *red* dot.", "A *blue* dot."),
+                                         encoding="utf-8")
+    result = pipeline.build(project, out)
+    assert [change.status for change in result.changes].count("changed") == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -58,7 +59,7 @@ def test_unchanged_lines_are_copied_verbatim(tmp_path):
     assert again == text
 
 
-@pytest.mark.parametrize("run_bytes", [1, 100, 1 << 20])
+@pytest.mark.parametrize("run_bytes", [1, 450, 1 << 20])
 def test_unchanged_lines_are_copied_in_runs_of_at_most_run_bytes(tmp_path, monkeypatch,
                                                                    run_bytes):
     # Runs of unchanged lines are read in pieces of RUN_BYTES at most, whole lines each, and
@@ -101,6 +102,10 @@ def test_unchanged_lines_are_copied_in_runs_of_at_most_run_bytes(tmp_path, monke
     assert again == text
     line = max(map(len, text.splitlines(keepends=True)))
     assert max(reads) <= max(run_bytes, line) and len(reads) >= 2
+    if run_bytes == 450:  # two lines a read (each about 200 bytes), never three
+        assert line < max(reads) <= 450
+    if run_bytes == 1 << 20:  # the run before the changed line, and the one after it
+        assert len(reads) == 2
     path.write_text(again, encoding="utf-8")
     assert lock.from_memo(written.memo())[0] == _read(path)
 
@@ -387,3 +392,40 @@ def test_lines_of_files_read_as_they_go_are_made_once_each_and_as_from_their_not
         expected = ["file0", "file1"] if scratch == tmp_path else ["file0", "file0", "file1",
                                                                    "file1"]
         assert read == expected  # once each (twice when the scratch file fails)
+
+
+def test_the_memo_is_none_until_the_whole_lock_is_recorded():
+    entries = {f"g{n}": Entry(f"g{n}", f"d{n}", 1_700_000_000 + n, f"ns/c{n}", "Deck", "basic",
+                              "cards/a.yaml") for n in range(3)}
+    notes = {key: ("basic", ("Q", "A", "", "", "cards/a.yaml", key, ""), ()) for key in entries}
+    written = lock.Written("p1")
+    lines = lock.lock_lines(entries, "p1", None, lambda key: {}, notes, written=written)
+    next(lines), next(lines)
+    assert written.memo() is None
+    list(lines)
+    assert written.memo() is not None
+
+
+def test_lines_of_a_file_read_as_it_goes_are_made_in_memory_when_the_disk_fills(
+        tmp_path, monkeypatch):
+    # The scratch file fills up part way (/dev/full: every flush fails): the file's notes are
+    # read again and its lines made in memory, the same lock.
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full")
+    many = {f"g{n}": Entry(f"g{n}", f"d{n}", 1_700_000_000 + n, f"ns/c{n:03d}", "Deck", "basic",
+                           "cards/a.yaml", source=f"file{n % 2}") for n in range(200)}
+    notes = {key: ("basic", (f"Q{key}", "A" * 100, "", "", "cards/a.yaml", key, ""), ())
+             for key in many}
+    by_file = {source: {key: notes[key] for key, entry in many.items()
+                        if entry.source == source} for source in ("file0", "file1")}
+    whole = b"".join(lock.lock_lines(many, "p1", None, lambda source: by_file[source], {}))
+    read = []
+
+    def stream(source):
+        read.append(source)
+        return iter(by_file[source].items())
+
+    monkeypatch.setattr(lock.tempfile, "TemporaryFile",
+                        lambda **kwargs: open("/dev/full", "r+b", buffering=0))
+    assert b"".join(lock.lock_lines(many, "p1", None, stream, {}, scratch=tmp_path)) == whole
+    assert read == ["file0", "file0", "file1", "file1"]  # each read again after the failure
