@@ -21,7 +21,8 @@ changed (the cache and lock warm). Ratios are to that layout's floor. Target (is
 edit at most 0.15 x floor in every layout, the no-change rebuild at most 0.1 x floor.
 With --peak N it also builds N cards in one file cold and reports the peak memory (PSS of the
 process tree; target: 300 MB at 200,000 cards); with --peak-levels the file's cards are in
-three levels, so three packages read its notes.
+three levels, so three packages read its notes; with --peak-clone the build is a fresh
+clone's: the lock of an earlier build is there, its cache and packages are not.
 """
 
 from __future__ import annotations
@@ -146,13 +147,20 @@ def measure_layout(work: Path, files: int, decks: int | None, cards: int, real: 
     return result
 
 
-def measure_peak(work: Path, cards: int, real: bool, levels: bool = False
-                 ) -> tuple[float, float]:
+def measure_peak(work: Path, cards: int, real: bool, levels: bool = False,
+                 clone: bool = False) -> tuple[float, float]:
     """A cold build of `cards` in one file (with `levels`, one deck in three levels, so three
-    packages): (seconds, peak memory in MB, PSS of the build and its workers)."""
+    packages): (seconds, peak memory in MB, PSS of the build and its workers). With `clone`,
+    the build of a fresh clone: the lock of a build before is there, the cache and the
+    packages are not."""
     write_layout(work, 1, 1 if levels else None, cards, real)
     _reset(work)
-    seconds, peak = run([*FLASHCARDS, "build", "cards", "-o", "build", "-q"], work, memory=True)
+    command = [*FLASHCARDS, "build", "cards", "-o", "build", "-q"]
+    if clone:
+        run(command, work)
+        shutil.rmtree(work / "build")
+        shutil.rmtree(os.environ["FLASHCARDS_CACHE_DIR"])
+    seconds, peak = run(command, work, memory=True)
     return seconds, peak / 2**20
 
 
@@ -166,6 +174,9 @@ def main() -> None:
                         help="only the memory run (with --peak), not the layouts")
     parser.add_argument("--peak-levels", action="store_true",
                         help="in the memory run, the file's cards in three levels (packages)")
+    parser.add_argument("--peak-clone", action="store_true",
+                        help="the memory run as in a fresh clone: with the lock of an earlier "
+                             "build, without its cache and packages")
     parser.add_argument("--baseline", type=Path,
                         help="a checkout of another revision (git worktree add DIR REV), "
                              "timed side by side with this one")
@@ -208,11 +219,13 @@ def main() -> None:
             for tool, env in tools.items():
                 os.environ.update(env)
                 seconds, peak = measure_peak(root / f"peak-{tool}", args.peak, False,
-                                             args.peak_levels)
+                                             args.peak_levels, args.peak_clone)
                 for name in env:
                     os.environ.pop(name, None)
                 shutil.rmtree(root / f"peak-{tool}", ignore_errors=True)
                 where = "one file, three levels" if args.peak_levels else "one file"
+                if args.peak_clone:
+                    where += ", a fresh clone (the lock, no cache)"
                 print(f"cold build of {args.peak:,} synthetic cards in {where} ({tool}): "
                       f"{seconds:.1f} s, peak memory {peak:.0f} MB (PSS)", flush=True)
 

@@ -37,7 +37,7 @@ PHASES = (("flashcards.pipeline", "_read_sources"), ("flashcards.pipeline", "_pr
           ("flashcards.pipeline", "_compile_sources"), ("flashcards.changes", "plan_build"),
           ("flashcards.pipeline", "write_outputs"), ("flashcards.outputs", "package_in_worker"),
           ("flashcards.outputs", "output_signature"), ("flashcards.cache", "BuildCache.remember"),
-          ("flashcards.cache", "BuildCache.remember_lock"), ("flashcards.pipeline", "_pack_result"))
+          ("flashcards.cache", "BuildCache.remember_lock"))
 
 # Run in the measured process: wraps the phases, runs `flashcards build` as the command does,
 # and prints the times as JSON as it exits.

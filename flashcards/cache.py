@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import glob
 import hashlib
+import itertools
 import json
 import marshal
 import os
@@ -35,7 +36,7 @@ import shutil
 import sys
 import time
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
@@ -46,7 +47,7 @@ from flashcards.chunks import warned_within
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
-_FORMAT = 8  # the layout of the entries (8: big files' notes in chunks, lock memo in columns)
+_FORMAT = 9  # the layout of the entries (9: summary rows in chunks)
 # Libraries whose version can change the HTML we write.
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
@@ -98,6 +99,9 @@ class _Stored(NamedTuple):
     images: tuple[tuple[str, int, int, str], ...]  # path, size, mtime_ns, sha256
     rest: str = ""  # in the summary: the checksum of what comes before it in the file
     tool: str = ""  # with the notes: the tool_fingerprint that rendered them
+    # In the summary: how many rows follow it, in pickles of SUMMARY_ROWS (_dump_summary);
+    # its deck file's cards are then ().
+    rows: int = 0
 
 
 def cache_root() -> Path | None:
@@ -238,12 +242,13 @@ class BuildCache:
                 if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
                         stored.result, FileSummary) or _checksum(notes) != stored.rest:
                     return None
-            if not all(map(unchanged, stored.images)):
-                return None
+                if not all(map(unchanged, stored.images)):
+                    return None
+                summary = _with_summary_rows(stored.result, _row_chunks(handle, stored.rows))
         except Exception:  # noqa: BLE001 - any damage to the cache only means "compile again"
             return None
         self.used.add(key)
-        return _with_summary_rows(stored.result)
+        return summary
 
     def store(self, key: str, result: FileResult) -> FileSummary | None:
         """Keep a compiled file: its summary, and its notes as packages need them. Returns the
@@ -271,10 +276,7 @@ class BuildCache:
             _dump(_Stored(key, notes, images, tool=tool_fingerprint()), writer)
             del notes
             _dump(_by_note(result), writer)
-            # (The summary with the pickler's memo: its rows share their deck, level and file
-            # names, and every build reads every summary.)
-            pickle.dump(_Stored(key, plain, images, writer.checksum()), stream,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            _dump_summary(_Stored(key, plain, images, writer.checksum()), stream)
             stream.seek(0)
             stream.write((8 + writer.size).to_bytes(8, "little"))
 
@@ -282,7 +284,7 @@ class BuildCache:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
         except (OutputError, OSError):
             return None
-        return _with_summary_rows(plain)
+        return _with_summary_rows(plain, (plain.deck_file.cards,))
 
     def store_streamed(self, key: str, run: Callable[[Callable[[tuple], None]], tuple | None]
                        ) -> FileSummary | None:
@@ -310,8 +312,7 @@ class BuildCache:
             _dump(None, writer)  # the last chunk
             _dump(tail, writer)
             images = tuple(sorted(fingerprint(path) for path in paths))
-            pickle.dump(_Stored(key, kept[0], images, writer.checksum()), stream,
-                        protocol=pickle.HIGHEST_PROTOCOL)
+            _dump_summary(_Stored(key, kept[0], images, writer.checksum()), stream)
             stream.seek(0)
             stream.write(((8 + writer.size) | _IN_CHUNKS).to_bytes(8, "little"))
 
@@ -319,7 +320,8 @@ class BuildCache:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
         except (Abandoned, OutputError, OSError):
             return None
-        return _with_summary_rows(kept.pop())
+        plain = kept.pop()
+        return _with_summary_rows(plain, (plain.deck_file.cards,))
 
     def prune(self) -> None:
         """Forget the results this build did not use (old versions of files), and the temp
@@ -456,12 +458,10 @@ class BuildCache:
         try:
             with open(self._lock_path(), "rb") as stream:
                 header = pickle.load(stream)  # read alone first
-                if header[:2] != (tool_fingerprint(), digest):
+                if header != (tool_fingerprint(), digest):
                     return None
                 payload = stream.read()
-            # A record damaged on disk must not stand for the lock: its checksum must hold
-            # (and is checked before marshal reads it, which is not meant for damaged data).
-            return _memo_of_payload(payload) if _checksum(payload) == header[2] else None
+            return _memo_of_payload(payload, digest)
         except Exception:  # noqa: BLE001 - a damaged record only means "parse the lock"
             return None
 
@@ -469,36 +469,37 @@ class BuildCache:
         """Keep a lock's memo (lock.Written.memo: its project, its columns, lists of strings,
         numbers and booleans, and its newest time), in marshal's format: for those, twice as
         fast as pickle's to write (20,000 entries: 4 ms against 9) and faster to read. Each
-        column is made and turned into marshal's bytes in turn (only one column's lists are
-        ever in memory: a lock of 200,000 entries has 40 MB of them), after the size of each
-        piece. (The fingerprint in the header names the Python whose marshal wrote it.)"""
+        column is made, turned into marshal's bytes and written in turn, after its size (only
+        one column is ever in memory: a lock of 200,000 entries has 40 MB of them); last, the
+        CRC of the digest and of what came after the header, and the size of that."""
         project, columns, latest = parsed
-        try:
-            pieces = [marshal.dumps(project), marshal.dumps(latest),
-                      *(marshal.dumps(column) for column in columns)]
-        except ValueError:  # not plain values: then no memo, and the next build reads the lock
-            return
-        sizes = marshal.dumps([len(piece) for piece in pieces])  # each piece's size, first
-        pieces[:0] = [len(sizes).to_bytes(8, "little"), sizes]
-        crc = 0
-        for piece in pieces:  # _checksum of the pieces joined, without joining them
-            crc = zlib.crc32(piece, crc)
-        checksum = f"{crc:08x}-{sum(map(len, pieces))}"
 
         def dump(stream: BinaryIO) -> None:
-            pickle.dump((tool_fingerprint(), digest, checksum), stream,
-                        protocol=pickle.HIGHEST_PROTOCOL)
-            stream.writelines(pieces)
+            pickle.dump((tool_fingerprint(), digest), stream, protocol=pickle.HIGHEST_PROTOCOL)
+            crc, size = zlib.crc32(digest.encode()), 0
+            for value in itertools.chain((project, latest), columns):
+                try:
+                    piece = marshal.dumps(value)
+                except ValueError as exc:  # not plain values: no memo (the lock is read)
+                    raise Abandoned from exc
+                for part in (len(piece).to_bytes(8, "little"), piece):
+                    stream.write(part)
+                    crc = zlib.crc32(part, crc)
+                    size += len(part)
+                del piece
+            stream.write(crc.to_bytes(4, "little") + size.to_bytes(8, "little"))
 
-        with contextlib.suppress(OutputError, OSError):
+        with contextlib.suppress(Abandoned, OutputError, OSError):
             write_atomically(self._lock_path(), dump, mode=None, durable=False)
 
     # The last build's result, for a rebuild in which nothing changed.
 
-    def remember(self, key: str, result: object, images: list[Path], packages: list[tuple]
-                 ) -> None:
+    def remember(self, key: str, parts: Iterable[object], images: list[Path],
+                 packages: list[tuple]) -> None:
         """Store what a rebuild from this exact state reports, with the files it relies on
-        (images by path; packages as fingerprints already taken)."""
+        (images by path; packages as fingerprints already taken). `parts` are pickled one
+        after another, so that a generator's are let go as they are written (recall gives
+        them back as a list)."""
         try:
             files = (*(fingerprint(path) for path in dict.fromkeys(images)), *packages)
         except OSError:
@@ -508,24 +509,30 @@ class BuildCache:
             pickle.dump(key, stream, protocol=pickle.HIGHEST_PROTOCOL)  # read alone first
             pickler = pickle.Pickler(stream, protocol=pickle.HIGHEST_PROTOCOL)
             pickler.fast = True  # no memo of every object: a big build's record stays small
-            pickler.dump((result, files))
+            pickler.dump(files)
+            for part in parts:
+                pickler.dump((part,))
+            pickler.dump(None)  # the end: a torn record has none, and is not taken
 
         with contextlib.suppress(OutputError, OSError):
             # Not fsynced: torn, it does not unpickle; an older one is for another key.
             write_atomically(self.folder / "last-build.pickle", dump, durable=False)
 
-    def recall(self, key: str) -> object | None:
-        """The remembered result if it is for this key and its files are as they were."""
+    def recall(self, key: str) -> list | None:
+        """The remembered parts if they are for this key and their files are as they were."""
         try:
             with open(self.folder / "last-build.pickle", "rb") as handle:
-                if pickle.load(handle) != key:  # another state: stop before the big part
+                unpickler = pickle.Unpickler(handle)
+                if unpickler.load() != key:  # another state: stop before the big part
                     return None
-                result, files = pickle.load(handle)
-            if not all(map(unchanged, files)):
-                return None
+                if not all(map(unchanged, unpickler.load())):
+                    return None
+                parts = []
+                while (part := unpickler.load()) is not None:
+                    parts.append(part[0])
         except Exception:  # noqa: BLE001 - anything odd only means "build normally"
             return None
-        return result
+        return parts
 
 
 def fingerprint(path: Path) -> tuple[str, int, int, str]:
@@ -590,10 +597,38 @@ def _by_note(result: FileResult) -> dict[str, object]:
                                               for key, value in cards.items()}}
 
 
-def _with_summary_rows(summary: FileSummary) -> FileSummary:
-    """A summary as store pickled it (its rows plain tuples), with CardSummary rows again."""
+# A file's summary rows are pickled this many at a time, each pickle with a memo of its own
+# (rows share their deck, level and file names): one memo of every object in 200,000 rows
+# was the biggest thing a build of them held.
+SUMMARY_ROWS = 4096
+
+
+def _dump_summary(stored: _Stored, stream: BinaryIO) -> None:
+    """The summary (stored.result, its rows plain tuples), its rows in pickles after it."""
+    summary = stored.result
+    rows = summary.deck_file.cards
+    pickle.dump(stored._replace(result=summary._replace(deck_file=dataclasses.replace(
+        summary.deck_file, cards=())), rows=len(rows)), stream, protocol=pickle.HIGHEST_PROTOCOL)
+    for start in range(0, len(rows), SUMMARY_ROWS):
+        pickle.dump(rows[start:start + SUMMARY_ROWS], stream, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _row_chunks(stream: BinaryIO, rows: int) -> Iterator[tuple[tuple, ...]]:
+    """The pickles of `rows` summary rows that follow a summary (_dump_summary)."""
+    while rows > 0:
+        chunk = pickle.load(stream)
+        if not isinstance(chunk, tuple) or not chunk or len(chunk) > rows:
+            raise ValueError("summary rows damaged")
+        rows -= len(chunk)
+        yield chunk
+
+
+def _with_summary_rows(summary: FileSummary, chunks: Iterable[tuple[tuple, ...]]
+                       ) -> FileSummary:
+    """A summary as store pickled it, with its rows (plain tuples, in chunks) as CardSummary
+    rows."""
     make = tuple.__new__
-    rows = tuple([make(CardSummary, row) for row in summary.deck_file.cards])
+    rows = tuple([make(CardSummary, row) for chunk in chunks for row in chunk])
     return summary._replace(deck_file=dataclasses.replace(summary.deck_file,
                                                                       cards=rows))
 
@@ -652,14 +687,24 @@ def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
     return reusable
 
 
-def _memo_of_payload(payload: bytes) -> tuple:
+def _memo_of_payload(payload: bytes, digest: str) -> tuple:
     """A lock's memo as remember_lock wrote it: (project, columns, newest time). (Each piece
     by its size: marshal.load on a file object reads a value at a time, hundreds of times
-    slower.)"""
-    view = memoryview(payload)
-    start = 8 + int.from_bytes(view[:8], "little")
-    pieces = []
-    for size in marshal.loads(view[8:start]):
+    slower.) ValueError if it is damaged, or is not the record of the lock of this digest."""
+    # A record damaged on disk must not stand for the lock: its checksum must hold (and is
+    # checked before marshal reads it, which is not meant for damaged data). It begins with
+    # the digest, so that a record's payload under another's header does not hold.
+    view = memoryview(payload)[:-12]
+    crc = zlib.crc32(view, zlib.crc32(digest.encode()))
+    if payload[-8:] != len(view).to_bytes(8, "little") or payload[-12:-8] != crc.to_bytes(
+            4, "little"):
+        raise ValueError("lock record damaged")
+    start, pieces = 0, []
+    while start < len(view):
+        size = int.from_bytes(view[start:start + 8], "little")
+        start += 8
+        if start + size > len(view):
+            raise ValueError("lock record damaged")
         pieces.append(marshal.loads(view[start:start + size]))
         start += size
     project, latest, *columns = pieces

@@ -638,7 +638,6 @@ class Written:
 
 # Where Written puts its rows' own fields (see Entry: key ... removed come first).
 _LEGACY = Entry._fields.index("legacy")
-_MOD_FIELD = Entry._fields.index("mod")
 _AT, _SIZE, _VERBATIM, _ADDED, _MOD = (operator.itemgetter(Entry._fields.index(name))
                                        for name in ("at", "size", "verbatim", "added", "mod"))
 assert Entry._fields[_LEGACY:] == ("legacy", "at", "size", "verbatim", "line", "source", "others",
@@ -657,9 +656,10 @@ def from_memo(memo: tuple) -> tuple[LockFile, int]:
 def memo_of(parsed: LockFile) -> tuple:
     """A memo of a lock that was read (no warnings, not legacy, not merged)."""
     entries = list(parsed.entries.values())
-    columns = tuple(list(map(operator.itemgetter(field), entries))
-                    for field in range(len(Entry._fields)))
-    return (parsed.project, columns, max(columns[_MOD_FIELD], default=0))
+    # Made one at a time as the memo is written (see BuildCache.remember_lock).
+    columns = (list(map(operator.itemgetter(field), entries))
+               for field in range(len(Entry._fields)))
+    return (parsed.project, columns, max(map(_MOD, entries), default=0))
 
 
 def digest_of(path: Path) -> str | None:

@@ -6,6 +6,7 @@ import contextlib
 import dataclasses
 import gc
 import hashlib
+import itertools
 import re
 import tempfile
 import time
@@ -843,17 +844,28 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             remembered = cache.recall(_state_key(options, sources, lock_digest))
             # The same lock as last time, whose times were all in the past then; still in the
             # past now (else it is read again, to warn about them)?
-            if remembered is not None and remembered[-1] <= time.time() + lock.FUTURE_SLACK:
+            if remembered is not None and remembered[0][-1] <= time.time() + lock.FUTURE_SLACK:
                 return _unpack_result(remembered, len(sources))
-        # Read (and refuse, if it cannot be trusted) before anything is written.
-        previous_lock, lock_from_cache = _previous_lock(
-            cache if kept and not sides else None, lock_file, lock_digest, sides)
-        lock_warnings = previous_lock.warnings if previous_lock is not None else ()
         compiled = _compile_sources(project, sources, errors, cache,
                                     store=write or collect is not None, summaries=True,
                                     workers=workers, progress=progress)
         for source in sources:
             source.data = None  # compiled: the bytes are not needed any more
+        # Read (and refuse, if it cannot be trusted) before anything but the cache is written;
+        # after the compile, whose memory its entries then take the place of (a lock of
+        # 200,000 entries is 100 MB of them).
+        previous_lock, lock_from_cache = _previous_lock(
+            cache if kept and not sides else None, lock_file, lock_digest, sides)
+        lock_warnings = previous_lock.warnings if previous_lock is not None else ()
+        if (write and kept and previous_lock is not None and not lock_from_cache and lock_digest
+                and not sides and not lock_warnings and not previous_lock.legacy
+                and not previous_lock.merged and previous_lock.tidy):
+            # Read from a lock this cache had no record of (a checkout, a damaged record): the
+            # next build takes it from here, unless this one changes the lock (the record of
+            # the lock it writes takes this one's place). Kept now, so that the entries read
+            # need not be kept through the build. (Not a lock whose lines need tidying, CRLF
+            # or trailing commas: a record stands for a tidy lock.)
+            cache.remember_lock(lock_digest, lock.memo_of(previous_lock))
         previous = previous_lock.entries if previous_lock is not None else {}
 
         def removed_note(entry: lock.Entry) -> lock.Note | None:
@@ -900,6 +912,12 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             collect(plan, cache, previous)
         lock_changed = (previous_lock is None or previous_lock.legacy or previous_lock.merged
                         or not previous_lock.project or _lines_change(plan.entries, previous))
+        had_lock = previous_lock is not None
+        tidy_lock = had_lock and previous_lock.tidy
+        if collect is None:
+            # The entries read are not needed any more: the new ones hold what they share
+            # with them (at 200,000 cards, 60 MB more are let go).
+            previous = previous_lock = None
         chosen = _chosen_decks(plan, project, selected)
         outputs = _outputs(tuple(d for d in plan.decks if (d.deck, d.level) in chosen), out,
                            combined)
@@ -926,10 +944,10 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             def stage_lock(staged: StagedWrites) -> None:
                 if not lock_changed:
                     return
-                old = lock_file if previous_lock is not None else None
+                old = lock_file if had_lock else None
                 staged.stage(lock_file, lock.lock_lines(
                     plan.entries, project_id, old, notes_of, inline, str(lock_file),
-                    lock_record, tidy=previous_lock is not None and previous_lock.tidy,
+                    lock_record, tidy=tidy_lock,
                     scratch=cache.folder))
                 attributes = project.root / ".gitattributes"
                 if work_tree(project.root) is None:
@@ -956,19 +974,12 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                     if memo is not None and not any(entry.legacy
                                                     for entry in plan.entries.values()):
                         cache.remember_lock(lock_digest, memo)
-                elif (not lock_from_cache and lock_digest and not sides and not lock_warnings
-                      and not previous_lock.legacy and not previous_lock.merged
-                      and previous_lock.tidy):
-                    # Read from a lock this cache had no record of (a checkout, a damaged
-                    # record): the next build takes it from here. (Not one whose lines need
-                    # tidying, CRLF or trailing commas: a record stands for a tidy lock.)
-                    cache.remember_lock(lock_digest, lock.memo_of(previous_lock))
                 # What a rebuild from exactly this state will report.
                 settled = (c for c in plan.settling() if (c.deck, c.level) in chosen)
                 latest = max((entry.mod for entry in plan.entries.values()), default=0)
                 cache.remember(_state_key(options, sources, lock_digest),
-                               _pack_result(packages, settled, compiled.warnings, lock_file,
-                                            latest),
+                               _packed_result(packages, settled, compiled.warnings,
+                                              lock_file, latest),
                                [m.path for deck in plan.decks for m in deck.media], written)
                 cache.prune()
         return BuildResult(packages, reported, tuple(warnings), lock_file,
@@ -1018,14 +1029,24 @@ def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tup
     return chosen & every
 
 
-def _pack_result(packages: tuple[Package, ...], changes: Iterable[Change],
-                 warnings: tuple[SourceWarning, ...], lock_file: Path, latest: int) -> tuple:
-    """A build result as plain rows (deck names by number, in the order they come), small to
-    store and quick to load for the biggest builds; `changes` is gone through once."""
+RESULT_ROWS = 4096  # rows of a build's result a part (see _packed_result)
+
+
+def _packed_result(packages: tuple[Package, ...], changes: Iterable[Change],
+                   warnings: tuple[SourceWarning, ...], lock_file: Path, latest: int
+                   ) -> Iterator[object]:
+    """A build result in parts, as plain rows (deck names by number, in the order they come),
+    small to store and quick to load for the biggest builds: first (packages, warnings, lock
+    file, newest time), then the rows RESULT_ROWS at a time as `changes` is gone through, and
+    last the deck names (see _unpack_result)."""
+    yield (packages, warnings, lock_file, latest)
     number = _Numbering()
-    rows = [(c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from, c.kind)
-            for c in changes]
-    return (packages, list(number), rows, warnings, lock_file, latest)  # latest: the newest time
+    rows = ((c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from, c.kind)
+            for c in changes)
+    while chunk := list(itertools.islice(rows, RESULT_ROWS)):
+        yield chunk
+    yield list(number)
+
 
 
 class _Numbering(dict):
@@ -1036,11 +1057,12 @@ class _Numbering(dict):
         return number
 
 
-def _unpack_result(packed: tuple, files: int) -> BuildResult:
-    packages, decks, rows, warnings, lock_file, _ = packed
+def _unpack_result(parts: list, files: int) -> BuildResult:
+    (packages, warnings, lock_file, _), *chunks, decks = parts
     levels = {level.value: level for level in Level}
     changes = tuple(Change(status, label, decks[deck], levels[level], where, moved, kind)
-                    for status, label, deck, level, where, moved, kind in rows)
+                    for chunk in chunks
+                    for status, label, deck, level, where, moved, kind in chunk)
     return BuildResult(packages, changes, warnings, lock_file, files_compiled=0,
                        files_cached=files, packages_written=0, packages_kept=len(packages))
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from flashcards import cache as cache_module
+from flashcards import changes as changes_module
 from flashcards import outputs, pipeline, validate
 from flashcards.errors import OutputError
 from tests.helpers import SAMPLE, png_bytes
@@ -453,7 +454,7 @@ def _lock_memo(cache_folder: Path):
     path = next(cache_folder.rglob("lock.pickle"))
     with open(path, "rb") as stream:
         header = pickle.load(stream)
-        return header, cache_module._memo_of_payload(stream.read()), path
+        return header, cache_module._memo_of_payload(stream.read(), header[1]), path
 
 
 def test_the_parsed_lock_kept_in_the_cache_is_what_reading_the_lock_gives(
@@ -942,3 +943,37 @@ def test_a_lock_record_of_another_shape_or_damaged_is_not_taken(project, tmp_pat
                                          encoding="utf-8")
     result = pipeline.build(project, out)
     assert [change.status for change in result.changes].count("changed") == 1
+
+
+def test_summaries_and_build_records_kept_in_many_parts_give_back_all_of_them(
+        project, tmp_path, private_cache, monkeypatch):
+    """A file's summary rows and a build's record are pickled a few rows at a time; every
+    part is read back (an edit plans with the other file's stored summary, a rebuild in
+    which nothing changed reports from the record)."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(cache_module, "SUMMARY_ROWS", 2)
+    monkeypatch.setattr(pipeline, "RESULT_ROWS", 2)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # a record of times in the past
+    out = tmp_path / "out"
+    first = pipeline.build(project, out)
+    assert len(first.changes) > 4  # more than two parts of each
+    text = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *blue* dot."),
+                                         encoding="utf-8")
+    edited = pipeline.build(project, out)
+    assert edited.files_cached == 1
+    fresh, uncached = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+    assert [c.label for c in edited.changes if c.status == "changed"] == ["second/s1"]
+    assert [c._replace(status="") for c in _portable(edited.changes)] == [
+        c._replace(status="") for c in _portable(uncached.changes)]
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a rebuild with nothing changed should report from its record")
+
+    monkeypatch.setattr(changes_module, "plan_build", refuse)
+    again = pipeline.build(project, out)
+    monkeypatch.undo()
+    full = pipeline.build(project, out, use_cache=False)
+    assert again.changes == full.changes and len(again.changes) == len(first.changes)
+    assert {c.status for c in again.changes} == {"unchanged"}
