@@ -59,21 +59,22 @@ class Plan:
     presets: dict[str, tuple] = dataclasses.field(default_factory=dict)
     theme: object = None  # the project's theme (theme.Theme), if it has one
 
-    def settling(self) -> Iterator[Change]:
-        """What a rebuild right after this one reports, one change at a time (a build of
-        200,000 cards keeps none of them): nothing new, changed or moved, and the carried
-        removed cards as "retired". Tested against real rebuilds in test_cache.py (every
-        no-change rebuild reports from it)."""
-        # (As _replace(status="unchanged", moved_from="") would make them, a few times faster:
-        # a build of 20,000 cards makes one each.)
-        make, moved = tuple.__new__, _MOVED_FROM
+    def settling(self, chosen: set[tuple[str, Level]] | None = None) -> Iterator[tuple]:
+        """What a rebuild right after this one reports, one change at a time as a plain row
+        (a Change's fields, its level by value; a build of 200,000 cards keeps none of
+        them): nothing new, changed or moved, and the carried removed cards as "retired".
+        Only the changes in the `chosen` deck levels (None: all). Tested against real
+        rebuilds in test_cache.py (every no-change rebuild reports from it)."""
         for change in itertools.islice(self.changes, self.current):
-            yield make(Change, ("unchanged", *change[1:moved], "", *change[moved + 1:]))
-        yield from self.retired
+            status, label, deck, level, where, moved, kind = change
+            if chosen is None or (deck, level) in chosen:
+                yield ("unchanged", label, deck, level._value_, where, "", kind)
+        for status, label, deck, level, where, moved, kind in self.retired:
+            if chosen is None or (deck, level) in chosen:
+                yield (status, label, deck, level._value_, where, moved, kind)
 
 
-# Where Plan.settling puts what it changes in a Change (status comes first).
-_MOVED_FROM = Change._fields.index("moved_from")
+# Plan.settling takes a Change apart by position.
 assert Change._fields == ("status", "label", "deck", "level", "where", "moved_from", "kind")
 # plan_build makes an unchanged note's entry by position too.
 assert Entry._fields == ("key", "digest", "mod", "label", "deck", "level", "file", "removed",

@@ -250,8 +250,10 @@ def output_signature(output: Output, plan: Plan) -> str:
             digest.update(f"\4{preset.signature()}\0{mod}".encode())
         for media in deck.media:
             digest.update(f"\2{media.name}".encode())
-        for item in (*deck.cards, *deck.retired):
-            entry = plan.entries[item.guid]
-            digest.update(f"\3{item.guid}\0{entry.digest}\0{entry.mod}\0"
-                          f"{plan.positions.get(item.guid)}".encode())
+        # (One update a deck: what one a card gives, in a fraction of the time.)
+        entries, position = plan.entries, plan.positions.get
+        digest.update("".join([
+            f"\3{guid}\0{entry.digest}\0{entry.mod}\0{position(guid)}"
+            for guid, entry in ((item.guid, entries[item.guid])
+                                for item in (*deck.cards, *deck.retired))]).encode())
     return digest.hexdigest()

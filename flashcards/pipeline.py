@@ -975,7 +975,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                                                     for entry in plan.entries.values()):
                         cache.remember_lock(lock_digest, memo)
                 # What a rebuild from exactly this state will report.
-                settled = (c for c in plan.settling() if (c.deck, c.level) in chosen)
+                settled = plan.settling(None if project.whole else chosen)
                 latest = max((entry.mod for entry in plan.entries.values()), default=0)
                 cache.remember(_state_key(options, sources, lock_digest),
                                _packed_result(packages, settled, compiled.warnings,
@@ -1032,17 +1032,17 @@ def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tup
 RESULT_ROWS = 4096  # rows of a build's result a part (see _packed_result)
 
 
-def _packed_result(packages: tuple[Package, ...], changes: Iterable[Change],
+def _packed_result(packages: tuple[Package, ...], changes: Iterable[tuple],
                    warnings: tuple[SourceWarning, ...], lock_file: Path, latest: int
                    ) -> Iterator[object]:
     """A build result in parts, as plain rows (deck names by number, in the order they come),
     small to store and quick to load for the biggest builds: first (packages, warnings, lock
-    file, newest time), then the rows RESULT_ROWS at a time as `changes` is gone through, and
-    last the deck names (see _unpack_result)."""
+    file, newest time), then the rows RESULT_ROWS at a time as `changes` (rows as
+    Plan.settling gives them) is gone through, and last the deck names (see _unpack_result)."""
     yield (packages, warnings, lock_file, latest)
     number = _Numbering()
-    rows = ((c.status, c.label, number[c.deck], c.level.value, c.where, c.moved_from, c.kind)
-            for c in changes)
+    rows = ((status, label, number[deck], level, where, moved, kind)
+            for status, label, deck, level, where, moved, kind in changes)
     while chunk := list(itertools.islice(rows, RESULT_ROWS)):
         yield chunk
     yield list(number)

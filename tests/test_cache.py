@@ -977,3 +977,59 @@ def test_summaries_and_build_records_kept_in_many_parts_give_back_all_of_them(
     full = pipeline.build(project, out, use_cache=False)
     assert again.changes == full.changes and len(again.changes) == len(first.changes)
     assert {c.status for c in again.changes} == {"unchanged"}
+
+
+def test_a_rebuild_of_one_file_with_nothing_changed_reports_that_file_s_deck_levels_only(
+        project, tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # a record of times in the past
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    one = project / "second.yaml"
+    first = pipeline.build(one, out)
+    assert {c.deck for c in first.changes} == {"Second Deck"}
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a rebuild with nothing changed should report from its record")
+
+    monkeypatch.setattr(changes_module, "plan_build", refuse)
+    again = pipeline.build(one, out)
+    monkeypatch.undo()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    full = pipeline.build(one, out, use_cache=False)
+    assert again.changes == full.changes and {c.deck for c in again.changes} == {"Second Deck"}
+    assert {c.status for c in again.changes} == {"unchanged"}
+
+
+@pytest.mark.parametrize("clash", ["id", "guid"])
+def test_a_clash_between_files_is_found_when_every_file_comes_from_the_cache(
+        project, tmp_path, monkeypatch, clash):
+    """The same id in one namespace, or one kept GUID, in two files is an error whether the
+    files were compiled now or are summaries from the cache (checked in bulk, then one by
+    one only when something may clash)."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)  # each file its own summary in the cache
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    card = ("  - id: capital-france\n    q: Again?\n    a: Yes.\n" if clash == "id" else
+            "  - id: other\n    guid: kept-one\n    q: Again?\n    a: Yes.\n")
+    (project / "third.yaml").write_text(
+        "deck: Third\nnamespace: sample\ncards:\n" + card, encoding="utf-8")
+    if clash == "guid":
+        text = (project / "second.yaml").read_text(encoding="utf-8")
+        (project / "second.yaml").write_text(
+            text.replace("  - id: s1\n", "  - id: s1\n    guid: kept-one\n"), encoding="utf-8")
+    compiled: list[str] = []
+    original = pipeline.compile_file
+
+    def counting(path, display, src_root, data, reuse=None):
+        compiled.append(display)
+        return original(path, display, src_root, data, reuse)
+
+    monkeypatch.setattr(pipeline, "compile_file", counting)
+    for number in range(2):  # compiled now; then every file a summary from the cache
+        with pytest.raises(pipeline.InvalidSources) as raised:
+            pipeline.build(project, out)
+        message = "used twice in namespace 'sample'" if clash == "id" else "guid 'kept-one'"
+        assert [e.location.path for e in raised.value.errors if message in e.message] == [
+            str(project / "third.yaml")]
+        assert (compiled == []) == (number == 1)
+        compiled.clear()
