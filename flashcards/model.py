@@ -29,6 +29,11 @@ def printable(text: str) -> str:
     )
 
 
+def card_label(namespace: str, card_id: str) -> str:
+    """namespace/id: how people, reports and the lock file name a card."""
+    return f"{namespace}/{card_id}"
+
+
 class Level(enum.Enum):
     """A card's difficulty; each level of a deck becomes its own subdeck and package.
 
@@ -232,7 +237,7 @@ class RenderedCard:
     @property
     def label(self) -> str:
         """namespace/id: how people and the lock file name the card."""
-        return f"{self.deck_file.namespace}/{self.card.id}"
+        return card_label(self.deck_file.namespace, self.card.id)
 
     @cached_property
     def digest(self) -> str:

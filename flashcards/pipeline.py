@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import hashlib
 import itertools
+import os
 import re
 import tempfile
 import time
@@ -19,6 +20,7 @@ from flashcards import ids
 from flashcards.atomic import StagedWrites
 from flashcards.cache import (
     REUSED_CARDS,
+    SUMMARY_ROWS,
     BuildCache,
     FileResult,
     FileSummary,
@@ -839,6 +841,7 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
                                       drop_removed, sorted(selected), sorted(restorable or ()),
                                       switch_notetypes, _theme_digest(project.root),
                                       *(hashlib.sha256(side).hexdigest() for side in sides))))
+        lock_stat = _stat(lock_file)
         lock_digest = lock.digest_of(lock_file)
         if kept and not errors and collect is None:
             remembered = cache.recall(_state_key(options, sources, lock_digest))
@@ -853,7 +856,11 @@ def _build(src: Path, out: Path, *, combined: bool, drop_removed: bool, write: b
             source.data = None  # compiled: the bytes are not needed any more
         # Read (and refuse, if it cannot be trusted) before anything but the cache is written;
         # after the compile, whose memory its entries then take the place of (a lock of
-        # 200,000 entries is 100 MB of them).
+        # 200,000 entries is 100 MB of them). A lock changed while the files compiled (a pull,
+        # an editor) is another lock: its digest, which its record and this build's record
+        # are kept under, is taken again.
+        if _stat(lock_file) != lock_stat:
+            lock_digest = lock.digest_of(lock_file)
         previous_lock, lock_from_cache = _previous_lock(
             cache if kept and not sides else None, lock_file, lock_digest, sides)
         lock_warnings = previous_lock.warnings if previous_lock is not None else ()
@@ -1006,6 +1013,15 @@ def _previous_lock(cache: BuildCache | None, lock_file: Path, digest: str | None
     return lock.read_lock(lock_file, str(lock_file), other_sides=sides), False
 
 
+def _stat(path: Path) -> tuple | None:
+    """What changes when a file is written or replaced (None when there is none)."""
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+
+
 def _lines_change(entries: dict, previous: dict) -> bool:
     """Whether any lock line would say something else (a verbatim entry's line says what it
     said: see changes._current_entry)."""
@@ -1029,7 +1045,7 @@ def _chosen_decks(plan: object, project: Project, selected: set[str]) -> set[tup
     return chosen & every
 
 
-RESULT_ROWS = 4096  # rows of a build's result a part (see _packed_result)
+RESULT_ROWS = SUMMARY_ROWS  # rows of a build's result a part, as of a summary (_packed_result)
 
 
 def _packed_result(packages: tuple[Package, ...], changes: Iterable[tuple],

@@ -21,7 +21,15 @@ import pyromark
 
 from flashcards import ids
 from flashcards.errors import SourceError
-from flashcards.model import Card, DeckFile, Location, Media, RenderedCard, SourceWarning
+from flashcards.model import (
+    Card,
+    DeckFile,
+    Location,
+    Media,
+    RenderedCard,
+    SourceWarning,
+    card_label,
+)
 
 if TYPE_CHECKING:
     from pygments.lexer import Lexer
@@ -515,7 +523,7 @@ def render_card(card: Card, deck_file: DeckFile, src_root: Path,
             out = add_furigana(out)
         media.update(env.media)
         errors.extend(env.errors)
-        label = f"{deck_file.namespace}/{card.id}"
+        label = card_label(deck_file.namespace, card.id)
         warnings.extend(w._replace(card=label) for w in env.warnings)
         return out
 

@@ -10,7 +10,16 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from flashcards.model import LEVELS, Card, DeckFile, Level, Location, SourceWarning, pad
+from flashcards.model import (
+    LEVELS,
+    Card,
+    DeckFile,
+    Level,
+    Location,
+    SourceWarning,
+    card_label,
+    pad,
+)
 from flashcards.pipeline import Compiled
 from flashcards.report import plural, warning_json
 
@@ -120,7 +129,7 @@ def _findings(deck_file: DeckFile, compiled: Compiled, max_words: int) -> Iterab
             f"no 'namespace'; run 'flashcards ids --write' to pin '{deck_file.namespace}'",
             kind="unpinned-namespace"))
     for card in deck_file.cards:
-        label = f"{deck_file.namespace}/{card.id}"
+        label = card_label(deck_file.namespace, card.id)
         if not card.id_pinned:
             yield Finding("unpinned-id", label, SourceWarning(
                 card.location, f"card '{card.id}' has no id of its own; run "

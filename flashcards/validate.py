@@ -20,6 +20,7 @@ from flashcards.model import (
     Level,
     Location,
     SourceWarning,
+    card_label,
     combined_stem,
     package_stem,
     printable,
@@ -415,7 +416,7 @@ def _validate_card(check: _Checker, item: Mapping, number: int, file_level: Leve
         card_id = ids.derive_card_id(front or card_image(image))
         check.warn(item.line, f"{name} has no 'id'; editing its text would make it a new note "
                    f"in Anki. Run 'flashcards ids --write' to pin id '{card_id}'",
-                   kind="unpinned-id", card=f"{namespace}/{card_id}")
+                   kind="unpinned-id", card=card_label(namespace, card_id))
     else:
         card_id = raw_id
         if len(card_id) > MAX_ID_LENGTH or not _ID_RE.fullmatch(card_id):
@@ -700,7 +701,7 @@ def _ids_may_clash(deck_files: list[DeckFile]) -> bool:
         if _summary_rows(cards):
             seen.update(map(_LABEL, cards))  # "namespace/id"
         else:
-            seen.update(f"{deck_file.namespace}/{card.id}" for card in cards)
+            seen.update(card_label(deck_file.namespace, card.id) for card in cards)
         count += len(cards)
         if len(seen) != count:
             return True

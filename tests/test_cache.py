@@ -1033,3 +1033,176 @@ def test_a_clash_between_files_is_found_when_every_file_comes_from_the_cache(
             str(project / "third.yaml")]
         assert (compiled == []) == (number == 1)
         compiled.clear()
+
+
+def test_a_lock_changed_while_the_files_compile_is_taken_as_the_lock_it_is_then(
+        project, tmp_path, private_cache, monkeypatch):
+    """The lock is read after the compile: one that changed meanwhile (a pull, a checkout)
+    is that other lock, for this build and for the records it keeps (by its bytes' digest)."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # records of times in the past
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    lock_file = project / "flashcards.lock"
+    first = lock_file.read_bytes()
+    # Another lock for the same cards: a clone's, after an edit of one card, built elsewhere.
+    other = tmp_path / "other" / project.name
+    shutil.copytree(project, other)
+    text = (other / "second.yaml").read_text(encoding="utf-8")
+    (other / "second.yaml").write_text(text.replace("A *red* dot.", "A *blue* dot."),
+                                       encoding="utf-8")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+    pipeline.build(other, tmp_path / "other-out", use_cache=False)
+    second = (other / "flashcards.lock").read_bytes()
+    assert second != first
+    compile_sources = pipeline._compile_sources
+
+    def swapping(*args, **kwargs):
+        compiled = compile_sources(*args, **kwargs)
+        lock_file.write_bytes(second)  # the pull lands while the files compile
+        return compiled
+
+    monkeypatch.setattr(pipeline, "_compile_sources", swapping)
+    (project / "third.yaml").write_text(  # (so that this build compiles something)
+        "deck: Third\nnamespace: third\ncards:\n  - id: t\n    q: Q?\n    a: A.\n",
+        encoding="utf-8")
+    swapped = pipeline.build(project, out)
+    monkeypatch.setattr(pipeline, "_compile_sources", compile_sources)
+    assert [c.label for c in swapped.changes if c.status == "changed"] == ["second/s1"]
+    after_swap = lock_file.read_bytes()
+    # The same sources and lock, built with no cache at all, give the same.
+    lock_file.write_bytes(second)
+    fresh, uncached = _fresh(project, tmp_path, "fresh")
+    assert _portable(swapped.changes) == _portable(uncached.changes)
+    assert after_swap == (tmp_path / "fresh" / project.name / "flashcards.lock").read_bytes()
+    assert _packages(out) == fresh
+    # And the first lock back (a checkout) is read as itself, not as a record of another.
+    for lock_bytes, name in ((first, "fresh-first"), (second, "fresh-second")):
+        lock_file.write_bytes(lock_bytes)
+        built = pipeline.build(project, out)
+        lock_after = lock_file.read_bytes()
+        lock_file.write_bytes(lock_bytes)
+        fresh, uncached = _fresh(project, tmp_path, name)
+        assert _portable(built.changes) == _portable(uncached.changes)
+        assert lock_after == (tmp_path / name / project.name / "flashcards.lock").read_bytes()
+        assert _packages(out) == fresh
+
+
+def test_a_damaged_lock_with_broken_sources_reports_the_sources_then_the_lock(
+        project, tmp_path):
+    """The lock is read once the files compiled: with a card broken too, the build reports
+    the card first; once it is mended, the lock. Neither build writes a package or the lock."""
+    from flashcards.lock import LockError
+
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    lock_file = project / "flashcards.lock"
+    lines = lock_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[2] = lines[2].replace('"mod": ', '"mod": "soon", "was": ')
+    damaged = "".join(lines)
+    lock_file.write_text(damaged, encoding="utf-8")
+    packages = _packages(out)
+    second = (project / "second.yaml").read_text(encoding="utf-8")
+    (project / "second.yaml").write_text(second.replace("a: A *red* dot.", "a:"),
+                                         encoding="utf-8")
+    with pytest.raises(pipeline.InvalidSources) as broken:
+        pipeline.build(project, out)
+    assert {Path(e.location.path).name for e in broken.value.errors} == {"second.yaml"}
+    (project / "second.yaml").write_text(second, encoding="utf-8")
+    with pytest.raises(LockError) as refused:
+        pipeline.build(project, out)
+    assert str(refused.value).startswith(f"{lock_file}:3: mod \"soon\" is not a time")
+    assert lock_file.read_text(encoding="utf-8") == damaged
+    assert _packages(out) == packages
+
+
+def _pickle_ends(data: bytes, start: int) -> list[int]:
+    """Where each pickle after `start` ends, in a file of pickles one after another."""
+    stream = io.BytesIO(data)
+    stream.seek(start)
+    ends = []
+    while stream.tell() < len(data):
+        pickle.load(stream)
+        ends.append(stream.tell())
+    return ends
+
+
+def test_a_record_or_an_entry_cut_between_its_parts_is_not_taken(
+        project, tmp_path, private_cache, monkeypatch):
+    """A build's record and a file's summary are pickled in parts: one cut after any part (a
+    torn write) is refused, so the build plans, or compiles the file, again."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(cache_module, "SUMMARY_ROWS", 2)
+    monkeypatch.setattr(pipeline, "RESULT_ROWS", 2)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # a record of times in the past
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    good = _packages(out)
+    full = pipeline.build(project, out, use_cache=False)
+    planned, compiled = [], []
+    plan_build, compile_file = changes_module.plan_build, pipeline.compile_file
+    monkeypatch.setattr(changes_module, "plan_build",
+                        lambda *a, **k: planned.append(1) or plan_build(*a, **k))
+    monkeypatch.setattr(pipeline, "compile_file",
+                        lambda path, *a: compiled.append(path.name) or compile_file(path, *a))
+    record = next(private_cache.rglob("last-build.pickle"))
+    data = record.read_bytes()
+    ends = _pickle_ends(data, 0)
+    assert len(ends) >= 6  # key, files, the head, parts of rows, the deck names, the end
+    for end in ends[:-1]:
+        record.write_bytes(data[:end])
+        planned.clear()
+        again = pipeline.build(project, out)
+        assert planned and again.changes == full.changes
+        record.write_bytes(data)
+    for entry in sorted(private_cache.rglob("files/*.pickle")):
+        data = entry.read_bytes()
+        summary_at = int.from_bytes(data[:8], "little") & ~cache_module._IN_CHUNKS
+        ends = _pickle_ends(data, summary_at)
+        assert len(ends) >= 2  # the summary's head, then its rows in parts
+        for end in ends[:-1]:
+            entry.write_bytes(data[:end])
+            record.unlink()  # (so that the build plans, reading every file's summary)
+            compiled.clear()
+            pipeline.build(project, out)
+            assert len(compiled) == 1 and _packages(out) == good
+            entry.write_bytes(data)
+
+
+def test_a_lock_read_from_the_file_is_recorded_even_when_the_build_then_fails(
+        project, tmp_path, private_cache, monkeypatch):
+    from flashcards import lock
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")  # a lock of times in the past
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    shutil.rmtree(private_cache)  # a fresh clone: the lock, and no cache
+    private_cache.mkdir()
+    (out / "sample-deck-basic.apkg").unlink()
+
+    def failing(*args, **kwargs):
+        raise OutputError("cannot write build/sample-deck-basic.apkg: No space left on device")
+
+    read_lock = lock.read_lock
+
+    monkeypatch.setattr(pipeline, "write_outputs", failing)
+    with pytest.raises(OutputError):
+        pipeline.build(project, out)
+    monkeypatch.setattr(pipeline, "write_outputs", outputs.write_outputs)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the lock's record should be taken")
+
+    monkeypatch.setattr(lock, "read_lock", refuse)
+    pipeline.build(project, out)
+    monkeypatch.setattr(lock, "read_lock", read_lock)
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+
+
+@pytest.mark.parametrize("parts", [[()], [(("row",),), (("a",), ("b",))], ["not rows"]])
+def test_summary_rows_in_parts_of_another_shape_are_refused(parts):
+    """An empty part (which would never end), more rows than the summary has, or a part that
+    is not rows: damage, refused (the file is compiled again)."""
+    stream = io.BytesIO(b"".join(pickle.dumps(part) for part in parts))
+    with pytest.raises(ValueError, match="summary rows damaged"):
+        list(cache_module._row_chunks(stream, 2))
