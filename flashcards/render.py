@@ -129,12 +129,15 @@ _NEEDS_SANITISER = re.compile(r"<|\]\(|\]:")
 
 @functools.lru_cache(maxsize=64)
 def _lexer(name: str) -> Lexer | None:
-    """Pygments' lexer for a language name (built once: building one compiles its rules)."""
+    """Pygments' lexer for a language name (built once: building one compiles its rules),
+    trying only the rules that may match each token (fastlex)."""
     from pygments.lexers import get_lexer_by_name
     from pygments.util import ClassNotFound
 
+    from flashcards.fastlex import quick
+
     try:
-        return get_lexer_by_name(name)
+        return quick(get_lexer_by_name(name))
     except ClassNotFound:
         return None
 
