@@ -12,6 +12,7 @@ import functools
 import io
 import itertools
 import json
+import os
 import re
 import shutil
 import sqlite3
@@ -64,6 +65,10 @@ _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # zlib's fastest level: a package is about a fifth bigger than at the default level 6, and is
 # compressed two and a half times as fast (it is rewritten after every edit of its cards).
 _ZIP_LEVEL = 1
+# Media kinds whose files are compressed already: stored in a package, not deflated again.
+COMPRESSED_MEDIA = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".avif", ".mp3", ".ogg",
+                              ".oga", ".opus", ".m4a", ".aac", ".flac", ".mp4", ".webm",
+                              ".mkv", ".mov"})
 
 
 class _Notetype(genanki.Model):
@@ -339,13 +344,20 @@ def _zip(database: bytes | Path, media: list[Media], into: BinaryIO | None = Non
             entries.append((str(index), item.path.read_bytes()))
         except OSError as exc:
             raise OutputError(f"cannot read media file {item.path}: {exc.strerror}") from exc
+    # Media already compressed (most images and all audio and video) is stored as it is:
+    # deflating it again gains nothing and, in a deck of many pictures, is most of the time
+    # a package takes to write.
+    stored = {str(index) for index, item in enumerate(media)
+              if os.path.splitext(item.name)[1].lower() in COMPRESSED_MEDIA}
     buffer = io.BytesIO() if into is None else into
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in entries:
             info = zipfile.ZipInfo(name, date_time=_ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
+            info.compress_type = zipfile.ZIP_STORED if name in stored else zipfile.ZIP_DEFLATED
             info.external_attr = 0o644 << 16
-            if isinstance(data, bytes):
+            if name in stored:
+                archive.writestr(info, data)
+            elif isinstance(data, bytes):
                 archive.writestr(info, data, compresslevel=_ZIP_LEVEL)
             else:
                 _zip_file(archive, info, data)

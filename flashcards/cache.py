@@ -499,9 +499,12 @@ class BuildCache:
         """Store what a rebuild from this exact state reports, with the files it relies on
         (images by path; packages as fingerprints already taken). `parts` are pickled one
         after another, so that a generator's are let go as they are written (recall gives
-        them back as a list)."""
+        them back as a list). An image the last record holds, with the same size and time,
+        keeps its hash from there (as `unchanged` would take it): a build after an edit does
+        not read every image of the project again."""
+        known = self._recorded_files()
         try:
-            files = (*(fingerprint(path) for path in dict.fromkeys(images)), *packages)
+            files = (*(fingerprint(path, known) for path in dict.fromkeys(images)), *packages)
         except OSError:
             return
 
@@ -517,6 +520,17 @@ class BuildCache:
         with contextlib.suppress(OutputError, OSError):
             # Not fsynced: torn, it does not unpickle; an older one is for another key.
             write_atomically(self.folder / "last-build.pickle", dump, durable=False)
+
+    def _recorded_files(self) -> dict[str, tuple[str, int, int, str]]:
+        """The files of the last record, by path (nothing when there is none to read)."""
+        try:
+            with open(self.folder / "last-build.pickle", "rb") as handle:
+                unpickler = pickle.Unpickler(handle)
+                unpickler.load()  # its key
+                return {found[0]: found for found in unpickler.load()
+                        if isinstance(found, tuple) and len(found) == 4}
+        except Exception:  # noqa: BLE001 - then every image is read
+            return {}
 
     def recall(self, key: str) -> list | None:
         """The remembered parts if they are for this key and their files are as they were."""
@@ -535,10 +549,16 @@ class BuildCache:
         return parts
 
 
-def fingerprint(path: Path) -> tuple[str, int, int, str]:
-    """Where a file is, its size and time, and a hash of its content."""
+def fingerprint(path: Path, known: dict[str, tuple[str, int, int, str]] | None = None
+                ) -> tuple[str, int, int, str]:
+    """Where a file is, its size and time, and a hash of its content: the hash of the
+    fingerprint in `known` (by where the file is) when its size and time are the same."""
     info = os.stat(path)
-    return str(path.resolve()), info.st_size, info.st_mtime_ns, _sha256(path)
+    name = str(path.resolve())
+    earlier = known.get(name) if known else None
+    if earlier is not None and earlier[1:3] == (info.st_size, info.st_mtime_ns):
+        return earlier
+    return name, info.st_size, info.st_mtime_ns, _sha256(path)
 
 
 def unchanged(fingerprint: tuple[str, int, int, str]) -> bool:

@@ -175,3 +175,24 @@ def test_a_failed_file_s_ids_are_taken_from_the_bytes_the_build_compiled(tmp_pat
         ("d", "shared", 4)]
     broken.write_text("deck: D\nnamespace: d\ncards:\n  - {id: other, q: Q}\n", encoding="utf-8")
     assert pipeline._claims_of_failed([source], src) == []
+
+
+def test_media_compressed_already_is_stored_and_the_rest_deflated(write_cards, tmp_path):
+    """A package stores a PNG as it is (deflating it gains nothing) and deflates an SVG; both
+    come out of the package as the files they were."""
+    import zipfile
+
+    svg = b'<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>' * 20
+    write_cards({"deck.yaml": "deck: Media\nnamespace: m\ncards:\n"
+                              "  - id: a\n    q: Which? ![red](img/red.png)\n    a: Red.\n"
+                              "  - id: b\n    q: Which? ![box](img/box.svg)\n    a: A box.\n",
+                 "img/red.png": png_bytes(), "img/box.svg": svg})
+    pipeline.build(tmp_path / "cards", tmp_path / "out")
+    (package,) = (tmp_path / "out").glob("*.apkg")
+    with zipfile.ZipFile(package) as archive:
+        names = json.loads(archive.read("media"))
+        kinds = {names[info.filename].rsplit(".", 1)[1]: info.compress_type
+                 for info in archive.infolist() if info.filename in names}
+        contents = {names[number].rsplit(".", 1)[1]: archive.read(number) for number in names}
+    assert kinds == {"png": zipfile.ZIP_STORED, "svg": zipfile.ZIP_DEFLATED}
+    assert contents == {"png": png_bytes(), "svg": svg}

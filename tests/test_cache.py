@@ -1206,3 +1206,29 @@ def test_summary_rows_in_parts_of_another_shape_are_refused(parts):
     stream = io.BytesIO(b"".join(pickle.dumps(part) for part in parts))
     with pytest.raises(ValueError, match="summary rows damaged"):
         list(cache_module._row_chunks(stream, 2))
+
+
+def test_a_build_after_an_edit_reads_only_the_images_that_changed(project, tmp_path,
+                                                                   monkeypatch):
+    """The record of a build keeps every image's hash; the next build takes it for an image
+    of the same size and time (a project of many big images is not read on every edit),
+    and hashes an image that changed."""
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    hashed: list[str] = []
+    sha256 = cache_module._sha256
+    monkeypatch.setattr(cache_module, "_sha256",
+                        lambda path: hashed.append(Path(path).name) or sha256(path))
+    text = (project / "sample.yaml").read_text(encoding="utf-8")
+    (project / "sample.yaml").write_text(text.replace("a: Paris", "a: Paris, France"),
+                                         encoding="utf-8")
+    pipeline.build(project, out)
+    assert "dot.png" not in hashed  # second.yaml's image: neither edited nor compiled
+    (project / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 255, 0)))
+    hashed.clear()
+    changed = pipeline.build(project, out)
+    assert "dot.png" in hashed
+    assert [c.label for c in changed.changes if c.status == "changed"] == ["second/s1"]
+    monkeypatch.undo()
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
