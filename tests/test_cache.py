@@ -79,6 +79,19 @@ def _cache_files(folder: Path) -> list[Path]:
     return sorted(folder.rglob("*.pickle"))
 
 
+def _count_compiles(monkeypatch) -> list[str]:
+    """The files compiled from now on, by their shown path, as they are compiled."""
+    compiled: list[str] = []
+    original = pipeline.compile_file
+
+    def counting(path, display, src_root, data, reuse=None):
+        compiled.append(display)
+        return original(path, display, src_root, data, reuse)
+
+    monkeypatch.setattr(pipeline, "compile_file", counting)
+    return compiled
+
+
 def test_cached_build_equals_uncached_build(project, tmp_path, private_cache, storage):
     out = tmp_path / "out"
     pipeline.build(project, out)  # fills the cache
@@ -102,14 +115,8 @@ def test_after_an_edit_only_that_file_is_compiled_and_the_result_is_the_same(
         project, tmp_path, monkeypatch):
     out = tmp_path / "out"
     pipeline.build(project, out)
-    compiled: list[str] = []
     original = pipeline.compile_file
-
-    def counting(path, display, src_root, data, reuse=None):
-        compiled.append(display)
-        return original(path, display, src_root, data, reuse)
-
-    monkeypatch.setattr(pipeline, "compile_file", counting)
+    compiled = _count_compiles(monkeypatch)
     text = (project / "second.yaml").read_text(encoding="utf-8")
     (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *blue* dot."),
                                          encoding="utf-8")
@@ -1017,14 +1024,7 @@ def test_a_clash_between_files_is_found_when_every_file_comes_from_the_cache(
         text = (project / "second.yaml").read_text(encoding="utf-8")
         (project / "second.yaml").write_text(
             text.replace("  - id: s1\n", "  - id: s1\n    guid: kept-one\n"), encoding="utf-8")
-    compiled: list[str] = []
-    original = pipeline.compile_file
-
-    def counting(path, display, src_root, data, reuse=None):
-        compiled.append(display)
-        return original(path, display, src_root, data, reuse)
-
-    monkeypatch.setattr(pipeline, "compile_file", counting)
+    compiled = _count_compiles(monkeypatch)
     for number in range(2):  # compiled now; then every file a summary from the cache
         with pytest.raises(pipeline.InvalidSources) as raised:
             pipeline.build(project, out)
