@@ -172,7 +172,9 @@ def _first_of(rexmatch: object) -> list[Test] | None:
     return tests
 
 
-_RULES: dict[type, _Rules | None] = {}  # None: the lexer class is left as it is
+# A token table's id -> (the table, kept alive so that its id is not another's, and its
+# narrowed rules or None when it is left as it is).
+_RULES: dict[int, tuple[dict, _Rules | None]] = {}
 
 
 def quick(lexer: Lexer) -> Lexer:
@@ -202,17 +204,23 @@ WARM_UP = 8  # texts a lexer lexes as Pygments does before its rules are narrowe
 
 
 def _rules(lexer: RegexLexer) -> _Rules | None:
-    """The narrowed rules of the lexer's class (None: it is left as it is)."""
-    kind = type(lexer)
-    if kind in _RULES:
-        return _RULES[kind]
-    rules: _Rules | None = _Rules(lexer._tokens)
+    """The narrowed rules of the lexer's token table (None: it is left as it is). Kept by
+    the table, not the class: some lexers choose their table by an option of each instance
+    (C#'s `unicodelevel`). While the probe runs, the table counts as left as it is, so that
+    a rule that lexes with the lexer itself (`using(this)`) does not start another probe."""
+    table = lexer._tokens
+    found = _RULES.get(id(table))
+    if found is not None and found[0] is table:
+        return found[1]
+    _RULES[id(table)] = (table, None)
+    rules: _Rules | None = _Rules(table)
     try:
         same = list(_tokens(lexer, rules, _PROBE, ("root",))) == list(
             RegexLexer.get_tokens_unprocessed(lexer, _PROBE))
     except Exception:  # noqa: BLE001 - a lexer that fails on the probe: left as it is
         same = False
-    _RULES[kind] = rules = rules if same else None
+    rules = rules if same else None
+    _RULES[id(table)] = (table, rules)
     return rules
 
 

@@ -127,13 +127,53 @@ def test_a_rule_that_may_match_nothing_or_cannot_be_read_is_always_tried(pattern
 
 
 def test_a_lexer_narrows_its_rules_only_after_lexing_a_few_texts(monkeypatch):
-    from pygments.lexers.python import PythonLexer
-
-    monkeypatch.setattr(fastlex, "WARM_UP", 2)
-    monkeypatch.delitem(fastlex._RULES, PythonLexer, raising=False)
     lexer = fastlex.quick(get_lexer_by_name("python"))
+    table = id(lexer._tokens)
+    monkeypatch.setattr(fastlex, "WARM_UP", 2)
+    monkeypatch.delitem(fastlex._RULES, table, raising=False)
     for _ in range(2):
         _tokens(lexer, SNIPPETS[0])
-        assert PythonLexer not in fastlex._RULES
+        assert table not in fastlex._RULES
     assert _tokens(lexer, SNIPPETS[0]) == _tokens(get_lexer_by_name("python"), SNIPPETS[0])
-    assert fastlex._RULES[PythonLexer] is not None
+    assert fastlex._RULES[table][1] is not None
+
+
+def test_lexers_of_one_class_with_other_token_tables_are_narrowed_apart():
+    """C#'s lexer takes its token table from an option of each instance."""
+    from pygments.lexers import CSharpLexer
+
+    texts = ["var \u00e9 = 1;\n", "class \u01c5x {}\n", "namespace \u540d\u524d {}\n"]
+    list(fastlex.quick(CSharpLexer(unicodelevel="none")).get_tokens("x = 1;\n"))
+    for text in texts:
+        for level in ("none", "basic", "full"):
+            assert _tokens(fastlex.quick(CSharpLexer(unicodelevel=level)), text) == _tokens(
+                CSharpLexer(unicodelevel=level), text)
+    assert any(_tokens(CSharpLexer(unicodelevel="none"), text)
+               != _tokens(CSharpLexer(), text) for text in texts)  # the tables differ
+
+
+def test_a_lexer_that_lexes_with_itself_is_probed_once():
+    """A rule with `using(this)` runs the lexer again inside the probe: it must not start
+    another probe (they would nest until Python's recursion limit)."""
+    from pygments.lexer import RegexLexer, bygroups, this, using
+    from pygments.token import Keyword, Text
+
+    class Nested(RegexLexer):
+        name = "nested"
+        tokens = {"root": [(r"\(([^()]*)\)", bygroups(using(this))), (r"[a-z]+", Keyword),
+                           (r"\s+|.", Text)]}
+
+    read: list[dict] = []
+
+    class Counted(fastlex._Rules):
+        def __init__(self, table):
+            read.append(table)
+            super().__init__(table)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastlex, "_Rules", Counted)
+        lexer = fastlex.quick(Nested())
+        text = "ab (cd (ef)) gh\n" * 3
+        assert _tokens(lexer, text) == _tokens(Nested(), text)
+    assert fastlex._RULES[id(lexer._tokens)][1] is not None
+    assert len(read) == 1
