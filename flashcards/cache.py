@@ -500,8 +500,8 @@ class BuildCache:
         (images by path; packages as fingerprints already taken). `parts` are pickled one
         after another, so that a generator's are let go as they are written (recall gives
         them back as a list). An image the last record holds, with the same size and time,
-        keeps its hash from there (as `unchanged` would take it): a build after an edit does
-        not read every image of the project again."""
+        is not read again (see fingerprint): a build after an edit does not read every image
+        of the project."""
         known = self._recorded_files()
         try:
             files = (*(fingerprint(path, known) for path in dict.fromkeys(images)), *packages)
@@ -551,13 +551,16 @@ class BuildCache:
 
 def fingerprint(path: Path, known: dict[str, tuple[str, int, int, str]] | None = None
                 ) -> tuple[str, int, int, str]:
-    """Where a file is, its size and time, and a hash of its content: the hash of the
-    fingerprint in `known` (by where the file is) when its size and time are the same."""
+    """Where a file is, its size and time, and a hash of its content. When `known` (by where
+    the file is) has it with the same size and time, the file is not read, and the
+    fingerprint has no hash: one kept from before need not be of the bytes there now (a file
+    replaced keeping its size and time), and must not vouch for them later. Without a hash,
+    any change of size or time counts as a change (see unchanged)."""
     info = os.stat(path)
     name = str(path.resolve())
     earlier = known.get(name) if known else None
     if earlier is not None and earlier[1:3] == (info.st_size, info.st_mtime_ns):
-        return earlier
+        return name, info.st_size, info.st_mtime_ns, ""
     return name, info.st_size, info.st_mtime_ns, _sha256(path)
 
 
@@ -568,7 +571,8 @@ def unchanged(fingerprint: tuple[str, int, int, str]) -> bool:
         info = os.stat(name)
     except OSError:
         return False
-    return (info.st_size, info.st_mtime_ns) == (size, mtime) or _sha256(Path(name)) == sha
+    return (info.st_size, info.st_mtime_ns) == (size, mtime) or (
+        bool(sha) and _sha256(Path(name)) == sha)
 
 
 def file_path(folder: Path, key: str) -> str:
