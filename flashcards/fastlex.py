@@ -16,6 +16,7 @@ rule whose regex this module does not know how to read, goes Pygments' usual way
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterator
 
@@ -214,9 +215,13 @@ def _rules(lexer: RegexLexer) -> _Rules | None:
         return found[1]
     _RULES[id(table)] = (table, None)
     rules: _Rules | None = _Rules(table)
+    # Each way at most a few tokens a character of the probe: a lexer that never ends on it
+    # (none of Pygments' own, but a plug-in's may) is left as it is rather than hanging.
+    cap = 4 * len(_PROBE)
     try:
-        same = list(_tokens(lexer, rules, _PROBE, ("root",))) == list(
-            RegexLexer.get_tokens_unprocessed(lexer, _PROBE))
+        narrowed = list(itertools.islice(_tokens(lexer, rules, _PROBE, ("root",)), cap + 1))
+        plain = list(itertools.islice(RegexLexer.get_tokens_unprocessed(lexer, _PROBE), cap + 1))
+        same = narrowed == plain and len(plain) <= cap
     except Exception:  # noqa: BLE001 - a lexer that fails on the probe: left as it is
         same = False
     rules = rules if same else None

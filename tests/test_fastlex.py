@@ -85,10 +85,39 @@ def test_every_lexer_narrowed_gives_pygments_own_tokens():
     assert len(names) > 300  # Pygments has hundreds of plain regex lexers
     assert {"python", "javascript", "java", "bash", "html", "rust", "sql"} <= set(names)
     texts = SNIPPETS + _garbage(1, 12)
+    narrowed = 0
     for name in names:
         plain, quick = get_lexer_by_name(name), fastlex.quick(get_lexer_by_name(name))
         for text in texts:
             assert _tokens(quick, text) == _tokens(plain, text), (name, text)
+        narrowed += fastlex._RULES[id(quick._tokens)][1] is not None
+    assert narrowed > 400  # compared narrowed, not left as Pygments runs them
+
+
+def test_a_lexer_that_never_ends_on_the_probe_is_left_as_pygments_runs_it():
+    from pygments.lexer import RegexLexer
+    from pygments.token import Text
+
+    class Endless(RegexLexer):  # an empty match that pushes a state: it never moves on at "<"
+        name = "endless"
+        tokens = {"root": [(r"(?=<)", Text, "#push"), (r"[^<]+|\n", Text)]}
+
+    class Runaway(BaseException):
+        """More tokens than the probe may take (not an Exception: nothing swallows it)."""
+
+    tokens = fastlex._tokens
+
+    def bounded(*args):
+        for count, token in enumerate(tokens(*args)):
+            if count > 100_000:
+                raise Runaway
+            yield token
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fastlex, "_tokens", bounded)
+        lexer = fastlex.quick(Endless())
+        assert _tokens(lexer, "abc\n") == _tokens(Endless(), "abc\n")
+    assert fastlex._RULES[id(lexer._tokens)][1] is None
 
 
 @settings(max_examples=_EXAMPLES, deadline=None)
