@@ -167,16 +167,23 @@ def _checksum(data: bytes) -> str:
 
 
 class _Checksumming:
-    """A file to pickle into that also takes the checksum (as _checksum) and size of what went
-    in. (Buffered: a pickler writes many small pieces.)"""
+    """A file to pickle into that also takes the checksum (as _checksum; its CRC begun at
+    `crc`) and size of what went in. (Buffered: a pickler writes many small pieces; a big
+    piece goes straight through, not copied.)"""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: BinaryIO, crc: int = 0) -> None:
         self.stream = stream
-        self.crc = 0
+        self.crc = crc
         self.size = 0
         self.buffer = bytearray()
 
     def write(self, data: bytes) -> int:
+        if len(data) >= 1 << 20:
+            self.flush()
+            self.crc = zlib.crc32(data, self.crc)
+            self.size += len(data)
+            self.stream.write(data)
+            return len(data)
         self.buffer += data
         if len(self.buffer) >= 1 << 20:
             self.flush()
@@ -476,18 +483,17 @@ class BuildCache:
 
         def dump(stream: BinaryIO) -> None:
             pickle.dump((tool_fingerprint(), digest), stream, protocol=pickle.HIGHEST_PROTOCOL)
-            crc, size = zlib.crc32(digest.encode()), 0
+            writer = _Checksumming(stream, zlib.crc32(digest.encode()))
             for value in itertools.chain((project, latest), columns):
                 try:
                     piece = marshal.dumps(value)
                 except ValueError as exc:  # not plain values: no memo (the lock is read)
                     raise Abandoned from exc
-                for part in (len(piece).to_bytes(8, "little"), piece):
-                    stream.write(part)
-                    crc = zlib.crc32(part, crc)
-                    size += len(part)
+                writer.write(len(piece).to_bytes(8, "little"))
+                writer.write(piece)
                 del piece
-            stream.write(crc.to_bytes(4, "little") + size.to_bytes(8, "little"))
+            writer.flush()
+            stream.write(writer.crc.to_bytes(4, "little") + writer.size.to_bytes(8, "little"))
 
         with contextlib.suppress(Abandoned, OutputError, OSError):
             write_atomically(self._lock_path(), dump, mode=None, durable=False)

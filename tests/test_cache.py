@@ -1257,3 +1257,15 @@ def test_an_image_replaced_keeping_its_size_and_time_then_put_back_is_packaged_a
     pipeline.build(project, out)
     fresh, _ = _fresh(project, tmp_path, "fresh")
     assert _packages(out) == fresh
+
+
+def test_a_checksumming_file_takes_small_and_big_writes_alike():
+    """Small writes are buffered and a big one goes straight through: the same bytes, in
+    order, and the checksum of all of them (as _checksum gives it)."""
+    parts = [b"a" * 10, b"b" * (1 << 20), b"c" * 5, b"d" * ((1 << 20) - 3), b"e" * (3 << 20)]
+    stream = io.BytesIO()
+    writer = cache_module._Checksumming(stream)
+    for part in parts:
+        writer.write(part)
+    assert writer.checksum() == cache_module._checksum(b"".join(parts))
+    assert stream.getvalue() == b"".join(parts)
