@@ -30,6 +30,7 @@ import hashlib
 import itertools
 import json
 import marshal
+import operator
 import os
 import pickle
 import shutil
@@ -47,7 +48,7 @@ from flashcards.chunks import warned_within
 from flashcards.errors import OutputError
 from flashcards.model import CardSummary, DeckFile, NoteContent, RenderedCard, SourceWarning
 
-_FORMAT = 9  # the layout of the entries (9: summary rows in chunks)
+_FORMAT = 10  # the layout of the entries (10: big files in segments)
 # Libraries whose version can change the HTML we write.
 _LIBRARIES = ("pyyaml", "pyromark", "nh3", "pygments", "genanki")
 
@@ -102,6 +103,9 @@ class _Stored(NamedTuple):
     # In the summary: how many rows follow it, in pickles of SUMMARY_ROWS (_dump_summary);
     # its deck file's cards are then ().
     rows: int = 0
+    # In a segment's summary (see store_segment): the line its first card was on when it was
+    # compiled; its rows' lines are those lines.
+    base: int = 0
 
 
 def cache_root() -> Path | None:
@@ -137,6 +141,18 @@ def file_key(display: str, root: str, data: bytes) -> str:
     """The cache key of a deck file: its bytes, its names, and the tool's fingerprint."""
     digest = hashlib.sha256(f"{tool_fingerprint()}\0{display}\0{root}\0".encode())
     digest.update(data)
+    return digest.hexdigest()
+
+
+def segment_key(display: str, root: str, head: str, text: str) -> str:
+    """The cache key of a segment of a big deck file (see pipeline._compile_segmented): the
+    file's head and the segment's cards' text, its names, and the tool's fingerprint; never
+    the key of a whole file (the head and the text are kept apart by a NUL, which YAML text
+    cannot hold), nor where in the file the segment is."""
+    digest = hashlib.sha256(f"{tool_fingerprint()}\0{display}\0{root}\0segment\0".encode())
+    digest.update(head.encode())
+    digest.update(b"\0")
+    digest.update(text.encode())
     return digest.hexdigest()
 
 
@@ -240,6 +256,16 @@ class BuildCache:
 
     def get_summary(self, key: str) -> FileSummary | None:
         """The stored summary for key, if there is a sound one whose images are unchanged."""
+        found = self._summary(key)
+        return None if found is None else found[0]
+
+    def get_segment(self, key: str) -> tuple[FileSummary, tuple, int] | None:
+        """A segment's stored summary (see store_segment), the fingerprints of its images and
+        the line its first card was on, if there is a sound one whose images are unchanged."""
+        found = self._summary(key)
+        return None if found is None else (found[0], found[1].images, found[1].base)
+
+    def _summary(self, key: str) -> tuple[FileSummary, _Stored] | None:
         try:
             with open(self._path(key), "rb") as handle:
                 # Where the summary starts (and whether the notes are in chunks).
@@ -252,15 +278,38 @@ class BuildCache:
                 if not all(map(unchanged, stored.images)):
                     return None
                 summary = _with_summary_rows(stored.result, _row_chunks(handle, stored.rows))
+            # A big file's summary is only as sound as its segments' entries, which hold its
+            # notes (one could have been cleaned away, pruned by another build, or damaged).
+            for source in set(map(_SOURCE, summary.cards)) - {key}:
+                if self._summary(source) is None:
+                    return None
         except Exception:  # noqa: BLE001 - any damage to the cache only means "compile again"
             return None
-        self.used.add(key)
-        return summary
+        self.keep(summary)
+        return summary, stored
+
+    def keep(self, summary: FileSummary) -> None:
+        """Keep, when pruning, a file's entry and the entries its cards' notes are in (its
+        own, or a big file's segments')."""
+        self.used.add(summary.key)
+        self.used.update(map(_SOURCE, summary.cards))
 
     def store(self, key: str, result: FileResult) -> FileSummary | None:
         """Keep a compiled file: its summary, and its notes as packages need them. Returns the
         summary, or None when the cache could not be written (a full disk): then the caller
         keeps the whole result."""
+        stored = self._store(key, result)
+        return None if stored is None else stored[0]
+
+    def store_segment(self, key: str, result: FileResult, base: int
+                      ) -> tuple[FileSummary, tuple] | None:
+        """Keep a segment of a big file compiled on its own (see pipeline._compile_segmented),
+        as store keeps a file, with `base`, the line its first card is on: (its summary, the
+        fingerprints of its images), or None when the cache could not be written."""
+        return self._store(key, result, base)
+
+    def _store(self, key: str, result: FileResult, base: int = 0
+               ) -> tuple[FileSummary, tuple] | None:
         self.used.add(key)
         images = tuple(sorted({fingerprint(m.path) for c in result.cards for m in c.media}))
         # The summary's rows, and the notes, are pickled as plain tuples, not NamedTuples:
@@ -283,7 +332,7 @@ class BuildCache:
             _dump(_Stored(key, notes, images, tool=tool_fingerprint()), writer)
             del notes
             _dump(_by_note(result), writer)
-            _dump_summary(_Stored(key, plain, images, writer.checksum()), stream)
+            _dump_summary(_Stored(key, plain, images, writer.checksum(), base=base), stream)
             stream.seek(0)
             stream.write((8 + writer.size).to_bytes(8, "little"))
 
@@ -291,7 +340,28 @@ class BuildCache:
             write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
         except (OutputError, OSError):
             return None
-        return _with_summary_rows(plain, (plain.deck_file.cards,))
+        return _with_summary_rows(plain, (plain.deck_file.cards,)), images
+
+    def store_segmented(self, key: str, summary: FileSummary, images: Iterable[tuple]) -> None:
+        """Keep the summary of a big file compiled in segments (its rows' notes are in the
+        segments' entries, which it names as their source), so that a build with the file
+        unchanged takes it as any file's (get_summary). Not kept when the disk is full: the
+        file is then put together from its segments again."""
+        self.used.add(key)
+        plain = summary._replace(deck_file=dataclasses.replace(
+            summary.deck_file, cards=tuple(map(tuple, summary.cards))))
+
+        def dump(stream: BinaryIO) -> None:
+            stream.write(bytes(8))
+            writer = _Checksumming(stream)
+            _dump(_Stored(key, _SEGMENTS, (), tool=tool_fingerprint()), writer)
+            _dump_summary(_Stored(key, plain, tuple(sorted(set(images))), writer.checksum()),
+                          stream)
+            stream.seek(0)
+            stream.write((8 + writer.size).to_bytes(8, "little"))
+
+        with contextlib.suppress(OutputError, OSError):
+            write_atomically(self._path(key), dump, mode=None, clean=False, durable=False)
 
     def store_streamed(self, key: str, run: Callable[[Callable[[tuple], None]], tuple | None]
                        ) -> FileSummary | None:
@@ -597,6 +667,9 @@ def _dump(value: object, stream: BinaryIO) -> None:
 # 8 bytes (where its summary starts) also have this bit set.
 _CHUNKED = "chunks"
 _IN_CHUNKS = 1 << 63
+# In place of the notes in the entry of a big file compiled in segments (store_segmented):
+# they are in the segments' entries.
+_SEGMENTS = "segments"
 
 
 class Abandoned(Exception):
@@ -663,6 +736,8 @@ def _with_summary_rows(summary: FileSummary, chunks: Iterable[tuple[tuple, ...]]
                                                                       cards=rows))
 
 
+# Where a summary row (a CardSummary) names the entry its note is in.
+_SOURCE = operator.itemgetter(CardSummary._fields.index("source"))
 # Where a stored note (a NoteContent as a plain tuple: see store) has its fields.
 _FIELDS = NoteContent._fields.index("fields")
 
@@ -676,6 +751,8 @@ def load_reusable(folder: Path, key: str) -> dict[str, object]:
             stored = unpickler.load()
             if not (isinstance(stored, _Stored) and stored.key == key
                     and stored.tool == tool_fingerprint()):
+                return {}
+            if stored.result == _SEGMENTS:  # what may be reused is in its segments
                 return {}
             if stored.result == _CHUNKED:
                 return _reusable_of_chunks(unpickler)

@@ -101,6 +101,28 @@ def _leaving(indent: int) -> re.Pattern[str]:
     return re.compile(rf"\n(?:{shallower}|{level})" if shallower else rf"\n{level}")
 
 
+# A big file's cards are kept in segments of about this many (see segments), and at most
+# SEGMENT_MOST.
+SEGMENT_CARDS = 64
+SEGMENT_MOST = 256
+
+
+def segments(pieces: tuple[Piece, ...]) -> list[tuple[Piece, ...]]:
+    """The pieces in runs that end where a piece's own text says so (its key, read as a
+    number, a multiple of SEGMENT_CARDS), or after SEGMENT_MOST pieces: an edit, an insertion
+    or a removal then changes the run it is in (and, at most, where that run ends), and every
+    other run is the same text as before, wherever it now is in the file."""
+    runs = []
+    start = 0
+    for number, piece in enumerate(pieces, start=1):
+        if number - start >= SEGMENT_MOST or int(piece.key[:8], 16) % SEGMENT_CARDS == 0:
+            runs.append(pieces[start:number])
+            start = number
+    if start < len(pieces):
+        runs.append(pieces[start:])
+    return runs
+
+
 def _only_comments(text: str) -> bool:
     return all(not line.strip() or line.lstrip().startswith("#") for line in text.splitlines())
 

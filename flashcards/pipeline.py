@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import hashlib
 import itertools
+import operator
 import os
 import re
 import tempfile
@@ -37,6 +38,7 @@ from flashcards.chunks import warned_within
 from flashcards.errors import FlashcardsError, InvalidSources, SourceError
 from flashcards.model import (
     Card,
+    CardSummary,
     Change,
     DeckFile,
     DeckLevel,
@@ -55,7 +57,6 @@ from flashcards.workers import Progress, Workers, no_progress, without_gc
 
 if TYPE_CHECKING:
     from flashcards.handover import BuiltDecks
-    from flashcards.model import CardSummary
     from flashcards.validate import IdClaim
 
 
@@ -152,13 +153,32 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
         deck_file, errors, warnings = validate_file(source, src_root)
         if deck_file is None:
             return None, errors
-    rendered: list[RenderedCard] = []
-    cards: dict[str, tuple] = {}  # what the next compile may reuse, by render key
-    reusable: dict[str, object] = {REUSED_CARDS: cards}
     rendered_before = reuse.get(REUSED_CARDS, {}) if reuse else {}
     # The code blocks this file had highlighted last time (a block is plain data: its HTML
     # follows from its text, language and the tool alone); those still in it are kept.
     code = dict(reuse.get(HIGHLIGHTS, ())) if reuse else {}
+    rendered, cards = _render_cards(deck_file, src_root, rendered_before, code, errors,
+                                    warnings)
+    reusable: dict[str, object] = {REUSED_CARDS: cards}
+    if errors:
+        return None, errors
+    if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
+        reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings, reused)
+    if code:
+        reusable[HIGHLIGHTS] = _kept_highlights(code, len(rendered), lambda: {
+            block for card in rendered for field_text in card.fields
+            for block in _code_blocks(field_text)})
+    return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
+
+
+def _render_cards(deck_file: DeckFile, src_root: Path, rendered_before: dict,
+                  code: dict[str, str], errors: list[SourceError],
+                  warnings: list[SourceWarning]) -> tuple[list[RenderedCard], dict[str, tuple]]:
+    """A validated file's cards rendered (or taken as rendered before: see _render), in
+    order, and what the next compile may reuse of them, by render key; their errors and
+    warnings go to `errors` and `warnings`."""
+    rendered: list[RenderedCard] = []
+    cards: dict[str, tuple] = {}
     for card in deck_file.cards:
         key, result, card_errors, card_warnings, images = _render(card, deck_file, src_root,
                                                                   rendered_before, code)
@@ -170,15 +190,7 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
             else:
                 _ = result.digest  # computed here: in a worker, and stored in the cache
             rendered.append(result)
-    if errors:
-        return None, errors
-    if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
-        reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings, reused)
-    if code:
-        reusable[HIGHLIGHTS] = _kept_highlights(code, len(rendered), lambda: {
-            block for card in rendered for field_text in card.fields
-            for block in _code_blocks(field_text)})
-    return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
+    return rendered, cards
 
 
 def _render(card: Card, deck_file: DeckFile, src_root: Path, rendered_before: dict,
@@ -428,6 +440,10 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         if file_key(job.display, str(job.src_root.resolve()), data) != job.key:
             return None, [SourceError(Location(job.display, 1), "the file changed while it was "
                                       "being built (an editor still saving?); build again")]
+    if job.cache_folder is not None and job.summary and SEGMENT_BYTES <= len(data) < STREAM_BYTES:
+        segmented = _compile_segmented(job, data)
+        if segmented is not None:
+            return segmented
     reuse = job.reuse
     if reuse is None and job.previous and job.cache_folder is not None:
         from flashcards.cache import load_reusable
@@ -563,6 +579,98 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
     return summary, []
 
 
+# From this size on (up to STREAM_BYTES), a deck file that can be cut into its cards is
+# compiled, and kept in the cache, in segments of its cards (see _compile_segmented): some
+# 1,200 short cards or 300 long ones.
+SEGMENT_BYTES = 256 * 1024
+
+
+def _compile_segmented(job: _Job, data: bytes) -> tuple[FileSummary, list[SourceError]] | None:
+    """A big file compiled as segments of its cards (chunks.segments), each kept in the cache
+    as a file of its own would be (its summary and notes, under a key of the file's head and
+    the segment's text), and put together: an edit compiles and stores the segment it is
+    in, whatever the file's size, and every other segment is taken from the cache, moved to
+    the lines it is on now. The file's summary, stored under its key (its rows naming the
+    segments that hold their notes), is what compile_file and store would give but for that.
+
+    None whenever the result might differ from compiling the file whole: it cannot be cut, a
+    segment does not validate as pieces or has an error, any card warns (a card's warning may
+    name it by its number in the file), segments warn about the file differently, or an id
+    is in two segments (compiled whole, the file then words each problem as always)."""
+    from flashcards.cache import segment_key
+    from flashcards.chunks import Cut, cut, segments
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    text_cut = cut(text)
+    if text_cut is None:
+        return None
+    cache = BuildCache(job.src_root, folder=job.cache_folder)
+    root = str(job.src_root.resolve())
+    head = text_cut.head
+    head_lines = head.count("\n")  # a warning on a later line is about a card
+    rows: list[CardSummary] = []
+    images: list[tuple] = []
+    first: FileSummary | None = None
+    for pieces in segments(text_cut.pieces):
+        start, end = pieces[0], pieces[-1]
+        key = segment_key(job.display, root, head, text[start.index:end.index + end.size])
+        found = cache.get_segment(key)
+        if found is None:
+            result = _compile_segment(job, text, Cut(head, pieces))
+            if result is None:
+                return None
+            stored = cache.store_segment(key, result, start.line)
+            if stored is None:  # no room in the cache
+                return None
+            found = (*stored, start.line)
+            del result
+        summary, segment_images, base = found
+        if first is None:
+            first = summary
+        if summary.warnings != first.warnings or any(
+                warning.location.line > head_lines for warning in summary.warnings):
+            return None
+        rows.extend(summary.cards if base == start.line
+                    else _shifted(summary.cards, start.line - base))
+        images.extend(segment_images)
+    if first is None or len(set(map(_LABEL, rows))) != len(rows):
+        return None
+    merged = FileSummary(dataclasses.replace(first.deck_file, cards=tuple(rows)),
+                         first.warnings, job.key)
+    del rows
+    cache.store_segmented(job.key, merged, images)
+    return merged, []
+
+
+def _compile_segment(job: _Job, text: str, segment: object) -> FileResult | None:
+    """One segment of a file (a Cut of the file's head and some of its pieces) compiled as a
+    file of those cards alone, or None if it cannot be, or has an error."""
+    checked = _validate_pieces(job.path, job.display, text, segment, (segment.head, {}),
+                               job.src_root, {})
+    if checked is None:
+        return None
+    deck_file, warnings = checked
+    errors: list[SourceError] = []
+    rendered, _ = _render_cards(deck_file, job.src_root, {}, {}, errors, warnings)
+    if errors:
+        return None
+    return FileResult(deck_file, tuple(rendered), tuple(warnings), {})
+
+
+_LINE = CardSummary._fields.index("line")
+_LABEL = operator.itemgetter(CardSummary._fields.index("label"))
+
+
+def _shifted(rows: tuple[CardSummary, ...], lines: int) -> list[CardSummary]:
+    """Summary rows of cards now `lines` lines further down (or up) in their file."""
+    make = tuple.__new__
+    return [make(CardSummary, (*row[:_LINE], row[_LINE] + lines, *row[_LINE + 1:]))
+            for row in rows]
+
+
 def _compile_batch(jobs: list[_Job]) -> list[tuple[FileResult | FileSummary | None,
                                                   list[SourceError]]]:
     return [_compile_job(job) for job in jobs]
@@ -692,8 +800,10 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
         if cache is not None and store and result is not None:
             if index in small and isinstance(result, FileResult):
                 cache.put_small(sources[index].key, result)
+            elif isinstance(result, FileSummary):
+                cache.keep(result)  # stored by a worker: keep it (and its segments) when pruning
             else:
-                cache.used.add(sources[index].key)  # stored by a worker: keep it when pruning
+                cache.used.add(sources[index].key)
         errors.extend(file_errors)
         if result is not None:
             found[index] = result

@@ -1,0 +1,231 @@
+"""A big deck file is compiled, and kept in the cache, in segments of its cards
+(pipeline._compile_segmented): an edit compiles the segment it is in, and the build is what a
+build without any cache gives, byte for byte, wherever the other segments have moved to.
+
+Here every file is big (SEGMENT_BYTES 0) and segments are a few cards long, so that a file of
+40 cards has about ten of them.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from flashcards import chunks, pipeline
+from tests.helpers import png_bytes
+
+
+@pytest.fixture(autouse=True)
+def small_segments(monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "SEGMENT_BYTES", 0)
+    monkeypatch.setattr(chunks, "SEGMENT_CARDS", 4)
+    monkeypatch.setattr(chunks, "SEGMENT_MOST", 6)
+
+
+def _card(number: int) -> str:
+    return f"  - id: c{number}\n    q: Question {number}?\n    a: |\n      Answer *{number}*.\n"
+
+
+@pytest.fixture
+def big(tmp_path) -> Path:
+    src = tmp_path / "cards"
+    (src / "img").mkdir(parents=True)
+    (src / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 0, 255)))
+    cards = "".join(_card(number) for number in range(40))
+    cards = cards.replace("Answer *30*.", "Answer *30* ![dot](img/dot.png)")
+    (src / "big.yaml").write_text(f"deck: Big\nnamespace: big\ncards:\n{cards}",
+                                  encoding="utf-8")
+    return src
+
+
+def _packages(out: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(out.glob("*.apkg"))}
+
+
+def _fresh(src: Path, tmp_path: Path, name: str):
+    """A build with no cache and no earlier packages, from a copy of the project as it is,
+    its files compiled whole."""
+    copy = tmp_path / name / src.name
+    shutil.copytree(src, copy)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "SEGMENT_BYTES", 1 << 40)
+        result = pipeline.build(copy, tmp_path / name / "out", use_cache=False)
+    return _packages(tmp_path / name / "out"), (copy / "flashcards.lock").read_bytes(), result
+
+
+def _where(result) -> dict[str, str]:
+    return {change.label: Path(change.where).name for change in result.changes}
+
+
+def _edit(path: Path, before: str, after: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert before in text
+    path.write_text(text.replace(before, after, 1), encoding="utf-8")
+
+
+@pytest.fixture
+def segments_compiled(monkeypatch) -> list[list[str]]:
+    """The segments compiled from now on, each as the ids of its cards."""
+    compiled: list[list[str]] = []
+    original = pipeline._compile_segment
+
+    def counting(job, text, segment):
+        result = original(job, text, segment)
+        compiled.append([card.card.id for card in result.cards] if result else [])
+        return result
+
+    monkeypatch.setattr(pipeline, "_compile_segment", counting)
+    return compiled
+
+
+def _segment_entries(cache: Path) -> int:
+    return len(list(cache.rglob("files/*.pickle")))
+
+
+def test_a_file_in_segments_builds_what_a_build_without_a_cache_builds(big, tmp_path,
+                                                                       monkeypatch,
+                                                                       segments_compiled,
+                                                                       private_cache):
+    out = tmp_path / "out"
+    path = big / "big.yaml"
+    pipeline.build(big, out)
+    assert len(segments_compiled) >= 6  # the file was compiled in segments
+    assert _segment_entries(private_cache) == len(segments_compiled) + 1  # and its summary
+    edits = [("Answer *7*.", "Answer *seven*."),  # a change
+             # lines move: every card after the first, in segments that are not compiled again
+             ("cards:\n", "cards:\n  - id: first\n    q: New first?\n    a: |\n      One\n"
+                          "      more line.\n"),
+             (_card(20), ""),  # a card removed
+             (_card(33), _card(33) + "\n\n# a comment\n"),  # lines after it move down
+             (_card(12), ""),  # lines move up
+             (_card(5), _card(5) + _card(100)),  # a card added
+             ("namespace: big\n", "namespace: large\n"),  # the head: every GUID moves
+             ("deck: Big\n", "deck: Big\ntags: [extra]\n")]  # every digest, the tags
+    for number, (before, after) in enumerate(edits):
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1800000000 + 100 * (number + 1)))
+        _edit(path, before, after)
+        segments_compiled.clear()
+        result = pipeline.build(big, out)
+        compiled = list(segments_compiled)
+        packages, lock, fresh = _fresh(big, tmp_path, f"fresh{number}")
+        assert _packages(out) == packages
+        assert (big / "flashcards.lock").read_bytes() == lock
+        # Every card on the line it is on now, in the report and so in every message.
+        assert _where(result) == _where(fresh)
+        if number < 6:  # an edit of the cards: one segment or two compiled again
+            assert 1 <= len(compiled) <= 2, (before, compiled)
+
+
+def test_an_edit_compiles_only_the_segment_it_is_in(big, tmp_path, segments_compiled):
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    segments_compiled.clear()
+    _edit(big / "big.yaml", "Answer *17*.", "Answer *seventeen*.")
+    result = pipeline.build(big, out)
+    assert len(segments_compiled) == 1 and "c17" in segments_compiled[0]
+    assert len(segments_compiled[0]) <= chunks.SEGMENT_MOST
+    assert [c.label for c in result.changes if c.status == "changed"] == ["big/c17"]
+    segments_compiled.clear()
+    pipeline.build(big, out)  # nothing changed: the file's summary is taken whole
+    assert segments_compiled == []
+
+
+def test_a_changed_picture_compiles_the_segment_that_shows_it(big, tmp_path,
+                                                              segments_compiled):
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    segments_compiled.clear()
+    (big / "img" / "dot.png").write_bytes(png_bytes(3, 3, rgb=(255, 0, 0)))
+    pipeline.build(big, out)
+    assert len(segments_compiled) == 1 and "c30" in segments_compiled[0]
+    packages, _, _ = _fresh(big, tmp_path, "fresh")
+    assert _packages(out) == packages
+
+
+@pytest.mark.parametrize("damage", ["removed", "cut short"])
+def test_a_segment_lost_from_the_cache_is_compiled_again(big, tmp_path, private_cache,
+                                                         segments_compiled, damage):
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    entries = sorted(private_cache.rglob("files/*.pickle"), key=lambda p: p.stat().st_size)
+    segment = entries[0]  # the file's own summary is the biggest entry
+    if damage == "removed":
+        segment.unlink()
+    else:
+        segment.write_bytes(segment.read_bytes()[:-40])
+    segments_compiled.clear()
+    shutil.rmtree(out)
+    pipeline.build(big, out)  # the file did not change; its summary names a segment lost
+    assert len(segments_compiled) == 1
+    packages, _, _ = _fresh(big, tmp_path, "fresh")
+    assert _packages(out) == packages
+
+
+def test_a_rebuild_keeps_the_segments_it_did_not_compile(big, tmp_path, private_cache,
+                                                         segments_compiled):
+    """Pruning keeps every segment a file's summary names, also when the summary was taken
+    whole (nothing changed), so that the next edit still compiles one segment."""
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    entries = _segment_entries(private_cache)
+    pipeline.build(big, out)
+    assert _segment_entries(private_cache) == entries
+    segments_compiled.clear()
+    _edit(big / "big.yaml", "Answer *3*.", "Answer *three*.")
+    pipeline.build(big, out)
+    assert len(segments_compiled) == 1
+    assert _segment_entries(private_cache) == entries  # the old segment and summary pruned
+
+
+def test_a_card_that_warns_makes_the_file_compile_whole(big, tmp_path, segments_compiled):
+    """A card's warning may name it by its number in the file, which a segment does not
+    know: such a file is compiled whole, and warns as ever."""
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    _edit(big / "big.yaml", "  - id: c25\n    q:", "  - q:")  # "card #26 has no 'id'"
+    result = pipeline.build(big, out)
+    packages, _, fresh = _fresh(big, tmp_path, "fresh")
+    def about_cards(warnings):
+        return [str(w).split("/cards/", 1)[1] for w in warnings if "big.yaml" in str(w)]
+
+    assert about_cards(result.warnings) == about_cards(fresh.warnings)
+    assert any("card #26 " in text for text in about_cards(result.warnings))
+    assert _packages(out) == packages
+
+
+def test_an_id_in_two_segments_is_reported_as_a_build_without_a_cache_reports_it(
+        big, tmp_path, segments_compiled):
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    _edit(big / "big.yaml", "  - id: c38\n", "  - id: c2\n")
+    with pytest.raises(pipeline.InvalidSources) as cached:
+        pipeline.build(big, out)
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(pipeline.InvalidSources) as fresh:
+        patch.setattr(pipeline, "SEGMENT_BYTES", 1 << 40)  # compiled whole
+        pipeline.build(big, tmp_path / "fresh", use_cache=False)
+    assert [str(e) for e in cached.value.errors] == [str(e) for e in fresh.value.errors]
+    assert "card id 'c2' is used twice" in str(cached.value.errors[0])
+
+
+def test_segments_end_where_the_cards_say(monkeypatch):
+    """Runs end where a card's text says (or after SEGMENT_MOST cards): removing, adding or
+    changing one card changes the runs around it only."""
+    text = "deck: D\ncards:\n" + "".join(_card(number) for number in range(300))
+    whole = chunks.cut(text)
+    runs = chunks.segments(whole.pieces)
+    assert [piece for run in runs for piece in run] == list(whole.pieces)
+    assert all(len(run) <= chunks.SEGMENT_MOST for run in runs) and len(runs) > 40
+    assert any(len(run) == chunks.SEGMENT_MOST for run in runs)
+    monkeypatch.setattr(chunks, "SEGMENT_MOST", 1000)  # no run cut by its length alone
+    keys = {tuple(piece.key for piece in run) for run in chunks.segments(whole.pieces)}
+    for edited in (text.replace(_card(151), ""), text.replace(_card(151), _card(151) * 2),
+                   text.replace("Question 151?", "Query 151?")):
+        edited_keys = {tuple(piece.key for piece in run)
+                       for run in chunks.segments(chunks.cut(edited).pieces)}
+        assert edited_keys != keys
+        assert len(keys - edited_keys) <= 2 and len(edited_keys - keys) <= 2
