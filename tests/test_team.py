@@ -149,15 +149,19 @@ def _learner(learners, name: str, repo: Repo) -> Learner:
 
 
 # A file of 64 KB or more is cut into its cards, and an edit reuses the others from the cache
-# (pipeline.CUT_BYTES): the merge must come out the same for a file of either size.
-_PADDING = {"small file": "", "big file": " More words that make the answer long." * 600}
+# (pipeline.CUT_BYTES); from 256 KB on it is compiled and cached in segments of its cards
+# (pipeline.SEGMENT_BYTES): the merge must come out the same for a file of any size.
+_PADDING = {"small file": "", "big file": " More words that make the answer long." * 600,
+            "segmented file": " More words that make the answer long." * 1200}
 
 
 @pytest.mark.parametrize("size", list(_PADDING))
 def test_branches_editing_neighbouring_cards_merge_without_conflict(repo, learners, size):
     pad = _PADDING[size]
     repo.write(deck(pad=pad))
-    assert (len((repo.root / "cards" / "deck.yaml").read_bytes()) >= 64 * 1024) == bool(pad)
+    size_now = len((repo.root / "cards" / "deck.yaml").read_bytes())
+    assert (size_now >= 64 * 1024) == bool(pad)
+    assert (size_now >= 256 * 1024) == (size == "segmented file")
     _base(repo)
     _branch(repo, "a", {"c2": "Answer two, by A."}, 1_700_000_100, pad=pad)
     learner_a = _learner(learners, "a", repo)
