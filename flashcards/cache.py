@@ -288,6 +288,21 @@ class BuildCache:
         self.keep(summary)
         return summary, stored
 
+    def sources_of(self, key: str) -> set[str]:
+        """The entries the summary stored for key names as holding its notes (itself, or a big
+        file's segments), read without checking them; none if there is no such summary."""
+        try:
+            with open(self._path(key), "rb") as handle:
+                handle.seek(int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS)
+                stored = pickle.load(handle)
+                if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
+                        stored.result, FileSummary):
+                    return set()
+                return {_SOURCE(row) for chunk in _row_chunks(handle, stored.rows)
+                        for row in chunk}
+        except Exception:  # noqa: BLE001 - nothing to reuse then
+            return set()
+
     def keep(self, summary: FileSummary) -> None:
         """Keep, when pruning, a file's entry and the entries its cards' notes are in (its
         own, or a big file's segments')."""

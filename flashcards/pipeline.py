@@ -614,12 +614,17 @@ def _compile_segmented(job: _Job, data: bytes) -> tuple[FileSummary, list[Source
     rows: list[CardSummary] = []
     images: list[tuple] = []
     first: FileSummary | None = None
-    for pieces in segments(text_cut.pieces):
-        start, end = pieces[0], pieces[-1]
-        key = segment_key(job.display, root, head, text[start.index:end.index + end.size])
+    runs = [(pieces, segment_key(job.display, root, head,
+                                 text[pieces[0].index:pieces[-1].index + pieces[-1].size]))
+            for pieces in segments(text_cut.pieces)]
+    reuse: dict | None = None  # what the segments compiled may take from the last compile
+    for pieces, key in runs:
+        start = pieces[0]
         found = cache.get_segment(key)
         if found is None:
-            result = _compile_segment(job, text, Cut(head, pieces))
+            if reuse is None:
+                reuse = _segments_reuse(job, cache, {key for _, key in runs})
+            result = _compile_segment(job, text, Cut(head, pieces), reuse)
             if result is None:
                 return None
             stored = cache.store_segment(key, result, start.line)
@@ -645,19 +650,46 @@ def _compile_segmented(job: _Job, data: bytes) -> tuple[FileSummary, list[Source
     return merged, []
 
 
-def _compile_segment(job: _Job, text: str, segment: object) -> FileResult | None:
+def _segments_reuse(job: _Job, cache: BuildCache, keys: set[str]) -> dict[str, object]:
+    """What the file's last compile left for reuse in the entries it had that this one has
+    not (after an edit: the segment edited, as it was; after a compile of the file whole:
+    that entry): rendered cards and highlighted code, as compile_file takes them."""
+    from flashcards.cache import load_reusable
+
+    rendered: dict[str, tuple] = {}
+    code: dict[str, str] = {}
+    if job.previous:
+        for source in sorted(cache.sources_of(job.previous) - keys):
+            reusable = load_reusable(cache.folder, source)
+            rendered.update(reusable.get(REUSED_CARDS, {}))
+            code.update(reusable.get(HIGHLIGHTS, ()))
+    return {REUSED_CARDS: rendered, HIGHLIGHTS: code}
+
+
+def _compile_segment(job: _Job, text: str, segment: object, reuse: dict[str, object]
+                     ) -> FileResult | None:
     """One segment of a file (a Cut of the file's head and some of its pieces) compiled as a
-    file of those cards alone, or None if it cannot be, or has an error."""
+    file of those cards alone, or None if it cannot be, or has an error. Its cards rendered
+    before (`reuse`: see _segments_reuse) are taken as they were, as compile_file takes them;
+    it keeps its own for the next compile, and the code blocks its cards show."""
     checked = _validate_pieces(job.path, job.display, text, segment, (segment.head, {}),
                                job.src_root, {})
     if checked is None:
         return None
     deck_file, warnings = checked
     errors: list[SourceError] = []
-    rendered, _ = _render_cards(deck_file, job.src_root, {}, {}, errors, warnings)
+    code = dict(reuse[HIGHLIGHTS])  # type: ignore[call-overload]
+    rendered, cards = _render_cards(deck_file, job.src_root, reuse[REUSED_CARDS], code,
+                                    errors, warnings)
     if errors:
         return None
-    return FileResult(deck_file, tuple(rendered), tuple(warnings), {})
+    reusable: dict[str, object] = {REUSED_CARDS: cards}
+    if code:
+        shown = {block for card in rendered for field_text in card.fields
+                 for block in _code_blocks(field_text)}
+        reusable[HIGHLIGHTS] = tuple((block, html) for block, html in code.items()
+                                     if html in shown)
+    return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable)
 
 
 _LINE = CardSummary._fields.index("line")

@@ -74,8 +74,8 @@ def segments_compiled(monkeypatch) -> list[list[str]]:
     compiled: list[list[str]] = []
     original = pipeline._compile_segment
 
-    def counting(job, text, segment):
-        result = original(job, text, segment)
+    def counting(job, text, segment, reuse):
+        result = original(job, text, segment, reuse)
         compiled.append([card.card.id for card in result.cards] if result else [])
         return result
 
@@ -133,6 +133,44 @@ def test_an_edit_compiles_only_the_segment_it_is_in(big, tmp_path, segments_comp
     segments_compiled.clear()
     pipeline.build(big, out)  # nothing changed: the file's summary is taken whole
     assert segments_compiled == []
+
+
+def test_an_edited_segment_renders_only_the_edited_card_and_highlights_only_new_code(
+        big, tmp_path, monkeypatch, segments_compiled):
+    """The segment an edit is in takes its other cards, and its code blocks, as the segment
+    was before (from the entry it had), as an edited file compiled whole does."""
+    from flashcards import render
+
+    path = big / "big.yaml"
+    _edit(path, "Answer *16*.", "Answer *16*.\n      ```python\n      x = 16\n      ```")
+    _edit(path, "Answer *17*.", "Answer *17*.\n      ```sql\n      SELECT 17;\n      ```")
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    rendered: list[str] = []
+    highlighted: list[str] = []
+    render_card, highlight = render.render_card, render._highlighted
+
+    def counting_render(card, *args, **kwargs):
+        rendered.append(card.id)
+        return render_card(card, *args, **kwargs)
+
+    def counting_highlight(match):
+        highlighted.append(match.group(1))
+        return highlight(match)
+
+    monkeypatch.setattr(render, "render_card", counting_render)
+    monkeypatch.setattr(render, "_highlighted", counting_highlight)
+    segments_compiled.clear()
+    _edit(path, "Question 17?", "Question seventeen?")  # prose: its code is as it was
+    pipeline.build(big, out)
+    assert segments_compiled and ["c17"] == rendered and highlighted == []
+    rendered.clear()
+    _edit(path, "x = 16", "x = 61")  # new code in the other card
+    pipeline.build(big, out)
+    assert rendered == ["c16"] and highlighted == ["python"]
+    monkeypatch.undo()
+    packages, lock, _ = _fresh(big, tmp_path, "fresh")
+    assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
 
 
 def test_a_changed_picture_compiles_the_segment_that_shows_it(big, tmp_path,
