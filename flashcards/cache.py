@@ -147,9 +147,10 @@ def file_key(display: str, root: str, data: bytes) -> str:
 def segment_key(display: str, root: str, head: str, text: str) -> str:
     """The cache key of a segment of a big deck file (see pipeline._compile_segmented): the
     file's head and the segment's cards' text, its names, and the tool's fingerprint; never
-    the key of a whole file (the head and the text are kept apart by a NUL, which YAML text
-    cannot hold), nor where in the file the segment is."""
-    digest = hashlib.sha256(f"{tool_fingerprint()}\0{display}\0{root}\0segment\0".encode())
+    the key of a whole file, and not where in the file the segment is."""
+    # (Begun with a word that is no hex digest, as every file's key is begun with the tool's
+    # fingerprint: no file's bytes can make a segment's key.)
+    digest = hashlib.sha256(f"segment\0{tool_fingerprint()}\0{display}\0{root}\0".encode())
     digest.update(head.encode())
     digest.update(b"\0")
     digest.update(text.encode())
@@ -302,6 +303,22 @@ class BuildCache:
                         for row in chunk}
         except Exception:  # noqa: BLE001 - nothing to reuse then
             return set()
+
+    def warnings_of(self, key: str) -> tuple[SourceWarning, ...]:
+        """The warnings of the summary stored for key, if it is a file compiled whole (read
+        without checking it); none otherwise."""
+        try:
+            with open(self._path(key), "rb") as handle:
+                handle.seek(int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS)
+                stored = pickle.load(handle)
+                if isinstance(stored, _Stored) and stored.key == key and isinstance(
+                        stored.result, FileSummary) and stored.base == 0:
+                    rows = pickle.load(handle) if stored.rows else ()
+                    if all(_SOURCE(row) == key for row in rows[:1]):
+                        return stored.result.warnings
+        except Exception:  # noqa: BLE001 - none known then
+            pass
+        return ()
 
     def keep(self, summary: FileSummary) -> None:
         """Keep, when pruning, a file's entry and the entries its cards' notes are in (its

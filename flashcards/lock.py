@@ -428,6 +428,8 @@ def header_line(project: str) -> str:
             'a line, merged by git line by line (merge=union); see the flashcards README"}\n')
 
 
+# How many compiled notes the lock's writer keeps in memory, at most, beyond one file's.
+HELD_NOTES = 25_000
 # The most of the old lock a build copies in one read.
 RUN_BYTES = 1 << 20
 
@@ -467,6 +469,7 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
     lines copied from the old lock in one piece (each of them as it was there)."""
     yield header_line(project).encode(), 0
     loaded: dict[str, dict[str, Note]] = {}
+    held = 0  # how many notes are in `loaded`
     # The lines made ahead for files whose notes are read as they go (each file read once,
     # however often the lock's order comes back to it).
     made: dict[str, _Lines | dict[str, bytes]] = {}
@@ -513,7 +516,12 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
                 if found is None:
                     found = notes_of(entry.source)
                     if isinstance(found, dict):
-                        loaded.clear()  # one compiled file's notes in memory at a time
+                        # The notes of a few files, or of a big file's segments (which the
+                        # lock's order of cards goes back and forth between), in memory.
+                        held += len(found)
+                        if held > HELD_NOTES:
+                            loaded.clear()
+                            held = len(found)
                         loaded[entry.source] = found
                     else:  # read as it goes: all the lines it gives, made now, kept on disk
                         found = made[entry.source] = _made_lines(

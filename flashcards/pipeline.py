@@ -440,7 +440,8 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         if file_key(job.display, str(job.src_root.resolve()), data) != job.key:
             return None, [SourceError(Location(job.display, 1), "the file changed while it was "
                                       "being built (an editor still saving?); build again")]
-    if job.cache_folder is not None and job.summary and SEGMENT_BYTES <= len(data) < STREAM_BYTES:
+    if job.cache_folder is not None and job.summary and SEGMENT_BYTES <= len(
+            data) < STREAM_BYTES and not _warned_about_cards(job, data):
         segmented = _compile_segmented(job, data)
         if segmented is not None:
             return segmented
@@ -449,6 +450,9 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         from flashcards.cache import load_reusable
 
         reuse = load_reusable(job.cache_folder, job.previous)
+        if not reuse:  # compiled in segments last time: what they left
+            reuse = _segments_reuse(job, BuildCache(job.src_root, folder=job.cache_folder),
+                                    set())
     if job.cache_folder is not None and job.summary and len(data) >= STREAM_BYTES:
         held = [data]
         del data
@@ -604,6 +608,10 @@ def _compile_segmented(job: _Job, data: bytes) -> tuple[FileSummary, list[Source
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
+    # YAML also breaks lines at these, which a cut does not count (and the whole file's
+    # batches of cards carry on their lines past a card that has one).
+    if any(mark in text for mark in _OTHER_BREAKS):
+        return None
     text_cut = cut(text)
     if text_cut is None:
         return None
@@ -650,6 +658,17 @@ def _compile_segmented(job: _Job, data: bytes) -> tuple[FileSummary, list[Source
     return merged, []
 
 
+def _warned_about_cards(job: _Job, data: bytes) -> bool:
+    """Whether the file's last compile was of the file whole and warned about a card: then
+    it is compiled whole again (in segments it would be compiled, then compiled whole, its
+    segments dropped from the cache each time), until it has no such warning."""
+    if not job.previous:
+        return False
+    cards_line = data[:data.find(b"\ncards:") + 1].count(b"\n") + 1
+    warnings = BuildCache(job.src_root, folder=job.cache_folder).warnings_of(job.previous)
+    return any(warning.location.line > cards_line for warning in warnings)
+
+
 def _segments_reuse(job: _Job, cache: BuildCache, keys: set[str]) -> dict[str, object]:
     """What the file's last compile left for reuse in the entries it had that this one has
     not (after an edit: the segment edited, as it was; after a compile of the file whole:
@@ -692,6 +711,7 @@ def _compile_segment(job: _Job, text: str, segment: object, reuse: dict[str, obj
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable)
 
 
+_OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _LINE = CardSummary._fields.index("line")
 _LABEL = operator.itemgetter(CardSummary._fields.index("label"))
 

@@ -267,3 +267,99 @@ def test_segments_end_where_the_cards_say(monkeypatch):
                        for run in chunks.segments(chunks.cut(edited).pieces)}
         assert edited_keys != keys
         assert len(keys - edited_keys) <= 2 and len(edited_keys - keys) <= 2
+
+
+@pytest.mark.parametrize("mark", ["\u2028", "\u2029", "\x85"])
+def test_a_line_break_only_yaml_counts_makes_the_file_compile_whole(big, tmp_path, mark,
+                                                                    segments_compiled):
+    """YAML breaks lines at these too; a cut does not count them. Such a file is compiled
+    whole, every card on the line a build without a cache puts it."""
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    _edit(big / "big.yaml", "Answer *5*.", f"Answer{mark}      *5*.")
+    segments_compiled.clear()
+    result = pipeline.build(big, out)
+    assert segments_compiled == []
+    _, _, fresh = _fresh(big, tmp_path, "fresh")
+    assert _where(result) == _where(fresh)
+
+
+def test_a_file_whose_cards_warn_is_not_compiled_in_segments_every_time(
+        big, tmp_path, monkeypatch, segments_compiled):
+    """A file compiled whole because a card warned is compiled whole while it warns (not in
+    segments first, each time), taking its cards from its last compile, in segments or
+    whole; once it no longer warns, it is compiled in segments again."""
+    from flashcards import render
+
+    out = tmp_path / "out"
+    path = big / "big.yaml"
+    pipeline.build(big, out)
+    rendered: list[str] = []
+    render_card = render.render_card
+
+    def counting_render(card, *args, **kwargs):
+        rendered.append(card.id)
+        return render_card(card, *args, **kwargs)
+
+    monkeypatch.setattr(render, "render_card", counting_render)
+    _edit(path, "  - id: c25\n    q:", "  - q:")  # "card #26 has no 'id'"
+    segments_compiled.clear()
+    pipeline.build(big, out)
+    # The card now without an id (in its segment, then in the whole file); the others as
+    # they were.
+    assert len(set(rendered)) == 1 and "c25" not in rendered
+    rendered.clear()
+    segments_compiled.clear()
+    _edit(path, "Answer *3*.", "Answer *three*.")
+    result = pipeline.build(big, out)
+    assert segments_compiled == [] and rendered == ["c3"]
+    assert any("card #26 " in str(w) for w in result.warnings)
+    _edit(path, "  - q: Question 25?", "  - id: c25\n    q: Question 25?")
+    pipeline.build(big, out)  # compiled whole: its last compile warned
+    segments_compiled.clear()
+    _edit(path, "Answer *4*.", "Answer *four*.")
+    pipeline.build(big, out)
+    assert len(segments_compiled) >= 6  # in segments again (none were kept meanwhile)
+    monkeypatch.undo()
+    packages, lock, _ = _fresh(big, tmp_path, "fresh")
+    assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
+
+
+def test_the_lock_reads_each_segment_s_notes_once(big, tmp_path, monkeypatch):
+    """The lock's order (by card id) goes back and forth between segments: each segment's
+    notes are read once all the same."""
+    from flashcards import cache, lock
+
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    reads: list[str] = []
+    load_notes = cache.load_notes
+
+    def counting(folder, key):
+        reads.append(key)
+        return load_notes(folder, key)
+
+    monkeypatch.setattr(pipeline, "load_notes", counting)
+    _edit(big / "big.yaml", "deck: Big\n", "deck: Big\ntags: [every, digest]\n")
+    pipeline.build(big, out)  # every lock line made again, from every segment
+    assert len(reads) == len(set(reads)) > 5
+    monkeypatch.setattr(lock, "HELD_NOTES", 0)  # one segment's notes at a time
+    reads.clear()
+    _edit(big / "big.yaml", "tags: [every, digest]", "tags: [every, digest, again]")
+    pipeline.build(big, out)
+    assert len(reads) > len(set(reads))
+
+
+def test_file_warnings_of_a_file_in_segments_are_given_once(big, tmp_path):
+    _edit(big / "big.yaml", "namespace: big\n", "")
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    _edit(big / "big.yaml", "Answer *9*.", "Answer *nine*.")
+    result = pipeline.build(big, out)
+    _, _, fresh = _fresh(big, tmp_path, "fresh")
+
+    def about_file(warnings):
+        return [str(w).split("/cards/", 1)[1] for w in warnings if "big.yaml" in str(w)]
+
+    assert about_file(result.warnings) == about_file(fresh.warnings)
+    assert len(about_file(result.warnings)) == 1 and "namespace" in about_file(result.warnings)[0]
