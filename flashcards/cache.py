@@ -292,33 +292,15 @@ class BuildCache:
     def sources_of(self, key: str) -> set[str]:
         """The entries the summary stored for key names as holding its notes (itself, or a big
         file's segments), read without checking them; none if there is no such summary."""
-        try:
-            with open(self._path(key), "rb") as handle:
-                handle.seek(int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS)
-                stored = pickle.load(handle)
-                if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
-                        stored.result, FileSummary):
-                    return set()
-                return {_SOURCE(row) for chunk in _row_chunks(handle, stored.rows)
-                        for row in chunk}
-        except Exception:  # noqa: BLE001 - nothing to reuse then
-            return set()
+        return _sources_of(self.folder, key)
 
     def warnings_of(self, key: str) -> tuple[SourceWarning, ...]:
         """The warnings of the summary stored for key, if it is a file compiled whole (read
         without checking it); none otherwise."""
-        try:
-            with open(self._path(key), "rb") as handle:
-                handle.seek(int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS)
-                stored = pickle.load(handle)
-                if isinstance(stored, _Stored) and stored.key == key and isinstance(
-                        stored.result, FileSummary) and stored.base == 0:
-                    rows = pickle.load(handle) if stored.rows else ()
-                    if all(_SOURCE(row) == key for row in rows[:1]):
-                        return stored.result.warnings
-        except Exception:  # noqa: BLE001 - none known then
-            pass
-        return ()
+        found = _unchecked_summary(self.folder, key, every_row=False)
+        if found is None or found[0].base or any(_SOURCE(row) != key for row in found[1]):
+            return ()
+        return found[0].result.warnings
 
     def keep(self, summary: FileSummary) -> None:
         """Keep, when pruning, a file's entry and the entries its cards' notes are in (its
@@ -720,6 +702,9 @@ def _chunks(source: BinaryIO | pickle.Unpickler) -> Iterator[tuple]:
 # The key, in a FileResult's `reusable`, of its rendered cards: render key -> (fields, media,
 # images, then what the GUID and digests follow from; see pipeline.compile_file).
 REUSED_CARDS = "rendered cards"
+# ... and of its code blocks: (code block key, its highlighted HTML) (see
+# pipeline.compile_file).
+HIGHLIGHTS = "highlighted code"
 
 
 def _by_note(result: FileResult) -> dict[str, object]:
@@ -774,6 +759,45 @@ _SOURCE = operator.itemgetter(CardSummary._fields.index("source"))
 _FIELDS = NoteContent._fields.index("fields")
 
 
+def _unchecked_summary(folder: Path, key: str, every_row: bool = True
+                       ) -> tuple[_Stored, list[tuple]] | None:
+    """The summary stored for key and its rows (all of them, or the first pickle's), read
+    without checking the entry's checksum or images: only for what may be reused, which is
+    checked as it is taken. None if there is no such summary."""
+    try:
+        with open(file_path(folder, key), "rb") as handle:
+            handle.seek(int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS)
+            stored = pickle.load(handle)
+            if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
+                    stored.result, FileSummary):
+                return None
+            if every_row:
+                rows = [row for chunk in _row_chunks(handle, stored.rows) for row in chunk]
+            else:
+                rows = list(pickle.load(handle)) if stored.rows else []
+            return stored, rows
+    except Exception:  # noqa: BLE001 - nothing known then
+        return None
+
+
+def _sources_of(folder: Path, key: str) -> set[str]:
+    found = _unchecked_summary(folder, key)
+    return set() if found is None else set(map(_SOURCE, found[1]))
+
+
+def reusable_of(folder: Path, keys: Iterable[str]) -> dict[str, object]:
+    """What the compiles stored under these keys left for reuse, together: their rendered
+    cards and highlighted code (REUSED_CARDS and HIGHLIGHTS, as load_reusable gives them;
+    both always there)."""
+    rendered: dict[str, tuple] = {}
+    code: dict[str, str] = {}
+    for key in sorted(keys):
+        reusable = load_reusable(folder, key)
+        rendered.update(reusable.get(REUSED_CARDS, {}))
+        code.update(reusable.get(HIGHLIGHTS, ()))
+    return {REUSED_CARDS: rendered, HIGHLIGHTS: code}
+
+
 def load_reusable(folder: Path, key: str) -> dict[str, object]:
     """What an earlier compile (by this very tool) left for the next one to reuse, or {}."""
     try:
@@ -785,7 +809,7 @@ def load_reusable(folder: Path, key: str) -> dict[str, object]:
                     and stored.tool == tool_fingerprint()):
                 return {}
             if stored.result == _SEGMENTS:  # what may be reused is in its segments
-                return {}
+                return reusable_of(folder, _sources_of(folder, key) - {key})
             if stored.result == _CHUNKED:
                 return _reusable_of_chunks(unpickler)
             reusable = unpickler.load()

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from flashcards import ids
 from flashcards.atomic import StagedWrites
 from flashcards.cache import (
+    HIGHLIGHTS,
     REUSED_CARDS,
     SUMMARY_ROWS,
     BuildCache,
@@ -165,9 +166,8 @@ def compile_file(path: Path, display: str, src_root: Path, data: bytes,
     if text_cut is not None and len(text_cut.pieces) == len(deck_file.cards):
         reusable[PIECES] = _known_pieces(text_cut, deck_file.cards, warnings, reused)
     if code:
-        reusable[HIGHLIGHTS] = _kept_highlights(code, len(rendered), lambda: {
-            block for card in rendered for field_text in card.fields
-            for block in _code_blocks(field_text)})
+        reusable[HIGHLIGHTS] = _kept_highlights(code, len(rendered),
+                                                lambda: _shown_blocks(rendered))
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable), []
 
 
@@ -250,9 +250,8 @@ def _rendered_again(card: Card, deck_file: DeckFile, earlier: tuple) -> Rendered
 
 
 # The key, in what a file's compile leaves for the next (FileResult.reusable, next to its
-# rendered cards: cache.REUSED_CARDS), of its code blocks.
-HIGHLIGHTS = "highlighted code"
-# ... and of its cards as validated, by the text of each (see _validate_pieces).
+# rendered cards and code blocks: cache.REUSED_CARDS, cache.HIGHLIGHTS), of its cards as
+# validated, by the text of each (see _validate_pieces).
 PIECES = "validated cards"
 # Files from this size on are cut into their cards' texts: an edit then parses and validates
 # only the cards whose text changed. (Smaller files parse whole faster than they are cut.)
@@ -405,6 +404,12 @@ def _code_blocks(text: str) -> list[str]:
     return _HIGHLIGHTED_BLOCK.findall(text) if '<pre class="highlight">' in text else []
 
 
+def _shown_blocks(rendered: Iterable[RenderedCard]) -> set[str]:
+    """The highlighted code blocks these cards show."""
+    return {block for card in rendered for field_text in card.fields
+            for block in _code_blocks(field_text)}
+
+
 # Below this much YAML to compile, starting worker processes costs more than it saves.
 PARALLEL_BYTES = 512 * 1024
 
@@ -450,9 +455,6 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         from flashcards.cache import load_reusable
 
         reuse = load_reusable(job.cache_folder, job.previous)
-        if not reuse:  # compiled in segments last time: what they left
-            reuse = _segments_reuse(job, BuildCache(job.src_root, folder=job.cache_folder),
-                                    set())
     if job.cache_folder is not None and job.summary and len(data) >= STREAM_BYTES:
         held = [data]
         del data
@@ -673,16 +675,10 @@ def _segments_reuse(job: _Job, cache: BuildCache, keys: set[str]) -> dict[str, o
     """What the file's last compile left for reuse in the entries it had that this one has
     not (after an edit: the segment edited, as it was; after a compile of the file whole:
     that entry): rendered cards and highlighted code, as compile_file takes them."""
-    from flashcards.cache import load_reusable
+    from flashcards.cache import reusable_of
 
-    rendered: dict[str, tuple] = {}
-    code: dict[str, str] = {}
-    if job.previous:
-        for source in sorted(cache.sources_of(job.previous) - keys):
-            reusable = load_reusable(cache.folder, source)
-            rendered.update(reusable.get(REUSED_CARDS, {}))
-            code.update(reusable.get(HIGHLIGHTS, ()))
-    return {REUSED_CARDS: rendered, HIGHLIGHTS: code}
+    previous = cache.sources_of(job.previous) if job.previous else set()
+    return reusable_of(cache.folder, previous - keys)
 
 
 def _compile_segment(job: _Job, text: str, segment: object, reuse: dict[str, object]
@@ -703,9 +699,8 @@ def _compile_segment(job: _Job, text: str, segment: object, reuse: dict[str, obj
     if errors:
         return None
     reusable: dict[str, object] = {REUSED_CARDS: cards}
-    if code:
-        shown = {block for card in rendered for field_text in card.fields
-                 for block in _code_blocks(field_text)}
+    if code:  # only its own blocks (the code is that of every segment the edit replaced)
+        shown = _shown_blocks(rendered)
         reusable[HIGHLIGHTS] = tuple((block, html) for block, html in code.items()
                                      if html in shown)
     return FileResult(deck_file, tuple(rendered), tuple(warnings), reusable)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -63,6 +64,21 @@ cards:
       - intermediate
       - advanced
 """
+
+
+def record_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str,
+                 note: Callable[..., object]) -> list:
+    """What `note` makes of the arguments of each call of owner.name from now on (the
+    function itself still runs), in the order of the calls."""
+    calls: list = []
+    original = getattr(owner, name)
+
+    def recording(*args: object, **kwargs: object) -> object:
+        calls.append(note(*args, **kwargs))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(owner, name, recording)
+    return calls
 
 
 def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:

@@ -19,7 +19,7 @@ from flashcards import cache as cache_module
 from flashcards import changes as changes_module
 from flashcards import outputs, pipeline, validate
 from flashcards.errors import OutputError
-from tests.helpers import SAMPLE, png_bytes
+from tests.helpers import SAMPLE, png_bytes, record_calls
 
 SECOND = """\
 deck: Second Deck
@@ -81,15 +81,8 @@ def _cache_files(folder: Path) -> list[Path]:
 
 def _count_compiles(monkeypatch) -> list[str]:
     """The files compiled from now on, by their shown path, as they are compiled."""
-    compiled: list[str] = []
-    original = pipeline.compile_file
-
-    def counting(path, display, src_root, data, reuse=None):
-        compiled.append(display)
-        return original(path, display, src_root, data, reuse)
-
-    monkeypatch.setattr(pipeline, "compile_file", counting)
-    return compiled
+    return record_calls(monkeypatch, pipeline, "compile_file",
+                        lambda path, display, *_: display)
 
 
 def test_cached_build_equals_uncached_build(project, tmp_path, private_cache, storage):
@@ -328,14 +321,7 @@ def test_diff_reads_the_cache_but_writes_nothing_to_it(project, tmp_path, privat
 
 
 def test_each_deck_file_is_read_once_per_build(project, tmp_path, monkeypatch):
-    reads: list[str] = []
-    original = pipeline.read_bytes
-
-    def counting(path, display):
-        reads.append(display)
-        return original(path, display)
-
-    monkeypatch.setattr(pipeline, "read_bytes", counting)
+    reads = record_calls(monkeypatch, pipeline, "read_bytes", lambda path, display: display)
     out = tmp_path / "out"
     pipeline.build(project, out, use_cache=False)  # cold: every file compiled
     assert sorted(reads) == sorted(set(reads)) and len(reads) == 2
@@ -353,14 +339,7 @@ def test_an_edited_file_renders_only_its_changed_cards_and_builds_the_same(
 
     out = tmp_path / "out"
     pipeline.build(project, out)
-    rendered: list[str] = []
-    original = render.render_card
-
-    def counting(card, deck_file, src_root, code=None):
-        rendered.append(card.id)
-        return original(card, deck_file, src_root, code)
-
-    monkeypatch.setattr(render, "render_card", counting)
+    rendered = record_calls(monkeypatch, render, "render_card", lambda card, *_: card.id)
     text = (project / "second.yaml").read_text(encoding="utf-8")
     (project / "second.yaml").write_text(text.replace("A *red* dot.", "A *violet* dot."),
                                          encoding="utf-8")
@@ -434,14 +413,7 @@ def test_editing_a_cards_prose_does_not_highlight_its_unchanged_code_again(
     (project / "code.yaml").write_text(CODE_DECK, encoding="utf-8")
     out = tmp_path / "out"
     pipeline.build(project, out)
-    highlighted: list[str] = []
-    original = render._highlighted
-
-    def counting(match):
-        highlighted.append(match.group(1))
-        return original(match)
-
-    monkeypatch.setattr(render, "_highlighted", counting)
+    highlighted = record_calls(monkeypatch, render, "_highlighted", lambda match: match[1])
     text = (project / "code.yaml").read_text(encoding="utf-8")
     (project / "code.yaml").write_text(text.replace("the squares", "three squares"),
                                        encoding="utf-8")

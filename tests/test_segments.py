@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from flashcards import chunks, pipeline
-from tests.helpers import png_bytes
+from tests.helpers import png_bytes, record_calls
 
 
 @pytest.fixture(autouse=True)
@@ -146,20 +146,8 @@ def test_an_edited_segment_renders_only_the_edited_card_and_highlights_only_new_
     _edit(path, "Answer *17*.", "Answer *17*.\n      ```sql\n      SELECT 17;\n      ```")
     out = tmp_path / "out"
     pipeline.build(big, out)
-    rendered: list[str] = []
-    highlighted: list[str] = []
-    render_card, highlight = render.render_card, render._highlighted
-
-    def counting_render(card, *args, **kwargs):
-        rendered.append(card.id)
-        return render_card(card, *args, **kwargs)
-
-    def counting_highlight(match):
-        highlighted.append(match.group(1))
-        return highlight(match)
-
-    monkeypatch.setattr(render, "render_card", counting_render)
-    monkeypatch.setattr(render, "_highlighted", counting_highlight)
+    rendered = record_calls(monkeypatch, render, "render_card", lambda card, *_: card.id)
+    highlighted = record_calls(monkeypatch, render, "_highlighted", lambda match: match[1])
     segments_compiled.clear()
     _edit(path, "Question 17?", "Question seventeen?")  # prose: its code is as it was
     pipeline.build(big, out)
@@ -294,14 +282,7 @@ def test_a_file_whose_cards_warn_is_not_compiled_in_segments_every_time(
     out = tmp_path / "out"
     path = big / "big.yaml"
     pipeline.build(big, out)
-    rendered: list[str] = []
-    render_card = render.render_card
-
-    def counting_render(card, *args, **kwargs):
-        rendered.append(card.id)
-        return render_card(card, *args, **kwargs)
-
-    monkeypatch.setattr(render, "render_card", counting_render)
+    rendered = record_calls(monkeypatch, render, "render_card", lambda card, *_: card.id)
     _edit(path, "  - id: c25\n    q:", "  - q:")  # "card #26 has no 'id'"
     segments_compiled.clear()
     pipeline.build(big, out)
@@ -328,18 +309,11 @@ def test_a_file_whose_cards_warn_is_not_compiled_in_segments_every_time(
 def test_the_lock_reads_each_segment_s_notes_once(big, tmp_path, monkeypatch):
     """The lock's order (by card id) goes back and forth between segments: each segment's
     notes are read once all the same."""
-    from flashcards import cache, lock
+    from flashcards import lock
 
     out = tmp_path / "out"
     pipeline.build(big, out)
-    reads: list[str] = []
-    load_notes = cache.load_notes
-
-    def counting(folder, key):
-        reads.append(key)
-        return load_notes(folder, key)
-
-    monkeypatch.setattr(pipeline, "load_notes", counting)
+    reads = record_calls(monkeypatch, pipeline, "load_notes", lambda folder, key: key)
     _edit(big / "big.yaml", "deck: Big\n", "deck: Big\ntags: [every, digest]\n")
     pipeline.build(big, out)  # every lock line made again, from every segment
     assert len(reads) == len(set(reads)) > 5
