@@ -12,9 +12,10 @@ that code is full of), tables, math in `$...$`, `\\(...\\)` and display form, im
 inline HTML (`<kbd>`, `<sub>`), clozes and reversed cards. Then, for the same number of cards as
 the synthetic deck of bench/synth.py, it times a cold build of each (no lock, no cache) and
 prints the cost per card and the ratio real / synthetic. It also times ankdown (the peer,
-installed into a throwaway virtual environment; --no-peer skips it) on the same real cards,
-and itself with code highlighting, then sanitising as well, switched off (what ankdown does not
-do), and the edit loop on one file of 1,000 real cards: change one card's answer, rebuild (the
+installed into a throwaway virtual environment; --no-peer skips it) on the same real cards, as
+it runs by default (code not highlighted) and with --highlight (code highlighted by Pygments,
+as flashcards always does: the same work), and itself with code highlighting, then sanitising
+as well, switched off (what plain ankdown does not do), and the edit loop on one file of 1,000 real cards: change one card's answer, rebuild (the
 cache and lock warm).
 """
 
@@ -82,7 +83,7 @@ def real_parts(number: int, image: str | None) -> tuple[str, str, str]:
         return "cloze", text, ""
     lines = [_prose(number, 30 + number % 40), ""]
     if shape in (0, 5):  # 20% fenced code
-        language = list(CODE)[number % len(CODE)]
+        language = list(CODE)[number // 5 % len(CODE)]  # (number % 5 is 0 here)
         lines += [f"```{language}", *CODE[language].format(n=number).rstrip().split("\n"),
                   "```", ""]
     if shape == 1:  # 10% table
@@ -221,6 +222,7 @@ def main() -> None:
             for name, patch in WITHOUT.items():
                 parts[name].append(_cold(real, root / "cache-r", patch))
         peer = None if args.no_peer else measure_ankdown(real, args.runs)
+        lit = {} if args.no_peer else measure_ankdown(real, args.runs, highlight=True)
         loop = _edit_loop(edit, root / "cache-e", args.runs)
         if args.baseline is not None:
             # The same loop on another revision, in turns with this one's, `--runs` times
@@ -241,6 +243,9 @@ def main() -> None:
         ours = statistics.median(cold["real"])
         print(f"  ankdown on the same real cards: {peer['seconds']:.3f} s; flashcards / ankdown "
               f"{ours / peer['seconds']:.2f}")
+        if "seconds" in lit:  # the same work: code highlighted by Pygments on both sides
+            print(f"  ankdown --highlight on them: {lit['seconds']:.3f} s; flashcards / ankdown "
+                  f"--highlight {ours / lit['seconds']:.2f}")
         for name, runs in parts.items():
             print(f"  {name}: {statistics.median(runs):.3f} s; / ankdown "
                   f"{statistics.median(runs) / peer['seconds']:.2f}")

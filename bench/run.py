@@ -193,7 +193,9 @@ def measure_version(runs: int) -> float:
     return statistics.median(run([*FLASHCARDS, "--version"], HERE)[0] for _ in range(runs))
 
 
-def measure_ankdown(work: Path, runs: int) -> dict:
+def measure_ankdown(work: Path, runs: int, highlight: bool = False) -> dict:
+    """ankdown's build of the cards under work/ankdown (median of `runs`); with `highlight`,
+    its --highlight, which highlights fenced code with Pygments as flashcards always does."""
     venv = work / "ankdown-venv"
     if not venv.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
@@ -203,7 +205,8 @@ def measure_ankdown(work: Path, runs: int) -> dict:
         if installed.returncode != 0:
             shutil.rmtree(venv, ignore_errors=True)
             return {"error": installed.stderr.strip().splitlines()[-1:]}
-    command = [str(venv / "bin" / "ankdown"), "-r", "ankdown/Synthetic", "-p", "ankdown.apkg"]
+    command = [str(venv / "bin" / "ankdown"), "-r", "ankdown/Synthetic", "-p", "ankdown.apkg",
+               *(["--highlight"] if highlight else [])]
     median, times = median_of(runs, lambda: run(command, work)[0])
     return {"seconds": median, "samples": times}
 
