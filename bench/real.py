@@ -15,8 +15,8 @@ prints the cost per card and the ratio real / synthetic. It also times ankdown (
 installed into a throwaway virtual environment; --no-peer skips it) on the same real cards, as
 it runs by default (code not highlighted) and with --highlight (code highlighted by Pygments,
 as flashcards always does: the same work), and itself with code highlighting, then sanitising
-as well, switched off (what plain ankdown does not do), and the edit loop on one file of 1,000 real cards: change one card's answer, rebuild (the
-cache and lock warm).
+as well, switched off (what plain ankdown does not do), and the edit loop on one file of
+1,000 real cards: change one card's answer, rebuild (the cache and lock warm).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from flashcards.cache import (
     FileResult,
     FileSummary,
     file_key,
+    file_path,
     forget_notes,
     load_notes,
     stored_in_chunks,
@@ -603,30 +604,17 @@ def _compile_segmented(job: _Job, data: bytes) -> tuple[FileSummary, list[Source
     segment does not validate as pieces or has an error, any card warns (a card's warning may
     name it by its number in the file), segments warn about the file differently, or an id
     is in two segments (compiled whole, the file then words each problem as always)."""
-    from flashcards.cache import segment_key
-    from flashcards.chunks import Cut, cut, segments
+    from flashcards.chunks import Cut
 
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
+    found_runs = _segment_runs(job, data)
+    if found_runs is None:
         return None
-    # YAML also breaks lines at these, which a cut does not count (and the whole file's
-    # batches of cards carry on their lines past a card that has one).
-    if any(mark in text for mark in _OTHER_BREAKS):
-        return None
-    text_cut = cut(text)
-    if text_cut is None:
-        return None
+    text, head, runs = found_runs
     cache = BuildCache(job.src_root, folder=job.cache_folder)
-    root = str(job.src_root.resolve())
-    head = text_cut.head
     head_lines = head.count("\n")  # a warning on a later line is about a card
     rows: list[CardSummary] = []
     images: list[tuple] = []
     first: FileSummary | None = None
-    runs = [(pieces, segment_key(job.display, root, head,
-                                 text[pieces[0].index:pieces[-1].index + pieces[-1].size]))
-            for pieces in segments(text_cut.pieces)]
     reuse: dict | None = None  # what the segments compiled may take from the last compile
     for pieces, key in runs:
         start = pieces[0]
@@ -658,6 +646,107 @@ def _compile_segmented(job: _Job, data: bytes) -> tuple[FileSummary, list[Source
     del rows
     cache.store_segmented(job.key, merged, images)
     return merged, []
+
+
+def _segment_runs(job: _Job, data: bytes) -> tuple[str, str, list[tuple[tuple, str]]] | None:
+    """A big file's text, head, and runs of cards (chunks.segments), each with its segment's
+    cache key; None when the file cannot be compiled in segments."""
+    from flashcards.cache import segment_key
+    from flashcards.chunks import cut, segments
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    # YAML also breaks lines at these, which a cut does not count (and the whole file's
+    # batches of cards carry on their lines past a card that has one).
+    if any(mark in text for mark in _OTHER_BREAKS):
+        return None
+    text_cut = cut(text)
+    if text_cut is None:
+        return None
+    root = str(job.src_root.resolve())
+    head = text_cut.head
+    return text, head, [(pieces, segment_key(job.display, root, head,
+                                             text[pieces[0].index:pieces[-1].index
+                                                  + pieces[-1].size]))
+                        for pieces in segments(text_cut.pieces)]
+
+
+# A big file with at least this many segments per core missing from the cache (a cold build,
+# a fresh clone, most of the file rewritten) has them compiled on every core first (see
+# _prefill), rather than one after another in the one process that compiles the file.
+PREFILL_LEAST = 4
+
+
+class _Prefill(NamedTuple):
+    """Some of a big file's segments, to compile and store ahead of the file (see _prefill)."""
+
+    job: _Job  # the file's job, without its bytes (the task reads the file again)
+    head: str
+    runs: tuple[tuple[tuple, str], ...]  # (pieces, segment key) of the segments to compile
+    keys: frozenset[str]  # every segment's key, this task's or not (see _segments_reuse)
+
+
+def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
+    """The segments missing from the cache of the big files among jobs (`total` bytes in
+    all) that would keep one core busy while the others wait, a file of half as much again
+    as a core's share or more (files of about the same size keep every core busy as they
+    are), as tasks for `cores` workers (two a core, of about the same amount of text), when
+    they are enough to be worth spreading: see PREFILL_LEAST."""
+    tasks: list[_Prefill] = []
+    for job in jobs:
+        if job.cache_folder is None or not job.summary or not job.data:
+            continue
+        data = job.data[0]
+        if not SEGMENT_BYTES <= len(data) < STREAM_BYTES or 2 * len(data) * cores < 3 * total \
+                or _warned_about_cards(job, data):
+            continue
+        found = _segment_runs(job, data)
+        if found is None:
+            continue
+        _, head, runs = found
+        missing = [run for run in runs if not os.path.exists(file_path(job.cache_folder,
+                                                                       run[1]))]
+        if len(missing) < PREFILL_LEAST * cores:
+            continue
+        sizes = [sum(piece.size for piece in pieces) for pieces, _ in missing]
+        share = sum(sizes) / (2 * cores)
+        keys = frozenset(key for _, key in runs)
+        bare = job._replace(data=None)
+        group: list[tuple[tuple, str]] = []
+        held = 0
+        for run, size in zip(missing, sizes, strict=True):
+            group.append(run)
+            held += size
+            if held >= share:
+                tasks.append(_Prefill(bare, head, tuple(group), keys))
+                group, held = [], 0
+        if group:
+            tasks.append(_Prefill(bare, head, tuple(group), keys))
+    return tasks
+
+
+def _prefill(task: _Prefill) -> None:
+    """Compile and store some of a big file's segments, as _compile_segmented would have
+    (with what it would have reused), so that it finds them in the cache. Stops at the first
+    that cannot be compiled alone: the file's own compile then falls back as it would have.
+    A file changed since the build read it is left alone (its own compile says so)."""
+    from flashcards.chunks import Cut
+
+    gc.disable()  # as in _compile_job
+    job = task.job
+    data, _ = read_bytes(job.path, job.display)
+    if data is None or file_key(job.display, str(job.src_root.resolve()), data) != job.key:
+        return
+    text = data.decode("utf-8")  # (the parent decoded these same bytes)
+    del data
+    cache = BuildCache(job.src_root, folder=job.cache_folder)
+    reuse = _segments_reuse(job, cache, set(task.keys))
+    for pieces, key in task.runs:
+        result = _compile_segment(job, text, Cut(task.head, pieces), reuse)
+        if result is None or cache.store_segment(key, result, pieces[0].line) is None:
+            return
 
 
 def _warned_about_cards(job: _Job, data: bytes) -> bool:
@@ -833,7 +922,13 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
                          None if is_small else folder, summaries and not is_small,
                          None if source.data is None else [source.data], previous, reuse))
         order.append(index)
-    parallel = sum(sources[index].size for index in order) >= PARALLEL_BYTES
+    total = sum(sources[index].size for index in order)
+    parallel = total >= PARALLEL_BYTES
+    if parallel and folder is not None and summaries and workers.size > 1:
+        # A big file's missing segments first, on every core (the file's compile, below, then
+        # finds them in the cache).
+        for _ in workers.in_order(_prefill, _prefill_tasks(jobs, workers.size, total), True):
+            pass
     # Small files travel to the workers in batches: one task per file would cost more in
     # messages between processes than the compiling itself (thousands of one-card files).
     batches = _batches(jobs) if parallel else [[job] for job in jobs]

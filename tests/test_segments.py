@@ -8,6 +8,7 @@ Here every file is big (SEGMENT_BYTES 0) and segments are a few cards long, so t
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -337,3 +338,96 @@ def test_file_warnings_of_a_file_in_segments_are_given_once(big, tmp_path):
 
     assert about_file(result.warnings) == about_file(fresh.warnings)
     assert len(about_file(result.warnings)) == 1 and "namespace" in about_file(result.warnings)[0]
+
+
+# A big file's missing segments compiled ahead on every core (pipeline._prefill) --------------
+
+
+@pytest.fixture
+def on_two_cores(monkeypatch) -> list[int]:
+    """Builds have two workers (a machine of one core too) and count even this small project
+    as worth them, and a file with two missing segments as worth spreading; returns how many
+    prefill tasks each build's compile made (pipeline._prefill_tasks), in order."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
+    monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(pipeline, "PREFILL_LEAST", 1)
+    made: list[int] = []
+    original = pipeline._prefill_tasks
+
+    def counting(jobs, cores, total):
+        tasks = original(jobs, cores, total)
+        made.append(len(tasks))
+        return tasks
+
+    monkeypatch.setattr(pipeline, "_prefill_tasks", counting)
+    return made
+
+
+def test_a_big_file_built_cold_has_its_segments_compiled_by_the_workers(
+        big, tmp_path, private_cache, segments_compiled, on_two_cores, monkeypatch):
+    out = tmp_path / "out"
+    pipeline.build(big, out)
+    # Every segment was compiled in the workers: the build's own compile of the file (here,
+    # in this process) found all of them in the cache.
+    assert on_two_cores[-1] >= 2 and segments_compiled == []
+    segments = _segment_entries(private_cache) - 1  # (and the file's summary)
+    assert segments >= 6
+    packages, lock, fresh = _fresh(big, tmp_path, "fresh")
+    assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
+    # An edit is one segment missing: compiled here, as always.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000100")
+    _edit(big / "big.yaml", "Answer *17*.", "Answer *seventeen*.")
+    pipeline.build(big, out)
+    assert on_two_cores[-1] == 0 and len(segments_compiled) == 1
+    packages, lock, _ = _fresh(big, tmp_path, "fresh-edit")
+    assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
+    # A new head changes every segment's key: all compiled ahead again, with what the last
+    # compile left for reuse, and the same build as one without a cache.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000200")
+    _edit(big / "big.yaml", "namespace: big\n", "namespace: large\n")
+    segments_compiled.clear()
+    result = pipeline.build(big, out)
+    assert on_two_cores[-1] >= 2 and segments_compiled == []
+    packages, lock, fresh = _fresh(big, tmp_path, "fresh-head")
+    assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
+    assert _where(result) == _where(fresh)
+
+
+def test_files_that_share_the_cores_are_not_compiled_ahead(big, tmp_path, on_two_cores):
+    """Two files of the same size keep two workers busy as they are."""
+    text = (big / "big.yaml").read_text(encoding="utf-8")
+    (big / "other.yaml").write_text(text.replace("namespace: big", "namespace: other"),
+                                    encoding="utf-8")
+    pipeline.build(big, tmp_path / "out")
+    assert on_two_cores == [0]
+
+
+def test_a_card_with_an_error_is_reported_as_a_build_without_a_cache_reports_it(
+        big, tmp_path, on_two_cores):
+    _edit(big / "big.yaml", "    q: Question 25?\n", "    q: [Question 25?\n")
+    with pytest.raises(pipeline.InvalidSources) as cached:
+        pipeline.build(big, tmp_path / "out")
+    assert on_two_cores[-1] >= 2  # compiled ahead, up to the segment with the error
+    with pytest.MonkeyPatch.context() as patch, pytest.raises(pipeline.InvalidSources) as fresh:
+        patch.setattr(pipeline, "SEGMENT_BYTES", 1 << 40)  # compiled whole
+        pipeline.build(big, tmp_path / "fresh", use_cache=False)
+    assert [str(e) for e in cached.value.errors] == [str(e) for e in fresh.value.errors]
+    assert "big.yaml:" in str(cached.value.errors[0])
+
+
+def test_a_file_changed_since_it_was_read_is_not_compiled_ahead(big, tmp_path,
+                                                                private_cache):
+    """(Its own compile then says it changed while it was being built.)"""
+    from flashcards.cache import file_key
+
+    path = big / "big.yaml"
+    data = path.read_bytes()
+    job = pipeline._Job(path, "big.yaml", big, file_key("big.yaml", str(big.resolve()), data),
+                        private_cache, True, [data])
+    (task, *_) = pipeline._prefill_tasks([job], 2, len(data))
+    _edit(path, "Answer *3*.", "Answer *three*.")
+    pipeline._prefill(task)
+    assert _segment_entries(private_cache) == 0
+    path.write_bytes(data)  # as it was read: compiled ahead
+    pipeline._prefill(task)
+    assert _segment_entries(private_cache) == len(task.runs)
