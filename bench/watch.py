@@ -2,6 +2,8 @@
 
     python bench/watch.py                  # 1,000 real-looking cards in one file, 9 saves
     python bench/watch.py --saves 15 --debounce 50
+    python bench/watch.py --cards 20000 --layout "few packages"       # a layout of bench/edit.py
+    python bench/watch.py --cards 20000 --layout "one file" --real
 
 It starts `flashcards watch` on one deck file of real-looking cards (bench/real.py), then
 saves an edit of one card again and again, each time waiting until the package has been
@@ -9,7 +11,9 @@ written again, and reports the median time from the save to the new package on d
 what watch itself says its builds took. The save-to-package time includes the quiet time
 watch waits for (--debounce, so that an editor's several writes of one save make one build),
 which is why it is given here: the rest is the build. The same edit as a fresh `flashcards
-build` process is timed side by side, for comparison.
+build` process is timed side by side, for comparison. With --layout, the cards are laid out
+as bench/edit.py lays them out (synthetic cards, or with --real real-looking ones), the edit is
+bench/edit.py's, and the time is to the first package written again.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from edit import LAYOUTS, edit_one_card, write_layout  # noqa: E402
 from real import write_real_project  # noqa: E402
 from run import as_installed  # noqa: E402
 
@@ -43,16 +48,21 @@ def _edit(deck: Path, number: int) -> None:
                     encoding="utf-8")
 
 
-def _wait_for_new(path: Path, before: int, limit: float = 30.0) -> float:
+def _stamps(folder: Path) -> dict[str, int]:
+    return {path.name: path.stat().st_mtime_ns for path in folder.glob("*.apkg")}
+
+
+def _wait_for_new(folder: Path, before: dict[str, int], limit: float = 30.0) -> float:
+    """When a package in folder is written again (its time is another than `before`)."""
     start = time.perf_counter()
     while time.perf_counter() - start < limit:
         try:
-            if path.stat().st_mtime_ns != before:
+            if _stamps(folder) != before:
                 return time.perf_counter()
-        except FileNotFoundError:
+        except FileNotFoundError:  # a package replaced as it was looked at
             pass
         time.sleep(0.002)
-    raise SystemExit(f"{path} was not written again within {limit} s")
+    raise SystemExit(f"no package in {folder} was written again within {limit} s")
 
 
 def main() -> None:
@@ -60,21 +70,30 @@ def main() -> None:
     parser.add_argument("--saves", type=int, default=9)
     parser.add_argument("--debounce", type=int, default=50, help="watch --debounce (ms)")
     parser.add_argument("--cards", type=int, default=1000)
+    parser.add_argument("--layout", choices=[name for name, _, _ in LAYOUTS],
+                        help="lay the cards out as bench/edit.py does")
+    parser.add_argument("--real", action="store_true", help="with --layout: real-looking cards")
     args = parser.parse_args()
     as_installed()
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     with tempfile.TemporaryDirectory(prefix="flashcards-watch-") as temporary:
         work = Path(temporary)
         env["FLASHCARDS_CACHE_DIR"] = str(work / "cache")
-        write_real_project(work, 1, args.cards)
-        deck = work / "cards" / "topic000.yaml"
-        package = work / "build" / "real-0-basic.apkg"
+        if args.layout is None:
+            write_real_project(work, 1, args.cards)
+            deck = work / "cards" / "topic000.yaml"
+            edit = _edit
+        else:
+            _, files, decks = next(layout for layout in LAYOUTS if layout[0] == args.layout)
+            deck = write_layout(work, files, decks, args.cards, args.real)
+            edit = edit_one_card
+        built = work / "build"
         command = [sys.executable, "-m", "flashcards"]
         subprocess.run([*command, "build", "cards", "-q"], cwd=work, env=env, check=True)
         # A fresh process per edit, for comparison.
         fresh = []
         for number in range(args.saves):
-            _edit(deck, 1000 + number)
+            edit(deck, 1000 + number)
             start = time.perf_counter()
             subprocess.run([*command, "build", "cards", "-q"], cwd=work, env=env, check=True)
             fresh.append(time.perf_counter() - start)
@@ -88,10 +107,10 @@ def main() -> None:
             time.sleep(0.5)
             loop, builds = [], []
             for number in range(args.saves):
-                before = package.stat().st_mtime_ns
-                _edit(deck, number)
+                before = _stamps(built)
+                edit(deck, number)
                 saved = time.perf_counter()
-                loop.append(_wait_for_new(package, before) - saved)
+                loop.append(_wait_for_new(built, before) - saved)
                 while "built" not in (line := watcher.stdout.readline()) and line:
                     pass
                 took = _TOOK.search(line)
@@ -102,8 +121,9 @@ def main() -> None:
             watcher.terminate()
             watcher.wait(timeout=10)
     ms = lambda values: f"{statistics.median(values) * 1000:.0f} ms"  # noqa: E731
-    print(f"one card edited in a file of {args.cards:,} real-looking cards, "
-          f"median of {args.saves} saves")
+    shape = (f"a file of {args.cards:,} real-looking cards" if args.layout is None else
+             f"{args.cards:,} {'real' if args.real else 'synthetic'} cards, {args.layout}")
+    print(f"one card edited in {shape}, median of {args.saves} saves")
     print(f"  flashcards watch --debounce {args.debounce}: save to package {ms(loop)} "
           f"(of which the quiet time {args.debounce} ms; builds as watch reports them: "
           f"{ms(builds) if builds else 'not shown'})")

@@ -690,7 +690,8 @@ class _Prefill(NamedTuple):
 
 def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
     """The segments missing from the cache of the big files among jobs (`total` bytes in
-    all) that would keep one core busy while the others wait, a file of half as much again
+    all) not compiled before (or whose last compile is gone) that would keep one core busy
+    while the others wait, a file of half as much again
     as a core's share or more (files of about the same size keep every core busy as they
     are), as tasks for `cores` workers (two a core, of about the same amount of text), when
     they are enough to be worth spreading: see PREFILL_LEAST."""
@@ -698,6 +699,8 @@ def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
     for job in jobs:
         if job.cache_folder is None or not job.summary or not job.data:
             continue
+        if job.previous and os.path.exists(file_path(job.cache_folder, job.previous)):
+            continue  # compiled before: an edit, a segment or two to compile, as it comes
         data = job.data[0]
         if not SEGMENT_BYTES <= len(data) < STREAM_BYTES or 2 * len(data) * cores < 3 * total \
                 or _warned_about_cards(job, data):

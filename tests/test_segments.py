@@ -374,21 +374,22 @@ def test_a_big_file_built_cold_has_its_segments_compiled_by_the_workers(
     assert segments >= 6
     packages, lock, fresh = _fresh(big, tmp_path, "fresh")
     assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
-    # An edit is one segment missing: compiled here, as always.
+    # An edit is one segment missing: compiled here, as always, and the file is cut once.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000100")
     _edit(big / "big.yaml", "Answer *17*.", "Answer *seventeen*.")
+    cuts = record_calls(monkeypatch, chunks, "cut", lambda text: len(text))
     pipeline.build(big, out)
-    assert on_two_cores[-1] == 0 and len(segments_compiled) == 1
+    assert on_two_cores[-1] == 0 and len(segments_compiled) == 1 and len(cuts) == 1
     packages, lock, _ = _fresh(big, tmp_path, "fresh-edit")
     assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
-    # A new head changes every segment's key: all compiled ahead again, with what the last
-    # compile left for reuse, and the same build as one without a cache.
+    # Lines moved, the cache gone (a fresh clone has the lock): all compiled ahead again.
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000200")
-    _edit(big / "big.yaml", "namespace: big\n", "namespace: large\n")
+    _edit(big / "big.yaml", "cards:\n", "cards:\n  - id: first\n    q: First?\n    a: One.\n")
+    shutil.rmtree(private_cache)
     segments_compiled.clear()
     result = pipeline.build(big, out)
     assert on_two_cores[-1] >= 2 and segments_compiled == []
-    packages, lock, fresh = _fresh(big, tmp_path, "fresh-head")
+    packages, lock, fresh = _fresh(big, tmp_path, "fresh-moved")
     assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
     assert _where(result) == _where(fresh)
 
