@@ -673,9 +673,11 @@ def _segment_runs(job: _Job, data: bytes) -> tuple[str, str, list[tuple[tuple, s
                         for pieces in segments(text_cut.pieces)]
 
 
-# A big file with at least this many segments per core missing from the cache (a cold build,
-# a fresh clone, most of the file rewritten) has them compiled on every core first (see
-# _prefill), rather than one after another in the one process that compiles the file.
+# A big file compiled for the first time (a cold build, a fresh clone, a cache cleaned away)
+# with at least this many segments per core has them compiled on every core first (see
+# _prefill), rather than one after another in the one process that compiles the file. (Not
+# a file compiled before, even if most of it was rewritten or the tool is another version:
+# telling how many segments are new would take cutting it twice.)
 PREFILL_LEAST = 4
 
 
@@ -686,6 +688,7 @@ class _Prefill(NamedTuple):
     head: str
     runs: tuple[tuple[tuple, str], ...]  # (pieces, segment key) of the segments to compile
     keys: frozenset[str]  # every segment's key, this task's or not (see _segments_reuse)
+    stop: str  # a file that, once there, tells the file's other tasks to stop
 
 
 def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
@@ -702,8 +705,7 @@ def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
         if job.previous and os.path.exists(file_path(job.cache_folder, job.previous)):
             continue  # compiled before: an edit, a segment or two to compile, as it comes
         data = job.data[0]
-        if not SEGMENT_BYTES <= len(data) < STREAM_BYTES or 2 * len(data) * cores < 3 * total \
-                or _warned_about_cards(job, data):
+        if not SEGMENT_BYTES <= len(data) < STREAM_BYTES or 2 * len(data) * cores < 3 * total:
             continue
         found = _segment_runs(job, data)
         if found is None:
@@ -717,24 +719,29 @@ def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
         share = sum(sizes) / (2 * cores)
         keys = frozenset(key for _, key in runs)
         bare = job._replace(data=None)
+        stop = os.path.join(job.cache_folder, f"prefill-{job.key}.stop")
+        with contextlib.suppress(OSError):
+            os.unlink(stop)  # (one a killed build left)
         group: list[tuple[tuple, str]] = []
         held = 0
         for run, size in zip(missing, sizes, strict=True):
             group.append(run)
             held += size
             if held >= share:
-                tasks.append(_Prefill(bare, head, tuple(group), keys))
+                tasks.append(_Prefill(bare, head, tuple(group), keys, stop))
                 group, held = [], 0
         if group:
-            tasks.append(_Prefill(bare, head, tuple(group), keys))
+            tasks.append(_Prefill(bare, head, tuple(group), keys, stop))
     return tasks
 
 
 def _prefill(task: _Prefill) -> None:
     """Compile and store some of a big file's segments, as _compile_segmented would have
-    (with what it would have reused), so that it finds them in the cache. Stops at the first
-    that cannot be compiled alone: the file's own compile then falls back as it would have.
-    A file changed since the build read it is left alone (its own compile says so)."""
+    (with what it would have reused), so that it finds them in the cache. At the first that
+    cannot be compiled alone, or warns about a card, this and the file's other tasks stop
+    (see _Prefill.stop): the file's own compile then falls back to compiling it whole, as it
+    would have. A file changed since the build read it is left alone: the build goes on with
+    the bytes it read, and the file's own compile compiles its segments itself."""
     from flashcards.chunks import Cut
 
     gc.disable()  # as in _compile_job
@@ -746,9 +753,18 @@ def _prefill(task: _Prefill) -> None:
     del data
     cache = BuildCache(job.src_root, folder=job.cache_folder)
     reuse = _segments_reuse(job, cache, set(task.keys))
+    head_lines = task.head.count("\n")  # as in _compile_segmented
     for pieces, key in task.runs:
+        if os.path.exists(task.stop):
+            return
         result = _compile_segment(job, text, Cut(task.head, pieces), reuse)
-        if result is None or cache.store_segment(key, result, pieces[0].line) is None:
+        if result is None or any(warning.location.line > head_lines
+                                 for warning in result.warnings):
+            with contextlib.suppress(OSError):
+                os.makedirs(os.path.dirname(task.stop), exist_ok=True)
+                open(task.stop, "a").close()
+            return
+        if cache.store_segment(key, result, pieces[0].line) is None:
             return
 
 
@@ -930,8 +946,12 @@ def _compile_sources(project: Project, sources: list[_Source], errors: list[Sour
     if parallel and folder is not None and summaries and workers.size > 1:
         # A big file's missing segments first, on every core (the file's compile, below, then
         # finds them in the cache).
-        for _ in workers.in_order(_prefill, _prefill_tasks(jobs, workers.size, total), True):
-            pass
+        tasks = _prefill_tasks(jobs, workers.size, total)
+        for done, _ in enumerate(workers.in_order(_prefill, tasks, True), start=1):
+            progress("compiling segments", done, len(tasks))
+        for stop in {task.stop for task in tasks}:
+            with contextlib.suppress(OSError):
+                os.unlink(stop)
     # Small files travel to the workers in batches: one task per file would cost more in
     # messages between processes than the compiling itself (thousands of one-card files).
     batches = _batches(jobs) if parallel else [[job] for job in jobs]

@@ -344,22 +344,22 @@ def test_file_warnings_of_a_file_in_segments_are_given_once(big, tmp_path):
 
 
 @pytest.fixture
-def on_two_cores(monkeypatch) -> list[int]:
+def on_two_cores(monkeypatch) -> list[list]:
     """Builds have two workers (a machine of one core too) and count even this small project
-    as worth them, and a file with two missing segments as worth spreading; returns how many
+    as worth them, and a file with two missing segments as worth spreading; returns the
     prefill tasks each build's compile made (pipeline._prefill_tasks), in order."""
     monkeypatch.setattr(os, "sched_getaffinity", lambda _pid: {0, 1}, raising=False)
     monkeypatch.setattr(pipeline, "PARALLEL_BYTES", 0)
     monkeypatch.setattr(pipeline, "PREFILL_LEAST", 1)
-    made: list[int] = []
+    made: list[list] = []
     original = pipeline._prefill_tasks
 
-    def counting(jobs, cores, total):
+    def recording(jobs, cores, total):
         tasks = original(jobs, cores, total)
-        made.append(len(tasks))
+        made.append(tasks)
         return tasks
 
-    monkeypatch.setattr(pipeline, "_prefill_tasks", counting)
+    monkeypatch.setattr(pipeline, "_prefill_tasks", recording)
     return made
 
 
@@ -369,7 +369,7 @@ def test_a_big_file_built_cold_has_its_segments_compiled_by_the_workers(
     pipeline.build(big, out)
     # Every segment was compiled in the workers: the build's own compile of the file (here,
     # in this process) found all of them in the cache.
-    assert on_two_cores[-1] >= 2 and segments_compiled == []
+    assert len(on_two_cores[-1]) >= 2 and segments_compiled == []
     segments = _segment_entries(private_cache) - 1  # (and the file's summary)
     assert segments >= 6
     packages, lock, fresh = _fresh(big, tmp_path, "fresh")
@@ -379,7 +379,7 @@ def test_a_big_file_built_cold_has_its_segments_compiled_by_the_workers(
     _edit(big / "big.yaml", "Answer *17*.", "Answer *seventeen*.")
     cuts = record_calls(monkeypatch, chunks, "cut", lambda text: len(text))
     pipeline.build(big, out)
-    assert on_two_cores[-1] == 0 and len(segments_compiled) == 1 and len(cuts) == 1
+    assert on_two_cores[-1] == [] and len(segments_compiled) == 1 and len(cuts) == 1
     packages, lock, _ = _fresh(big, tmp_path, "fresh-edit")
     assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
     # Lines moved, the cache gone (a fresh clone has the lock): all compiled ahead again.
@@ -388,7 +388,7 @@ def test_a_big_file_built_cold_has_its_segments_compiled_by_the_workers(
     shutil.rmtree(private_cache)
     segments_compiled.clear()
     result = pipeline.build(big, out)
-    assert on_two_cores[-1] >= 2 and segments_compiled == []
+    assert len(on_two_cores[-1]) >= 2 and segments_compiled == []
     packages, lock, fresh = _fresh(big, tmp_path, "fresh-moved")
     assert _packages(out) == packages and (big / "flashcards.lock").read_bytes() == lock
     assert _where(result) == _where(fresh)
@@ -400,7 +400,7 @@ def test_files_that_share_the_cores_are_not_compiled_ahead(big, tmp_path, on_two
     (big / "other.yaml").write_text(text.replace("namespace: big", "namespace: other"),
                                     encoding="utf-8")
     pipeline.build(big, tmp_path / "out")
-    assert on_two_cores == [0]
+    assert on_two_cores == [[]]
 
 
 def test_a_card_with_an_error_is_reported_as_a_build_without_a_cache_reports_it(
@@ -408,7 +408,7 @@ def test_a_card_with_an_error_is_reported_as_a_build_without_a_cache_reports_it(
     _edit(big / "big.yaml", "    q: Question 25?\n", "    q: [Question 25?\n")
     with pytest.raises(pipeline.InvalidSources) as cached:
         pipeline.build(big, tmp_path / "out")
-    assert on_two_cores[-1] >= 2  # compiled ahead, up to the segment with the error
+    assert len(on_two_cores[-1]) >= 2  # compiled ahead, up to the segment with the error
     with pytest.MonkeyPatch.context() as patch, pytest.raises(pipeline.InvalidSources) as fresh:
         patch.setattr(pipeline, "SEGMENT_BYTES", 1 << 40)  # compiled whole
         pipeline.build(big, tmp_path / "fresh", use_cache=False)
@@ -416,9 +416,47 @@ def test_a_card_with_an_error_is_reported_as_a_build_without_a_cache_reports_it(
     assert "big.yaml:" in str(cached.value.errors[0])
 
 
+def test_a_card_that_warns_stops_the_compiling_ahead(big, tmp_path, private_cache,
+                                                     on_two_cores, monkeypatch):
+    """The file is compiled whole (see test_a_card_that_warns_makes_the_file_compile_whole),
+    so its segments are not compiled ahead past the one the card is in."""
+    _edit(big / "big.yaml", "  - id: c0\n    q:", "  - q:")  # "card #1 has no 'id'"
+    monkeypatch.setattr(pipeline.BuildCache, "prune", lambda self: None)  # keep what was kept
+    result = pipeline.build(big, tmp_path / "out")
+    (tasks,) = on_two_cores
+    assert len(tasks) >= 2 and len(tasks[0].runs) >= 2
+
+    def kept(task):
+        return [key for _, key in task.runs
+                if os.path.exists(pipeline.file_path(task.job.cache_folder, key))]
+
+    # Its first segment warns: it stops there (the file's own compile keeps that segment as
+    # it meets the warning, as without compiling ahead).
+    assert kept(tasks[0]) == [tasks[0].runs[0][1]]
+    assert not list(private_cache.rglob("prefill-*"))  # the signal to stop is cleared
+    packages, _, fresh = _fresh(big, tmp_path, "fresh")
+
+    def about_cards(warnings):
+        return [str(w).split("/cards/", 1)[1] for w in warnings if "big.yaml" in str(w)]
+
+    assert about_cards(result.warnings) == about_cards(fresh.warnings)
+    assert any("card #1 " in text for text in about_cards(result.warnings))
+    assert _packages(tmp_path / "out") == packages
+    # The task that stopped tells the file's other tasks to stop too.
+    shutil.rmtree(private_cache)
+    tasks = pipeline._prefill_tasks([tasks[0].job._replace(data=[(big / "big.yaml").read_bytes()])],
+                                    2, 1)
+    pipeline._prefill(tasks[0])
+    pipeline._prefill(tasks[1])
+    assert kept(tasks[1]) == [] and os.path.exists(tasks[1].stop)
+    os.unlink(tasks[1].stop)
+    pipeline._prefill(tasks[1])
+    assert len(kept(tasks[1])) == len(tasks[1].runs)
+
+
 def test_a_file_changed_since_it_was_read_is_not_compiled_ahead(big, tmp_path,
                                                                 private_cache):
-    """(Its own compile then says it changed while it was being built.)"""
+    """(The build goes on with the bytes it read: the file's own compile compiles them.)"""
     from flashcards.cache import file_key
 
     path = big / "big.yaml"
