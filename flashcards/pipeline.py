@@ -692,12 +692,11 @@ class _Prefill(NamedTuple):
 
 
 def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
-    """The segments missing from the cache of the big files among jobs (`total` bytes in
-    all) not compiled before (or whose last compile is gone) that would keep one core busy
-    while the others wait, a file of half as much again
-    as a core's share or more (files of about the same size keep every core busy as they
-    are), as tasks for `cores` workers (two a core, of about the same amount of text), when
-    they are enough to be worth spreading: see PREFILL_LEAST."""
+    """Tasks for `cores` workers (two a core, of about the same amount of text) that compile
+    the missing segments of each big file among jobs (`total` bytes in all) that has no
+    compile of its own in the cache and would keep one core busy while the others wait: a
+    file of half as much again as a core's share or more (files of about one size keep every
+    core busy as they are), with enough segments missing to be worth it (PREFILL_LEAST)."""
     tasks: list[_Prefill] = []
     for job in jobs:
         if job.cache_folder is None or not job.summary or not job.data:
