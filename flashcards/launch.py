@@ -9,9 +9,22 @@ the imports; the build pauses it again for its own work (workers.without_gc).
 from __future__ import annotations
 
 import gc
+import sys
 
 
 def run() -> None:
+    if sys.argv[1:] == ["--version"]:
+        # What click's version option prints (cli.main), answered without importing click
+        # and the commands: a version check (an editor's plug-in, a script) then costs the
+        # time Python takes to start.
+        from flashcards import __version__
+
+        try:
+            sys.stdout.write(f"flashcards, version {__version__}\n")
+            sys.stdout.flush()
+            return
+        except OSError:
+            pass  # the output cannot be written: the command says so, as for any output
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -137,6 +137,19 @@ def test_version(runner):
     assert result.stdout.strip() == f"flashcards, version {__version__}"
 
 
+def test_the_version_alone_is_told_without_importing_the_commands():
+    """`flashcards --version` prints what click's version option prints (above), before the
+    commands and click are imported; any other arguments go to the commands."""
+    code = ("import sys; from flashcards.launch import run; run(); "
+            "print(sorted({'click', 'flashcards.cli'} & set(sys.modules)))")
+    told = subprocess.run([sys.executable, "-c", code, "--version"], capture_output=True,
+                          text=True, check=False)
+    assert (told.returncode, told.stdout) == (0, f"flashcards, version {__version__}\n[]\n")
+    helped = subprocess.run([sys.executable, "-m", "flashcards", "--help"],
+                            capture_output=True, text=True, check=False)
+    assert helped.returncode == 0 and "Usage:" in helped.stdout
+
+
 @pytest.mark.parametrize("command", ["build", "check", "ids", "preview"])
 def test_every_command_has_help(runner, command):
     result = runner.invoke(main, [command, "--help"])
