@@ -470,6 +470,7 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
     yield header_line(project).encode(), 0
     loaded: dict[str, dict[str, Note]] = {}
     held = 0  # how many notes are in `loaded`
+    last_row: dict[str, int] = {}  # each source's last row (made when a second file is read)
     # The lines made ahead for files whose notes are read as they go (each file read once,
     # however often the lock's order comes back to it).
     made: dict[str, _Lines | dict[str, bytes]] = {}
@@ -517,7 +518,13 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
                     found = notes_of(entry.source)
                     if isinstance(found, dict):
                         # The notes of a few files, or of a big file's segments (which the
-                        # lock's order of cards goes back and forth between), in memory.
+                        # lock's order of cards goes back and forth between), in memory,
+                        # each only until the lock has passed its last card.
+                        if loaded and not last_row:  # (an edit reads one file: not made)
+                            last_row = {source: row for row, source in enumerate(
+                                map(_SOURCE, rows))}
+                        for done in [key for key in loaded if last_row[key] < index]:
+                            held -= len(loaded.pop(done))
                         held += len(found)
                         if held > HELD_NOTES:
                             loaded.clear()
@@ -646,8 +653,9 @@ class Written:
 
 # Where Written puts its rows' own fields (see Entry: key ... removed come first).
 _LEGACY = Entry._fields.index("legacy")
-_AT, _SIZE, _VERBATIM, _ADDED, _MOD = (operator.itemgetter(Entry._fields.index(name))
-                                       for name in ("at", "size", "verbatim", "added", "mod"))
+_AT, _SIZE, _VERBATIM, _ADDED, _MOD, _SOURCE = (
+    operator.itemgetter(Entry._fields.index(name))
+    for name in ("at", "size", "verbatim", "added", "mod", "source"))
 assert Entry._fields[_LEGACY:] == ("legacy", "at", "size", "verbatim", "line", "source", "others",
                                    "added")
 

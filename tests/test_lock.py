@@ -429,3 +429,41 @@ def test_lines_of_a_file_read_as_it_goes_are_made_in_memory_when_the_disk_fills(
                         lambda **kwargs: open("/dev/full", "r+b", buffering=0))
     assert b"".join(lock.lock_lines(many, "p1", None, stream, {}, scratch=tmp_path)) == whole
     assert read == ["file0", "file0", "file1", "file1"]  # each read again after the failure
+
+
+def test_the_writer_lets_go_of_a_file_s_notes_once_the_lock_has_passed_its_cards():
+    """A file's notes, read whole for its lines, stay in memory only while the lock's order
+    can come back to them: the files' cards interleaved, both stay; once the last card of a
+    file is written, its notes go (a project of many files holds one file's at a time)."""
+    import gc
+    import weakref
+
+    class Notes(dict):
+        pass
+
+    def project(sources):
+        entries = {f"g{n}": Entry(f"g{n}", f"d{n}", 1_700_000_000 + n, f"ns/c{n:03d}",
+                                  "Deck", "basic", "cards/a.yaml", source=source)
+                   for n, source in enumerate(sources)}
+        given: dict[str, weakref.ref] = {}
+
+        def notes_of(source):
+            found = Notes({key: ("basic", (f"Q{key}", "A", "", "", "cards/a.yaml", key, ""),
+                                 ()) for key, entry in entries.items()
+                           if entry.source == source})
+            given[source] = weakref.ref(found)
+            return found
+
+        return lock.lock_lines(entries, "p1", None, notes_of, {}), given
+
+    gc.collect()
+    lines, given = project(["a"] * 5 + ["b"] * 5 + ["c"] * 5)
+    alive = [sorted(source for source, ref in given.items() if ref() is not None)
+             for _ in lines]
+    # (the header, then a's 5 lines, b's 5, c's 5, the end)
+    assert alive[1:6] == [["a"]] * 5
+    assert alive[6:11] == [["b"]] * 5 and alive[11:16] == [["c"]] * 5
+    lines, given = project(["a", "b"] * 5)  # interleaved: both are needed to the end
+    alive = [sorted(source for source, ref in given.items() if ref() is not None)
+             for _ in lines]
+    assert alive[3:11] == [["a", "b"]] * 8
