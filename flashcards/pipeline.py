@@ -684,9 +684,15 @@ PREFILL_LEAST = 4
 class _Prefill(NamedTuple):
     """Some of a big file's segments, to compile and store ahead of the file (see _prefill)."""
 
-    job: _Job  # the file's job, without its bytes (the task reads the file again)
+    job: _Job  # the file's job, without its bytes
     head: str
-    runs: tuple[tuple[tuple, str], ...]  # (pieces, segment key) of the segments to compile
+    # Where this task's share of the file is (its runs' text alone: a worker reads and holds
+    # that, not the whole file), in bytes, and its digest as the build read it.
+    at: int
+    size: int
+    digest: str
+    # (pieces, segment key) of each run, the pieces' places in the share's text.
+    runs: tuple[tuple[tuple, str], ...]
     keys: frozenset[str]  # every segment's key, this task's or not (see _segments_reuse)
     stop: str  # a file that, once there, tells the file's other tasks to stop
 
@@ -709,7 +715,7 @@ def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
         found = _segment_runs(job, data)
         if found is None:
             continue
-        _, head, runs = found
+        text, head, runs = found
         missing = [run for run in runs if not os.path.exists(file_path(job.cache_folder,
                                                                        run[1]))]
         if len(missing) < PREFILL_LEAST * cores:
@@ -723,15 +729,44 @@ def _prefill_tasks(jobs: list[_Job], cores: int, total: int) -> list[_Prefill]:
             os.unlink(stop)  # (one a killed build left)
         group: list[tuple[tuple, str]] = []
         held = 0
-        for run, size in zip(missing, sizes, strict=True):
+        place = _BytePlace(text, data)
+        for number, (run, size) in enumerate(zip(missing, sizes, strict=True), start=1):
             group.append(run)
             held += size
-            if held >= share:
-                tasks.append(_Prefill(bare, head, tuple(group), keys, stop))
+            if held >= share or number == len(missing):
+                tasks.append(_prefill_task(bare, head, place, group, keys, stop))
                 group, held = [], 0
-        if group:
-            tasks.append(_Prefill(bare, head, tuple(group), keys, stop))
     return tasks
+
+
+class _BytePlace:
+    """Where characters of a file's text are in its bytes (asked in order, each once)."""
+
+    def __init__(self, text: str, data: bytes) -> None:
+        self.text, self.data = text, data
+        self.ascii = len(text) == len(data)
+        self.char = self.byte = 0
+
+    def __call__(self, char: int) -> int:
+        if self.ascii:
+            return char
+        self.byte += len(self.text[self.char:char].encode("utf-8"))
+        self.char = char
+        return self.byte
+
+
+def _prefill_task(job: _Job, head: str, place: _BytePlace, runs: list[tuple[tuple, str]],
+                  keys: frozenset[str], stop: str) -> _Prefill:
+    """A task of these runs of the file: its share, from the first run's start to the last
+    one's end, and the pieces moved to their places in that share (only their offsets: their
+    lines stay the file's, and what a card compiles to does not depend on the offsets)."""
+    start = runs[0][0][0].index
+    last = runs[-1][0][-1]
+    at, end = place(start), place(last.index + last.size)
+    digest = hashlib.blake2b(memoryview(place.data)[at:end], digest_size=16).hexdigest()
+    return _Prefill(job, head, at, end - at, digest,
+                    tuple((tuple(piece._replace(index=piece.index - start) for piece in pieces),
+                           key) for pieces, key in runs), keys, stop)
 
 
 def _prefill(task: _Prefill) -> None:
@@ -739,17 +774,23 @@ def _prefill(task: _Prefill) -> None:
     (with what it would have reused), so that it finds them in the cache. At the first that
     cannot be compiled alone, or warns about a card, this and the file's other tasks stop
     (see _Prefill.stop): the file's own compile then falls back to compiling it whole, as it
-    would have. A file changed since the build read it is left alone: the build goes on with
-    the bytes it read, and the file's own compile compiles its segments itself."""
+    would have. A worker reads its share of the file alone; a share changed since the build
+    read it is left alone (the build goes on with the bytes it read, as always, and the
+    file's own compile compiles those segments itself)."""
     from flashcards.chunks import Cut
 
     gc.disable()  # as in _compile_job
     job = task.job
-    data, _ = read_bytes(job.path, job.display)
-    if data is None or file_key(job.display, str(job.src_root.resolve()), data) != job.key:
-        return
-    text = data.decode("utf-8")  # (the parent decoded these same bytes)
-    del data
+    try:
+        with open(job.path, "rb") as handle:
+            handle.seek(task.at)
+            share = handle.read(task.size)
+    except OSError:
+        return  # (the file's own compile reads what the build read)
+    if hashlib.blake2b(share, digest_size=16).hexdigest() != task.digest:
+        return  # changed since the build read it: the file's own compile compiles it as read
+    text = share.decode("utf-8")  # (its start and end are at lines' starts)
+    del share
     cache = BuildCache(job.src_root, folder=job.cache_folder)
     reuse = _segments_reuse(job, cache, set(task.keys))
     head_lines = task.head.count("\n")  # as in _compile_segmented

@@ -454,19 +454,44 @@ def test_a_card_that_warns_stops_the_compiling_ahead(big, tmp_path, private_cach
     assert len(kept(tasks[1])) == len(tasks[1].runs)
 
 
-def test_a_file_changed_since_it_was_read_is_not_compiled_ahead(big, tmp_path,
-                                                                private_cache):
-    """(The build goes on with the bytes it read: the file's own compile compiles them.)"""
-    from flashcards.cache import file_key
+@pytest.mark.parametrize("answer", ["Answer", "Réponse ✓ 🙂"])  # ASCII, and not
+def test_a_worker_reads_its_share_of_the_file_as_the_build_read_it(big, tmp_path, answer):
+    """A task names its share of the file (its runs' text, in bytes) and its digest as the
+    build read it: the worker reads and holds that alone, leaves it if it changed since, and
+    stores what the file's own compile would."""
+    from flashcards.cache import BuildCache, file_key
+    from flashcards.project import find_project
 
     path = big / "big.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("Answer", answer), encoding="utf-8")
     data = path.read_bytes()
-    job = pipeline._Job(path, "big.yaml", big, file_key("big.yaml", str(big.resolve()), data),
-                        private_cache, True, [data])
-    (task, *_) = pipeline._prefill_tasks([job], 2, len(data))
-    _edit(path, "Answer *3*.", "Answer *three*.")
-    pipeline._prefill(task)
-    assert _segment_entries(private_cache) == 0
-    path.write_bytes(data)  # as it was read: compiled ahead
-    pipeline._prefill(task)
-    assert _segment_entries(private_cache) == len(task.runs)
+    shown = find_project(big).shown(path)  # (as the build names the file)
+    folder = BuildCache(big).folder  # (the build's own cache folder)
+    job = pipeline._Job(path, shown, big, file_key(shown, str(big.resolve()), data), folder,
+                        True, [data])
+    tasks = pipeline._prefill_tasks([job], 2, len(data))
+    assert len(tasks) >= 2 and all(task.size < len(data) for task in tasks)
+    first = data[tasks[0].at:tasks[0].at + tasks[0].size].decode()
+    assert first.startswith("  - id: c0\n") and f"{answer} *1*" in first
+
+    def kept(task):
+        return [key for _, key in task.runs if os.path.exists(pipeline.file_path(folder, key))]
+
+    # A card of the first share changed on disk since (its length kept, so that the other
+    # shares are where they were): that share is left, the others are compiled.
+    path.write_bytes(data.replace(f"{answer} *1*.".encode(), f"{answer} *I*.".encode()))
+    for task in tasks:
+        pipeline._prefill(task)
+    assert kept(tasks[0]) == [] and all(kept(task) == [key for _, key in task.runs]
+                                        for task in tasks[1:])
+    path.write_bytes(data)
+    pipeline._prefill(tasks[0])
+    assert kept(tasks[0]) == [key for _, key in tasks[0].runs]
+    # The entries, byte for byte, of the file's own compile.
+    entries = {p.name: p.read_bytes() for p in folder.rglob("files/**/*.pickle")}
+    shutil.rmtree(folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "PREFILL_LEAST", 1 << 30)
+        pipeline.build(big, tmp_path / "out")
+    again = {p.name: p.read_bytes() for p in folder.rglob("files/**/*.pickle")}
+    assert entries and all(again[name] == entry for name, entry in entries.items())
