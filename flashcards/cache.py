@@ -267,6 +267,44 @@ class BuildCache:
         return None if found is None else (found[0], found[1].images, found[1].base)
 
     def _summary(self, key: str) -> tuple[FileSummary, _Stored] | None:
+        if _HELD is not None:
+            return self._held_summary(key)
+        return self._read_summary(key)
+
+    def _held_summary(self, key: str) -> tuple[FileSummary, _Stored] | None:
+        """_summary, taking one read in this process before as long as its entry is the same
+        file (the same inode, size and time: entries are replaced whole, never rewritten),
+        whose images and segments are checked as always (see summaries_held)."""
+        global _HELD_ROWS
+        assert _HELD is not None
+        path = str(self._path(key))
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return None
+        stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        held = _HELD.pop(path, None)
+        if held is not None and held[0] == stamp and _notes_sound(path, held[2]):
+            _, summary, stored = held
+            if not all(map(unchanged, stored.images)) or any(
+                    self._summary(source) is None
+                    for source in set(map(_SOURCE, summary.cards)) - {key}):
+                return None
+            self.keep(summary)
+        else:
+            if held is not None:
+                _HELD_ROWS -= len(held[1].cards)
+            found = self._read_summary(key)
+            if found is None:
+                return None
+            summary, stored = found
+            _HELD_ROWS += len(summary.cards)
+        _HELD[path] = (stamp, summary, stored)  # (the most recently used last)
+        while _HELD_ROWS > HELD_ROWS and len(_HELD) > 1:
+            _HELD_ROWS -= len(_HELD.pop(next(iter(_HELD)))[1].cards)
+        return summary, stored
+
+    def _read_summary(self, key: str) -> tuple[FileSummary, _Stored] | None:
         try:
             with open(self._path(key), "rb") as handle:
                 # Where the summary starts (and whether the notes are in chunks).
@@ -783,6 +821,41 @@ def _unchecked_summary(folder: Path, key: str, every_row: bool = True
 def _sources_of(folder: Path, key: str) -> set[str]:
     found = _unchecked_summary(folder, key)
     return set() if found is None else set(map(_SOURCE, found[1]))
+
+
+def _notes_sound(path: str, stored: _Stored) -> bool:
+    """Whether an entry's notes are still the ones its summary vouches for (packages read them
+    from the file: damage there is found now, and the file compiled again, not left to fail
+    the package)."""
+    try:
+        with open(path, "rb") as handle:
+            at = int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS
+            return _checksum(handle.read(at - 8)) == stored.rest
+    except (OSError, ValueError):
+        return False
+
+
+# Summaries read in this process, by entry file: (its inode, size and time, the summary, its
+# stored record); None but within summaries_held. At most about HELD_ROWS cards' rows.
+_HELD: dict[str, tuple[tuple, FileSummary, _Stored]] | None = None
+_HELD_ROWS = 0
+HELD_ROWS = 100_000
+
+
+@contextlib.contextmanager
+def summaries_held() -> Iterator[None]:
+    """Within it, the summaries read are kept in memory for the next builds of this process
+    (`watch`: a rebuild after an edit then reads only the summaries that changed). A one-off
+    build does not: what it holds past its plan it lets go (memory at 200,000 cards)."""
+    global _HELD, _HELD_ROWS
+    if _HELD is not None:  # (already)
+        yield
+        return
+    _HELD, _HELD_ROWS = {}, 0
+    try:
+        yield
+    finally:
+        _HELD, _HELD_ROWS = None, 0
 
 
 def reusable_of(folder: Path, keys: Iterable[str]) -> dict[str, object]:

@@ -502,7 +502,7 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
     import watchfiles
 
     from flashcards import watch as watching
-
+    from flashcards.cache import summaries_held
     # The lock entries of cards this session changed or removed, as they were before: a card
     # that comes back to that content (a file saved half-written, then whole) gets its old
     # time back instead of a newer one.
@@ -535,7 +535,8 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
                                rust_timeout=watching.TICK, yield_on_timeout=True,
                                raise_interrupt=False)
     try:
-        watching.run(build_once, batches, announce, ready_first=True)
+        with summaries_held():  # a rebuild reads again only the summaries of files that changed
+            watching.run(build_once, batches, announce, ready_first=True)
     except KeyboardInterrupt:  # Ctrl-C between two waits for changes, or during a build (it is
         pass                   # abandoned, nothing half written: packages are renamed whole)
     click.echo("stopped watching")

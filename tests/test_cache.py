@@ -1241,3 +1241,84 @@ def test_a_checksumming_file_takes_small_and_big_writes_alike():
         writer.write(part)
     assert writer.checksum() == cache_module._checksum(b"".join(parts))
     assert stream.getvalue() == b"".join(parts)
+
+
+@pytest.fixture
+def held(monkeypatch):
+    """Summaries kept in memory between builds, as `watch` keeps them (cache.hold_summaries);
+    every file in an entry of its own. Returns the entries read from disk, by key."""
+    monkeypatch.setattr(cache_module, "_HELD", {})
+    monkeypatch.setattr(cache_module, "_HELD_ROWS", 0)
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    return record_calls(monkeypatch, cache_module.BuildCache, "_read_summary",
+                        lambda self, key: key)
+
+
+def test_a_rebuild_in_watch_reads_only_the_summaries_that_changed(project, tmp_path, held,
+                                                                   monkeypatch):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    sample = project / "sample.yaml"
+    sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, France"), encoding="utf-8")
+    pipeline.build(project, out)  # second.yaml's summary read, and held
+    assert len(held) == 1
+    held.clear()
+    sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, in France"), encoding="utf-8")
+    compiled = _count_compiles(monkeypatch)
+    pipeline.build(project, out)
+    assert [Path(name).name for name in compiled] == ["sample.yaml"]
+    assert held == []  # second.yaml's summary as it was held
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+    # A picture changed on disk: the summary held for the file that shows it is not taken.
+    (project / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 255, 0)))
+    result = pipeline.build(project, out)
+    assert Path(compiled[-1]).name == "second.yaml"
+    assert [c.label for c in result.changes if c.status == "changed"] == ["second/s1"]
+    fresh, _ = _fresh(project, tmp_path, "fresh-picture")
+    assert _packages(out) == fresh
+
+
+def test_a_summary_held_in_watch_is_not_taken_once_its_entry_is_damaged(project, tmp_path,
+                                                                         held, private_cache,
+                                                                         monkeypatch):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    sample = project / "sample.yaml"
+    sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, France"), encoding="utf-8")
+    pipeline.build(project, out)  # second.yaml's summary read, and held
+    (second,) = held
+    entry = Path(cache_module.file_path(cache_module.BuildCache(project).folder, second))
+    # One bit of its notes flipped in place: the same file, size and time.
+    stat = entry.stat()
+    data = entry.read_bytes()
+    entry.write_bytes(data[:40] + bytes([data[40] ^ 1]) + data[41:])
+    os.utime(entry, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert entry.stat().st_mtime_ns == stat.st_mtime_ns and entry.stat().st_size == stat.st_size
+    sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, in France"), encoding="utf-8")
+    held.clear()
+    compiled = _count_compiles(monkeypatch)
+    pipeline.build(project, out)
+    assert held == [second]  # read again from disk, found damaged...
+    assert sorted(Path(name).name for name in compiled) == ["sample.yaml", "second.yaml"]
+    fresh, _ = _fresh(project, tmp_path, "fresh")  # ...and compiled again
+    assert _packages(out) == fresh
+
+
+def test_watch_holds_summaries_while_it_runs_and_no_build_after_it_does(project, runner,
+                                                                          monkeypatch):
+    from flashcards import watch as watching
+    from flashcards.cli import main
+
+    seen = []
+
+    def run(build_once, batches, announce, ready_first):
+        seen.append(cache_module._HELD is not None)
+        with cache_module.summaries_held():  # (within it already: still held after)
+            pass
+        seen.append(cache_module._HELD is not None)
+
+    monkeypatch.setattr(watching, "run", run)
+    result = runner.invoke(main, ["watch", str(project)])
+    assert result.exit_code == 0, result.output
+    assert seen == [True, True] and cache_module._HELD is None
