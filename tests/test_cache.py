@@ -1254,13 +1254,20 @@ def held(monkeypatch):
                         lambda self, key: key)
 
 
-def test_a_rebuild_in_watch_reads_only_the_summaries_that_changed(project, tmp_path, held,
-                                                                   monkeypatch):
-    out = tmp_path / "out"
+def _second_held(project: Path, out: Path) -> Path:
+    """Build, edit sample.yaml and build again: second.yaml's summary is read then, and held.
+    Returns sample.yaml."""
     pipeline.build(project, out)
     sample = project / "sample.yaml"
     sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, France"), encoding="utf-8")
-    pipeline.build(project, out)  # second.yaml's summary read, and held
+    pipeline.build(project, out)
+    return sample
+
+
+def test_a_rebuild_in_watch_reads_only_the_summaries_that_changed(project, tmp_path, held,
+                                                                   monkeypatch):
+    out = tmp_path / "out"
+    sample = _second_held(project, out)
     assert len(held) == 1
     held.clear()
     sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, in France"), encoding="utf-8")
@@ -1283,10 +1290,7 @@ def test_a_summary_held_in_watch_is_not_taken_once_its_entry_is_damaged(project,
                                                                          held, private_cache,
                                                                          monkeypatch):
     out = tmp_path / "out"
-    pipeline.build(project, out)
-    sample = project / "sample.yaml"
-    sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, France"), encoding="utf-8")
-    pipeline.build(project, out)  # second.yaml's summary read, and held
+    sample = _second_held(project, out)
     (second,) = held
     entry = Path(cache_module.file_path(cache_module.BuildCache(project).folder, second))
     # One bit of its notes flipped in place: the same file, size and time.
