@@ -286,9 +286,7 @@ class BuildCache:
         held = _HELD.pop(path, None)
         if held is not None and held[0] == stamp and _notes_sound(path, held[2]):
             _, summary, stored = held
-            if not all(map(unchanged, stored.images)) or any(
-                    self._summary(source) is None
-                    for source in set(map(_SOURCE, summary.cards)) - {key}):
+            if not all(map(unchanged, stored.images)) or not self._segments_sound(key, summary):
                 return None
             self.keep(summary)
         else:
@@ -307,9 +305,7 @@ class BuildCache:
     def _read_summary(self, key: str) -> tuple[FileSummary, _Stored] | None:
         try:
             with open(self._path(key), "rb") as handle:
-                # Where the summary starts (and whether the notes are in chunks).
-                at = int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS
-                notes = handle.read(at - 8)
+                notes = _notes_part(handle)
                 stored = pickle.load(handle)
                 if not isinstance(stored, _Stored) or stored.key != key or not isinstance(
                         stored.result, FileSummary) or _checksum(notes) != stored.rest:
@@ -317,15 +313,18 @@ class BuildCache:
                 if not all(map(unchanged, stored.images)):
                     return None
                 summary = _with_summary_rows(stored.result, _row_chunks(handle, stored.rows))
-            # A big file's summary is only as sound as its segments' entries, which hold its
-            # notes (one could have been cleaned away, pruned by another build, or damaged).
-            for source in set(map(_SOURCE, summary.cards)) - {key}:
-                if self._summary(source) is None:
-                    return None
+            if not self._segments_sound(key, summary):
+                return None
         except Exception:  # noqa: BLE001 - any damage to the cache only means "compile again"
             return None
         self.keep(summary)
         return summary, stored
+
+    def _segments_sound(self, key: str, summary: FileSummary) -> bool:
+        """A big file's summary is only as sound as its segments' entries, which hold its
+        notes (one could have been cleaned away, pruned by another build, or damaged)."""
+        return all(self._summary(source) is not None
+                   for source in set(map(_SOURCE, summary.cards)) - {key})
 
     def sources_of(self, key: str) -> set[str]:
         """The entries the summary stored for key names as holding its notes (itself, or a big
@@ -829,10 +828,16 @@ def _notes_sound(path: str, stored: _Stored) -> bool:
     the package)."""
     try:
         with open(path, "rb") as handle:
-            at = int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS
-            return _checksum(handle.read(at - 8)) == stored.rest
+            return _checksum(_notes_part(handle)) == stored.rest
     except (OSError, ValueError):
         return False
+
+
+def _notes_part(handle: BinaryIO) -> bytes:
+    """An entry's notes, read from its start (the first 8 bytes say where its summary starts,
+    and whether the notes are in chunks); the summary follows."""
+    at = int.from_bytes(handle.read(8), "little") & ~_IN_CHUNKS
+    return handle.read(at - 8)
 
 
 # Summaries read in this process, by entry file: (its inode, size and time, the summary, its

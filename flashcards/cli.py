@@ -503,6 +503,7 @@ def watch(source: Path, out: Path, combined: bool, drop_removed: bool, quiet: bo
 
     from flashcards import watch as watching
     from flashcards.cache import summaries_held
+
     # The lock entries of cards this session changed or removed, as they were before: a card
     # that comes back to that content (a file saved half-written, then whole) gets its old
     # time back instead of a newer one.
