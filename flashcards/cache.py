@@ -284,20 +284,20 @@ class BuildCache:
             return None
         stamp = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
         held = _HELD.pop(path, None)
+        if held is not None:
+            _HELD_ROWS -= len(held[1].cards)
         if held is not None and held[0] == stamp and _notes_sound(path, held[2]):
             _, summary, stored = held
             if not all(map(unchanged, stored.images)) or not self._segments_sound(key, summary):
                 return None
             self.keep(summary)
         else:
-            if held is not None:
-                _HELD_ROWS -= len(held[1].cards)
             found = self._read_summary(key)
             if found is None:
                 return None
             summary, stored = found
-            _HELD_ROWS += len(summary.cards)
         _HELD[path] = (stamp, summary, stored)  # (the most recently used last)
+        _HELD_ROWS += len(summary.cards)
         while _HELD_ROWS > HELD_ROWS and len(_HELD) > 1:
             _HELD_ROWS -= len(_HELD.pop(next(iter(_HELD)))[1].cards)
         return summary, stored

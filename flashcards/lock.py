@@ -519,7 +519,8 @@ def _pieces(rows: list[Entry], project: str, old: Path | None, notes_of: NotesOf
                     if isinstance(found, dict):
                         # The notes of a few files, or of a big file's segments (which the
                         # lock's order of cards goes back and forth between), in memory,
-                        # each only until the lock has passed its last card.
+                        # each let go as another is read once the lock has passed its last
+                        # card.
                         if loaded and not last_row:  # (an edit reads one file: not made)
                             last_row = {source: row for row, source in enumerate(
                                 map(_SOURCE, rows))}

@@ -677,7 +677,8 @@ def _segment_runs(job: _Job, data: bytes) -> tuple[str, str, list[tuple[tuple, s
 # with at least this many segments per core has them compiled on every core first (see
 # _prefill), rather than one after another in the one process that compiles the file. (Not
 # a file compiled before, even if most of it was rewritten or the tool is another version:
-# telling how many segments are new would take cutting it twice.)
+# telling how many segments are new takes cutting the file, which its own compile does
+# again; a cold build pays that twice, an edit should not.)
 PREFILL_LEAST = 4
 
 

@@ -1245,7 +1245,7 @@ def test_a_checksumming_file_takes_small_and_big_writes_alike():
 
 @pytest.fixture
 def held(monkeypatch):
-    """Summaries kept in memory between builds, as `watch` keeps them (cache.hold_summaries);
+    """Summaries kept in memory between builds, as `watch` keeps them (cache.summaries_held);
     every file in an entry of its own. Returns the entries read from disk, by key."""
     monkeypatch.setattr(cache_module, "_HELD", {})
     monkeypatch.setattr(cache_module, "_HELD_ROWS", 0)
@@ -1284,6 +1284,14 @@ def test_a_rebuild_in_watch_reads_only_the_summaries_that_changed(project, tmp_p
     assert [c.label for c in result.changes if c.status == "changed"] == ["second/s1"]
     fresh, _ = _fresh(project, tmp_path, "fresh-picture")
     assert _packages(out) == fresh
+    # The rows held are counted as they come and go (a summary not taken among them).
+    assert cache_module._HELD_ROWS == sum(len(summary.cards)
+                                          for _, summary, _ in cache_module._HELD.values())
+    # Past HELD_ROWS, the least recently used go first.
+    monkeypatch.setattr(cache_module, "HELD_ROWS", 1)
+    sample.write_text(SAMPLE.replace("a: Paris", "a: Paris, on the Seine"), encoding="utf-8")
+    pipeline.build(project, out)
+    assert len(cache_module._HELD) == 1
 
 
 def test_a_summary_held_in_watch_is_not_taken_once_its_entry_is_damaged(project, tmp_path,
