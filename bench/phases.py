@@ -4,6 +4,8 @@
     python bench/phases.py --real --cards 1000 --layout "one file"
     python bench/phases.py --runs 7
     python bench/phases.py --checkout /tmp/base     # another revision (git worktree add)
+    python bench/phases.py --extra flashcards.apkg:_database,flashcards.apkg:_zip
+                                                    # more functions timed as phases
 
 For each layout of bench/edit.py it builds the cards cold, then edits one card and rebuilds in a
 fresh process, `--runs` times. Each rebuild times its own phases (the pipeline's functions, each
@@ -80,7 +82,8 @@ run()
 """
 
 
-def measure(work: Path, edited: Path, runs: int, checkout: Path) -> dict[str, float]:
+def measure(work: Path, edited: Path, runs: int, checkout: Path,
+            phases: tuple = PHASES) -> dict[str, float]:
     """Median seconds of every phase over `runs` edits, and of the whole process."""
     env = {**os.environ, "FLASHCARDS_CACHE_DIR": str(work / "cache"),
            "PYTHONPATH": str(checkout)}
@@ -90,7 +93,7 @@ def measure(work: Path, edited: Path, runs: int, checkout: Path) -> dict[str, fl
     for number in range(runs):
         edit_one_card(edited, number)
         start = time.time()
-        done = subprocess.run([sys.executable, "-c", _TIMED_BUILD, json.dumps(PHASES)],
+        done = subprocess.run([sys.executable, "-c", _TIMED_BUILD, json.dumps(phases)],
                               cwd=work, env=env, check=True, capture_output=True, text=True)
         whole = time.time() - start
         times = json.loads(done.stdout.splitlines()[-1])
@@ -110,7 +113,10 @@ def main() -> None:
                         help="only this layout")
     parser.add_argument("--checkout", type=Path, default=HERE.parent,
                         help="the revision to time (a git worktree); default: this one")
+    parser.add_argument("--extra", default="",
+                        help="more phases: module:attribute, comma-separated")
     args = parser.parse_args()
+    phases = PHASES + tuple(tuple(item.split(":", 1)) for item in args.extra.split(",") if item)
     checkout = args.checkout.resolve()
     as_installed(checkout)
     content = "real" if args.real else "synthetic"
@@ -120,7 +126,7 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="flashcards-phases-") as folder:
             work = Path(folder)
             edited = write_layout(work, files, decks, args.cards, args.real)
-            times = measure(work, edited, args.runs, checkout)
+            times = measure(work, edited, args.runs, checkout, phases)
             shutil.rmtree(work / "cache", ignore_errors=True)
         print(f"{args.cards:,} {content} cards, {name}: one-card edit, median of {args.runs}"
               + ("" if checkout == HERE.parent else f" ({checkout})"))

@@ -238,7 +238,9 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
 
 
 def output_signature(output: Output, plan: Plan) -> str:
-    """A digest of everything a package is made from (so equal digests mean equal bytes)."""
+    """A digest of everything a package is made from (so equal digests mean equal bytes). A
+    note's file is in it: its Source field shows the file, which the note's digest leaves
+    out (a moved file must not make its notes newer, but its package shows where they are)."""
     digest = hashlib.sha256(tool_fingerprint().encode())
     for kind, mod in sorted(plan.notetype_mods.items()):
         digest.update(f"\0{kind}:{mod}".encode())
@@ -257,6 +259,6 @@ def output_signature(output: Output, plan: Plan) -> str:
         items = itertools.chain(deck.cards, deck.retired)
         while chunk := list(itertools.islice(items, 4096)):
             digest.update("".join([
-                f"\3{guid}\0{entry.digest}\0{entry.mod}\0{position(guid)}"
+                f"\3{guid}\0{entry.digest}\0{entry.mod}\0{position(guid)}\0{entry.file}"
                 for guid, entry in ((item.guid, entries[item.guid]) for item in chunk)]).encode())
     return digest.hexdigest()

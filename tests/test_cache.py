@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from flashcards import apkg
 from flashcards import cache as cache_module
 from flashcards import changes as changes_module
 from flashcards import outputs, pipeline, validate
@@ -124,6 +125,22 @@ def test_after_an_edit_only_that_file_is_compiled_and_the_result_is_the_same(
     shutil.copy(project / "flashcards.lock", tmp_path / "lock-after-edit")
     fresh, _ = _fresh(project, tmp_path, "fresh")
     assert _packages(out) == fresh
+
+
+def test_a_moved_file_s_package_shows_where_its_cards_are_now(project, tmp_path):
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    (project / "sub").mkdir()
+    (project / "second.yaml").rename(project / "sub" / "second.yaml")
+    (project / "sub" / "img").mkdir()
+    for name in ("red.png", "dot.png"):
+        shutil.copy(project / "img" / name, project / "sub" / "img" / name)
+    result = pipeline.build(project, out)
+    # The notes are not newer (their content is the same), but their Source field moved.
+    assert {c.status for c in result.changes} == {"unchanged"}
+    fresh, _ = _fresh(project, tmp_path, "fresh")
+    assert _packages(out) == fresh
+    assert "cards/sub/second.yaml" in str(apkg.read_notes(out / "second-deck-advanced.apkg"))
 
 
 def test_nothing_changed_means_nothing_compiled_or_written(project, tmp_path, monkeypatch):
