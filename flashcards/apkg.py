@@ -22,7 +22,7 @@ import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from types import ModuleType
-from typing import BinaryIO
+from typing import BinaryIO, NamedTuple
 
 from flashcards import ids, templates
 from flashcards.errors import OutputError
@@ -123,7 +123,8 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   presets: dict[str, tuple[Preset, int]] | None = None,
                   theme: Theme | None = None, scratch: Path | None = None,
                   contents: Callable[[DeckLevel], Iterable] | None = None,
-                  into: BinaryIO | None = None) -> bytes:
+                  into: BinaryIO | None = None, base: Base | None = None,
+                  kept: Callable[[bytes | Path], None] | None = None) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes (or written into
     `into`, an empty file: then b"" is returned). Same inputs, same bytes.
 
@@ -134,7 +135,12 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     `positions` gives each note's new-card position (order.py); a note without one takes its
     place in its deck level. `presets` gives a deck's options preset and its time (deck name
     -> (Preset, mod)): the package carries it and its decks use it. With a `theme`, the
-    notes go on the project's own notetypes (theme.py)."""
+    notes go on the project's own notetypes (theme.py).
+
+    With a `base` (an earlier package's database), the rows of the notes it names are copied
+    from there, not made (those notes need no content: a CardSummary will do); the bytes are
+    the same. `kept`, if given, gets the package's database (bytes, or a file it may move)
+    before it is let go (see reuse.py)."""
     positions = positions or {}
     presets = presets or {}
 
@@ -171,15 +177,21 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
             with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, suffix=".tmp",
                                              dir=scratch) as folder:
                 place = Path(folder) / "collection.anki2"
-                return _zip(_database(place, anki_decks, decks, notetypes, note_mods,
-                                      positions, presets, stamp, contents), media, into)
+                data = _zip(_database(place, anki_decks, decks, notetypes, note_mods,
+                                      positions, presets, stamp, contents, base), media, into)
+                if kept is not None:
+                    kept(place)
+                return data
         except (OSError, sqlite3.Error):
             # No room there (the cache may be on a small disk): in memory, the same bytes.
             if into is not None:
                 into.seek(0)
                 into.truncate()
-    return _zip(_database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
-                          stamp, contents), media, into)
+    database = _database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
+                         stamp, contents, base)
+    if kept is not None:
+        kept(database)
+    return _zip(database, media, into)
 
 
 # From this many notes on, a package's database is built on disk (see package_bytes), in a
@@ -196,7 +208,8 @@ _HEADER_COUNTERS = ((24, 28), (92, 100))
 def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
               notetypes: dict[str, genanki.Model], note_mods: dict[str, int],
               positions: dict[str, int], presets: dict, stamp: int,
-              contents: Callable[[DeckLevel], Iterable] | None = None) -> bytes | Path:
+              contents: Callable[[DeckLevel], Iterable] | None = None,
+              base: Base | None = None) -> bytes | Path:
     """The package's collection.anki2: as bytes (place None), or written at place."""
     connection = sqlite3.connect(":memory:" if place is None else place)
     try:
@@ -216,9 +229,11 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
         for name, _ in indexes:
             cursor.execute(f"DROP INDEX {name}")
         rows = _Rows(decks, notetypes, note_mods, positions, stamp * 1000, contents)
-        cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", rows.notes())
-        cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           rows.cards())
+        if base is not None:
+            _copy_rows(cursor, rows, base)
+        else:
+            cursor.executemany(_INSERT_NOTE, rows.notes())
+            cursor.executemany(_INSERT_CARD, rows.cards())
         for _, sql in indexes:
             cursor.execute(sql)
         if presets:
@@ -230,6 +245,52 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
     finally:
         connection.close()
     return place
+
+
+_INSERT_NOTE = "INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)"
+_INSERT_CARD = "INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+# A run of an earlier package's notes copied with their ids moved by `shift` (its cards too).
+_COPY_NOTES = ("INSERT INTO notes SELECT id + ?, guid, mid, mod, usn, tags, flds, sfld, csum, "
+               "flags, data FROM base.notes WHERE id BETWEEN ? AND ? ORDER BY id")
+_COPY_CARDS = ("INSERT INTO cards SELECT id + ?, nid + ?, did, ord, mod, usn, type, queue, due, "
+               "ivl, factor, reps, lapses, left, odue, odid, flags, data FROM base.cards "
+               "WHERE id > ? AND id < ? ORDER BY id")
+
+
+class Base(NamedTuple):
+    """An earlier package's database (collection.anki2, a file only this build reads), and for
+    each note of the package being made, in order, the place among that package's notes of
+    the one whose rows it has but for their ids, or None (see reuse.py)."""
+
+    path: Path
+    copy_from: list[int | None]
+
+
+def _copy_rows(cursor: sqlite3.Cursor, rows: _Rows, base: Base) -> None:
+    """The notes and cards rows, as _Rows would make them all (so the database is the same
+    bytes: the rows go in in the same order), those of the notes `base` names copied from
+    its database in runs (ids moved, in SQLite), the others made."""
+    cursor.execute("ATTACH DATABASE ? AS base", (str(base.path),))
+    try:
+        old_ids = [nid for (nid,) in cursor.execute("SELECT id FROM base.notes ORDER BY id")]
+        runs = list(rows.parts(base.copy_from, old_ids, lambda nid: cursor.execute(
+            "SELECT count(*) FROM base.cards WHERE nid = ?", (nid,)).fetchone()[0]))
+        ends = [*old_ids[1:], 1 << 62]  # each earlier note's cards are below the next note
+        for part in runs:
+            if isinstance(part, list):
+                cursor.executemany(_INSERT_NOTE, (note for note, _ in part))
+            else:
+                first, last, shift = part
+                cursor.execute(_COPY_NOTES, (shift, old_ids[first], old_ids[last]))
+        for part in runs:
+            if isinstance(part, list):
+                cursor.executemany(_INSERT_CARD, (card for _, cards in part for card in cards))
+            else:
+                first, last, shift = part
+                cursor.execute(_COPY_CARDS, (shift, shift, old_ids[first], ends[last]))
+        cursor.connection.commit()
+    finally:
+        cursor.execute("DETACH DATABASE base")
 
 
 _CLOZE_NUMBER = re.compile(r"{{c(\d+)::.+?}}", re.DOTALL)
@@ -291,6 +352,58 @@ class _Rows:
                        " " + " ".join(item.tags) + " ", "\x1f".join(fields),
                        fields[notetype.sort_field_index], 0, 0, "")
                 next_id += 1 + len(ords)
+
+    def parts(self, copy_from: list[int | None], old_ids: list[int],
+              old_cards: Callable[[int], int]) -> Iterator[list | tuple[int, int, int]]:
+        """The rows in order as notes() and cards() give them, in parts: a list of made notes,
+        each (its row, its cards' rows), or a run of an earlier package's notes to copy,
+        (first, last, shift): its notes from places first to last, their ids moved by shift.
+        `old_ids` are that package's note ids in order (each note's cards take the ids after
+        its own); old_cards(id) counts the cards of its last note."""
+        next_id = self.first
+        made: list[tuple[tuple, list[tuple]]] = []
+        run: list[int] | None = None  # [first, last, shift]
+        copies = iter(copy_from)
+        for deck_level in self.decks:
+            deck_id = ids.deck_id(deck_level.name)
+            items = (itertools.chain(deck_level.cards, deck_level.retired)
+                     if self.contents is None else self.contents(deck_level))
+            for place, item in enumerate(items):
+                old = next(copies)
+                if old is not None:
+                    if made:
+                        yield made
+                        made = []
+                    if run is not None and run[1] == old - 1:
+                        run[1] = old
+                    else:
+                        if run is not None:
+                            yield tuple(run)
+                        run = [old, old, next_id - old_ids[old]]
+                    following = old + 1
+                    cards = (old_ids[following] - old_ids[old] - 1 if following < len(old_ids)
+                             else old_cards(old_ids[old]))
+                    next_id += 1 + cards
+                    continue
+                if run is not None:
+                    yield tuple(run)
+                    run = None
+                notetype = self.notetypes[item.kind]
+                fields = item.fields
+                ords = self.ords[item.kind](fields)
+                mod = self.note_mods[item.guid]
+                note = (next_id, item.guid, notetype.model_id, mod, -1,
+                        " " + " ".join(item.tags) + " ", "\x1f".join(fields),
+                        fields[notetype.sort_field_index], 0, 0, "")
+                due = self.positions.get(item.guid, place)
+                made.append((note, [(next_id + offset, next_id, deck_id, ord_, mod, -1, 0, 0,
+                                     due, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                                    for offset, ord_ in enumerate(ords, start=1)]))
+                next_id += 1 + len(ords)
+        if made:
+            yield made
+        if run is not None:
+            yield tuple(run)
 
     def cards(self) -> Iterator[tuple]:
         """(After notes().)"""

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from flashcards import reuse
 from flashcards.atomic import StagedWrites
 from flashcards.cache import (
     BuildCache,
@@ -86,22 +87,56 @@ PARALLEL_CARDS = 3000
 
 
 def package_in_worker(job: tuple[tuple[DeckLevel, ...], Mapping[str, int], dict[str, int], Path,
-                                 dict[str, int], dict[str, tuple], object],
+                                 dict[str, int], dict[str, tuple], object, object, object],
                       into: BinaryIO | None = None) -> bytes:
-    """A package's bytes (or, with `into`, written into that empty file: see package_bytes)."""
-    from flashcards import apkg
+    """A package's bytes (or, with `into`, written into that empty file: see package_bytes).
+    With an earlier database (reuse.prepare), the rows of the notes that did not change are
+    copied from it, and only the other notes' HTML is read."""
+    from flashcards import apkg, reuse
 
     gc.disable()  # as in the parent: see workers.without_gc
-    decks, note_mods, notetype_mods, folder, positions, presets, theme = job
+    decks, note_mods, notetype_mods, folder, positions, presets, theme, earlier, keep = job
+    kept = reuse.keeper(keep)
+    with reuse.opened(earlier, folder) as base:
+        if base is not None:
+            return apkg.package_bytes(_with_needed_html(decks, folder, base.copy_from),
+                                      note_mods, notetype_mods, positions, presets, theme,
+                                      scratch=folder, into=into, base=base, kept=kept)
     chunked = {c.source for d in decks for c in d.cards if isinstance(c, CardSummary)}
     chunked = {key for key in chunked if stored_in_chunks(folder, key)}
     if not chunked:
         return apkg.package_bytes(with_html(decks, folder), note_mods, notetype_mods,
-                                  positions, presets, theme, scratch=folder, into=into)
+                                  positions, presets, theme, scratch=folder, into=into,
+                                  kept=kept)
     # A big file's notes are read as its package's rows are written, a chunk at a time.
     return apkg.package_bytes(with_html(decks, folder, skip=chunked), note_mods, notetype_mods,
                               positions, presets, theme, scratch=folder,
-                              contents=lambda deck: _streamed(deck, folder), into=into)
+                              contents=lambda deck: _streamed(deck, folder), into=into,
+                              kept=kept)
+
+
+def _with_needed_html(decks: tuple[DeckLevel, ...], folder: Path,
+                      copy_from: list[int | None]) -> tuple[DeckLevel, ...]:
+    """The decks with the notes whose rows are made (copy_from None) given their content from
+    the cache; the others stay summaries. A big file stored in chunks is read through, its
+    needed notes kept."""
+    wanted: dict[str, set[str]] = {}
+    copies = iter(copy_from)
+    for deck in decks:
+        for card in deck.cards:
+            if next(copies) is None and isinstance(card, CardSummary):
+                wanted.setdefault(card.source, set()).add(card.guid)
+        for _ in deck.retired:
+            next(copies)
+    found: dict[str, NoteContent] = {}
+    for key, guids in wanted.items():
+        notes = stream_notes(folder, key) if stored_in_chunks(folder, key) else load_notes(
+            folder, key)
+        found.update((note.guid, note) for note in notes if note.guid in guids)
+        if not guids <= found.keys():
+            raise lost_entry(folder)
+    return tuple(deck._replace(cards=tuple(found.get(c.guid, c) for c in deck.cards))
+                 for deck in decks)
 
 
 def _streamed(deck: DeckLevel, folder: Path) -> Iterator[object]:
@@ -203,16 +238,17 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
     jobs = []
     for output in todo:
         presets = {d.deck: plan.presets[d.deck] for d in output.decks if d.deck in plan.presets}
+        earlier, keep = reuse.prepare(cache.folder, output, plan) if kept else (None, None)
         if not parallel:  # made here: the plan's own times and positions, not copies of them
             jobs.append((output.decks, _Mods(plan.entries), plan.notetype_mods, cache.folder,
-                         plan.positions, presets, plan.theme))
+                         plan.positions, presets, plan.theme, earlier, keep))
             continue
         # To a worker, each job carries only its own notes' times and positions.
         items = [item for deck in output.decks for item in (*deck.cards, *deck.retired)]
         jobs.append((output.decks, {i.guid: plan.entries[i.guid].mod for i in items},
                      plan.notetype_mods, cache.folder,
                      {i.guid: plan.positions[i.guid] for i in items if i.guid in plan.positions},
-                     presets, plan.theme))
+                     presets, plan.theme, earlier, keep))
     with StagedWrites() as staged:
         stage_first(staged)  # first: an unwritable lock stops the build before any package
         if out is not None and new_manifest != manifest:
@@ -229,6 +265,8 @@ def write_outputs(outputs: list[Output], plan: Plan, cache: BuildCache, kept: bo
     for path in stale:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
+        if kept:
+            reuse.forget(cache.folder, path)
     if not kept:
         return [], len(todo)
     for output in todo:  # fingerprints of the files as they are now on disk

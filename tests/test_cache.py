@@ -15,10 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from flashcards import apkg
+from flashcards import apkg, outputs, pipeline, validate
 from flashcards import cache as cache_module
 from flashcards import changes as changes_module
-from flashcards import outputs, pipeline, validate
 from flashcards.errors import OutputError
 from tests.helpers import SAMPLE, png_bytes, record_calls
 
