@@ -816,14 +816,15 @@ def test_a_package_whose_scratch_database_fails_while_zipped_is_written_again_wh
 
     fresh, _ = _fresh(project, tmp_path, "fresh")
     monkeypatch.setattr(apkg, "_FILE_NOTES", 0)
-    zip_file = apkg._zip_file
+    zip_database = apkg._zip_database
 
-    def failing(archive, info, path):
-        zip_file(archive, info, path)  # the database is in, then the disk gives out
-        archive.fp.write(bytes(1 << 20))  # after a megabyte more than the package holds
-        raise OSError(28, "No space left on device")
+    def failing(archive, info, database):
+        zip_database(archive, info, database)  # the database is in, then the disk gives out
+        if isinstance(database, Path):
+            archive.fp.write(bytes(1 << 20))  # after a megabyte more than the package holds
+            raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(apkg, "_zip_file", failing)
+    monkeypatch.setattr(apkg, "_zip_database", failing)
     out = tmp_path / "out"
     pipeline.build(project, out)
     assert _packages(out) == fresh

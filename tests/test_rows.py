@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import os
 import sqlite3
 import zipfile
 
@@ -91,3 +92,32 @@ def test_a_package_has_genanki_s_schema_and_sound_indexes(write_cards):
                         ).fetchone() == (cards,)
     assert ours.execute("SELECT count(*) FROM notes INDEXED BY ix_notes_csum WHERE csum >= 0"
                         ).fetchone() == (notes,)
+
+
+def test_a_database_deflated_in_pieces_on_threads_is_one_stream_whatever_the_threads(
+        write_cards, monkeypatch, tmp_path):
+    """The database is deflated a piece at a time on threads: the member reads back whole
+    (zipfile checks its CRC), and the bytes are the same with one thread or four, from memory
+    or from a scratch file."""
+    src = write_cards({"rows.yaml": DECK, "heart.png": png_bytes()})
+    (deck,) = pipeline.check(src).decks
+    mods = {card.guid: TIME for card in deck.cards}
+    monkeypatch.setattr(apkg, "_DEFLATE_PIECE", 1000)  # a database of some 20 pieces
+    made = []
+    for cores, on_disk in ((1, False), (4, False), (4, True)):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda _, n=cores: set(range(n)))
+        monkeypatch.setattr(apkg, "_FILE_NOTES", 0 if on_disk else 10**9)
+        made.append(apkg.package_bytes([deck], mods, dict.fromkeys(changes.KINDS, TIME),
+                                       scratch=tmp_path))
+    assert made[0] == made[1] == made[2]
+    archive = zipfile.ZipFile(io.BytesIO(made[0]))
+    database = archive.read("collection.anki2")
+    assert len(database) > 15 * 1000
+    connection = sqlite3.connect(":memory:")
+    connection.deserialize(database)
+    assert connection.execute("SELECT count(*) FROM notes").fetchone() == (len(deck.cards),)
+    # Each piece on its own: a piece's deflated bytes end where a stream may be cut.
+    assert archive.getinfo("collection.anki2").compress_size == sum(
+        len(apkg._deflate_piece(apkg._zero_counters(database[start:start + 1000])
+                                if start == 0 else database[start:start + 1000]))
+        for start in range(0, len(database), 1000)) + len(apkg._DEFLATE_END)
