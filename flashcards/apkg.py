@@ -126,7 +126,7 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   theme: Theme | None = None, scratch: Path | None = None,
                   contents: Callable[[DeckLevel], Iterable] | None = None,
                   into: BinaryIO | None = None, base: Base | None = None,
-                  kept: Callable[[bytes | Path], None] | None = None) -> bytes:
+                  kept: Callable[[bytes | Path, int], None] | None = None) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes (or written into
     `into`, an empty file: then b"" is returned). Same inputs, same bytes.
 
@@ -142,7 +142,8 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     With a `base` (an earlier package's database), the rows of the notes it names are copied
     from there, not made (those notes need no content: a CardSummary will do); the bytes are
     the same. `kept`, if given, gets the package's database (bytes, or a file it may move)
-    before it is let go (see reuse.py)."""
+    once it is zipped, with its CRC-32 (of its bytes as zipped, header counters as zeros;
+    see reuse.py)."""
     positions = positions or {}
     presets = presets or {}
 
@@ -179,21 +180,16 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
             with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, suffix=".tmp",
                                              dir=scratch) as folder:
                 place = Path(folder) / "collection.anki2"
-                data = _zip(_database(place, anki_decks, decks, notetypes, note_mods,
-                                      positions, presets, stamp, contents, base), media, into)
-                if kept is not None:
-                    kept(place)
-                return data
+                return _zip(_database(place, anki_decks, decks, notetypes, note_mods,
+                                      positions, presets, stamp, contents, base), media, into,
+                            kept)
         except (OSError, sqlite3.Error):
             # No room there (the cache may be on a small disk): in memory, the same bytes.
             if into is not None:
                 into.seek(0)
                 into.truncate()
-    database = _database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
-                         stamp, contents, base)
-    if kept is not None:
-        kept(database)
-    return _zip(database, media, into)
+    return _zip(_database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
+                          stamp, contents, base), media, into, kept)
 
 
 # From this many notes on, a package's database is built on disk (see package_bytes), in a
@@ -451,7 +447,8 @@ def read_notes(path: Path) -> dict[str, tuple[str, tuple[str, ...], tuple[str, .
             for guid, mid, fields, tags in rows if mid in kinds}
 
 
-def _zip(database: bytes | Path, media: list[Media], into: BinaryIO | None = None) -> bytes:
+def _zip(database: bytes | Path, media: list[Media], into: BinaryIO | None = None,
+         kept: Callable[[bytes | Path, int], None] | None = None) -> bytes:
     entries: list[tuple[str, bytes | Path]] = [("collection.anki2", database)]
     entries.append(("media", json.dumps({str(i): m.name for i, m in enumerate(media)}).encode()))
     for index, item in enumerate(media):
@@ -474,6 +471,8 @@ def _zip(database: bytes | Path, media: list[Media], into: BinaryIO | None = Non
                 archive.writestr(info, data)
             elif name == "collection.anki2":
                 _zip_database(archive, info, data)
+                if kept is not None:
+                    kept(data, info.CRC)
             else:
                 archive.writestr(info, data, compresslevel=_ZIP_LEVEL)
     return buffer.getvalue() if into is None else b""
@@ -538,14 +537,26 @@ def _zip_database(archive: zipfile.ZipFile, info: zipfile.ZipInfo, database: byt
     threads = min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                   else os.cpu_count() or 1)
     deflated = _Deflated()
-    with archive.open(info, "w") as target, ThreadPoolExecutor(threads) as pool:
+    with archive.open(info, "w") as target:
         if not hasattr(target, "_compressor"):  # (a zipfile of another make: as it compresses)
             for piece in _database_pieces(database):
                 target.write(piece)
             return
         target._compressor = deflated
+        if threads == 1 or info.file_size <= _DEFLATE_PIECE:  # one piece, or one core: here
+            for piece in _database_pieces(database):
+                deflated.ready.append(_deflate_piece(piece))
+                target.write(piece)
+            return
+        _deflate_on_threads(target, deflated, _database_pieces(database), threads)
+
+
+def _deflate_on_threads(target: BinaryIO, deflated: _Deflated, pieces: Iterator[bytes],
+                        threads: int) -> None:
+    """Each piece deflated on a thread and written in turn, a few ahead at most."""
+    with ThreadPoolExecutor(threads) as pool:
         pending: collections.deque = collections.deque()
-        for piece in _database_pieces(database):
+        for piece in pieces:
             pending.append((piece, pool.submit(_deflate_piece, piece)))
             if len(pending) > 2 * threads:
                 piece, made = pending.popleft()
