@@ -126,7 +126,7 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   theme: Theme | None = None, scratch: Path | None = None,
                   contents: Callable[[DeckLevel], Iterable] | None = None,
                   into: BinaryIO | None = None, base: Base | None = None,
-                  kept: Callable[[bytes | Path, int], None] | None = None) -> bytes:
+                  kept: Callable[[bytes | Path, int, list[int]], None] | None = None) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes (or written into
     `into`, an empty file: then b"" is returned). Same inputs, same bytes.
 
@@ -142,8 +142,8 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     With a `base` (an earlier package's database), the rows of the notes it names are copied
     from there, not made (those notes need no content: a CardSummary will do); the bytes are
     the same. `kept`, if given, gets the package's database (bytes, or a file it may move)
-    once it is zipped, with its CRC-32 (of its bytes as zipped, header counters as zeros;
-    see reuse.py)."""
+    once it is zipped, with its CRC-32 (of its bytes as zipped, header counters as zeros)
+    and its notes' ids, then the id after the last note's cards (see Base, reuse.py)."""
     positions = positions or {}
     presets = presets or {}
 
@@ -172,6 +172,12 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     notes = sum(len(d.cards) + len(d.retired) for d in decks)
     named = {m.name: m for deck_level in decks for m in deck_level.media}
     media = [named[name] for name in sorted(named)]
+    note_ids: list[int] = []  # the notes' ids, then the id after the last note's cards
+
+    def zipped(database: bytes | Path, crc: int) -> None:
+        if kept is not None:
+            kept(database, crc, note_ids)
+
     if scratch is not None and notes >= _FILE_NOTES:
         # A big package's database is built in a file in `scratch` (on disk, next to the
         # build cache) rather than in memory, and zipped from there: in memory it would be
@@ -180,16 +186,16 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
             with tempfile.TemporaryDirectory(prefix=SCRATCH_PREFIX, suffix=".tmp",
                                              dir=scratch) as folder:
                 place = Path(folder) / "collection.anki2"
-                return _zip(_database(place, anki_decks, decks, notetypes, note_mods,
-                                      positions, presets, stamp, contents, base), media, into,
-                            kept)
+                database = _database(place, anki_decks, decks, notetypes, note_mods,
+                                     positions, presets, stamp, contents, base, note_ids)
+                return _zip(database, media, into, zipped)
         except (OSError, sqlite3.Error):
             # No room there (the cache may be on a small disk): in memory, the same bytes.
             if into is not None:
                 into.seek(0)
                 into.truncate()
     return _zip(_database(None, anki_decks, decks, notetypes, note_mods, positions, presets,
-                          stamp, contents, base), media, into, kept)
+                          stamp, contents, base, note_ids), media, into, zipped)
 
 
 # From this many notes on, a package's database is built on disk (see package_bytes), in a
@@ -207,8 +213,9 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
               notetypes: dict[str, genanki.Model], note_mods: dict[str, int],
               positions: dict[str, int], presets: dict, stamp: int,
               contents: Callable[[DeckLevel], Iterable] | None = None,
-              base: Base | None = None) -> bytes | Path:
-    """The package's collection.anki2: as bytes (place None), or written at place."""
+              base: Base | None = None, ids: list[int] | None = None) -> bytes | Path:
+    """The package's collection.anki2: as bytes (place None), or written at place. `ids`, if
+    given, gets the notes' ids and then the id after the last note's cards."""
     connection = sqlite3.connect(":memory:" if place is None else place)
     try:
         if place is not None:
@@ -232,6 +239,8 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
         else:
             cursor.executemany(_INSERT_NOTE, rows.notes())
             cursor.executemany(_INSERT_CARD, rows.cards())
+        if ids is not None:
+            ids[:] = [*rows.ids, rows.end]
         for _, sql in indexes:
             cursor.execute(sql)
         if presets:
@@ -256,11 +265,13 @@ _COPY_CARDS = ("INSERT INTO cards SELECT id + ?, nid + ?, did, ord, mod, usn, ty
 
 
 class Base(NamedTuple):
-    """An earlier package's database (collection.anki2, a file only this build reads), and for
-    each note of the package being made, in order, the place among that package's notes of
-    the one whose rows it has but for their ids, or None (see reuse.py)."""
+    """An earlier package's database (collection.anki2, a file only this build reads); its
+    notes' ids, in order, then the id after its last note's cards (each note's cards take the
+    ids after its own); and for each note of the package being made, in order, the place
+    among those notes of the one whose rows it has but for their ids, or None (reuse.py)."""
 
     path: Path
+    ids: list[int]
     copy_from: list[int | None]
 
 
@@ -270,10 +281,9 @@ def _copy_rows(cursor: sqlite3.Cursor, rows: _Rows, base: Base) -> None:
     its database in runs (ids moved, in SQLite), the others made."""
     cursor.execute("ATTACH DATABASE ? AS base", (str(base.path),))
     try:
-        old_ids = [nid for (nid,) in cursor.execute("SELECT id FROM base.notes ORDER BY id")]
-        runs = list(rows.parts(base.copy_from, old_ids, lambda nid: cursor.execute(
-            "SELECT count(*) FROM base.cards WHERE nid = ?", (nid,)).fetchone()[0]))
-        ends = [*old_ids[1:], 1 << 62]  # each earlier note's cards are below the next note
+        old_ids = base.ids
+        runs = list(rows.parts(base.copy_from, old_ids))
+        ends = old_ids[1:]  # each earlier note's cards are below the next note
         for part in runs:
             if isinstance(part, list):
                 cursor.executemany(_INSERT_NOTE, (note for note, _ in part))
@@ -335,6 +345,8 @@ class _Rows:
         self.note_mods, self.positions, self.first = note_mods, positions, first
         self.ords = {kind: _card_ords(notetype) for kind, notetype in notetypes.items()}
         self.card_ords: list[list[int]] = []  # each note's card ordinals, in note order
+        self.ids: list[int] = []  # each note's id, in note order, once its row is made
+        self.end = first  # then: the id after the last note's cards
 
     def notes(self) -> Iterator[tuple]:
         next_id = self.first
@@ -349,15 +361,17 @@ class _Rows:
                 yield (next_id, item.guid, notetype.model_id, self.note_mods[item.guid], -1,
                        " " + " ".join(item.tags) + " ", "\x1f".join(fields),
                        fields[notetype.sort_field_index], 0, 0, "")
+                self.ids.append(next_id)
                 next_id += 1 + len(ords)
+        self.end = next_id
 
-    def parts(self, copy_from: list[int | None], old_ids: list[int],
-              old_cards: Callable[[int], int]) -> Iterator[list | tuple[int, int, int]]:
+    def parts(self, copy_from: list[int | None], old_ids: list[int]
+              ) -> Iterator[list | tuple[int, int, int]]:
         """The rows in order as notes() and cards() give them, in parts: a list of made notes,
         each (its row, its cards' rows), or a run of an earlier package's notes to copy,
         (first, last, shift): its notes from places first to last, their ids moved by shift.
-        `old_ids` are that package's note ids in order (each note's cards take the ids after
-        its own); old_cards(id) counts the cards of its last note."""
+        `old_ids` are that package's note ids in order, then the id after its last note's
+        cards (each note's cards take the ids after its own)."""
         next_id = self.first
         made: list[tuple[tuple, list[tuple]]] = []
         run: list[int] | None = None  # [first, last, shift]
@@ -378,10 +392,8 @@ class _Rows:
                         if run is not None:
                             yield tuple(run)
                         run = [old, old, next_id - old_ids[old]]
-                    following = old + 1
-                    cards = (old_ids[following] - old_ids[old] - 1 if following < len(old_ids)
-                             else old_cards(old_ids[old]))
-                    next_id += 1 + cards
+                    self.ids.append(next_id)
+                    next_id += old_ids[old + 1] - old_ids[old]
                     continue
                 if run is not None:
                     yield tuple(run)
@@ -397,7 +409,9 @@ class _Rows:
                 made.append((note, [(next_id + offset, next_id, deck_id, ord_, mod, -1, 0, 0,
                                      due, 0, 0, 0, 0, 0, 0, 0, 0, "")
                                     for offset, ord_ in enumerate(ords, start=1)]))
+                self.ids.append(next_id)
                 next_id += 1 + len(ords)
+        self.end = next_id
         if made:
             yield made
         if run is not None:

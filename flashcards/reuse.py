@@ -7,9 +7,10 @@ makes one note's rows and copies the rest in SQLite, and reads one note's HTML f
 
 The database of every package of at least KEEP_NOTES notes is kept in the build cache
 (packages/<name>.anki2), with a record of what it holds (packages/<name>.pickle): a signature
-of each note's rows, in order, and the size and CRC-32 of the database. A note is copied when
-its signature is in the record. A signature covers everything a note's rows are made from
-(see signatures); what they share, the tool and the notetypes, is the record's header.
+of each note's rows and its id, in order, and the size and CRC-32 of the database. A note is
+copied when its signature is in the record. A signature covers everything a note's rows are
+made from (see signatures); what they share, the tool and the notetypes, is the record's
+header.
 
 Nothing here vouches for a package file: the database copied from is the cache's, checked
 against its record, and a build that cannot use it (none kept, another tool or theme, a
@@ -44,11 +45,12 @@ FOLDER = "packages"
 
 class Earlier(NamedTuple):
     """What a worker needs to copy rows from the last build's database: where it is, the size
-    and CRC-32 its record gives it, and each note's place there (apkg.Base.copy_from)."""
+    and CRC-32 its record gives it, its notes' ids and each note's place there (apkg.Base)."""
 
     path: Path
     size: int
     crc: int
+    ids: list[int]
     copy_from: list[int | None]
 
 
@@ -104,8 +106,8 @@ def prepare(folder: Path, output: object, plan: object, notes: list[str]
     keep = Keep(path, record, header(output, plan), notes)
     try:
         with open(record, "rb") as handle:
-            kept_header, kept_signatures, size, crc = pickle.load(handle)
-        if kept_header != keep.header:
+            kept_header, kept_signatures, size, crc, ids = pickle.load(handle)
+        if kept_header != keep.header or len(ids) != len(kept_signatures) + 1:
             return None, keep
         places = {signature: place for place, signature in enumerate(kept_signatures)}
     except Exception:  # noqa: BLE001 - no record, or a damaged one: make every row
@@ -114,7 +116,7 @@ def prepare(folder: Path, output: object, plan: object, notes: list[str]
     copied = len(notes) - copy_from.count(None)
     if copied < LEAST_COPIED * len(notes):
         return None, keep
-    return Earlier(path, size, crc, copy_from), keep
+    return Earlier(path, size, crc, ids, copy_from), keep
 
 
 @contextlib.contextmanager
@@ -140,7 +142,7 @@ def opened(earlier: Earlier | None, scratch: Path) -> object:
         if snapshot is None or _crc(snapshot) != (earlier.size, earlier.crc):
             yield None
         else:
-            yield apkg.Base(snapshot, earlier.copy_from)
+            yield apkg.Base(snapshot, earlier.ids, earlier.copy_from)
 
 
 def _crc(path: Path) -> tuple[int, int]:
@@ -167,7 +169,7 @@ def keeper(keep: Keep | None) -> Callable[[bytes | Path], None] | None:
     if keep is None:
         return None
 
-    def kept(database: bytes | Path, crc: int) -> None:
+    def kept(database: bytes | Path, crc: int, ids: list[int]) -> None:
         with contextlib.suppress(OSError, OutputError):  # (a full disk: not kept)
             keep.path.parent.mkdir(exist_ok=True)
             # The record first goes, so that a database and a record never disagree unseen.
@@ -180,7 +182,7 @@ def keeper(keep: Keep | None) -> Callable[[bytes | Path], None] | None:
                 size = len(database)
                 write_atomically(keep.path, database, clean=False, durable=False)
             write_atomically(keep.record, pickle.dumps(
-                (keep.header, keep.signatures, size, crc), pickle.HIGHEST_PROTOCOL),
+                (keep.header, keep.signatures, size, crc, ids), pickle.HIGHEST_PROTOCOL),
                 clean=False, durable=False)
 
     return kept

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pickle
 import shutil
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -241,11 +242,17 @@ def test_the_record_names_each_note_s_rows_in_the_package_s_order(project, tmp_p
     records = {}
     for path in (tmp_path / "cache").rglob(f"{reuse.FOLDER}/*.pickle"):
         with open(path, "rb") as handle:
-            header, signatures, size, crc = pickle.load(handle)
-        records[len(signatures)] = (header, signatures, size, crc, path.with_suffix(".anki2"))
-    header, signatures, size, crc, database = records[50]
+            header, signatures, size, crc, ids = pickle.load(handle)
+        records[len(signatures)] = (header, signatures, size, crc, ids,
+                                    path.with_suffix(".anki2"))
+    header, signatures, size, crc, ids, database = records[50]
     assert header.startswith(cache.tool_fingerprint())
     assert (size, crc) == reuse._crc(database)
+    connection = sqlite3.connect(database)
+    (cards,) = connection.execute("SELECT count(*) FROM cards").fetchone()
+    assert ids[:-1] == [nid for (nid,) in connection.execute("SELECT id FROM notes ORDER BY id")]
+    assert ids[-1] == ids[0] + len(ids) - 1 + cards  # the id after the last note's cards
+    connection.close()
     guids = [signature.split("\0")[0] for signature in signatures]
     (package,) = out.glob("shared*.apkg")
     notes = apkg.read_notes(package)
