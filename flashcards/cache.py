@@ -144,16 +144,17 @@ def file_key(display: str, root: str, data: bytes) -> str:
     return digest.hexdigest()
 
 
-def segment_key(display: str, root: str, head: str, text: str) -> str:
+def segment_key(display: str, root: str, head: str, cards: Iterable[str]) -> str:
     """The cache key of a segment of a big deck file (see pipeline._compile_segmented): the
-    file's head and the segment's cards' text, its names, and the tool's fingerprint; never
-    the key of a whole file, and not where in the file the segment is."""
+    file's head and the segment's cards' text (by their digests, chunks.Piece.key, which the
+    cut took: the segment's text is not hashed again), its names, and the tool's fingerprint;
+    never the key of a whole file, and not where in the file the segment is."""
     # (Begun with a word that is no hex digest, as every file's key is begun with the tool's
     # fingerprint: no file's bytes can make a segment's key.)
     digest = hashlib.sha256(f"segment\0{tool_fingerprint()}\0{display}\0{root}\0".encode())
     digest.update(head.encode())
     digest.update(b"\0")
-    digest.update(text.encode())
+    digest.update("".join(cards).encode())
     return digest.hexdigest()
 
 

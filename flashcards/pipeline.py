@@ -667,9 +667,7 @@ def _segment_runs(job: _Job, data: bytes) -> tuple[str, str, list[tuple[tuple, s
         return None
     root = str(job.src_root.resolve())
     head = text_cut.head
-    return text, head, [(pieces, segment_key(job.display, root, head,
-                                             text[pieces[0].index:pieces[-1].index
-                                                  + pieces[-1].size]))
+    return text, head, [(pieces, segment_key(job.display, root, head, map(_KEY, pieces)))
                         for pieces in segments(text_cut.pieces)]
 
 
@@ -858,6 +856,7 @@ def _compile_segment(job: _Job, text: str, segment: object, reuse: dict[str, obj
 _OTHER_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 _LINE = CardSummary._fields.index("line")
 _LABEL = operator.itemgetter(CardSummary._fields.index("label"))
+_KEY = operator.attrgetter("key")  # a cut piece's digest (chunks.Piece)
 
 
 def _shifted(rows: tuple[CardSummary, ...], lines: int) -> list[CardSummary]:
