@@ -8,6 +8,7 @@ straight onto the target and stamps every note with the current time.
 
 from __future__ import annotations
 
+import array
 import bisect
 import collections
 import functools
@@ -128,7 +129,8 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
                   theme: Theme | None = None, scratch: Path | None = None,
                   contents: Callable[[DeckLevel], Iterable] | None = None,
                   into: BinaryIO | None = None, base: Base | None = None,
-                  kept: Callable[[bytes | Path, int, list[int]], None] | None = None) -> bytes:
+                  kept: Callable[[bytes | Path, int, Sequence[int]], None] | None = None
+                  ) -> bytes:
     """One .apkg holding the given deck levels (usually one), as bytes (or written into
     `into`, an empty file: then b"" is returned). Same inputs, same bytes.
 
@@ -174,11 +176,11 @@ def package_bytes(decks: Sequence[DeckLevel], note_mods: dict[str, int],
     notes = sum(len(d.cards) + len(d.retired) for d in decks)
     named = {m.name: m for deck_level in decks for m in deck_level.media}
     media = [named[name] for name in sorted(named)]
-    note_ids: list[int] = []  # the notes' ids, then the id after the last note's cards
+    note_ids: list = []  # (the notes' ids, then the id after the last note's cards)
 
     def zipped(database: bytes | Path, crc: int) -> None:
         if kept is not None:
-            kept(database, crc, note_ids)
+            kept(database, crc, note_ids[-1])
 
     if scratch is not None and notes >= _FILE_NOTES:
         # A big package's database is built in a file in `scratch` (on disk, next to the
@@ -215,9 +217,9 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
               notetypes: dict[str, genanki.Model], note_mods: dict[str, int],
               positions: dict[str, int], presets: dict, stamp: int,
               contents: Callable[[DeckLevel], Iterable] | None = None,
-              base: Base | None = None, ids: list[int] | None = None) -> bytes | Path:
+              base: Base | None = None, ids: list | None = None) -> bytes | Path:
     """The package's collection.anki2: as bytes (place None), or written at place. `ids`, if
-    given, gets the notes' ids and then the id after the last note's cards."""
+    given, gets the notes' ids and then the id after the last note's cards (an array)."""
     connection = sqlite3.connect(":memory:" if place is None else place)
     try:
         if place is not None:
@@ -242,7 +244,8 @@ def _database(place: Path | None, anki_decks: list, decks: Sequence[DeckLevel],
             cursor.executemany(_INSERT_NOTE, rows.notes())
             cursor.executemany(_INSERT_CARD, rows.cards())
         if ids is not None:
-            ids[:] = [*rows.ids, rows.end]
+            rows.ids.append(rows.end)
+            ids.append(rows.ids)
         for _, sql in indexes:
             cursor.execute(sql)
         if presets:
@@ -273,7 +276,7 @@ class Base(NamedTuple):
     among those notes of the one whose rows it has but for their ids, or None (reuse.py)."""
 
     path: Path
-    ids: list[int]
+    ids: Sequence[int]
     copy_from: list[int | None]
 
 
@@ -347,7 +350,7 @@ class _Rows:
         self.note_mods, self.positions, self.first = note_mods, positions, first
         self.ords = {kind: _card_ords(notetype) for kind, notetype in notetypes.items()}
         self.card_ords: list[list[int]] = []  # each note's card ordinals, in note order
-        self.ids: list[int] = []  # each note's id, in note order, once its row is made
+        self.ids = array.array("q")  # each note's id, in note order, once its row is made
         self.end = first  # then: the id after the last note's cards
 
     def notes(self) -> Iterator[tuple]:
@@ -367,7 +370,7 @@ class _Rows:
                 next_id += 1 + len(ords)
         self.end = next_id
 
-    def parts(self, copy_from: list[int | None], old_ids: list[int]
+    def parts(self, copy_from: list[int | None], old_ids: Sequence[int]
               ) -> Iterator[list | tuple[int, int, int]]:
         """The rows in order as notes() and cards() give them, in parts: a list of made notes,
         each (its row, its cards' rows), or a run of an earlier package's notes to copy,
@@ -402,8 +405,8 @@ class _Rows:
             last = (events[number + 1][0] if number + 1 < len(events) else len(places)) - 1
             first_old, last_old = places[index], places[last]
             shift = next_id - old_ids[first_old]
-            self.ids += map(operator.add, old_ids[first_old:last_old + 1],
-                            itertools.repeat(shift))
+            self.ids.extend(map(operator.add, old_ids[first_old:last_old + 1],
+                                itertools.repeat(shift)))
             yield first_old, last_old, shift
             next_id = old_ids[last_old + 1] + shift
         self.end = next_id

@@ -19,6 +19,7 @@ from tests.helpers import png_bytes, record_calls
 def every_package_kept(monkeypatch):
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
     monkeypatch.setattr(reuse, "KEEP_NOTES", 1)
+    assert reuse.SIGNATURE == 8  # (the record test reads them so)
 
 
 def _file(namespace: str, first: int, count: int, deck: str = "Shared") -> str:
@@ -235,25 +236,35 @@ def test_the_kept_database_of_a_package_no_longer_built_is_let_go(project, tmp_p
     assert len(_kept_files(tmp_path)) == 1
 
 
-def test_the_record_names_each_note_s_rows_in_the_package_s_order(project, tmp_path,
-                                                                  own_cache):
+def test_the_record_names_each_note_s_rows_and_id_in_the_package_s_order(project, tmp_path,
+                                                                         own_cache):
     out = tmp_path / "out"
     pipeline.build(project, out)
     records = {}
     for path in (tmp_path / "cache").rglob(f"{reuse.FOLDER}/*.pickle"):
         with open(path, "rb") as handle:
             header, signatures, size, crc, ids = pickle.load(handle)
-        records[len(signatures)] = (header, signatures, size, crc, ids,
-                                    path.with_suffix(".anki2"))
+        records[len(signatures) // reuse.SIGNATURE] = (header, signatures, size, crc, ids,
+                                                       path.with_suffix(".anki2"))
+    assert sorted(records) == [10, 50]  # a signature a note, in each package
     header, signatures, size, crc, ids, database = records[50]
     assert header.startswith(cache.tool_fingerprint())
     assert (size, crc) == reuse._crc(database)
     connection = sqlite3.connect(database)
     (cards,) = connection.execute("SELECT count(*) FROM cards").fetchone()
-    assert ids[:-1] == [nid for (nid,) in connection.execute("SELECT id FROM notes ORDER BY id")]
+    assert list(ids[:-1]) == [nid for (nid,) in connection.execute(
+        "SELECT id FROM notes ORDER BY id")]
     assert ids[-1] == ids[0] + len(ids) - 1 + cards  # the id after the last note's cards
     connection.close()
-    guids = [signature.split("\0")[0] for signature in signatures]
+    # Every note's signature is its own: one note edited changes one signature, in its place.
     (package,) = out.glob("shared*.apkg")
-    notes = apkg.read_notes(package)
-    assert guids == list(notes)  # read_notes gives them in the package's (id) order
+    order = list(apkg.read_notes(package))  # in the package's (id) order
+    _edit(project / "b.yaml", "Answer *104*.", "Answer *104* again.")
+    pipeline.build(project, out)
+    with open(database.with_suffix(".pickle"), "rb") as handle:
+        changed = pickle.load(handle)[1]
+    differ = [place for place in range(50) if signatures[place * 8:place * 8 + 8]
+              != changed[place * 8:place * 8 + 8]]
+    assert [order[place] for place in differ] == [
+        guid for guid, (_, fields, _) in apkg.read_notes(package).items()
+        if "again" in fields[1]]
