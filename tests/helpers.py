@@ -81,6 +81,14 @@ def record_calls(monkeypatch: pytest.MonkeyPatch, owner: object, name: str,
     return calls
 
 
+def cards_folder_with_dot(tmp_path: Path) -> Path:
+    """An empty project folder `cards` with a picture in it, img/dot.png (a blue dot)."""
+    src = tmp_path / "cards"
+    (src / "img").mkdir(parents=True)
+    (src / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 0, 255)))
+    return src
+
+
 def write_tree(folder: Path, files: dict[str, str | bytes]) -> Path:
     """Write {relative path: text or bytes} under folder (UTF-8 for text); return folder."""
     for name, content in files.items():

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flashcards import apkg, cache, outputs, pipeline, reuse
-from tests.helpers import png_bytes, record_calls
+from tests.helpers import cards_folder_with_dot, record_calls
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +37,7 @@ def _file(namespace: str, first: int, count: int, deck: str = "Shared") -> str:
 
 @pytest.fixture
 def project(tmp_path) -> Path:
-    src = tmp_path / "cards"
-    (src / "img").mkdir(parents=True)
-    (src / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 0, 255)))
+    src = cards_folder_with_dot(tmp_path)
     (src / "a.yaml").write_text(_file("a", 0, 30), encoding="utf-8")
     (src / "b.yaml").write_text(_file("b", 100, 20), encoding="utf-8")
     (src / "c.yaml").write_text(_file("c", 200, 10, deck="Other"), encoding="utf-8")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from flashcards import chunks, pipeline
-from tests.helpers import png_bytes, record_calls
+from tests.helpers import cards_folder_with_dot, png_bytes, record_calls
 
 
 @pytest.fixture(autouse=True)
@@ -34,9 +34,7 @@ def _card(number: int) -> str:
 
 @pytest.fixture
 def big(tmp_path) -> Path:
-    src = tmp_path / "cards"
-    (src / "img").mkdir(parents=True)
-    (src / "img" / "dot.png").write_bytes(png_bytes(rgb=(0, 0, 255)))
+    src = cards_folder_with_dot(tmp_path)
     cards = "".join(_card(number) for number in range(40))
     cards = cards.replace("Answer *30*.", "Answer *30* ![dot](img/dot.png)")
     (src / "big.yaml").write_text(f"deck: Big\nnamespace: big\ncards:\n{cards}",
