@@ -24,7 +24,6 @@ import tempfile
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import ModuleType
 from typing import BinaryIO, NamedTuple
@@ -580,6 +579,8 @@ def _zip_database(archive: zipfile.ZipFile, info: zipfile.ZipInfo, database: byt
 def _deflate_on_threads(target: BinaryIO, deflated: _Deflated, pieces: Iterator[bytes],
                         threads: int) -> None:
     """Each piece deflated on a thread and written in turn, a few ahead at most."""
+    from concurrent.futures import ThreadPoolExecutor  # (7 ms to import: not for a small one)
+
     with ThreadPoolExecutor(threads) as pool:
         pending: collections.deque = collections.deque()
         for piece in pieces:
