@@ -103,6 +103,7 @@ def test_a_database_deflated_in_pieces_on_threads_is_one_stream_whatever_the_thr
     (deck,) = pipeline.check(src).decks
     mods = {card.guid: TIME for card in deck.cards}
     monkeypatch.setattr(apkg, "_DEFLATE_PIECE", 1000)  # a database of some 20 pieces
+    monkeypatch.setattr(apkg, "_THREADS_FROM", 0)
     made = []
     for cores, on_disk in ((1, False), (4, False), (4, True)):
         monkeypatch.setattr(os, "sched_getaffinity", lambda _, n=cores: set(range(n)))
