@@ -565,7 +565,8 @@ class _Lines:
     """The lines of the entries from rows[index] on that take their content from `source`,
     made from its notes as `stream` gives them (in its file's order, not the lock's) and kept
     in a scratch file in `folder` (a file of 200,000 notes has some 100 MB of them), read
-    back by key with get()."""
+    back by key with get(). The file is read up to its last note that needs a line: after
+    an edit to one card of 200,000, half of it on average, not all (1.9 s)."""
 
     def __init__(self, stream: Iterator[tuple[str, Note]], rows: list[Entry], index: int,
                  source: str, folder: Path | None) -> None:
@@ -576,21 +577,26 @@ class _Lines:
         # Unbuffered: each line is read back with one call, and not mapped into memory.
         self.file = tempfile.TemporaryFile(prefix=".lock-lines-", dir=folder, buffering=0)
         at = 0
+        pending = len(self.places)  # once none is, the rest of the file is not read
         try:
             with open(self.file.fileno(), "wb", closefd=False) as out:  # written buffered
-                for key, note in stream:
+                for key, note in stream if pending else ():
                     entry = self.places.get(key)
                     if isinstance(entry, Entry):
                         line = (_row(entry, note) + "\n").encode("utf-8")
                         out.write(line)
                         self.places[key] = at << 32 | len(line)
                         at += len(line)
+                        pending -= 1
+                        if not pending:
+                            break
         except BaseException:
             self.close()
+            raise
+        finally:
             close = getattr(stream, "close", None)
             if close is not None:
                 close()  # the cache entry it reads
-            raise
 
     def get(self, key: str) -> bytes | None:
         place = self.places.get(key)

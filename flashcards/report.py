@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from flashcards.changes import REMOVED_TAG
 from flashcards.errors import FlashcardsError, SourceError
-from flashcards.model import Change, SourceWarning, pad
+from flashcards.model import Change, SourceWarning, deck_name, pad
 
 STATUSES = ("new", "changed", "unchanged", "removed")
 # In `changes` (JSON) and `diff`: a card is new, changed, unchanged (listed only when it moved),
@@ -66,10 +66,14 @@ _MARKS = {"new": "+", "changed": "~", "removed": "-", "retired": "-", "dropped":
 
 
 def counts_by_deck(changes: tuple[Change, ...]) -> dict[str, Counter]:
-    """{"Deck::Level": Counter(status -> cards)} in first-seen order."""
+    """{"Deck::Level": Counter(status -> cards)} in first-seen order.
+
+    Counted by (deck, level, status) first and named after: a build of 20,000 cards names
+    a handful of decks, not 20,000 changes (that took 20 ms)."""
+    by_status = Counter((change.deck, change.level, change.status) for change in changes)
     counts: dict[str, Counter] = {}
-    for change in changes:
-        counts.setdefault(change.deck_name, Counter())[change.status] += 1
+    for (deck, level, status), count in by_status.items():
+        counts.setdefault(deck_name(deck, level), Counter())[status] += count
     return counts
 
 

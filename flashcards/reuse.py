@@ -103,14 +103,13 @@ def _paths(folder: Path, output_path: Path) -> tuple[Path, Path]:
     return folder / FOLDER / f"{name}.anki2", folder / FOLDER / f"{name}.pickle"
 
 
-def prepare(folder: Path, output: object, plan: object, notes: bytes
-            ) -> tuple[Earlier | None, Keep | None]:
-    """For a package about to be made, whose notes' signatures are `notes`: the earlier
-    database to copy rows from (None: make them all), and where to keep its own (None: too
-    small to keep)."""
-    count = len(notes) // SIGNATURE
+def prepare(folder: Path, output: object, plan: object) -> tuple[Earlier | None, Keep | None]:
+    """For a package about to be made: the earlier database to copy rows from (None: make
+    them all), and where to keep its own (None: too small to keep)."""
+    count = sum(len(deck.cards) + len(deck.retired) for deck in output.decks)
     if count < KEEP_NOTES:
         return None, None
+    notes = signatures(output, plan)
     path, record = _paths(folder, output.path)
     keep = Keep(path, record, header(output, plan), notes)
     try:

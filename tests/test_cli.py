@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 import subprocess
@@ -77,8 +78,8 @@ _MODULES_AFTER_BUILD = (
 def test_a_rebuild_imports_only_what_its_changes_need(write_cards, tmp_path):
     """Pygments, html.parser and subprocess are imported when a build needs them: a rebuild
     after an edit to a card's prose highlights nothing (its code comes from the cache, and
-    Pygments' CSS too), scans no raw HTML and runs no git. The launcher pauses the cycle
-    collector for the imports only."""
+    Pygments' CSS too), scans no raw HTML and runs no git. (The command's process ends
+    with the cycle collector off: see the test below.)"""
     def deck(question: str, code: str) -> str:
         return ("deck: D\nnamespace: d\ncards:\n"
                 f"  - id: a\n    q: {question}\n    a: |\n      ```python\n      {code}\n"
@@ -96,12 +97,12 @@ def test_a_rebuild_imports_only_what_its_changes_need(write_cards, tmp_path):
     write_cards({"d.yaml": deck("First?", "x = 1")})
     cold, collector = modules_after_build()
     assert {"pygments.lexers", "html.parser"} <= cold  # highlighted; b's HTML was scanned
-    assert collector == "True"
+    assert collector == "False"
     write_cards({"d.yaml": deck("Second?", "x = 1")})
     edited, collector = modules_after_build()
     assert not edited & lazy, edited & lazy
     assert {"yaml", "flashcards.render", "flashcards.apkg"} <= edited  # it did rebuild
-    assert collector == "True"
+    assert collector == "False"
     write_cards({"d.yaml": deck("Second?", "y = 2")})
     recoded, _ = modules_after_build()
     assert "pygments.lexers" in recoded
@@ -129,6 +130,40 @@ def test_the_launcher_spares_the_imports_the_cycle_collector(write_cards, tmp_pa
         assert done.returncode == 0, done.stderr
         collections[module] = int(done.stdout.split()[-1])
     assert collections["launch"] < collections["cli"], collections
+
+
+def test_a_build_started_as_the_command_makes_no_collection_once_it_began(write_cards,
+                                                                         tmp_path, runner):
+    """Run as the command, a build (and its report) is never interrupted by the cycle
+    collector, nor does a pass over what it made come after it, just before the process
+    ends. Called in a process that goes on (main, as tests and tools call it), a build leaves
+    the collector on."""
+    write_cards({"d.yaml": "deck: D\nnamespace: d\ncards:\n  - {id: a, q: A?, a: A.}\n"})
+    counted = ("import atexit, gc, sys\n"
+               "count = [0]\n"
+               "gc.callbacks.append(lambda phase, _: count.__setitem__(0, count[0] + "
+               "(phase == 'start' and 'flashcards.pipeline' in sys.modules)))\n"
+               "atexit.register(lambda: print(count[0]))\n"
+               "sys.argv = ['flashcards', 'build', '-q']\n"
+               "from flashcards.launch import run\n"
+               "run()\n")
+    for question in ("A?", "B?"):  # a cold build, then an edit
+        write_cards({"d.yaml": f"deck: D\nnamespace: d\ncards:\n  - {{id: a, q: {question}, "
+                               "a: A.}\n"})
+        done = subprocess.run([sys.executable, "-c", counted], cwd=tmp_path,
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.split()[-1] == "0", done.stdout
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        result = runner.invoke(main, ["build", str(tmp_path / "cards"), "-o",
+                                      str(tmp_path / "build"), "-q"])
+        assert result.exit_code == 0, result.output
+        assert gc.isenabled()
+    finally:
+        if not enabled:
+            gc.disable()
 
 
 def test_version(runner):

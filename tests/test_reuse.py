@@ -266,3 +266,35 @@ def test_the_record_names_each_note_s_rows_and_id_in_the_package_s_order(project
     assert [order[place] for place in differ] == [
         guid for guid, (_, fields, _) in apkg.read_notes(package).items()
         if "again" in fields[1]]
+
+
+def test_a_file_compiled_in_chunks_gives_its_package_the_edited_notes_wherever_they_are(
+        project, tmp_path, copied, monkeypatch):
+    """A big file's notes are stored in chunks and read only up to the last one a package
+    needs: cards edited at both ends and in the middle of such a file, two at a time, and a
+    card of another file, all come out as a build without a cache makes them."""
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)  # every file compiled on its own...
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 0)  # ...in chunks...
+    monkeypatch.setattr(pipeline, "STREAM_CARDS", 2)  # ...of two cards
+    out = tmp_path / "out"
+    pipeline.build(project, out)
+    streamed = record_calls(monkeypatch, outputs, "stream_notes", lambda folder, key: key)
+    steps = [[("Answer *0*.", "Answer *zero*."), ("Answer *29*.", "Answer *last*.")],
+             [("Answer *13*.", "Answer *middle*.")],
+             [("Answer *1*.", "Answer *one*."), ("Answer *28*.", "Answer *next to last*.")]]
+    for number, edits in enumerate(steps):
+        for before, after in edits:
+            _edit(project / "a.yaml", before, after)
+        if number == 2:
+            _edit(project / "b.yaml", "Answer *101*.", "Answer *one-oh-one*.")
+        copied.clear()
+        streamed.clear()
+        pipeline.build(project, out)
+        assert _packages(out) == _fresh(project, tmp_path, f"fresh{number}"), number
+        assert copied and all(made >= 1 for _, made in copied), copied
+        assert streamed  # the edited notes were read from entries stored in chunks
+    notes = {name: apkg.read_notes(out / name) for name in _packages(out)}
+    answers = [fields[1] for found in notes.values() for _, fields, _ in found.values()]
+    for word in ("zero", "last", "middle", "one", "next to last", "one-oh-one"):
+        assert any(f"<em>{word}</em>" in answer for answer in answers), word
