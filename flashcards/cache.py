@@ -217,6 +217,11 @@ class _Checksumming:
         self.flush()
         return f"{self.crc:08x}-{self.size}"
 
+    @property
+    def at(self) -> int:
+        """How many bytes went in so far (buffered or not)."""
+        return self.size + len(self.buffer)
+
 
 def _sha256(path: Path) -> str:
     """The SHA-256 of a file, read a megabyte at a time (a package can be tens of MB)."""
@@ -432,14 +437,27 @@ class BuildCache:
             stream.write(bytes(8))
             writer = _Checksumming(stream)
             _dump(_Stored(key, _CHUNKED, (), tool=tool_fingerprint()), writer)
-            outcome = run(lambda chunk: _dump(chunk, writer))
+            index: list[tuple[int, int, bytes]] = []  # see ChunkedReuse
+            notes = 0
+
+            def chunk(data: tuple) -> None:
+                nonlocal notes
+                index.append((8 + writer.at, notes, b"".join(
+                    bytes.fromhex(piece[0][:_PIECE_KEY]) for piece in data[2])))
+                notes += len(data[0])
+                _dump(data, writer)
+
+            outcome = run(chunk)
             if outcome is None:
                 raise Abandoned
             plain, paths, tail = outcome
             kept.append(plain)
             del outcome, plain
             _dump(None, writer)  # the last chunk
+            tail_at = 8 + writer.at
             _dump(tail, writer)
+            _dump(tuple(index), writer)
+            writer.write(tail_at.to_bytes(8, "little"))  # just before the summary
             images = tuple(sorted(fingerprint(path) for path in paths))
             _dump_summary(_Stored(key, kept[0], images, writer.checksum()), stream)
             stream.seek(0)
@@ -927,6 +945,109 @@ def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
             if not warned_within(warned, line, lines)})
     reusable.update(tail["more"])
     return reusable
+
+
+class ChunkedReuse:
+    """What the last compile of a big file, stored in chunks, left for the next one, read a
+    chunk at a time as that compile asks for it: `reusable` is what load_reusable gives, but
+    its rendered cards and validated pieces are views that read the chunk a card is in when
+    its piece is asked for (a few chunks are held at a time, the ones used last). So an edit
+    to a file of 200,000 cards does not hold all their HTML and validated cards (some 500
+    MB). A card whose piece is not asked for first (its text changed) is rendered again.
+
+    The entry ends, before its summary, with its tail's place; after the tail, an index: for
+    each chunk, its place in the entry, its first note's place among the file's notes, and
+    the first 8 bytes of each of its pieces' keys (a key that shares them with another's
+    only makes its lookup miss). Close it when the compile is done."""
+
+    HELD = 4  # chunks held at a time
+
+    def __init__(self, handle: BinaryIO, tail: dict, index: tuple) -> None:
+        self.handle = handle
+        self.warned = tail["warned"]
+        self.chunk_of: dict[bytes, int] = {}
+        for number, (_, _, keys) in enumerate(index):
+            for at in range(0, len(keys), 8):
+                self.chunk_of[keys[at:at + 8]] = number
+        self.places = [(at, first) for at, first, _ in index]
+        # chunk number -> (its first note's place, notes, rendered cards, pieces), the one
+        # used last, last
+        self.held: dict[int, tuple] = {}
+        self.reusable: dict[str, object] = {REUSED_CARDS: _HeldCards(self), **tail["more"]}
+        if tail["pieces"] is not None:
+            self.reusable[tail["pieces"]] = (tail["head"], _HeldPieces(self))
+
+    def chunk(self, number: int) -> tuple:
+        found = self.held.pop(number, None)
+        if found is None:
+            at, first = self.places[number]
+            self.handle.seek(at)
+            notes, cards, pieces = pickle.load(self.handle)
+            warned = self.warned
+            found = (first, notes, cards, {key: entry for key, entry, line, lines in pieces
+                                           if not warned_within(warned, line, lines)})
+            if len(self.held) >= self.HELD:
+                del self.held[next(iter(self.held))]
+        self.held[number] = found
+        return found
+
+    def close(self) -> None:
+        self.held.clear()
+        self.handle.close()
+
+
+class _HeldPieces:
+    """ChunkedReuse's validated pieces: get(piece key) reads the piece's chunk if need be."""
+
+    def __init__(self, reuse: ChunkedReuse) -> None:
+        self.reuse = reuse
+
+    def get(self, key: str) -> tuple | None:
+        number = self.reuse.chunk_of.get(bytes.fromhex(key[:_PIECE_KEY]))
+        return None if number is None else self.reuse.chunk(number)[3].get(key)
+
+
+class _HeldCards:
+    """ChunkedReuse's rendered cards: get(render key) looks in the chunks held, the one used
+    last first (a card's piece was asked for just before)."""
+
+    def __init__(self, reuse: ChunkedReuse) -> None:
+        self.reuse = reuse
+
+    def get(self, key: str) -> tuple | None:
+        for first, notes, cards, _ in reversed(self.reuse.held.values()):
+            value = cards.get(key)
+            if value is not None:
+                return (notes[value[0] - first][_FIELDS], *value[1:])
+        return None
+
+
+# How much of a piece's key (in hex) the index of an entry stored in chunks keeps: 8 bytes.
+_PIECE_KEY = 16
+
+
+def chunked_reuse(folder: Path, key: str) -> ChunkedReuse | None:
+    """What the compile stored under key left for reuse, as a ChunkedReuse; None when that
+    entry is not stored in chunks by this tool, or cannot be read so (load_reusable then)."""
+    try:
+        handle = open(file_path(folder, key), "rb")  # noqa: SIM115 - ChunkedReuse closes it
+    except OSError:
+        return None
+    try:
+        header = int.from_bytes(handle.read(8), "little")
+        stored = pickle.load(handle)
+        if header & _IN_CHUNKS and isinstance(stored, _Stored) and stored.key == key \
+                and stored.result == _CHUNKED and stored.tool == tool_fingerprint():
+            handle.seek((header & ~_IN_CHUNKS) - 8)
+            handle.seek(int.from_bytes(handle.read(8), "little"))
+            tail = pickle.load(handle)
+            index = pickle.load(handle)
+            if isinstance(tail, dict) and isinstance(index, tuple):
+                return ChunkedReuse(handle, tail, index)
+    except Exception:  # noqa: BLE001 - damaged, or another layout: read it whole instead
+        pass
+    handle.close()
+    return None
 
 
 def _memo_of_payload(payload: bytes, digest: str) -> tuple:

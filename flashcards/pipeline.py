@@ -452,17 +452,17 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
         if segmented is not None:
             return segmented
     reuse = job.reuse
+    if job.cache_folder is not None and job.summary and len(data) >= STREAM_BYTES:
+        held = [data]
+        del data
+        streamed = _compile_streamed_reusing(job, held)
+        if streamed is not None:
+            return streamed
+        data = held.pop()
     if reuse is None and job.previous and job.cache_folder is not None:
         from flashcards.cache import load_reusable
 
         reuse = load_reusable(job.cache_folder, job.previous)
-    if job.cache_folder is not None and job.summary and len(data) >= STREAM_BYTES:
-        held = [data]
-        del data
-        streamed = _compile_streamed(job, held, reuse)
-        if streamed is not None:
-            return streamed
-        data = held.pop()
     result, errors = compile_file(job.path, job.display, job.src_root, data, reuse)
     del data
     if result is None:
@@ -480,6 +480,23 @@ def _compile_job(job: _Job) -> tuple[FileResult | FileSummary | None, list[Sourc
 STREAM_BYTES = 16 * 1024 * 1024
 # How many cards' notes a chunk of such an entry holds.
 STREAM_CARDS = 2048
+
+
+def _compile_streamed_reusing(job: _Job, held: list[bytes]
+                              ) -> tuple[FileSummary | None, list[SourceError]] | None:
+    """_compile_streamed with what the file's last compile left: read a chunk at a time as
+    the cards come when it was stored in chunks too (cache.ChunkedReuse), else whole."""
+    from flashcards.cache import chunked_reuse, load_reusable
+
+    if job.reuse is not None or not job.previous:
+        return _compile_streamed(job, held, job.reuse)
+    chunked = chunked_reuse(job.cache_folder, job.previous)
+    if chunked is None:
+        return _compile_streamed(job, held, load_reusable(job.cache_folder, job.previous))
+    try:
+        return _compile_streamed(job, held, chunked.reusable)
+    finally:
+        chunked.close()
 
 
 def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
@@ -543,8 +560,10 @@ def _compile_streamed(job: _Job, held: list[bytes], reuse: dict | None
                 shown.update(_code_blocks(field_text))
             if number < len(pieces):
                 piece = pieces[number]
-                kept.append((piece.key, _piece_entry(piece, card, reused), piece.line,
-                             piece.lines))
+                # (Taken out of `reused`: what a chunk written holds is not held.)
+                again = reused.pop(piece.key, None)
+                kept.append((piece.key, again if again is not None else (
+                    piece.line, _kept(card)), piece.line, piece.lines))
             if len(notes) >= STREAM_CARDS:
                 write((tuple(notes), dict(cards), tuple(kept)))
                 notes.clear()

@@ -1351,3 +1351,69 @@ def test_watch_holds_summaries_while_it_runs_and_no_build_after_it_does(project,
     result = runner.invoke(main, ["watch", str(project)])
     assert result.exit_code == 0, result.output
     assert seen == [True, True] and cache_module._HELD is None
+
+
+def _chunked_deck(order: list[int], answers: dict[int, str] | None = None) -> str:
+    answers = answers or {}
+    cards = []
+    for number in order:
+        answer = answers.get(number, f"Answer *{number}*.")
+        if number == 5:
+            answer = "It prints 1.\n\n      ```python\n      print(1)\n      ```"
+            answer = "|\n      " + answers.get(number, answer)
+        cards.append(f"  - id: c{number}\n    q: Question {number}?\n    a: {answer}\n")
+    return f"deck: Chunked\nnamespace: chunked\ncards:\n{''.join(cards)}"
+
+
+def test_an_edit_to_a_file_in_chunks_reads_only_the_chunks_its_cards_are_in(
+        tmp_path, monkeypatch):
+    """A file compiled in chunks is compiled again with what its last compile left read a
+    chunk at a time (cache.ChunkedReuse), a few chunks held at a time, each card's chunk
+    found by its text wherever it was: an edit renders only the card edited, a card moved
+    to the top is not rendered again, and the builds are what a build without a cache
+    makes."""
+    from flashcards import render
+
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_CARDS", 2)
+    monkeypatch.setattr(validate, "SINK_CARDS", 2)
+    monkeypatch.setattr(cache_module.ChunkedReuse, "HELD", 2)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    src = tmp_path / "cards"
+    src.mkdir()
+    deck = src / "deck.yaml"
+    order = list(range(12))
+    deck.write_text(_chunked_deck(order), encoding="utf-8")
+    out = tmp_path / "out"
+    pipeline.build(src, out)
+    rendered = record_calls(monkeypatch, render, "render_card", lambda card, *_: card.id)
+    held = record_calls(monkeypatch, cache_module.ChunkedReuse, "chunk",
+                        lambda reuse, number: len(reuse.held))
+    highlighted = record_calls(monkeypatch, render, "_highlighted", lambda match: match)
+
+    def whole(*_args: object) -> None:
+        raise AssertionError("read whole")
+
+    monkeypatch.setattr(cache_module, "load_reusable", whole)
+    steps = [("an answer", order, {7: "Answer *seven*."}, ["c7"]),
+             ("the code's prose", order, {7: "Answer *seven*.", 5: "It prints one.\n\n"
+                                          "      ```python\n      print(1)\n      ```"}, ["c5"]),
+             ("the last card moved to the top", [11, *order[:11]],
+              {7: "Answer *seven*.", 5: "It prints one.\n\n      ```python\n      print(1)\n"
+                                        "      ```"}, [])]
+    for number, (what, cards, answers, expected) in enumerate(steps):
+        deck.write_text(_chunked_deck(cards, answers), encoding="utf-8")
+        rendered.clear()
+        held.clear()
+        highlighted.clear()
+        pipeline.build(src, out)
+        assert rendered == expected, what
+        # The last compile's chunks were read as the cards came, two at most held.
+        assert held and max(held) <= 2, (what, held)
+        assert not highlighted, what  # the code's HTML came from the last compile too
+        copy = tmp_path / f"fresh{number}" / "cards"
+        shutil.copytree(src, copy)
+        pipeline.build(copy, tmp_path / f"fresh{number}" / "out", use_cache=False)
+        assert _packages(out) == _packages(tmp_path / f"fresh{number}" / "out"), what
