@@ -5,6 +5,7 @@
     python bench/edit.py --peak 200000       # also: peak memory of a cold build, one file
     python bench/edit.py --peak 200000 --peak-only
     python bench/edit.py --peak 100000 --peak-only --peak-levels   # one file, three levels
+    python bench/edit.py --peak 200000 --peak-only --peak-edit --runs 2  # and edits of it
     git worktree add /tmp/base main~3 && python bench/edit.py --baseline /tmp/base
                                              # side by side with another revision
 
@@ -22,7 +23,8 @@ edit at most 0.15 x floor in every layout, the no-change rebuild at most 0.1 x f
 With --peak N it also builds N cards in one file cold and reports the peak memory (PSS of the
 process tree; target: 300 MB at 200,000 cards); with --peak-levels the file's cards are in
 three levels, so three packages read its notes; with --peak-clone the build is a fresh
-clone's: the lock of an earlier build is there, its cache and packages are not.
+clone's: the lock of an earlier build is there, its cache and packages are not; with
+--peak-edit, one-card edits of that file follow (time and peak memory).
 """
 
 from __future__ import annotations
@@ -152,7 +154,7 @@ def measure_peak(work: Path, cards: int, real: bool, levels: bool = False,
     """A cold build of `cards` in one file (with `levels`, one deck in three levels, so three
     packages): (seconds, peak memory in MB, PSS of the build and its workers). With `clone`,
     the build of a fresh clone: the lock of a build before is there, the cache and the
-    packages are not."""
+    packages are not. (The work folder is left built: see measure_peak_edit.)"""
     write_layout(work, 1, 1 if levels else None, cards, real)
     _reset(work)
     command = [*FLASHCARDS, "build", "cards", "-o", "build", "-q"]
@@ -162,6 +164,19 @@ def measure_peak(work: Path, cards: int, real: bool, levels: bool = False,
         shutil.rmtree(os.environ["FLASHCARDS_CACHE_DIR"])
     seconds, peak = run(command, work, memory=True)
     return seconds, peak / 2**20
+
+
+def measure_peak_edit(work: Path, runs: int) -> tuple[float, float]:
+    """After measure_peak: one-card edits of the big file, each rebuilt in a fresh process:
+    (median seconds, highest peak memory in MB)."""
+    command = [*FLASHCARDS, "build", "cards", "-o", "build", "-q"]
+    times, peaks = [], []
+    for number in range(runs):
+        edit_one_card(work / "cards" / "deck000.yaml", number)
+        seconds, peak = run(command, work, memory=True)
+        times.append(seconds)
+        peaks.append(peak / 2**20)
+    return statistics.median(times), max(peaks)
 
 
 def main() -> None:
@@ -177,6 +192,9 @@ def main() -> None:
     parser.add_argument("--peak-clone", action="store_true",
                         help="the memory run as in a fresh clone: with the lock of an earlier "
                              "build, without its cache and packages")
+    parser.add_argument("--peak-edit", action="store_true",
+                        help="after the memory run, one-card edits of its file (--runs of "
+                             "them): their time and peak memory")
     parser.add_argument("--baseline", type=Path,
                         help="a checkout of another revision (git worktree add DIR REV), "
                              "timed side by side with this one")
@@ -220,14 +238,18 @@ def main() -> None:
                 os.environ.update(env)
                 seconds, peak = measure_peak(root / f"peak-{tool}", args.peak, False,
                                              args.peak_levels, args.peak_clone)
-                for name in env:
-                    os.environ.pop(name, None)
-                shutil.rmtree(root / f"peak-{tool}", ignore_errors=True)
                 where = "one file, three levels" if args.peak_levels else "one file"
                 if args.peak_clone:
                     where += ", a fresh clone (the lock, no cache)"
                 print(f"cold build of {args.peak:,} synthetic cards in {where} ({tool}): "
                       f"{seconds:.1f} s, peak memory {peak:.0f} MB (PSS)", flush=True)
+                if args.peak_edit:
+                    seconds, peak = measure_peak_edit(root / f"peak-{tool}", args.runs)
+                    print(f"  then a one-card edit ({tool}, median of {args.runs}): "
+                          f"{seconds:.1f} s, peak memory {peak:.0f} MB (PSS)", flush=True)
+                for name in env:
+                    os.environ.pop(name, None)
+                shutil.rmtree(root / f"peak-{tool}", ignore_errors=True)
 
 
 if __name__ == "__main__":
