@@ -27,6 +27,7 @@ import contextlib
 import dataclasses
 import glob
 import hashlib
+import io
 import itertools
 import json
 import marshal
@@ -437,15 +438,18 @@ class BuildCache:
             stream.write(bytes(8))
             writer = _Checksumming(stream)
             _dump(_Stored(key, _CHUNKED, (), tool=tool_fingerprint()), writer)
-            index: list[tuple[int, int, bytes]] = []  # see ChunkedReuse
+            index: list[tuple[int, int, bytes, int, int]] = []  # see ChunkedReuse
             notes = 0
 
             def chunk(data: tuple) -> None:
                 nonlocal notes
+                dumped = _dumped(data)
                 index.append((8 + writer.at, notes, b"".join(
-                    bytes.fromhex(piece[0][:_PIECE_KEY]) for piece in data[2])))
+                    bytes.fromhex(piece[0][:_PIECE_KEY]) for piece in data[2]),
+                    len(dumped), zlib.crc32(dumped)))
                 notes += len(data[0])
-                _dump(data, writer)
+                writer.write(dumped)
+                del dumped
 
             outcome = run(chunk)
             if outcome is None:
@@ -455,9 +459,11 @@ class BuildCache:
             del outcome, plain
             _dump(None, writer)  # the last chunk
             tail_at = 8 + writer.at
-            _dump(tail, writer)
-            _dump(tuple(index), writer)
-            writer.write(tail_at.to_bytes(8, "little"))  # just before the summary
+            ending = _dumped(tail) + _dumped(tuple(index))
+            writer.write(ending)
+            # Just before the summary: where the tail is, and the CRC of it and the index.
+            writer.write(tail_at.to_bytes(8, "little") + zlib.crc32(ending).to_bytes(4, "little"))
+            del ending
             images = tuple(sorted(fingerprint(path) for path in paths))
             _dump_summary(_Stored(key, kept[0], images, writer.checksum()), stream)
             stream.seek(0)
@@ -733,6 +739,13 @@ def _dump(value: object, stream: BinaryIO) -> None:
     pickler.dump(value)
 
 
+def _dumped(value: object) -> bytes:
+    """What _dump writes, as bytes."""
+    buffer = io.BytesIO()
+    _dump(value, buffer)
+    return buffer.getvalue()
+
+
 # In place of the notes in an entry stored in chunks (BuildCache.store_streamed), whose first
 # 8 bytes (where its summary starts) also have this bit set.
 _CHUNKED = "chunks"
@@ -907,8 +920,14 @@ def load_reusable(folder: Path, key: str) -> dict[str, object]:
                 return {}
             if stored.result == _SEGMENTS:  # what may be reused is in its segments
                 return reusable_of(folder, _sources_of(folder, key) - {key})
-            if stored.result == _CHUNKED:
-                return _reusable_of_chunks(unpickler)
+            if stored.result == _CHUNKED:  # each chunk checked as it is read
+                reuse = chunked_reuse(folder, key)
+                if reuse is None:
+                    return {}
+                try:
+                    return reuse.whole()
+                finally:
+                    reuse.close()
             reusable = unpickler.load()
             if isinstance(reusable, dict):
                 reusable[REUSED_CARDS] = _with_fields(stored.result,
@@ -925,28 +944,6 @@ def _with_fields(notes: Sequence[tuple], cards: dict[str, tuple]) -> dict[str, t
     return {name: (notes[value[0]][_FIELDS], *value[1:]) for name, value in cards.items()}
 
 
-def _reusable_of_chunks(unpickler: pickle.Unpickler) -> dict[str, object]:
-    """FileResult.reusable of an entry stored in chunks: as compile_file leaves it."""
-    notes: list[tuple] = []
-    cards: dict[str, tuple] = {}
-    pieces: list[tuple] = []
-    for chunk_notes, chunk_cards, chunk_pieces in _chunks(unpickler):
-        notes += chunk_notes
-        cards.update(chunk_cards)
-        pieces += chunk_pieces
-    tail = unpickler.load()
-    reusable: dict[str, object] = {REUSED_CARDS: _with_fields(notes, cards)}
-    if tail["pieces"] is not None:
-        # Each piece's card as validated, unless a warning is on one of its lines (as
-        # pipeline._known_pieces leaves out: a card reused so is not validated again).
-        warned = tail["warned"]
-        reusable[tail["pieces"]] = (tail["head"], {
-            piece_key: entry for piece_key, entry, line, lines in pieces
-            if not warned_within(warned, line, lines)})
-    reusable.update(tail["more"])
-    return reusable
-
-
 class ChunkedReuse:
     """What the last compile of a big file, stored in chunks, left for the next one, read a
     chunk at a time as that compile asks for it: `reusable` is what load_reusable gives, but
@@ -955,10 +952,12 @@ class ChunkedReuse:
     to a file of 200,000 cards does not hold all their HTML and validated cards (some 500
     MB). A card whose piece is not asked for first (its text changed) is rendered again.
 
-    The entry ends, before its summary, with its tail's place; after the tail, an index: for
-    each chunk, its place in the entry, its first note's place among the file's notes, and
-    the first 8 bytes of each of its pieces' keys (a key that shares them with another's
-    only makes its lookup miss). Close it when the compile is done."""
+    The entry ends, before its summary, with its tail's place and the CRC-32 of the tail and
+    of the index after it: for each chunk, its place in the entry, its first note's place
+    among the file's notes, the first 8 bytes of each of its pieces' keys (a key that shares
+    them with another's only makes its lookup miss), its size and its CRC-32. A chunk that
+    is not what its CRC says (damage on disk) counts as empty: its cards are rendered
+    again. Close it when the compile is done."""
 
     HELD = 4  # chunks held at a time
 
@@ -966,30 +965,53 @@ class ChunkedReuse:
         self.handle = handle
         self.warned = tail["warned"]
         self.chunk_of: dict[bytes, int] = {}
-        for number, (_, _, keys) in enumerate(index):
+        for number, (_, _, keys, _, _) in enumerate(index):
             for at in range(0, len(keys), 8):
                 self.chunk_of[keys[at:at + 8]] = number
-        self.places = [(at, first) for at, first, _ in index]
+        self.places = [(at, first, size, crc) for at, first, _, size, crc in index]
         # chunk number -> (its first note's place, notes, rendered cards, pieces), the one
         # used last, last
         self.held: dict[int, tuple] = {}
         self.reusable: dict[str, object] = {REUSED_CARDS: _HeldCards(self), **tail["more"]}
-        if tail["pieces"] is not None:
-            self.reusable[tail["pieces"]] = (tail["head"], _HeldPieces(self))
+        self.pieces_name, self.head = tail["pieces"], tail["head"]
+        if self.pieces_name is not None:
+            self.reusable[self.pieces_name] = (self.head, _HeldPieces(self))
 
     def chunk(self, number: int) -> tuple:
         found = self.held.pop(number, None)
         if found is None:
-            at, first = self.places[number]
-            self.handle.seek(at)
-            notes, cards, pieces = pickle.load(self.handle)
-            warned = self.warned
-            found = (first, notes, cards, {key: entry for key, entry, line, lines in pieces
-                                           if not warned_within(warned, line, lines)})
+            at, first, size, crc = self.places[number]
+            try:
+                self.handle.seek(at)
+                data = self.handle.read(size)
+                if len(data) != size or zlib.crc32(data) != crc:
+                    raise ValueError("chunk damaged")
+                notes, cards, pieces = pickle.loads(data)
+                del data
+                warned = self.warned
+                found = (first, notes, cards, {key: entry for key, entry, line, lines in pieces
+                                               if not warned_within(warned, line, lines)})
+            except Exception:  # noqa: BLE001 - damaged: its cards are compiled again
+                found = (first, (), {}, {})
             if len(self.held) >= self.HELD:
                 del self.held[next(iter(self.held))]
         self.held[number] = found
         return found
+
+    def whole(self) -> dict[str, object]:
+        """FileResult.reusable of the entry, every chunk read (as compile_file leaves it)."""
+        cards: dict[str, tuple] = {}
+        pieces: dict[str, tuple] = {}
+        for number in range(len(self.places)):
+            first, notes, chunk_cards, chunk_pieces = self.chunk(number)
+            self.held.clear()
+            cards.update((key, (notes[value[0] - first][_FIELDS], *value[1:]))
+                         for key, value in chunk_cards.items())
+            pieces.update(chunk_pieces)
+        reusable = {**self.reusable, REUSED_CARDS: cards}
+        if self.pieces_name is not None:
+            reusable[self.pieces_name] = (self.head, pieces)
+        return reusable
 
     def close(self) -> None:
         self.held.clear()
@@ -1038,12 +1060,18 @@ def chunked_reuse(folder: Path, key: str) -> ChunkedReuse | None:
         stored = pickle.load(handle)
         if header & _IN_CHUNKS and isinstance(stored, _Stored) and stored.key == key \
                 and stored.result == _CHUNKED and stored.tool == tool_fingerprint():
-            handle.seek((header & ~_IN_CHUNKS) - 8)
-            handle.seek(int.from_bytes(handle.read(8), "little"))
-            tail = pickle.load(handle)
-            index = pickle.load(handle)
-            if isinstance(tail, dict) and isinstance(index, tuple):
-                return ChunkedReuse(handle, tail, index)
+            summary_at = header & ~_IN_CHUNKS
+            handle.seek(summary_at - 12)
+            ending = handle.read(12)
+            tail_at = int.from_bytes(ending[:8], "little")
+            handle.seek(tail_at)
+            data = handle.read(summary_at - 12 - tail_at)
+            if zlib.crc32(data) == int.from_bytes(ending[8:], "little"):
+                view = io.BytesIO(data)
+                tail = pickle.load(view)
+                index = pickle.load(view)
+                if isinstance(tail, dict) and isinstance(index, tuple):
+                    return ChunkedReuse(handle, tail, index)
     except Exception:  # noqa: BLE001 - damaged, or another layout: read it whole instead
         pass
     handle.close()

@@ -1417,3 +1417,61 @@ def test_an_edit_to_a_file_in_chunks_reads_only_the_chunks_its_cards_are_in(
         shutil.copytree(src, copy)
         pipeline.build(copy, tmp_path / f"fresh{number}" / "out", use_cache=False)
         assert _packages(out) == _packages(tmp_path / f"fresh{number}" / "out"), what
+
+
+def test_a_damaged_chunk_or_index_of_a_file_in_chunks_means_compiling_again_not_wrong_cards(
+        tmp_path, monkeypatch, private_cache):
+    """What an edit reuses of a file stored in chunks is checked as it is read: a chunk
+    damaged on disk (here a card's question changed, the pickle still sound) is not taken,
+    its cards are rendered again; with a damaged tail or index, none is taken. The packages
+    are what a build without a cache makes."""
+    from flashcards import render
+
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_CARDS", 2)
+    monkeypatch.setattr(validate, "SINK_CARDS", 2)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1800000000")
+    src = tmp_path / "cards"
+    src.mkdir()
+    deck = src / "deck.yaml"
+    order = list(range(12))
+    out = tmp_path / "out"
+    rendered = record_calls(monkeypatch, render, "render_card", lambda card, *_: card.id)
+    folder = None
+    for number, (answer, where) in enumerate([("Answer *eight*.", "chunk"),
+                                              ("Answer *nine*.", "index")]):
+        deck.write_text(_chunked_deck(order, {7: f"Answer {number}."}), encoding="utf-8")
+        pipeline.build(src, out)
+        folder = folder or next(path.parent for path in private_cache.rglob("paths.json"))
+        entry = max((folder / "files").rglob("*.pickle"), key=lambda path: path.stat().st_mtime)
+        reuse = cache_module.chunked_reuse(folder, entry.stem)
+        assert reuse is not None
+        places = reuse.places
+        reuse.close()
+        data = bytearray(entry.read_bytes())
+        if where == "chunk":  # the chunk of cards 4 and 5: card 4's question, one digit
+            at, first, size, _ = places[2]
+            assert first == 4
+            found = data.index(b"Question 4", at, at + size)
+            data[found + 9:found + 10] = b"8"
+        else:  # in the index, the CRC it has of that chunk (the pickle still sound)
+            found = data.index(places[2][3].to_bytes(4, "little"), places[-1][0])
+            data[found] ^= 1
+        entry.write_bytes(bytes(data))
+        # Read whole (as `check` does), the same: all but that chunk's cards, or none.
+        reusable = cache_module.load_reusable(folder, entry.stem)
+        assert len(reusable.get(cache_module.REUSED_CARDS, ())) == (10 if where == "chunk" else 0)
+        if where == "index":
+            assert cache_module.chunked_reuse(folder, entry.stem) is None
+        deck.write_text(_chunked_deck(order, {7: answer}), encoding="utf-8")
+        rendered.clear()
+        pipeline.build(src, out)
+        # A damaged chunk: its cards again; a damaged index: no chunk can be trusted.
+        expected = ["c4", "c5", "c7"] if where == "chunk" else [f"c{card}" for card in order]
+        assert sorted(rendered) == sorted(expected), where
+        copy = tmp_path / f"fresh{number}" / "cards"
+        shutil.copytree(src, copy)
+        pipeline.build(copy, tmp_path / f"fresh{number}" / "out", use_cache=False)
+        assert _packages(out) == _packages(tmp_path / f"fresh{number}" / "out"), where
