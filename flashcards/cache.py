@@ -760,11 +760,9 @@ class Abandoned(Exception):
     store_streamed's `run` returned None): keep nothing."""
 
 
-def _chunks(source: BinaryIO | pickle.Unpickler) -> Iterator[tuple]:
-    """The chunks of an entry stored in chunks, up to the last (read from a file or with an
-    unpickler of it)."""
-    load = source.load if isinstance(source, pickle.Unpickler) else lambda: pickle.load(source)
-    while (chunk := load()) is not None:
+def _chunks(source: BinaryIO) -> Iterator[tuple]:
+    """The chunks of an entry stored in chunks, up to the last, read from its file."""
+    while (chunk := pickle.load(source)) is not None:
         yield chunk
 
 
@@ -1005,7 +1003,7 @@ class ChunkedReuse:
         for number in range(len(self.places)):
             first, notes, chunk_cards, chunk_pieces = self.chunk(number)
             self.held.clear()
-            cards.update((key, (notes[value[0] - first][_FIELDS], *value[1:]))
+            cards.update((key, _held_card(first, notes, value))
                          for key, value in chunk_cards.items())
             pieces.update(chunk_pieces)
         reusable = {**self.reusable, REUSED_CARDS: cards}
@@ -1040,8 +1038,14 @@ class _HeldCards:
         for first, notes, cards, _ in reversed(self.reuse.held.values()):
             value = cards.get(key)
             if value is not None:
-                return (notes[value[0] - first][_FIELDS], *value[1:])
+                return _held_card(first, notes, value)
         return None
+
+
+def _held_card(first: int, notes: Sequence[tuple], value: tuple) -> tuple:
+    """A rendered card of a chunk (whose first note is the file's `first`) with its fields
+    again, from the place of its note (as _with_fields does for a whole entry)."""
+    return (notes[value[0] - first][_FIELDS], *value[1:])
 
 
 # How much of a piece's key (in hex) the index of an entry stored in chunks keeps: 8 bytes.
@@ -1050,7 +1054,8 @@ _PIECE_KEY = 16
 
 def chunked_reuse(folder: Path, key: str) -> ChunkedReuse | None:
     """What the compile stored under key left for reuse, as a ChunkedReuse; None when that
-    entry is not stored in chunks by this tool, or cannot be read so (load_reusable then)."""
+    entry is not stored in chunks by this tool (load_reusable then), or its tail or index is
+    damaged (nothing of it is reused then)."""
     try:
         handle = open(file_path(folder, key), "rb")  # noqa: SIM115 - ChunkedReuse closes it
     except OSError:
@@ -1072,7 +1077,7 @@ def chunked_reuse(folder: Path, key: str) -> ChunkedReuse | None:
                 index = pickle.load(view)
                 if isinstance(tail, dict) and isinstance(index, tuple):
                     return ChunkedReuse(handle, tail, index)
-    except Exception:  # noqa: BLE001 - damaged, or another layout: read it whole instead
+    except Exception:  # noqa: BLE001 - damaged, or another layout: None
         pass
     handle.close()
     return None
