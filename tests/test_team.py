@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import import_apkg, notes_by_id, read_apkg
-from tests.helpers import lock_rows, packages_in, write_tree
+from tests.helpers import lock_rows, packages_in, record_calls, write_tree
 
 GIT_ENV = {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
            "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.org",
@@ -562,3 +562,80 @@ def test_a_damaged_note_in_the_lock_stops_the_build_that_needs_it(repo):
                                     "is damaged")
     assert lock.read_bytes() == damaged
     assert {p: p.read_bytes() for p in packages} == packages
+
+
+def test_branches_merged_with_the_big_deck_machinery_on_give_each_learner_only_the_other_edit(
+        repo, learners, monkeypatch, tmp_path):
+    """The same merge of neighbouring edits, with what big decks go through switched on for a
+    small one: the file compiled and cached in chunks (the next compile reading them a chunk
+    at a time) and its package made from the last build's database. Each learner gets the
+    other branch's edit and nothing else; their own fix and the merged lock's calm stay; and
+    the packages are the very bytes a build of the merge without a cache makes."""
+    from flashcards import cache as cache_module
+    from flashcards import pipeline, reuse, validate
+
+    monkeypatch.setattr(pipeline, "SMALL_FILE", 0)
+    monkeypatch.setattr(pipeline, "CUT_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_BYTES", 0)
+    monkeypatch.setattr(pipeline, "STREAM_CARDS", 2)
+    monkeypatch.setattr(validate, "SINK_CARDS", 2)
+    monkeypatch.setattr(reuse, "KEEP_NOTES", 0)
+    chunks_read = record_calls(monkeypatch, cache_module.ChunkedReuse, "chunk",
+                               lambda reuse_, number: number)
+    prepare = reuse.prepare
+    copied_from: list[bool] = []
+
+    def recording_prepare(*args: object) -> tuple:
+        earlier, keep = prepare(*args)
+        copied_from.append(earlier is not None)
+        return earlier, keep
+
+    monkeypatch.setattr(reuse, "prepare", recording_prepare)
+
+    def build(epoch: int) -> object:
+        monkeypatch.setenv("SOURCE_DATE_EPOCH", str(epoch))
+        chunks_read.clear()
+        copied_from.clear()
+        return pipeline.build(repo.root / "cards", repo.root / "build")
+
+    def branch(name: str, edit: dict, epoch: int) -> None:
+        repo.git("checkout", "-q", "main")
+        repo.git("checkout", "-q", "-b", name)
+        repo.write(deck(edit, ids=12))
+        build(epoch)
+        assert chunks_read and copied_from == [True], name  # the machinery was in use
+        repo.commit(name)
+
+    repo.write(deck(ids=12))
+    build(1_700_000_000)
+    repo.commit("base")
+    branch("a", {"c6": "Answer six, by A."}, 1_700_000_100)
+    learner_a = _learner(learners, "a", repo)
+    branch("b", {"c7": "Answer seven, by B."}, 1_700_000_200)
+    learner_b = _learner(learners, "b", repo)
+    repo.git("checkout", "-q", "a")
+    merged = repo.git("merge", "-q", "--no-edit", "b", check=False)
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    result = build(1_700_000_300)
+    assert chunks_read and copied_from == [True]
+    assert [change.status for change in result.changes].count("unchanged") == 12
+    fresh = tmp_path / "fresh" / "cards"  # (the same folder name: cards show cards/<file>)
+    shutil.copytree(repo.root / "cards", fresh)
+    pipeline.build(fresh, tmp_path / "fresh" / "out", use_cache=False)
+    # Into an empty folder too, its package made from what the cache holds of each note.
+    copied_from.clear()
+    pipeline.build(repo.root / "cards", tmp_path / "empty")
+    assert copied_from == [False]
+    expected = _package_bytes(tmp_path / "fresh" / "out")
+    assert _package_bytes(repo.root / "build") == expected
+    assert _package_bytes(tmp_path / "empty") == expected
+    for learner in (learner_a, learner_b):
+        assert learner.take(repo.packages()) == {"new": 0, "updated": 1, "duplicate": 11,
+                                                 "conflicting": 0}
+        assert learner.back("c6") == "Answer six, by A."
+        assert learner.back("c7") == "Answer seven, by B."
+        assert learner.back("c5") == "My own better answer 5."
+
+
+def _package_bytes(out: Path) -> dict[str, bytes]:
+    return {package.name: package.read_bytes() for package in sorted(out.glob("*.apkg"))}
